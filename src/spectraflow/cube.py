@@ -1,0 +1,149 @@
+"""The spectraflow data model: a hyperspectral cube and the ground truth that travels with it.
+
+A *scene* is an :class:`xarray.Dataset` holding
+
+``cube`` ``(y, x, band)``
+    The image, in the dtype the instrument wrote (``int16`` DN, ``float32`` reflectance, ...). ``y`` is the
+    image row (ENVI ``lines``), ``x`` the column (ENVI ``samples``).
+coordinates on ``band``
+    ``wavelength`` (float64, nanometres; all-NaN when the source does not say), ``fwhm`` (nanometres; present
+    only when known) and ``good_band`` (bool; ``False`` for bands the source flags as bad, e.g. ENVI ``bbl``).
+``cube.attrs``
+    ``units`` (of the stored values, ``"DN"`` or ``"reflectance"`` or ``"unknown"``), ``data_scale`` (divide
+    the stored values by it to get physical units, 1.0 when none; deliberately not CF's ``scale_factor``,
+    which xarray would apply as a multiplier when opening), ``nodata`` (value marking missing samples,
+    or absent), ``sensor``.
+``Dataset.attrs`` — provenance
+    ``name``, ``source_file`` (file name of the primary input), ``source_sha256``, ``source_files`` (JSON list
+    of ``{"name", "sha256", "size"}`` for every input file), ``reader`` and ``reader_version``,
+    ``spectraflow_version``, ``created`` (ISO-8601 UTC).
+ground truth, when the source has it, in the same dataset
+    unmixing: ``endmembers (endmember, band)`` and ``abundances (y, x, endmember)``, with an ``endmember``
+    coordinate of names; ``(y, x)`` masks such as ``anomaly_map`` or ``class_map``.
+
+Geo-referenced sources add ``y``/``x`` coordinates and a ``spatial_ref`` variable (``crs_wkt``,
+``GeoTransform``) in the CF convention rioxarray reads.
+
+Non-finite samples: a float cube with NaN or inf is refused at ingest by default
+(:class:`~spectraflow.errors.NonFiniteDataError`); with ``nonfinite="mask"`` NaN marks a missing sample, inf is
+turned into NaN (NaN is then the nodata marker that preprocessing masks).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .errors import FormatError
+
+__all__ = [
+    "CUBE",
+    "DIMS",
+    "make_scene",
+    "validate_scene",
+    "provenance_attrs",
+    "source_entry",
+]
+
+CUBE = "cube"
+DIMS = ("y", "x", "band")
+
+
+def source_entry(name: str, sha256: str, size: int) -> dict[str, Any]:
+    """One element of the ``source_files`` provenance list."""
+    return {"name": name, "sha256": sha256, "size": int(size)}
+
+
+def provenance_attrs(
+    name: str,
+    sources: Sequence[Mapping[str, Any]],
+    reader: str,
+    reader_version: str,
+) -> dict[str, Any]:
+    """Provenance attributes for a scene read from ``sources`` (primary source first)."""
+    from . import __version__
+
+    primary = sources[0] if sources else {"name": "", "sha256": ""}
+    return {
+        "name": name,
+        "source_file": primary["name"],
+        "source_sha256": primary["sha256"],
+        "source_files": json.dumps([dict(s) for s in sources]),
+        "reader": reader,
+        "reader_version": reader_version,
+        "spectraflow_version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def make_scene(
+    data: Any,
+    *,
+    wavelength: Sequence[float] | np.ndarray | None = None,
+    fwhm: Sequence[float] | np.ndarray | None = None,
+    good_band: Sequence[bool] | np.ndarray | None = None,
+    units: str = "unknown",
+    data_scale: float = 1.0,
+    nodata: float | None = None,
+    sensor: str = "unknown",
+    attrs: Mapping[str, Any] | None = None,
+    source: str = "<memory>",
+) -> xr.Dataset:
+    """Build a scene from a ``(y, x, band)`` array (NumPy or dask).
+
+    ``wavelength`` and ``fwhm`` are in nanometres. Lengths are checked against the band count; ``source``
+    names the file in error messages.
+    """
+    if getattr(data, "ndim", None) != 3:
+        raise FormatError(source, "shape", "a 3-D (y, x, band) array", getattr(data, "shape", None))
+    n_bands = int(data.shape[2])
+    coords: dict[str, Any] = {}
+    wl = (
+        np.full(n_bands, np.nan)
+        if wavelength is None
+        else np.asarray(wavelength, dtype=np.float64)
+    )
+    _check_band_vector(source, "wavelength", wl, n_bands)
+    coords["wavelength"] = ("band", wl, {"units": "nm"})
+    if fwhm is not None:
+        fw = np.asarray(fwhm, dtype=np.float64)
+        _check_band_vector(source, "fwhm", fw, n_bands)
+        coords["fwhm"] = ("band", fw, {"units": "nm"})
+    gb = np.ones(n_bands, dtype=bool) if good_band is None else np.asarray(good_band).astype(bool)
+    _check_band_vector(source, "good_band", gb, n_bands)
+    coords["good_band"] = ("band", gb)
+
+    cube_attrs: dict[str, Any] = {"units": units, "data_scale": float(data_scale), "sensor": sensor}
+    if nodata is not None:
+        cube_attrs["nodata"] = float(nodata)
+    cube = xr.Variable(DIMS, data, attrs=cube_attrs)
+    return xr.Dataset({CUBE: cube}, coords=coords, attrs=dict(attrs or {}))
+
+
+def _check_band_vector(source: str, field: str, values: np.ndarray, n_bands: int) -> None:
+    if values.ndim != 1 or values.shape[0] != n_bands:
+        raise FormatError(source, field, f"{n_bands} values (one per band)", f"{values.size} values")
+
+
+def validate_scene(scene: xr.Dataset, source: str = "<scene>") -> xr.Dataset:
+    """Check that ``scene`` follows the data model; return it unchanged or raise :class:`FormatError`."""
+    if CUBE not in scene.data_vars:
+        raise FormatError(source, CUBE, f"a data variable named {CUBE!r}", sorted(map(str, scene.data_vars)))
+    cube = scene[CUBE]
+    if cube.dims != DIMS:
+        raise FormatError(source, "cube dims", str(DIMS), cube.dims)
+    for name in ("wavelength", "good_band"):
+        if name not in scene.coords or scene[name].dims != ("band",):
+            raise FormatError(source, name, "a coordinate on the 'band' dimension")
+    if "endmembers" in scene:
+        if scene["endmembers"].dims != ("endmember", "band"):
+            raise FormatError(source, "endmembers dims", "('endmember', 'band')", scene["endmembers"].dims)
+    if "abundances" in scene:
+        if scene["abundances"].dims != ("y", "x", "endmember"):
+            raise FormatError(source, "abundances dims", "('y', 'x', 'endmember')", scene["abundances"].dims)
+    return scene

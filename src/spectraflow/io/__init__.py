@@ -1,0 +1,48 @@
+"""Reading instrument files and writing/opening spectraflow stores.
+
+One module per format, all behind :data:`readers`:
+
+========  ==========================================================
+``envi``     ENVI header + raw (BSQ/BIL/BIP), lazy                  (:mod:`._envi`)
+``matlab``   MATLAB .mat v5 and v7.3, cubes and unmixing matrices   (:mod:`._matlab`)
+``netcdf``   HDF5 / NetCDF-3/4 through xarray                       (:mod:`._netcdf`)
+``geotiff``  GeoTIFF / COG through rioxarray, CRS kept              (:mod:`._geotiff`)
+``npy``      NumPy .npy, lazy                                       (:mod:`._npy`)
+========  ==========================================================
+"""
+
+from ._base import Reader, readers, sha256_file
+from ._envi import parse_envi_header, write_envi
+from ._geotiff import GeoTiffReader
+from ._ingest import check_name, detect_format, get_reader, ingest, read, resolve_inside
+from ._matlab import MatlabReader, pixels_to_cube
+from ._netcdf import NetcdfReader
+from ._npy import NpyReader
+from ._store import StoreLayout, count_files, open_store, store_info, store_layout, write_store
+from ._envi import EnviReader
+
+__all__ = [
+    "Reader",
+    "readers",
+    "EnviReader",
+    "MatlabReader",
+    "NetcdfReader",
+    "GeoTiffReader",
+    "NpyReader",
+    "detect_format",
+    "get_reader",
+    "read",
+    "ingest",
+    "check_name",
+    "resolve_inside",
+    "parse_envi_header",
+    "write_envi",
+    "pixels_to_cube",
+    "sha256_file",
+    "StoreLayout",
+    "store_layout",
+    "write_store",
+    "open_store",
+    "store_info",
+    "count_files",
+]

@@ -1,0 +1,88 @@
+"""The reader contract and the registry every format module registers into."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import xarray as xr
+
+from .._registry import Registry
+from ..cube import source_entry
+from ..errors import ConfigError
+
+__all__ = ["Reader", "readers", "sha256_file", "source_entries"]
+
+
+class Reader(ABC):
+    """One input format.
+
+    A reader is registered with ``@readers.register("name")``; the registry sets ``name``. It must
+
+    - recognise its files by content in :meth:`sniff` (cheap: read a few bytes, never the data),
+    - list in :meth:`source_files` every file the scene is read from (hashed for provenance),
+    - return from :meth:`open` a scene following :mod:`spectraflow.cube`, *lazily*: the cube is a dask
+      array whose blocks read only their own window, chunked as ``chunks`` asks (``{"y": .., "x": ..,
+      "band": ..}``; a missing dim or ``-1`` means whole). Provenance ``sha256`` fields are left empty;
+      :func:`spectraflow.io.read` fills them.
+
+    Errors about the file are :class:`~spectraflow.errors.FormatError` subclasses naming the file, the
+    field and what was expected. The conformance suite in :mod:`spectraflow.testing.readers` checks all of it.
+    """
+
+    name: ClassVar[str] = ""
+    #: Version of the reader's interpretation of its format; bump when the same file would read differently.
+    version: ClassVar[str] = "1.0"
+    #: File name endings that make this reader the first guess (content still decides).
+    extensions: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    @abstractmethod
+    def sniff(cls, path: Path) -> bool:
+        """Whether ``path`` looks like this format, judged from its content."""
+
+    def source_files(self, path: Path) -> list[Path]:
+        """Every file the scene at ``path`` is read from, primary first."""
+        return [path]
+
+    @abstractmethod
+    def open(self, path: Path, *, chunks: Mapping[str, int] | None = None, name: str | None = None,
+             **options: Any) -> xr.Dataset:
+        """Open ``path`` lazily as a scene."""
+
+    def reject_options(self, path: Path, options: Mapping[str, Any], allowed: Iterable[str] = ()) -> None:
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            allowed_text = ", ".join(sorted(allowed)) or "none"
+            raise ConfigError(f"{path}: reader '{self.name}' got unknown option(s) {unknown}; allowed: {allowed_text}")
+
+
+class _ReaderRegistry(Registry[type[Reader]]):
+    def register(self, name: str):  # type: ignore[no-untyped-def]
+        decorate = super().register(name)
+
+        def set_name(cls: type[Reader]) -> type[Reader]:
+            cls.name = name
+            return decorate(cls)
+
+        return set_name
+
+
+readers: Registry[type[Reader]] = _ReaderRegistry("reader")
+
+
+def sha256_file(path: str | Path, block: int = 8 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def source_entries(paths: Iterable[Path], hashes: Mapping[Path, str] | None = None) -> list[dict[str, Any]]:
+    """Provenance entries for ``paths``; sha256 taken from ``hashes`` or left empty."""
+    hashes = hashes or {}
+    return [source_entry(p.name, hashes.get(p, ""), p.stat().st_size) for p in paths]

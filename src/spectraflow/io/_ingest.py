@@ -1,0 +1,153 @@
+"""Ingest: read any supported file lazily and write it to a store, with provenance and checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+from ..cube import CUBE
+from ..errors import InputNotFoundError, NonFiniteDataError, PathEscapeError, UnsupportedFormatError
+from ._base import Reader, readers, sha256_file, source_entries
+from ._store import StoreLayout, store_layout, write_store
+
+__all__ = ["detect_format", "get_reader", "read", "ingest", "check_name", "resolve_inside"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_SNIFF_ORDER = ("envi", "matlab", "netcdf", "geotiff", "npy")
+NonFinitePolicy = Literal["refuse", "mask"]
+
+
+def check_name(name: str) -> str:
+    """A dataset name: letters, digits, '.', '_' or '-', not starting with a dot; never a path."""
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise PathEscapeError(
+            f"name {name!r}: expected letters, digits, '.', '_' or '-' (at most 128, not starting with '.' "
+            "and without '..'), so it cannot name a path outside the data directory"
+        )
+    return name
+
+
+def resolve_inside(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:
+    """``path`` resolved, after checking that it lies inside ``root`` (symlinks followed)."""
+    root_resolved = Path(root).resolve()
+    resolved = Path(path).resolve()
+    if resolved == root_resolved or not resolved.is_relative_to(root_resolved):
+        raise PathEscapeError(f"output path {path}: expected a path inside the data directory {root_resolved}")
+    return resolved
+
+
+def get_reader(format: str) -> Reader:
+    try:
+        return readers.get(format)()
+    except KeyError:
+        raise UnsupportedFormatError("<format option>", "format", f"one of {readers.names()}", format) from None
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """Name of the reader for ``path``, judged by content; the extension only orders the guesses."""
+    path = Path(path)
+    if not path.exists():
+        raise InputNotFoundError(path)
+    names = [n for n in _SNIFF_ORDER if n in readers] + [n for n in readers.names() if n not in _SNIFF_ORDER]
+    by_extension = [n for n in names if path.suffix.lower() in readers.get(n).extensions]
+    for name in by_extension + [n for n in names if n not in by_extension]:
+        if readers.get(name).sniff(path):
+            return name
+    raise UnsupportedFormatError(path, "content", f"a file one of the readers {names} recognises",
+                                 "unrecognised content")
+
+
+def _hash_sources(paths: list[Path]) -> dict[Path, str]:
+    return {p: sha256_file(p) for p in paths}
+
+
+def read(path: str | os.PathLike[str], *, format: str | None = None, name: str | None = None,
+         chunks: Mapping[str, int] | None = None, checksum: bool = True, **options: Any) -> xr.Dataset:
+    """Open ``path`` lazily as a scene (see :mod:`spectraflow.cube`), with provenance hashes filled in."""
+    path = Path(path)
+    if not path.exists():
+        raise InputNotFoundError(path)
+    reader = get_reader(format or detect_format(path))
+    scene = reader.open(path, chunks=chunks, name=name, **options)
+    if checksum:
+        _fill_hashes(scene, reader.source_files(path), _hash_sources(reader.source_files(path)))
+    return scene
+
+
+def _fill_hashes(scene: xr.Dataset, paths: list[Path], hashes: Mapping[Path, str]) -> None:
+    entries = source_entries(paths, hashes)
+    scene.attrs["source_files"] = json.dumps(entries)
+    scene.attrs["source_sha256"] = entries[0]["sha256"]
+
+
+def _finite_guard(policy: NonFinitePolicy, source: str):  # type: ignore[no-untyped-def]
+    def guard(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        bad = ~np.isfinite(block)
+        if not bad.any():
+            return block
+        if policy == "refuse":
+            where = block_info[0]["array-location"] if block_info else "?"
+            first = tuple(int(i[0]) + int(loc[0]) for i, loc in zip(np.nonzero(bad), where, strict=False)) \
+                if block_info else ()
+            raise NonFiniteDataError(
+                source, "data", "finite values (or ingest with nonfinite='mask' to keep them as NaN)",
+                f"{int(bad.sum())} NaN/inf samples, the first at (y, x, band) = {first}",
+            )
+        return np.where(np.isinf(block), np.nan, block).astype(block.dtype)
+
+    return guard
+
+
+def ingest(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    name: str | None = None,
+    data_root: str | os.PathLike[str] | None = None,
+    nonfinite: NonFinitePolicy = "refuse",
+    compressor: str = "none",
+    layout: StoreLayout | None = None,
+    **options: Any,
+) -> Path:
+    """Read ``path`` and write it as a store at ``out``; return the store's path.
+
+    ``data_root`` (when given) is the directory ``out`` must stay inside. The input is hashed in a thread
+    while the cube streams into the store, and the store appears at ``out`` only once complete.
+    Non-finite float samples are refused (``nonfinite="refuse"``, the default) or kept as NaN (``"mask"``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputNotFoundError(path)
+    out_path = resolve_inside(out, data_root) if data_root is not None else Path(out)
+    if name is not None:
+        check_name(name)
+    if nonfinite not in ("refuse", "mask"):
+        raise ValueError(f"nonfinite must be 'refuse' or 'mask', not {nonfinite!r}")
+    reader = get_reader(format or detect_format(path))
+    probe = reader.open(path, name=name, **options)
+    layout = layout or store_layout(probe[CUBE].shape, probe[CUBE].dtype.itemsize)
+    scene = reader.open(path, name=name, chunks=layout.dask_chunks(), **options)
+    cube = scene[CUBE]
+    if cube.dtype.kind == "f":
+        import dask.array as da
+
+        guarded = da.map_blocks(_finite_guard(nonfinite, str(path)), cube.data, dtype=cube.dtype)
+        scene[CUBE] = cube.copy(data=guarded)
+    sources = reader.source_files(path)
+    with ThreadPoolExecutor(1) as pool:
+        hashing = pool.submit(_hash_sources, sources)
+
+        def provenance() -> dict[str, Any]:
+            entries = source_entries(sources, hashing.result())
+            return {"source_files": json.dumps(entries), "source_sha256": entries[0]["sha256"]}
+
+        return write_store(scene, out_path, compressor=compressor, layout=layout, finalize_attrs=provenance)

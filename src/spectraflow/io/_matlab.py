@@ -1,0 +1,167 @@
+"""MATLAB ``.mat`` files: v5 (through SciPy) and v7.3 (HDF5, through h5py).
+
+Two layouts are recognised:
+
+- a 3-D numeric array ``(rows, cols, bands)``, the usual image cube;
+- the unmixing convention: a 2-D ``bands x pixels`` (or ``pixels x bands``) matrix with scalar ``nRow`` and
+  ``nCol`` beside it, pixels in MATLAB's column-major order (pixel ``j`` at ``row = j % nRow``,
+  ``col = j // nRow``).
+
+``variable=`` picks the cube when a file holds several; otherwise the largest 3-D array wins, then the
+matrix. A 1-D variable named ``wavelength``/``wavelengths``/``wl`` of the right length becomes the
+wavelength coordinate (nanometres, or micrometres when all values are below 100). Other ``(rows, cols)``
+arrays (class or anomaly maps) are kept as ``(y, x)`` variables under their own names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..cube import CUBE, make_scene, provenance_attrs
+from ..errors import FormatError
+from ._base import Reader, readers, source_entries
+
+__all__ = ["MatlabReader", "pixels_to_cube"]
+
+_V5_MAGIC = b"MATLAB 5.0 MAT-file"
+_V73_MAGIC = b"MATLAB 7.3 MAT-file"
+_WAVELENGTH_NAMES = ("wavelength", "wavelengths", "wl", "wavelength_nm")
+
+
+def pixels_to_cube(matrix: np.ndarray, n_row: int, n_col: int) -> np.ndarray:
+    """``pixels x bands`` matrix, pixels column-major, → ``(rows, cols, bands)`` cube."""
+    return matrix.reshape(n_col, n_row, matrix.shape[1]).transpose(1, 0, 2)
+
+
+class _MatFile:
+    """Variables of a .mat file in MATLAB's axis order, loaded on demand."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "rb") as f:
+            head = f.read(128)
+        self.v73 = head.startswith(_V73_MAGIC)
+        if self.v73:
+            import h5py
+
+            self._h5 = h5py.File(path, "r")
+            self.shapes = {
+                k: tuple(reversed(v.shape)) for k, v in self._h5.items()
+                if isinstance(v, h5py.Dataset) and v.dtype.kind in "iufb"
+            }
+        else:
+            import scipy.io
+
+            try:
+                whos = scipy.io.whosmat(path)
+            except Exception as exc:  # scipy raises assorted errors on corrupt files
+                raise FormatError(path, "MATLAB v5 structure", "a readable MAT-file", str(exc)) from None
+            numeric = {"double", "single", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                       "uint64", "logical"}
+            self.shapes = {name: tuple(shape) for name, shape, cls in whos if cls in numeric}
+
+    def load(self, name: str) -> np.ndarray:
+        """Variable ``name`` as a NumPy array in MATLAB axis order."""
+        if self.v73:
+            return np.asarray(self._h5[name][()]).T
+        import scipy.io
+
+        return np.asarray(scipy.io.loadmat(self.path, variable_names=[name])[name])
+
+    def scalar(self, name: str) -> int | None:
+        if name not in self.shapes or int(np.prod(self.shapes[name])) != 1:
+            return None
+        return int(np.asarray(self.load(name)).ravel()[0])
+
+    def close(self) -> None:
+        if self.v73:
+            self._h5.close()
+
+
+@readers.register("matlab")
+class MatlabReader(Reader):
+    """MATLAB ``.mat`` v5 and v7.3 cubes and unmixing matrices."""
+
+    version = "1.0"
+    extensions = (".mat",)
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(128)
+        except OSError:
+            return False
+        return head.startswith((_V5_MAGIC, _V73_MAGIC))
+
+    def open(self, path: Path, *, chunks: Mapping[str, int] | None = None, name: str | None = None,
+             **options: Any) -> xr.Dataset:
+        self.reject_options(path, options, allowed=("variable", "wavelength"))
+        mat = _MatFile(path)
+        try:
+            cube_name, cube = self._cube(mat, options.get("variable"))
+            rows, cols, bands = cube.shape
+            wavelength = options.get("wavelength")
+            if wavelength is None:
+                wavelength = self._wavelength(mat, bands)
+            masks = {k: mat.load(k) for k, s in mat.shapes.items()
+                     if s == (rows, cols) and k != cube_name and k.isidentifier() and k != CUBE}
+            version = "7.3 (h5py)" if mat.v73 else "5 (scipy)"
+        finally:
+            mat.close()
+        import dask.array as da
+
+        data = da.from_array(np.ascontiguousarray(cube), chunks=tuple((chunks or {}).get(d, -1)
+                                                                      for d in ("y", "x", "band")))
+        units = "DN" if cube.dtype.kind in "iu" else "unknown"
+        scene = make_scene(
+            data, wavelength=wavelength, units=units, source=str(path),
+            attrs=provenance_attrs(name or path.stem, source_entries([path]), self.name,
+                                   f"{self.version}; MAT-file v{version}"),
+        )
+        scene.cube.attrs["matlab_variable"] = cube_name
+        for key, value in masks.items():
+            scene[key] = (("y", "x"), value)
+        return scene
+
+    def _cube(self, mat: _MatFile, variable: str | None) -> tuple[str, np.ndarray]:
+        shapes = mat.shapes
+        if variable is not None:
+            if variable not in shapes:
+                raise FormatError(mat.path, "variable", f"one of {sorted(shapes)}", variable)
+            candidates = [variable]
+        else:
+            candidates = sorted((k for k, s in shapes.items() if len(s) == 3),
+                                key=lambda k: -int(np.prod(shapes[k])))
+            candidates += sorted((k for k, s in shapes.items() if len(s) == 2 and min(s) > 1),
+                                 key=lambda k: -int(np.prod(shapes[k])))
+        n_row, n_col = mat.scalar("nRow"), mat.scalar("nCol")
+        for key in candidates:
+            shape = shapes[key]
+            if len(shape) == 3:
+                return key, mat.load(key)
+            if len(shape) == 2 and n_row and n_col:
+                n_pix = n_row * n_col
+                if shape[1] == n_pix:  # bands x pixels
+                    return key, pixels_to_cube(mat.load(key).T, n_row, n_col)
+                if shape[0] == n_pix:  # pixels x bands
+                    return key, pixels_to_cube(mat.load(key), n_row, n_col)
+        found = ", ".join(f"{k}{list(s)}" for k, s in shapes.items()) or "no numeric variables"
+        raise FormatError(
+            mat.path, "variables",
+            "a 3-D (rows, cols, bands) array, or a bands x pixels matrix with scalar nRow and nCol",
+            found,
+        )
+
+    @staticmethod
+    def _wavelength(mat: _MatFile, bands: int) -> np.ndarray | None:
+        for key in _WAVELENGTH_NAMES:
+            if key in mat.shapes and int(np.prod(mat.shapes[key])) == bands:
+                values = np.asarray(mat.load(key), dtype=np.float64).ravel()
+                return values * 1000.0 if np.nanmax(values) < 100 else values
+        return None
