@@ -14,7 +14,7 @@ One module per format, all behind :data:`readers`:
 from ._base import Reader, readers, sha256_file
 from ._envi import parse_envi_header, write_envi
 from ._geotiff import GeoTiffReader
-from ._ingest import check_name, detect_format, get_reader, ingest, read, resolve_inside
+from ._ingest import attach_ground_truth, check_name, detect_format, get_reader, ingest, read, resolve_inside
 from ._matlab import MatlabReader, pixels_to_cube
 from ._netcdf import NetcdfReader
 from ._npy import NpyReader
@@ -33,6 +33,7 @@ __all__ = [
     "get_reader",
     "read",
     "ingest",
+    "attach_ground_truth",
     "check_name",
     "resolve_inside",
     "parse_envi_header",

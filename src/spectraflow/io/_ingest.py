@@ -18,7 +18,7 @@ from ..errors import InputNotFoundError, NonFiniteDataError, PathEscapeError, Un
 from ._base import Reader, readers, sha256_file, source_entries
 from ._store import StoreLayout, store_layout, write_store
 
-__all__ = ["detect_format", "get_reader", "read", "ingest", "check_name", "resolve_inside"]
+__all__ = ["detect_format", "get_reader", "read", "ingest", "attach_ground_truth", "check_name", "resolve_inside"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _SNIFF_ORDER = ("envi", "matlab", "netcdf", "geotiff", "npy")
@@ -116,6 +116,7 @@ def ingest(
     nonfinite: NonFinitePolicy = "refuse",
     compressor: str = "none",
     layout: StoreLayout | None = None,
+    ground_truth: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> Path:
     """Read ``path`` and write it as a store at ``out``; return the store's path.
@@ -123,6 +124,8 @@ def ingest(
     ``data_root`` (when given) is the directory ``out`` must stay inside. The input is hashed in a thread
     while the cube streams into the store, and the store appears at ``out`` only once complete.
     Non-finite float samples are refused (``nonfinite="refuse"``, the default) or kept as NaN (``"mask"``).
+    ``ground_truth`` names a NetCDF/HDF5 file whose ``endmembers``, ``abundances`` and ``(y, x)`` mask
+    variables are stored with the cube (see :mod:`spectraflow.cube`).
     """
     path = Path(path)
     if not path.exists():
@@ -136,6 +139,8 @@ def ingest(
     probe = reader.open(path, name=name, **options)
     layout = layout or store_layout(probe[CUBE].shape, probe[CUBE].dtype.itemsize)
     scene = reader.open(path, name=name, chunks=layout.dask_chunks(), **options)
+    if ground_truth is not None:
+        scene = attach_ground_truth(scene, ground_truth)
     cube = scene[CUBE]
     if cube.dtype.kind == "f":
         import dask.array as da
@@ -151,3 +156,23 @@ def ingest(
             return {"source_files": json.dumps(entries), "source_sha256": entries[0]["sha256"]}
 
         return write_store(scene, out_path, compressor=compressor, layout=layout, finalize_attrs=provenance)
+
+
+def attach_ground_truth(scene: xr.Dataset, path: str | os.PathLike[str]) -> xr.Dataset:
+    """``scene`` with the ground-truth variables of the NetCDF/HDF5 file ``path`` added, shapes checked."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(path, "ground-truth file")
+    from ..cube import validate_scene
+    from ..errors import FormatError
+
+    with xr.open_dataset(path, engine="h5netcdf") as truth:
+        truth = truth.load()
+    sizes = scene[CUBE].sizes
+    for name, variable in truth.data_vars.items():
+        for dim in set(variable.dims) & {"y", "x", "band"}:
+            if variable.sizes[dim] != sizes[dim]:
+                raise FormatError(path, f"{name}.{dim}", f"length {sizes[dim]} (as the cube)", variable.sizes[dim])
+    merged = scene.assign(truth.data_vars).assign_coords(
+        {k: v for k, v in truth.coords.items() if k not in scene.coords})
+    return validate_scene(merged, str(path))

@@ -1,0 +1,5 @@
+"""Seeded generators of data that need no file and no network."""
+
+from ._scene import ENDMEMBER_LIBRARY, endmember_spectra, sensor_grid, synthetic_scene, write_scene_envi
+
+__all__ = ["ENDMEMBER_LIBRARY", "endmember_spectra", "sensor_grid", "synthetic_scene", "write_scene_envi"]
