@@ -382,7 +382,7 @@ def write_envi(
 
 
 def _brace(values: Sequence[Any] | np.ndarray) -> str:
-    items = [f"{v:.6g}" if isinstance(v, float | np.floating) else str(v) for v in np.asarray(values).tolist()]
+    items = [f"{v:.10g}" if isinstance(v, float | np.floating) else str(v) for v in np.asarray(values).tolist()]
     return "{" + ", ".join(items) + "}"
 
 

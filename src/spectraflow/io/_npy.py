@@ -40,7 +40,9 @@ class NpyReader(Reader):
         try:
             with open(path, "rb") as f:
                 version = np.lib.format.read_magic(f)
-                shape, fortran, dtype = np.lib.format._read_array_header(f, version)  # no public API for it
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(f)
                 offset = f.tell()
         except ValueError as exc:
             raise FormatError(path, "npy header", "a valid .npy header", str(exc)) from None

@@ -88,6 +88,9 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
         CUBE: {"chunks": layout.chunks, "shards": layout.shards, "compressors": _compressors(compressor)},
     }
     encoding.update({str(k): {"chunks": v.shape} for k, v in scene.variables.items() if k != CUBE and v.ndim})
+    # fixed-width unicode has no zarr v3 spec yet; variable-length UTF-8 has
+    scene = scene.assign_coords({k: v.astype(object) for k, v in scene.coords.items() if v.dtype.kind == "U"})
+    scene = scene.assign({k: v.astype(object) for k, v in scene.data_vars.items() if v.dtype.kind == "U"})
     for variable in scene.variables.values():
         variable.encoding = {}  # encodings of a store this scene was opened from must not leak in
     import zarr
@@ -122,7 +125,9 @@ def open_store(path: str | os.PathLike[str], chunks: Mapping[str, int] | str = "
         chunks = dict(zip(("y", "x", "band"), shards, strict=True))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
-        return xr.open_zarr(path, chunks=chunks, consolidated=True)
+        scene = xr.open_zarr(path, chunks=chunks, consolidated=True)
+    # coordinates are small: hold them in memory so selections by wavelength need no compute
+    return scene.assign_coords({k: v.compute() for k, v in scene.coords.items() if v.chunks is not None})
 
 
 def count_files(path: str | os.PathLike[str]) -> int:

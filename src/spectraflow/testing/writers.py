@@ -1,0 +1,79 @@
+"""Writers of small files in each supported format, for tests and benchmarks (never used to ingest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["write_mat_v5", "write_mat_v73", "write_netcdf", "write_hdf5", "write_geotiff", "write_npy"]
+
+
+def write_mat_v5(path: Path, variables: dict[str, np.ndarray]) -> Path:
+    """MATLAB v5 file; arrays are given in MATLAB axis order."""
+    import scipy.io
+
+    scipy.io.savemat(path, variables)
+    return path
+
+
+def write_mat_v73(path: Path, variables: dict[str, np.ndarray]) -> Path:
+    """MATLAB v7.3 (HDF5 with the 512-byte MATLAB user block); arrays given in MATLAB axis order."""
+    import h5py
+
+    with h5py.File(path, "w", userblock_size=512) as f:
+        for key, value in variables.items():
+            value = np.asarray(value)
+            f.create_dataset(key, data=value.T)  # HDF5 sees MATLAB's column-major arrays transposed
+            f[key].attrs["MATLAB_class"] = np.bytes_({"f": "double", "i": "int16", "u": "uint16"}.get(value.dtype.kind, "double"))
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: spectraflow test".ljust(116) + b"\x00" * 8 + b"\x00\x02IM"
+    with open(path, "r+b") as f:
+        f.write(header)
+    return path
+
+
+def write_netcdf(path: Path, cube: np.ndarray, wavelength: np.ndarray | None,
+                 dims: tuple[str, str, str] = ("y", "x", "band"), band_axis: int = 2,
+                 format: str = "NETCDF4") -> Path:
+    """NetCDF with a ``reflectance`` variable and (optionally) a wavelength coordinate in micrometres.
+
+    ``cube`` is stored with ``dims`` as given; ``band_axis`` says which of them is spectral.
+    """
+    import xarray as xr
+
+    ds = xr.Dataset({"reflectance": (dims, cube)})
+    if wavelength is not None:
+        ds["wavelength"] = (dims[band_axis], wavelength / 1000.0, {"units": "micrometers"})
+    engine = "h5netcdf" if format == "NETCDF4" else "scipy"
+    ds.to_netcdf(path, engine=engine, format=format if engine == "scipy" else None)
+    return path
+
+
+def write_hdf5(path: Path, cube: np.ndarray) -> Path:
+    """A plain HDF5 file (no NetCDF dimension scales) with one 3-D dataset ``data``."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.create_dataset("data", data=cube)
+    return path
+
+
+def write_geotiff(path: Path, cube: np.ndarray, wavelength: np.ndarray | None, crs: str = "EPSG:32611",
+                  origin: tuple[float, float] = (500000.0, 4100000.0), pixel: float = 30.0) -> Path:
+    """A band-interleaved GeoTIFF with per-band wavelength tags and a UTM transform."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    ny, nx, nb = cube.shape
+    with rasterio.open(path, "w", driver="GTiff", height=ny, width=nx, count=nb, dtype=cube.dtype, crs=crs,
+                       transform=from_origin(origin[0], origin[1], pixel, pixel)) as dst:
+        dst.write(np.moveaxis(cube, 2, 0))
+        if wavelength is not None:
+            for i, wl in enumerate(wavelength, start=1):
+                dst.update_tags(i, wavelength=f"{wl:.6f}", wavelength_units="nm")
+    return path
+
+
+def write_npy(path: Path, cube: np.ndarray, fortran: bool = False) -> Path:
+    np.save(path, np.asfortranarray(cube) if fortran else np.ascontiguousarray(cube))
+    return path
