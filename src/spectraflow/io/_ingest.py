@@ -52,7 +52,11 @@ def get_reader(format: str) -> Reader:
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
-    """Name of the reader for ``path``, judged by content; the extension only orders the guesses."""
+    """Name of the reader for ``path``, judged by content; the extension only orders the guesses.
+
+    When no reader recognises the content, a reader claiming the extension is returned so that opening
+    the file reports what is wrong with it in that format's terms.
+    """
     path = Path(path)
     if not path.exists():
         raise InputNotFoundError(path)
@@ -61,6 +65,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     for name in by_extension + [n for n in names if n not in by_extension]:
         if readers.get(name).sniff(path):
             return name
+    if by_extension:  # e.g. a raw .img without its header: that reader says precisely what is missing
+        return by_extension[0]
     raise UnsupportedFormatError(path, "content", f"a file one of the readers {names} recognises",
                                  "unrecognised content")
 
