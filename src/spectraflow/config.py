@@ -1,0 +1,78 @@
+"""Typed configuration mirroring the sections of ``params.yaml``; checked on construction."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+__all__ = ["SynthConfig", "IngestConfig", "from_mapping"]
+
+C = TypeVar("C")
+
+
+def from_mapping(cls: type[C], values: Mapping[str, Any] | None, section: str) -> C:
+    """Build ``cls`` from a ``params.yaml`` section, naming any unknown key and the allowed ones."""
+    values = dict(values or {})
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ConfigError(f"params.yaml [{section}]: unknown key(s) {unknown}; allowed: {sorted(fields)}")
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"params.yaml [{section}]: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """The built-in synthetic scene (``synth`` section)."""
+
+    seed: int = 0
+    height: int = 128
+    width: int = 128
+    sensor: str = "aviris"
+    endmembers: tuple[str, ...] = ("vegetation", "soil", "water", "asphalt", "kaolinite")
+    out_dir: str = "data/raw"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "endmembers", tuple(self.endmembers))
+        for key in ("height", "width"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or not 2 <= value <= 20000:
+                raise ConfigError(f"params.yaml [synth]: {key}={value!r}; expected an integer in 2..20000")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Ingestion of the scene the pipeline works on (``ingest`` section)."""
+
+    source_dir: str = "data/raw"
+    source: str = "scene.hdr"
+    out: str = "data/stores/scene.zarr"
+    name: str = "scene"
+    format: str | None = None
+    ground_truth: str | None = None
+    nonfinite: str = "refuse"
+    compressor: str = "none"
+
+    def __post_init__(self) -> None:
+        for key in ("source", "ground_truth"):
+            value = getattr(self, key)
+            if value is not None and (value.startswith("/") or ".." in value.split("/")):
+                raise ConfigError(f"params.yaml [ingest]: {key}={value!r}; expected a file name inside source_dir")
+        if self.nonfinite not in ("refuse", "mask"):
+            raise ConfigError(f"params.yaml [ingest]: nonfinite={self.nonfinite!r}; expected 'refuse' or 'mask'")
+        if self.compressor not in ("none", "lz4", "zstd"):
+            raise ConfigError(f"params.yaml [ingest]: compressor={self.compressor!r}; expected none, lz4 or zstd")
+
+    @property
+    def source_path(self) -> str:
+        return f"{self.source_dir}/{self.source}"
+
+    @property
+    def ground_truth_path(self) -> str | None:
+        return None if self.ground_truth is None else f"{self.source_dir}/{self.ground_truth}"

@@ -1,0 +1,64 @@
+"""Tasks of the synth and ingest stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.logging import get_run_logger
+
+from spectraflow.config import IngestConfig, SynthConfig
+from spectraflow.io import ingest, store_info
+from spectraflow.synth import synthetic_scene, write_scene_envi
+
+
+@task(name="synthesize-scene")
+def synthesize_scene(config: SynthConfig) -> str:
+    """Write the built-in synthetic scene as an ENVI cube plus ground truth; return the header path."""
+    scene = synthetic_scene(config.seed, height=config.height, width=config.width,
+                            endmembers=config.endmembers, sensor=config.sensor)
+    header, raw = write_scene_envi(scene, config.out_dir)
+    get_run_logger().info("wrote %s (%d bytes)", raw, raw.stat().st_size)
+    return str(header)
+
+
+def _is_io_error(state: object) -> bool:
+    """Retry transient I/O failures only; a bad file fails at once with its message."""
+    from spectraflow.errors import SpectraflowError
+
+    try:
+        state.result()  # type: ignore[attr-defined]
+    except SpectraflowError:
+        return False
+    except OSError:
+        return True
+    except BaseException:
+        return False
+    return False
+
+
+@task(name="ingest-file", retries=2, retry_delay_seconds=1, retry_condition_fn=lambda task, run, state: _is_io_error(state))
+def ingest_file(config: IngestConfig, data_root: str = "data") -> str:
+    """Ingest ``config.source_path`` into the store ``config.out``; retried on transient I/O errors."""
+    store = ingest(config.source_path, config.out, format=config.format, name=config.name, data_root=data_root,
+                   nonfinite=config.nonfinite, compressor=config.compressor,  # type: ignore[arg-type]
+                   ground_truth=config.ground_truth_path)
+    return str(store)
+
+
+@task(name="describe-store")
+def describe_store(store: str, metrics_path: str) -> dict[str, object]:
+    """Publish a store's layout as a Prefect table artifact and a DVC metrics file."""
+    import json
+
+    info = store_info(store)
+    metrics = {"files": info["files"], "megabytes": round(info["bytes"] / 1e6, 3),
+               **{f"size_{k}": v for k, v in info["dims"].items()}}
+    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    create_table_artifact(key="ingest-store", table=[{"field": k, "value": str(v)} for k, v in
+                                                     {**info["dims"], "files": info["files"], "shards": info["shards"],
+                                                      "source_sha256": info["provenance"]["source_sha256"]}.items()],
+                          description=f"Store {store}")
+    return metrics
