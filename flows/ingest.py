@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from prefect import flow
+from tasks.ingest import describe_store, ingest_file
 
 from flows._params import section
 from spectraflow.config import IngestConfig, from_mapping
-from tasks.ingest import describe_store, ingest_file
 
 
 @flow(name="ingest")

@@ -38,7 +38,8 @@ def _is_io_error(state: object) -> bool:
     return False
 
 
-@task(name="ingest-file", retries=2, retry_delay_seconds=1, retry_condition_fn=lambda task, run, state: _is_io_error(state))
+@task(name="ingest-file", retries=2, retry_delay_seconds=1,
+      retry_condition_fn=lambda task, run, state: _is_io_error(state))
 def ingest_file(config: IngestConfig, data_root: str = "data") -> str:
     """Ingest ``config.source_path`` into the store ``config.out``; retried on transient I/O errors."""
     store = ingest(config.source_path, config.out, format=config.format, name=config.name, data_root=data_root,

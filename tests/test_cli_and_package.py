@@ -75,6 +75,7 @@ def test_library_never_imports_prefect_or_heavy_deps_at_import() -> None:
             "spectraflow.cli; bad = [m for m in ('prefect', 'torch') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-    bare = subprocess.run([sys.executable, "-c", "import sys, spectraflow; print(sorted(m for m in ('xarray', 'dask', 'zarr', 'torch') if m in sys.modules))"],
+    probe = "import sys, spectraflow; print(sorted(m for m in ('xarray', 'dask', 'zarr', 'torch') if m in sys.modules))"
+    bare = subprocess.run([sys.executable, "-c", probe],
                           capture_output=True, text=True, check=True).stdout
     assert bare.strip() == "[]"

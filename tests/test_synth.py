@@ -13,7 +13,7 @@ from spectraflow.synth import endmember_spectra, sensor_grid, synthetic_scene, w
 
 
 def test_same_seed_same_scene_other_seed_other_scene() -> None:
-    a, b, c = synthetic_scene(3, height=32, width=40), synthetic_scene(3, height=32, width=40), synthetic_scene(4, height=32, width=40)
+    a, b, c = (synthetic_scene(seed, height=32, width=40) for seed in (3, 3, 4))
     np.testing.assert_array_equal(a["cube"].values, b["cube"].values)
     assert not np.allclose(a["cube"].values, c["cube"].values)
 

@@ -33,7 +33,9 @@ def ingest(
     nonfinite: Annotated[str, typer.Option(help="NaN/inf in float data: 'refuse' or 'mask' (keep as NaN).")] = "refuse",
     compressor: Annotated[str, typer.Option(help="Cube compression: none, lz4 or zstd.")] = "none",
     variable: Annotated[str | None, typer.Option(help="Variable holding the cube (.mat, .nc/.h5).")] = None,
-    ground_truth: Annotated[Path | None, typer.Option(help="NetCDF with endmembers/abundances/masks to store with the cube.")] = None,
+    ground_truth: Annotated[
+        Path | None, typer.Option(help="NetCDF with endmembers/abundances/masks to store with the cube.")
+    ] = None,
 ) -> None:
     """Read an instrument file and write it as a sharded zarr store (atomically)."""
     from ._progress import RichDaskProgress

@@ -42,8 +42,10 @@ CHECKSUMS: dict[str, str] = {
     "unmixing/samson/groundtruth/A_true.mat": "d149ce0ff3f7a0b7877e27707e4b38ab4c76984d18541f10500ae7f6ddfda59d",
     "unmixing/jasper_ridge/jasperRidge2_R198.mat": "0e4118a6452f6044978a8ca3762fb0f791115467904936d463c4e111e56e682e",
     "unmixing/jasper_ridge/end4.mat": "eac85858349f359fc1c374d8d0eefadb55e4da8131c86f7231b14c0142460222",
-    "unmixing/jasper_ridge/envi/jasperRidge2_R198.img": "b9d45b33c901cf77a2e66541e8afde1d6f531e4abec6201d35c5dc5d661343e8",
-    "unmixing/jasper_ridge/envi/jasperRidge2_R198.hdr": "4d2e1afb0696bb3d4728166474441a476e97891005b484e948c0a04c94636fd1",
+    "unmixing/jasper_ridge/envi/jasperRidge2_R198.img":
+        "b9d45b33c901cf77a2e66541e8afde1d6f531e4abec6201d35c5dc5d661343e8",
+    "unmixing/jasper_ridge/envi/jasperRidge2_R198.hdr":
+        "4d2e1afb0696bb3d4728166474441a476e97891005b484e948c0a04c94636fd1",
     "hsi/san_diego/sandiego_plane.mat": "9800a9fbd9d043c46171b14c5ef1077f57be287ccf3a61198cc1746b6217d2cb",
     "envi/aviris_ng/ang20140912t192359_corr_v1c_img_2580-2590_540-550.hdr":
         "46d8b760f2ebfe84a575715e6ffdf95887da2800b2bd246976e8b9536799f517",

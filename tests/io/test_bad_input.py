@@ -85,7 +85,8 @@ def _bad_cases(tmp: Path) -> dict[str, tuple[Path, type[SpectraflowError], str]]
     header, raw = write_envi(d / "scene.img", cube)
     cases["nan and inf"] = (header, NonFiniteDataError, "data")
     d = case("mat")
-    cases["mat without cube"] = (write_mat_v5(d / "x.mat", {"a": np.arange(5.0), "b": np.eye(3)}), FormatError, "variables")
+    no_cube = write_mat_v5(d / "x.mat", {"a": np.arange(5.0), "b": np.eye(3)})
+    cases["mat without cube"] = (no_cube, FormatError, "variables")
     d = case("unknown")
     junk = d / "scene.xyz"
     junk.write_bytes(b"\x00" * 100)

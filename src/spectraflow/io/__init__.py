@@ -12,14 +12,13 @@ One module per format, all behind :data:`readers`:
 """
 
 from ._base import Reader, readers, sha256_file
-from ._envi import parse_envi_header, write_envi
+from ._envi import EnviReader, parse_envi_header, write_envi
 from ._geotiff import GeoTiffReader
 from ._ingest import attach_ground_truth, check_name, detect_format, get_reader, ingest, read, resolve_inside
 from ._matlab import MatlabReader, pixels_to_cube
 from ._netcdf import NetcdfReader
 from ._npy import NpyReader
 from ._store import StoreLayout, count_files, open_store, store_info, store_layout, write_store
-from ._envi import EnviReader
 
 __all__ = [
     "Reader",

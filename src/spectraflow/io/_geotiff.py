@@ -64,7 +64,8 @@ class GeoTiffReader(Reader):
             nodata=array.rio.nodata,
             source=str(path),
             attrs=provenance_attrs(name or path.stem, source_entries([path]), self.name,
-                                   f"{self.version}; rioxarray {rioxarray.__version__}, rasterio {rasterio.__version__}"),
+                                   f"{self.version}; rioxarray {rioxarray.__version__}, "
+                                   f"rasterio {rasterio.__version__}"),
         )
         return scene.assign_coords(y=cube["y"].values, x=cube["x"].values,
                                    spatial_ref=array["spatial_ref"])

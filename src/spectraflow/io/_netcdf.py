@@ -65,7 +65,8 @@ class NetcdfReader(Reader):
             source = xr.open_dataset(path, engine="scipy" if netcdf3 else "h5netcdf", chunks={},
                                      mask_and_scale=False, **engine_kwargs)
         except Exception as exc:  # the engines raise many unrelated types for corrupt files
-            raise FormatError(path, "structure", "a readable HDF5/NetCDF file", f"{type(exc).__name__}: {exc}") from None
+            raise FormatError(path, "structure", "a readable HDF5/NetCDF file",
+                              f"{type(exc).__name__}: {exc}") from None
         variable = options.get("variable") or self._largest_cube(path, source)
         if variable not in source.variables:
             raise FormatError(path, "variable", f"one of {sorted(map(str, source.variables))}", variable)

@@ -1,7 +1,7 @@
 """The spectraflow store: a sharded zarr v3 directory holding one scene, written atomically.
 
 Layout: the cube is stored in inner chunks of a spatial window × all bands (about 1 MiB, so reading one
-window of whole spectra touches one chunk), grouped into shards of about 32 MiB (so a 1 GB cube is ~32 data
+window of whole spectra touches one chunk), grouped into shards of about 64 MiB (so a 1 GB cube is ~16 data
 files: DVC's cost grows with the file count). Float data barely compress (STACK.md measured 1.08–1.17×) and
 compression triples write time on 2 cores, so the cube is stored uncompressed by default; ``compressor=
 "lz4"`` (blosc, byte shuffle) or ``"zstd"`` can be chosen. Metadata are consolidated.
@@ -23,11 +23,12 @@ import xarray as xr
 from .._atomic import atomic_output
 from ..cube import CUBE, validate_scene
 from ..errors import ConfigError, StoreError
+from . import _shardwriter
 
 __all__ = ["StoreLayout", "store_layout", "write_store", "open_store", "store_info", "count_files"]
 
 INNER_CHUNK_BYTES = 1 << 20
-SHARD_BYTES = 32 << 20
+SHARD_BYTES = 64 << 20
 COMPRESSORS = ("none", "lz4", "zstd")
 
 
@@ -44,15 +45,21 @@ class StoreLayout:
 
 def store_layout(shape: tuple[int, int, int], itemsize: int, *, inner_bytes: int = INNER_CHUNK_BYTES,
                  shard_bytes: int = SHARD_BYTES) -> StoreLayout:
-    """Square spatial windows of whole spectra: ~``inner_bytes`` per chunk, ~``shard_bytes`` per shard."""
+    """Square spatial windows of whole spectra (~``inner_bytes``) grouped in shards of ~``shard_bytes``.
+
+    Shards are full-width strips of whole chunk rows where a chunk row fits the shard budget: a strip of
+    lines is one contiguous run of a BIL/BIP file (one run per band in BSQ), so ingest reads it in one
+    call, while readers of a window still touch only the inner chunks they need.
+    """
     ny, nx, nb = shape
     spectrum = max(nb * itemsize, 1)
     side = max(1, int(math.sqrt(inner_bytes / spectrum)))
     cy, cx = min(side, ny), min(side, nx)
-    per_side = max(1, int(math.sqrt(shard_bytes / (cy * cx * spectrum))))
-    # shards are whole multiples of chunks and never much larger than the array
-    sy = min(per_side, math.ceil(ny / cy)) * cy
-    sx = min(per_side, math.ceil(nx / cx)) * cx
+    chunk_row = cy * spectrum  # bytes per pixel column of one chunk row
+    max_cols = max(1, shard_bytes // (chunk_row * cx))  # chunks side by side in a shard
+    sx = min(max_cols, math.ceil(nx / cx)) * cx
+    rows = max(1, shard_bytes // (chunk_row * sx))
+    sy = min(rows, math.ceil(ny / cy)) * cy
     return StoreLayout((cy, cx, nb), (sy, sx, nb))
 
 
@@ -97,11 +104,31 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
 
     with atomic_output(dest) as tmp, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
-        scene.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False, encoding=encoding)
+        # metadata and the small in-memory variables are written now; the dask cube is left to us
+        pending = scene.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False, encoding=encoding,
+                                compute=False)
+        array = zarr.open_array(tmp / CUBE, mode="r+")
+        if _shardwriter.supports(array):
+            _write_shards(tmp / CUBE, array, scene[CUBE].data)
+        else:
+            pending.compute()
         if finalize_attrs is not None:
             zarr.open_group(tmp, mode="r+").attrs.update(dict(finalize_attrs()))
         zarr.consolidate_metadata(tmp)
     return dest
+
+
+def _write_shards(array_dir: Path, array: Any, data: Any) -> None:
+    """Compute the cube shard by shard (dask blocks are whole shards) and write each one directly."""
+    import dask.array as da
+
+    def write(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        assert block_info is not None
+        _shardwriter.write_shard(array_dir, array, tuple(block_info[0]["chunk-location"]), block)
+        return np.zeros((1,) * block.ndim, dtype=np.uint8)
+
+    done = da.map_blocks(write, data, dtype=np.uint8, chunks=tuple((1,) * len(c) for c in data.chunks))
+    done.compute()
 
 
 def _cube_array(path: Path) -> Any:
@@ -111,7 +138,9 @@ def _cube_array(path: Path) -> Any:
         group = zarr.open_group(path, mode="r")
         return group[CUBE]
     except (FileNotFoundError, KeyError, zarr.errors.GroupNotFoundError) as exc:
-        raise StoreError(f"{path}: not a spectraflow store (expected a zarr group with a '{CUBE}' array): {exc}") from None
+        raise StoreError(
+            f"{path}: not a spectraflow store (expected a zarr group with a '{CUBE}' array): {exc}"
+        ) from None
 
 
 def open_store(path: str | os.PathLike[str], chunks: Mapping[str, int] | str = "shards") -> xr.Dataset:

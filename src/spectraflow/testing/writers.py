@@ -25,8 +25,10 @@ def write_mat_v73(path: Path, variables: dict[str, np.ndarray]) -> Path:
         for key, value in variables.items():
             value = np.asarray(value)
             f.create_dataset(key, data=value.T)  # HDF5 sees MATLAB's column-major arrays transposed
-            f[key].attrs["MATLAB_class"] = np.bytes_({"f": "double", "i": "int16", "u": "uint16"}.get(value.dtype.kind, "double"))
-    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: spectraflow test".ljust(116) + b"\x00" * 8 + b"\x00\x02IM"
+            matlab_class = {"f": "double", "i": "int16", "u": "uint16"}.get(value.dtype.kind, "double")
+            f[key].attrs["MATLAB_class"] = np.bytes_(matlab_class)
+    text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: spectraflow test".ljust(116)
+    header = text + b"\x00" * 8 + b"\x00\x02IM"  # subsystem offset, version 0x0200, endian indicator
     with open(path, "r+b") as f:
         f.write(header)
     return path
