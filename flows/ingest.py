@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from prefect import flow
-from tasks.ingest import describe_store, ingest_file
 
 from flows._params import section
-from spectraflow.config import IngestConfig, from_mapping
+from spectraflow.compute import dask_scheduler
+from spectraflow.config import ComputeConfig, IngestConfig, from_mapping
+from tasks.ingest import describe_store, ingest_file
 
 
 @flow(name="ingest")
 def ingest(metrics_path: str = "data/metrics/ingest.json") -> str:
-    store = ingest_file(from_mapping(IngestConfig, section("ingest"), "ingest"))
+    compute = from_mapping(ComputeConfig, section("compute"), "compute")
+    with dask_scheduler(compute.scheduler, n_workers=compute.n_workers, memory_limit=compute.memory_limit):
+        store = ingest_file(from_mapping(IngestConfig, section("ingest"), "ingest"))
     describe_store(store, metrics_path)
     return store
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from prefect import flow
-from tasks.ingest import synthesize_scene
 
 from flows._params import section
 from spectraflow.config import SynthConfig, from_mapping
+from tasks.ingest import synthesize_scene
 
 
 @flow(name="synth")

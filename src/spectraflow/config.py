@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from .errors import ConfigError
 
-__all__ = ["SynthConfig", "IngestConfig", "from_mapping"]
+__all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "LandingConfig", "from_mapping"]
 
 C = TypeVar("C")
 
@@ -25,6 +25,18 @@ def from_mapping(cls: type[C], values: Mapping[str, Any] | None, section: str) -
         return cls(**values)
     except TypeError as exc:
         raise ConfigError(f"params.yaml [{section}]: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    """Where dask computes (``compute`` section); see :mod:`spectraflow.compute`.
+
+    Deliberately not a DVC ``params`` dependency of any stage: it changes where work runs, not its result.
+    """
+
+    scheduler: str = "threads"
+    n_workers: int | None = None
+    memory_limit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,3 +88,11 @@ class IngestConfig:
     @property
     def ground_truth_path(self) -> str | None:
         return None if self.ground_truth is None else f"{self.source_dir}/{self.ground_truth}"
+
+
+@dataclass(frozen=True)
+class LandingConfig:
+    """The landing zone (``landing`` section): where new acquisitions are dropped and where they go."""
+
+    directory: str = "data/landing"
+    stores: str = "data/stores/landing"
