@@ -25,23 +25,24 @@ def scene_files(directory: Path) -> list[Path]:
     return found
 
 
-def store_for(path: Path, stores: Path) -> Path:
-    """The store a landed file goes to: named by its stem and the hash of its content (all its files)."""
+def content_key(path: Path) -> str:
+    """A key of the scene's content: the sha256 over the hashes of all its files (ENVI: raw and header)."""
     import hashlib
 
     reader = get_reader(detect_format(path))
-    digest = hashlib.sha256("".join(sha256_file(f) for f in reader.source_files(path)).encode()).hexdigest()
-    stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in path.stem).lstrip(".") or "scene"
-    return stores / f"{stem}-{digest[:16]}.zarr"
+    return hashlib.sha256("".join(sha256_file(f) for f in reader.source_files(path)).encode()).hexdigest()[:16]
 
 
 @task(name="ingest-landed", retries=2, retry_delay_seconds=1, task_run_name="land {path.name}")
 def ingest_landed(path: Path, stores: Path) -> Path | None:
-    """Ingest ``path`` unless a store of the same content exists; return the new store or None."""
-    store = store_for(path, stores)
-    if store.exists():
-        get_run_logger().info("%s already ingested as %s", path.name, store.name)
+    """Ingest ``path`` unless a store of the same content exists (whatever its file name); return the new store."""
+    key = content_key(path)
+    existing = sorted(stores.glob(f"*-{key}.zarr"))
+    if existing:
+        get_run_logger().info("%s already ingested as %s", path.name, existing[0].name)
         return None
+    stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in path.stem).lstrip(".") or "scene"
+    store = stores / f"{stem}-{key}.zarr"
     ingest(path, store, name=store.stem, data_root="data")
     return store
 

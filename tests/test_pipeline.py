@@ -1,12 +1,18 @@
-"""The default pipeline, as the README's first command runs it: `dvc repro` in a copy of the repository."""
+"""The pipeline on real parts: `dvc repro` in a copy of the repository, push/pull through a local and an
+S3 (moto, loopback) remote into fresh clones, and the pipeline flow against a real Prefect server."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,37 +24,70 @@ from spectraflow.synth import synthetic_scene
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.slow
+ARTIFACTS = ("data/raw", "data/stores/scene.zarr")
 
-def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> str:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    if check:
+        assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout + proc.stderr
 
 
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(f.relative_to(path)).encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(url: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
 @pytest.fixture(scope="module")
-def workspace_copy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """The working tree's tracked and untracked-not-ignored files, as a fresh git repository."""
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("home")
+    return {**os.environ, "PREFECT_HOME": str(home / "prefect"), "DVC_NO_ANALYTICS": "1",
+            "DVC_SITE_CACHE_DIR": str(home / "dvc-site"), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Path:
+    """The working tree's tracked and untracked-not-ignored files as a fresh git repository, reproduced."""
     dest = tmp_path_factory.mktemp("repo")
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO,
                            capture_output=True, check=True).stdout.decode().split("\0")
     for rel in filter(None, files):
-        src = REPO / rel
-        if src.is_file():
+        if (REPO / rel).is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    env = {**os.environ, "PREFECT_HOME": str(dest / ".prefect"), "DVC_NO_ANALYTICS": "1",
-           "DVC_SITE_CACHE_DIR": str(dest / ".dvc-site"), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+            shutil.copy2(REPO / rel, dest / rel)
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
         _run(cmd, dest, env)
-    return dest, env
+    _run(["dvc", "repro"], dest, env)
+    _run(["git", "commit", "-qam", "reproduced"], dest, env)
+    return dest
 
 
-@pytest.mark.slow
-def test_dvc_repro_default_pipeline(workspace_copy: tuple[Path, dict[str, str]]) -> None:
-    repo, env = workspace_copy
-    _run(["dvc", "repro"], repo, env)
+def test_dvc_repro_default_pipeline(repo: Path, env: dict[str, str]) -> None:
     scene = open_store(repo / "data/stores/scene.zarr")
     params = yaml.safe_load((repo / "params.yaml").read_text())["synth"]
     expected = synthetic_scene(params["seed"], height=params["height"], width=params["width"],
@@ -62,11 +101,116 @@ def test_dvc_repro_default_pipeline(workspace_copy: tuple[Path, dict[str, str]])
     shown = metrics[""]["data"]["data/metrics/ingest.json"]["data"]
     assert shown == json.loads((repo / "data/metrics/ingest.json").read_text())
     assert shown["files"] <= 100
-
     assert "Data and pipelines are up to date" in _run(["dvc", "repro"], repo, env)
 
-    # a param only `ingest` reads reruns `ingest` alone
+
+def _clone_and_pull(repo: Path, dest: Path, env: dict[str, str], remote: str, local_config: list[list[str]]) -> None:
+    _run(["git", "clone", "-q", str(repo), str(dest)], dest.parent, env)
+    for args in local_config:
+        _run(["dvc", "remote", "modify", "--local", remote, *args], dest, env)
+    _run(["dvc", "pull", "-r", remote], dest, env)
+    for artifact in ARTIFACTS:
+        assert _digest(dest / artifact) == _digest(repo / artifact), artifact
+    assert "up to date" in _run(["dvc", "status"], dest, env)
+
+
+def test_push_pull_local_remote(repo: Path, env: dict[str, str], tmp_path: Path) -> None:
+    _run(["dvc", "push"], repo, env)  # the default remote: .dvcstore inside the workspace
+    assert (repo / ".dvcstore").is_dir()
+    _clone_and_pull(repo, tmp_path / "clone", env, "local", [["url", str(repo / ".dvcstore")]])
+
+
+@pytest.fixture
+def moto_server(env: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/moto-api/")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_push_pull_s3_remote(repo: Path, env: dict[str, str], tmp_path: Path, moto_server: str) -> None:
+    import boto3
+
+    boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket="spectraflow")
+    settings = [["endpointurl", moto_server], ["region", "us-east-1"]]
+    _run(["dvc", "remote", "add", "--local", "s3", "s3://spectraflow/cache"], repo, env)
+    for args in settings:
+        _run(["dvc", "remote", "modify", "--local", "s3", *args], repo, env)
+    _run(["dvc", "push", "-r", "s3"], repo, env)
+    clone = tmp_path / "clone"
+    _run(["git", "clone", "-q", str(repo), str(clone)], tmp_path, env)
+    _run(["dvc", "remote", "add", "--local", "s3", "s3://spectraflow/cache"], clone, env)
+    for args in settings:
+        _run(["dvc", "remote", "modify", "--local", "s3", *args], clone, env)
+    _run(["dvc", "pull", "-r", "s3"], clone, env)
+    for artifact in ARTIFACTS:
+        assert _digest(clone / artifact) == _digest(repo / artifact), artifact
+
+
+@pytest.fixture(scope="module")
+def prefect_server(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    home = tmp_path_factory.mktemp("server")  # its own database: runs of temporary servers stay out of it
+    log = open(home / "server.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+                             "--port", str(port)], env={**env, "PREFECT_HOME": str(home)}, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/api/health", 120)
+        yield f"http://127.0.0.1:{port}/api"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+
+
+def _api(url: str, path: str, body: dict[str, object]) -> object:
+    request = urllib.request.Request(f"{url}{path}", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_pipeline_flow_against_a_real_prefect_server(repo: Path, env: dict[str, str], prefect_server: str) -> None:
+    # change a param only `ingest` reads: the flow must rerun that stage alone
     text = (repo / "params.yaml").read_text().replace("compressor: none", "compressor: lz4")
     (repo / "params.yaml").write_text(text)
-    out = _run(["dvc", "repro"], repo, env)
-    assert "Running stage 'ingest'" in out and "Running stage 'synth'" not in out
+    server_env = {**env, "PREFECT_API_URL": prefect_server}
+    _run([sys.executable, "-m", "flows.pipeline"], repo, server_env)
+    runs = _api(prefect_server, "/flow_runs/filter", {})
+    assert isinstance(runs, list)
+    by_name = {}
+    flows = {f["id"]: f["name"] for f in _api(prefect_server, "/flows/filter", {})}  # type: ignore[union-attr]
+    for run in runs:
+        by_name.setdefault(flows[run["flow_id"]], []).append(run["state_type"])
+    assert by_name["pipeline"] == ["COMPLETED"], runs
+    assert by_name.get("ingest") == ["COMPLETED"] and "synth" not in by_name  # only the changed stage ran
+    tasks = {t["name"]: t["state_type"] for t in _api(prefect_server, "/task_runs/filter", {})}  # type: ignore[union-attr]
+    assert tasks["stage synth"] == tasks["stage ingest"] == "COMPLETED"
+    artifacts = _api(prefect_server, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": ["pipeline-metrics"]}}})
+    table = artifacts[0]["data"]  # type: ignore[index]
+    rows = json.loads(table) if isinstance(table, str) else table
+    shown = json.loads(_run(["dvc", "metrics", "show", "--json"], repo, env))[""]["data"]
+    expected = {(path, key): value for path, entry in shown.items() for key, value in entry["data"].items()}
+    assert {(r["path"], r["metric"]): r["value"] for r in rows} == expected
+
+
+def test_landing_zone_ingests_each_file_once(repo: Path, env: dict[str, str], prefect_server: str) -> None:
+    landing = repo / "data/landing"
+    landing.mkdir(parents=True, exist_ok=True)
+    np.save(landing / "acq1.npy", np.random.default_rng(3).random((12, 10, 6)).astype("f4"))
+    shutil.copy(landing / "acq1.npy", landing / "acq1-again.npy")  # the same content dropped twice
+    server_env = {**env, "PREFECT_API_URL": prefect_server}
+    code = "from flows.landing import landing_zone; print('NEW', landing_zone(trigger_pipeline=False))"
+    first = _run([sys.executable, "-c", code], repo, server_env)
+    stores = sorted((repo / "data/stores/landing").glob("*.zarr"))
+    assert len(stores) == 1 and (stores[0].parent / f"{stores[0].name}.dvc").is_file()
+    second = _run([sys.executable, "-c", code], repo, server_env)
+    assert "NEW []" in second and "NEW ['" in first
+    np.testing.assert_array_equal(open_store(stores[0])["cube"].values, np.load(landing / "acq1.npy"))
