@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -21,18 +20,13 @@ import yaml
 
 from spectraflow.io import open_store
 from spectraflow.synth import synthetic_scene
+from spectraflow.testing.workspace import copy_workspace, isolated_env
+from spectraflow.testing.workspace import run as _run
 
 from .conftest import REPO
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = ("data/raw", "data/stores/scene.zarr")
-
-
-def _run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    if check:
-        assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc.stdout + proc.stderr
 
 
 def _digest(path: Path) -> str:
@@ -62,26 +56,14 @@ def _wait_for(url: str, seconds: float = 90) -> None:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("home")
-    return {**os.environ, "PREFECT_HOME": str(home / "prefect"), "DVC_NO_ANALYTICS": "1",
-            "DVC_SITE_CACHE_DIR": str(home / "dvc-site"), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return {**isolated_env(tmp_path_factory.mktemp("home")), "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Path:
-    """The working tree's tracked and untracked-not-ignored files as a fresh git repository, reproduced."""
-    dest = tmp_path_factory.mktemp("repo")
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO,
-                           capture_output=True, check=True).stdout.decode().split("\0")
-    for rel in filter(None, files):
-        if (REPO / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, dest / rel)
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
-        _run(cmd, dest, env)
+    """A copy of the working tree as a fresh git repository, reproduced."""
+    dest = copy_workspace(REPO, tmp_path_factory.mktemp("repo"), env)
     _run(["dvc", "repro"], dest, env)
     _run(["git", "commit", "-qam", "reproduced"], dest, env)
     return dest
@@ -201,6 +183,18 @@ def test_pipeline_flow_against_a_real_prefect_server(repo: Path, env: dict[str, 
     assert {(r["path"], r["metric"]): r["value"] for r in rows} == expected
 
 
+def test_prefect_yaml_deploys_with_schedules(repo: Path, env: dict[str, str], prefect_server: str) -> None:
+    server_env = {**env, "PREFECT_API_URL": prefect_server, "SPECTRAFLOW_REPO": str(repo)}
+    _run(["prefect", "work-pool", "create", "spectraflow", "--type", "process"], repo, server_env)
+    _run(["prefect", "--no-prompt", "deploy", "--all"], repo, server_env)
+    deployments = {d["name"]: d for d in _api(prefect_server, "/deployments/filter", {})}  # type: ignore[union-attr]
+    assert set(deployments) == {"nightly", "landing-zone"}
+    for deployment in deployments.values():
+        assert deployment["work_pool_name"] == "spectraflow"
+        assert deployment["schedules"] and "cron" in deployment["schedules"][0]["schedule"]
+        assert deployment["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(repo)
+
+
 def test_landing_zone_ingests_each_file_once(repo: Path, env: dict[str, str], prefect_server: str) -> None:
     landing = repo / "data/landing"
     landing.mkdir(parents=True, exist_ok=True)
@@ -214,3 +208,17 @@ def test_landing_zone_ingests_each_file_once(repo: Path, env: dict[str, str], pr
     second = _run([sys.executable, "-c", code], repo, server_env)
     assert "NEW []" in second and "NEW ['" in first
     np.testing.assert_array_equal(open_store(stores[0])["cube"].values, np.load(landing / "acq1.npy"))
+
+
+def test_failed_stage_fails_the_flow_and_a_rerun_resumes(repo: Path, env: dict[str, str], prefect_server: str) -> None:
+    server_env = {**env, "PREFECT_API_URL": prefect_server}
+    params = repo / "params.yaml"
+    good = params.read_text()
+    params.write_text(good.replace("source: scene.hdr", "source: missing.hdr"))
+    proc = subprocess.run([sys.executable, "-m", "flows.pipeline"], cwd=repo, env=server_env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "missing.hdr" in proc.stdout + proc.stderr and "ingest" in proc.stdout + proc.stderr
+    params.write_text(good)
+    out = _run([sys.executable, "-m", "flows.pipeline"], repo, server_env)
+    assert "stage synth: unchanged, skipped" in out and "stage ingest: reproduced" in out

@@ -1,0 +1,42 @@
+"""A throw-away copy of the repository as a fresh git repository, for pipeline tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["copy_workspace", "isolated_env", "run"]
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    """Environment keeping Prefect, DVC and dask state under ``home``, with telemetry off."""
+    return {**os.environ, "PREFECT_HOME": str(home / "prefect"), "DVC_NO_ANALYTICS": "1",
+            "DVC_SITE_CACHE_DIR": str(home / "dvc-site"), "DASK_TEMPORARY_DIRECTORY": str(home / "dask"),
+            "GIT_AUTHOR_NAME": "spectraflow", "GIT_AUTHOR_EMAIL": "ci@localhost",
+            "GIT_COMMITTER_NAME": "spectraflow", "GIT_COMMITTER_EMAIL": "ci@localhost",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> str:
+    """Run ``cmd``; on failure raise with the tail of its output."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc.stdout + proc.stderr
+
+
+def copy_workspace(source: Path, dest: Path, env: dict[str, str]) -> Path:
+    """Copy ``source``'s tracked and untracked-not-ignored files to ``dest`` and commit them there."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=source,
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        if (source / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / rel, dest / rel)
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "workspace copy"]):
+        run(cmd, dest, env)
+    return dest
