@@ -3,7 +3,6 @@ S3 (moto, loopback) remote into fresh clones, and the pipeline flow against a re
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import socket
@@ -20,21 +19,13 @@ import yaml
 
 from spectraflow.io import open_store
 from spectraflow.synth import synthetic_scene
-from spectraflow.testing.workspace import copy_workspace, isolated_env
+from spectraflow.testing.workspace import copy_workspace, isolated_env, tree_digest
 from spectraflow.testing.workspace import run as _run
 
 from .conftest import REPO
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = ("data/raw", "data/stores/scene.zarr")
-
-
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(str(f.relative_to(path)).encode())
-        digest.update(f.read_bytes())
-    return digest.hexdigest()
 
 
 def _free_port() -> int:
@@ -92,7 +83,7 @@ def _clone_and_pull(repo: Path, dest: Path, env: dict[str, str], remote: str, lo
         _run(["dvc", "remote", "modify", "--local", remote, *args], dest, env)
     _run(["dvc", "pull", "-r", remote], dest, env)
     for artifact in ARTIFACTS:
-        assert _digest(dest / artifact) == _digest(repo / artifact), artifact
+        assert tree_digest(dest / artifact) == tree_digest(repo / artifact), artifact
     assert "up to date" in _run(["dvc", "status"], dest, env)
 
 
@@ -132,7 +123,7 @@ def test_push_pull_s3_remote(repo: Path, env: dict[str, str], tmp_path: Path, mo
         _run(["dvc", "remote", "modify", "--local", "s3", *args], clone, env)
     _run(["dvc", "pull", "-r", "s3"], clone, env)
     for artifact in ARTIFACTS:
-        assert _digest(clone / artifact) == _digest(repo / artifact), artifact
+        assert tree_digest(clone / artifact) == tree_digest(repo / artifact), artifact
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,11 @@ def test_same_seed_same_scene_other_seed_other_scene() -> None:
     assert not np.allclose(a["cube"].values, c["cube"].values)
 
 
-def test_linear_mixture_on_the_simplex_with_pure_and_mixed_pixels() -> None:
-    scene = synthetic_scene(int(np.random.default_rng().integers(1 << 30)), height=64, width=64)
+@pytest.mark.parametrize("repeat", range(5))
+def test_linear_mixture_on_the_simplex_with_pure_and_mixed_pixels(repeat: int) -> None:
+    seed = int(np.random.default_rng().integers(1 << 30))
+    print(f"seed {seed}")
+    scene = synthetic_scene(seed, height=64, width=64)
     a, e, cube = scene["abundances"].values, scene["endmembers"].values, scene["cube"].values
     assert (a >= 0).all()
     np.testing.assert_allclose(a.sum(-1), 1, atol=1e-5)

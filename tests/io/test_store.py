@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -13,14 +12,7 @@ import zarr
 
 from spectraflow.errors import NonFiniteDataError, StoreError
 from spectraflow.io import StoreLayout, count_files, ingest, open_store, store_info, store_layout, write_envi
-
-
-def _tree_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(str(f.relative_to(path)).encode())
-        digest.update(f.read_bytes())
-    return digest.hexdigest()
+from spectraflow.testing.workspace import tree_digest
 
 
 @pytest.mark.parametrize("shape,itemsize", [((1000, 1000, 224), 4), ((95, 95, 156), 8), ((10, 10, 432), 4),
@@ -58,13 +50,13 @@ def test_store_is_sharded_and_aligned(tmp_path: Path) -> None:
 def test_failed_ingest_keeps_previous_store(tmp_path: Path) -> None:
     good = np.ones((20, 20, 3), "float32")
     store = ingest(write_envi(tmp_path / "a.img", good)[0], tmp_path / "s.zarr")
-    before = _tree_digest(store)
+    before = tree_digest(store)
     bad = good.copy()
     bad[19, 19, 2] = np.nan  # in the last block: the write has started when it is found
     with pytest.raises(NonFiniteDataError):
         ingest(write_envi(tmp_path / "b.img", bad)[0], tmp_path / "s.zarr",
                layout=StoreLayout((5, 5, 3), (10, 10, 3)))
-    assert _tree_digest(store) == before
+    assert tree_digest(store) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.hdr", "a.img", "b.hdr", "b.img", "s.zarr"]
 
 
@@ -78,6 +70,7 @@ def test_replacing_a_store_swaps_it_whole(tmp_path: Path) -> None:
 KILLER = """
 import os, signal, sys
 from dask.callbacks import Callback
+from spectraflow.testing.workspace import tree_digest
 from spectraflow.io import StoreLayout, ingest
 
 class KillAfter(Callback):
@@ -97,12 +90,12 @@ with KillAfter(int(sys.argv[3])):
 def test_kill_9_mid_ingest_leaves_previous_store(tmp_path: Path, kill_after: int) -> None:
     rng = np.random.default_rng(kill_after)
     old = ingest(write_envi(tmp_path / "old.img", rng.random((64, 64, 4)).astype("f4"))[0], tmp_path / "s.zarr")
-    before = _tree_digest(old)
+    before = tree_digest(old)
     header, _ = write_envi(tmp_path / "new.img", rng.random((64, 64, 4)).astype("f4"))
     proc = subprocess.run([sys.executable, "-c", KILLER, str(header), str(old), str(kill_after)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == -9, proc.stderr
-    assert _tree_digest(old) == before
+    assert tree_digest(old) == before
     assert open_store(old)["cube"].shape == (64, 64, 4)
     leftovers = list(tmp_path.glob(".s.zarr.partial-*"))
     assert leftovers, "the killed writer's partial store should sit beside, not at, the destination"

@@ -165,9 +165,15 @@ def synthetic_scene(
     abundances /= abundances.sum(axis=0, keepdims=True)
     abundances = abundances.transpose(1, 2, 0)  # (y, x, endmember)
     if pure_patch:
-        side = min(pure_patch, height // 2, width // 2)
-        for i in range(k):
-            y0, x0 = rng.integers(0, height - side + 1), rng.integers(0, width - side + 1)
+        # one patch per endmember, in distinct cells of a grid of patch-sized cells, so none overwrites another
+        side = max(1, min(pure_patch, height // 2, width // 2))
+        while side > 1 and (height // side) * (width // side) < k:
+            side -= 1  # small scenes get smaller patches
+        rows, cols = height // side, width // side
+        if rows * cols < k:
+            raise ConfigError(f"a {height}x{width} scene has no room for {k} pure pixels")
+        for i, cell in enumerate(rng.choice(rows * cols, size=k, replace=False)):
+            y0, x0 = (cell // cols) * side, (cell % cols) * side
             abundances[y0 : y0 + side, x0 : x0 + side] = np.eye(k)[i]
     cube = (abundances @ spectra).astype(np.float32)
     good = np.ones(wavelength.size, dtype=bool)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["copy_workspace", "isolated_env", "run"]
+__all__ = ["copy_workspace", "isolated_env", "run", "tree_digest"]
 
 
 def isolated_env(home: Path) -> dict[str, str]:
@@ -40,3 +40,14 @@ def copy_workspace(source: Path, dest: Path, env: dict[str, str]) -> Path:
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "workspace copy"]):
         run(cmd, dest, env)
     return dest
+
+
+def tree_digest(path: Path) -> str:
+    """sha256 over the relative names and contents of every file under ``path``."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(f.relative_to(path)).encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
