@@ -15,7 +15,7 @@ from rich.progress import (
 )
 
 
-class RichDaskProgress(Callback):  # type: ignore[misc]
+class RichDaskProgress(Callback):
     """Show the tasks of every dask computation run inside ``with RichDaskProgress("label"):``."""
 
     def __init__(self, label: str, transient: bool = False) -> None:
@@ -27,7 +27,8 @@ class RichDaskProgress(Callback):  # type: ignore[misc]
 
     def __enter__(self) -> RichDaskProgress:
         self.progress.start()
-        return super().__enter__()  # type: ignore[no-any-return]
+        super().__enter__()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         super().__exit__(*exc)

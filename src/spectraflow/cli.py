@@ -46,8 +46,8 @@ def ingest(
     try:
         with RichDaskProgress(f"ingest {path.name}"):
             store = ingest_file(path, out, format=format, name=name, data_root=data_root,
-                                nonfinite=nonfinite, compressor=compressor,
-                                ground_truth=ground_truth, **options)  # type: ignore[arg-type]
+                                nonfinite=nonfinite, compressor=compressor,  # type: ignore[arg-type]
+                                ground_truth=ground_truth, **options)
         info = store_info(store)
     except SpectraflowError as exc:
         _fail(exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -61,7 +61,7 @@ class Reader(ABC):
 
 
 class _ReaderRegistry(Registry[type[Reader]]):
-    def register(self, name: str):  # type: ignore[no-untyped-def]
+    def register(self, name: str) -> Callable[[type[Reader]], type[Reader]]:
         decorate = super().register(name)
 
         def set_name(cls: type[Reader]) -> type[Reader]:

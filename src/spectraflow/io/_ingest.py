@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -94,7 +94,7 @@ def _fill_hashes(scene: xr.Dataset, paths: list[Path], hashes: Mapping[Path, str
     scene.attrs["source_sha256"] = entries[0]["sha256"]
 
 
-def _finite_guard(policy: NonFinitePolicy, source: str):  # type: ignore[no-untyped-def]
+def _finite_guard(policy: NonFinitePolicy, source: str) -> Callable[..., np.ndarray]:
     def guard(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
         bad = ~np.isfinite(block)
         if not bad.any():
@@ -142,8 +142,9 @@ def ingest(
     if nonfinite not in ("refuse", "mask"):
         raise ValueError(f"nonfinite must be 'refuse' or 'mask', not {nonfinite!r}")
     reader = get_reader(format or detect_format(path))
-    probe = reader.open(path, name=name, **options)
-    layout = layout or store_layout(probe[CUBE].shape, probe[CUBE].dtype.itemsize)
+    probe = reader.open(path, name=name, **options)[CUBE]
+    ny, nx, nb = probe.shape
+    layout = layout or store_layout((ny, nx, nb), probe.dtype.itemsize)
     scene = reader.open(path, name=name, chunks=layout.dask_chunks(), **options)
     if ground_truth is not None:
         scene = attach_ground_truth(scene, ground_truth)

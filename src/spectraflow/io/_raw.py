@@ -64,7 +64,7 @@ class RawFileArray:
 
     def _read_runs(self, offsets: list[int], shape: tuple[int, ...], run: int) -> np.ndarray:
         out = np.empty(shape, dtype=self.file_dtype)
-        view = memoryview(out.reshape(-1).view(np.uint8))
+        view = memoryview(out.reshape(-1).view(np.uint8).data)
         with open(self.path, "rb", buffering=0) as f:
             for i, offset in enumerate(offsets):
                 f.seek(offset)

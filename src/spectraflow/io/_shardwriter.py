@@ -78,6 +78,6 @@ def write_shard(array_dir: Path, array: Any, shard_index: tuple[int, ...], block
     path = shard_path(array_dir, array, shard_index)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
-        f.write(memoryview(ordered).cast("B"))
+        f.write(ordered.data.cast("B"))
         f.write(index_bytes)
         f.write(checksum)

@@ -68,9 +68,9 @@ def _compressors(name: str) -> Any:
         raise ConfigError(f"compressor {name!r} is not one of {COMPRESSORS}")
     if name == "none":
         return None
-    from zarr.codecs import BloscCodec, BloscShuffle
+    from zarr.codecs import BloscCname, BloscCodec, BloscShuffle
 
-    return BloscCodec(cname=name, clevel=1 if name == "zstd" else 5, shuffle=BloscShuffle.shuffle)
+    return BloscCodec(cname=BloscCname(name), clevel=1 if name == "zstd" else 5, shuffle=BloscShuffle.shuffle)
 
 
 def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: str = "none",
@@ -86,7 +86,8 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
     dest = Path(dest)
     validate_scene(scene, str(dest))
     cube = scene[CUBE]
-    layout = layout or store_layout(cube.shape, cube.dtype.itemsize)
+    ny, nx, nb = cube.shape
+    layout = layout or store_layout((ny, nx, nb), cube.dtype.itemsize)
     scene = scene.copy()
     scene[CUBE] = cube.chunk(layout.dask_chunks())
     # ground truth and masks are small: load them and store each as a single chunk
@@ -148,13 +149,17 @@ def open_store(path: str | os.PathLike[str], chunks: Mapping[str, int] | str = "
     path = Path(path)
     if not path.is_dir():
         raise StoreError(f"store not found: {path}")
-    if chunks == "shards":
+    dask_chunks: dict[str, int]
+    if isinstance(chunks, str):
+        if chunks != "shards":
+            raise ConfigError(f"open_store chunks={chunks!r}: expected 'shards' or a mapping of dim to size")
         array = _cube_array(path)
-        shards = array.shards or array.chunks
-        chunks = dict(zip(("y", "x", "band"), shards, strict=True))
+        dask_chunks = dict(zip(("y", "x", "band"), array.shards or array.chunks, strict=True))
+    else:
+        dask_chunks = dict(chunks)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
-        scene = xr.open_zarr(path, chunks=chunks, consolidated=True)
+        scene = xr.open_zarr(path, chunks=dask_chunks, consolidated=True)
     # coordinates are small: hold them in memory so selections by wavelength need no compute
     return scene.assign_coords({k: v.compute() for k, v in scene.coords.items() if v.chunks is not None})
 

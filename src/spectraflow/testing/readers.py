@@ -49,7 +49,7 @@ class ReaderConformance:
     # --- helpers -------------------------------------------------------------------------------------
     @pytest.fixture
     def rng(self) -> np.random.Generator:
-        seed = int(np.random.SeedSequence().entropy % (1 << 32))  # fresh data each run, reported on failure
+        seed = int(np.random.default_rng().integers(1 << 32))  # fresh data each run, reported on failure
         print(f"conformance seed {seed}")
         return np.random.default_rng(seed)
 

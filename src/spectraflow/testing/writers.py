@@ -46,8 +46,10 @@ def write_netcdf(path: Path, cube: np.ndarray, wavelength: np.ndarray | None,
     ds = xr.Dataset({"reflectance": (dims, cube)})
     if wavelength is not None:
         ds["wavelength"] = (dims[band_axis], wavelength / 1000.0, {"units": "micrometers"})
-    engine = "h5netcdf" if format == "NETCDF4" else "scipy"
-    ds.to_netcdf(path, engine=engine, format=format if engine == "scipy" else None)
+    if format == "NETCDF4":
+        ds.to_netcdf(path, engine="h5netcdf")
+    else:
+        ds.to_netcdf(path, engine="scipy", format="NETCDF3_64BIT")
     return path
 
 
