@@ -48,6 +48,15 @@ def ingest_file(config: IngestConfig, data_root: str = "data") -> str:
     return str(store)
 
 
+@task(name="scene-figure")
+def scene_figure(store: str, path: str) -> str:
+    """The scene overview PNG (RGB, spectra, ground-truth endmembers) that dvc.yaml lists under plots."""
+    from spectraflow.io import open_store
+    from spectraflow.report import scene_overview
+
+    return str(scene_overview(open_store(store), path))
+
+
 @task(name="describe-store")
 def describe_store(store: str, metrics_path: str) -> dict[str, object]:
     """Publish a store's layout as a Prefect table artifact and a DVC metrics file."""

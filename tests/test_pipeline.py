@@ -25,7 +25,7 @@ from spectraflow.testing.workspace import run as _run
 from .conftest import REPO
 
 pytestmark = pytest.mark.slow
-ARTIFACTS = ("data/raw", "data/stores/scene.zarr")
+ARTIFACTS = ("data/raw", "data/stores/scene.zarr", "data/plots/scene.png")
 
 
 def _free_port() -> int:

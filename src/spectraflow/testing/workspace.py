@@ -43,11 +43,14 @@ def copy_workspace(source: Path, dest: Path, env: dict[str, str]) -> Path:
 
 
 def tree_digest(path: Path) -> str:
-    """sha256 over the relative names and contents of every file under ``path``."""
+    """sha256 over the relative names and contents of every file under ``path`` (or of the file ``path``)."""
     import hashlib
 
     digest = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(str(f.relative_to(path)).encode())
+    if not path.exists():
+        raise FileNotFoundError(path)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        digest.update(str(f.relative_to(path) if f != path else f.name).encode())
         digest.update(f.read_bytes())
     return digest.hexdigest()

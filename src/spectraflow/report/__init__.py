@@ -1,0 +1,5 @@
+"""Figures and reports. Matplotlib is imported only when a figure is drawn (Agg backend, no display)."""
+
+from .figures import rgb_bands, scene_overview
+
+__all__ = ["rgb_bands", "scene_overview"]
