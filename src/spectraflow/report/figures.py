@@ -66,7 +66,7 @@ def scene_overview(scene: xr.Dataset, path: str | os.PathLike[str], max_pixels: 
     axes[1].plot(x, mean, lw=1.2, label="mean")
     for ax in axes[1:]:
         for i in np.flatnonzero(~good):
-            ax.axvspan(x[max(i - 1, 0)] if i else x[0], x[i], color="0.85", lw=0)
+            ax.axvspan(float(x[max(int(i) - 1, 0)]), float(x[int(i)]), color="0.85", lw=0)
         ax.set_xlabel(xlabel)
     axes[1].set_ylabel(str(cube.attrs.get("units", "value")))
     axes[1].set_title(f"{ny} x {nx} x {nb}, bad bands shaded")
