@@ -84,7 +84,8 @@ def read(path: str | os.PathLike[str], *, format: str | None = None, name: str |
     reader = get_reader(format or detect_format(path))
     scene = reader.open(path, chunks=chunks, name=name, **options)
     if checksum:
-        _fill_hashes(scene, reader.source_files(path), _hash_sources(reader.source_files(path)))
+        files = reader.source_files(path)
+        _fill_hashes(scene, files, _hash_sources(files))
     return scene
 
 
