@@ -14,7 +14,20 @@ from .._registry import Registry
 from ..cube import source_entry
 from ..errors import ConfigError
 
-__all__ = ["Reader", "readers", "sha256_file", "source_entries"]
+__all__ = ["ChunkSpec", "Reader", "readers", "sha256_file", "source_entries", "wanted_chunks"]
+
+#: Dask chunks a reader is asked for: sizes per dim (missing or -1: whole), or a function of the cube's
+#: ``(y, x, band)`` shape and item size giving them, for callers that choose chunks from the shape
+#: (ingest aligns them with the store's shards) without opening the file twice.
+ChunkSpec = Mapping[str, int] | Callable[[tuple[int, int, int], int], Mapping[str, int]] | None
+
+
+def wanted_chunks(chunks: ChunkSpec, shape: tuple[int, ...], itemsize: int) -> dict[str, int]:
+    """``chunks`` resolved for a cube of ``shape``, as ``{"y": .., "x": .., "band": ..}`` (-1: whole)."""
+    if callable(chunks):
+        ny, nx, nb = (int(s) for s in shape)
+        chunks = chunks((ny, nx, nb), itemsize)
+    return {d: int((chunks or {}).get(d, -1)) for d in ("y", "x", "band")}
 
 
 class Reader(ABC):
@@ -25,8 +38,8 @@ class Reader(ABC):
     - recognise its files by content in :meth:`sniff` (cheap: read a few bytes, never the data),
     - list in :meth:`source_files` every file the scene is read from (hashed for provenance),
     - return from :meth:`open` a scene following :mod:`spectraflow.cube`, *lazily*: the cube is a dask
-      array whose blocks read only their own window, chunked as ``chunks`` asks (``{"y": .., "x": ..,
-      "band": ..}``; a missing dim or ``-1`` means whole). Provenance ``sha256`` fields are left empty;
+      array whose blocks read only their own window, chunked as ``chunks`` asks (see :data:`ChunkSpec`;
+      resolve it with :func:`wanted_chunks` once the shape is known). Provenance ``sha256`` fields are left empty;
       :func:`spectraflow.io.read` fills them.
 
     Errors about the file are :class:`~spectraflow.errors.FormatError` subclasses naming the file, the
@@ -49,7 +62,7 @@ class Reader(ABC):
         return [path]
 
     @abstractmethod
-    def open(self, path: Path, *, chunks: Mapping[str, int] | None = None, name: str | None = None,
+    def open(self, path: Path, *, chunks: ChunkSpec = None, name: str | None = None,
              **options: Any) -> xr.Dataset:
         """Open ``path`` lazily as a scene."""
 

@@ -17,7 +17,7 @@ import xarray as xr
 
 from ..cube import make_scene, provenance_attrs
 from ..errors import DataSizeError, FormatError, HeaderError, InputNotFoundError
-from ._base import Reader, readers, source_entries
+from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
 from ._raw import RawFileArray
 
 __all__ = ["EnviReader", "parse_envi_header", "write_envi", "find_envi_pair", "ENVI_DTYPES"]
@@ -255,7 +255,7 @@ class EnviReader(Reader):
         header, raw = find_envi_pair(path)
         return [raw, header]
 
-    def open(self, path: Path, *, chunks: Mapping[str, int] | None = None, name: str | None = None,
+    def open(self, path: Path, *, chunks: ChunkSpec = None, name: str | None = None,
              **options: Any) -> xr.Dataset:
         self.reject_options(path, options)
         header_path, raw_path = find_envi_pair(path)
@@ -272,7 +272,7 @@ class EnviReader(Reader):
         import dask.array as da
 
         raw_dims, to_yxb = _LAYOUT[header.interleave]
-        yxb_chunks = dict(chunks or {})
+        yxb_chunks = wanted_chunks(chunks, (header.lines, header.samples, header.bands), header.dtype.itemsize)
         raw_chunks = tuple(yxb_chunks.get(d, -1) for d in raw_dims)
         proxy = RawFileArray(raw_path, header.raw_shape, header.dtype, header.offset)
         data = da.from_array(proxy, chunks=raw_chunks, lock=False, asarray=True,

@@ -8,7 +8,6 @@ become coordinates; ``wavelength_units`` in micrometres are converted to nanomet
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import xarray as xr
 
 from ..cube import make_scene, provenance_attrs
 from ..errors import FormatError
-from ._base import Reader, readers, source_entries
+from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
 
 __all__ = ["GeoTiffReader"]
 
@@ -38,15 +37,15 @@ class GeoTiffReader(Reader):
             return False
         return head in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
-    def open(self, path: Path, *, chunks: Mapping[str, int] | None = None, name: str | None = None,
+    def open(self, path: Path, *, chunks: ChunkSpec = None, name: str | None = None,
              **options: Any) -> xr.Dataset:
         self.reject_options(path, options)
         import rasterio
         import rioxarray
 
-        wanted = {d: (chunks or {}).get(d, -1) for d in ("y", "x", "band")}
         try:
-            array = rioxarray.open_rasterio(path, chunks=wanted, lock=False, mask_and_scale=False)
+            # opened lazily without dask first: the shape decides the chunks, then xarray chunks the lazy array
+            array = rioxarray.open_rasterio(path, lock=False, mask_and_scale=False)
             with rasterio.open(path) as src:
                 tags = [src.tags(i) for i in range(1, src.count + 1)]
                 scale = src.scales[0] if src.scales else 1.0
@@ -55,6 +54,7 @@ class GeoTiffReader(Reader):
         if isinstance(array, list) or array.ndim != 3:
             raise FormatError(path, "layout", "a single multi-band raster", type(array).__name__)
         cube = array.transpose("y", "x", "band")
+        cube = cube.chunk(wanted_chunks(chunks, cube.shape, cube.dtype.itemsize))
         scene = make_scene(
             cube.data,
             wavelength=_tag_vector(tags, "wavelength"),

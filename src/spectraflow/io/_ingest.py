@@ -15,7 +15,7 @@ import xarray as xr
 
 from ..cube import CUBE
 from ..errors import InputNotFoundError, NonFiniteDataError, PathEscapeError, UnsupportedFormatError
-from ._base import Reader, readers, sha256_file, source_entries
+from ._base import ChunkSpec, Reader, readers, sha256_file, source_entries
 from ._store import StoreLayout, store_layout, write_store
 
 __all__ = ["detect_format", "get_reader", "read", "ingest", "attach_ground_truth", "check_name", "resolve_inside"]
@@ -143,10 +143,11 @@ def ingest(
     if nonfinite not in ("refuse", "mask"):
         raise ValueError(f"nonfinite must be 'refuse' or 'mask', not {nonfinite!r}")
     reader = get_reader(format or detect_format(path))
-    probe = reader.open(path, name=name, **options)[CUBE]
-    ny, nx, nb = probe.shape
-    layout = layout or store_layout((ny, nx, nb), probe.dtype.itemsize)
-    scene = reader.open(path, name=name, chunks=layout.dask_chunks(), **options)
+    # one open: the reader asks for the chunks once it knows the shape, so blocks are whole shards
+    chunks: ChunkSpec = layout.dask_chunks() if layout else lambda shape, size: store_layout(shape, size).dask_chunks()
+    scene = reader.open(path, name=name, chunks=chunks, **options)
+    ny, nx, nb = scene[CUBE].shape
+    layout = layout or store_layout((ny, nx, nb), scene[CUBE].dtype.itemsize)
     if ground_truth is not None:
         scene = attach_ground_truth(scene, ground_truth)
     cube = scene[CUBE]

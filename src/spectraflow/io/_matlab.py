@@ -15,7 +15,6 @@ arrays (class or anomaly maps) are kept as ``(y, x)`` variables under their own 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import xarray as xr
 
 from ..cube import CUBE, make_scene, provenance_attrs
 from ..errors import FormatError
-from ._base import Reader, readers, source_entries
+from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
 
 __all__ = ["MatlabReader", "pixels_to_cube"]
 
@@ -99,7 +98,7 @@ class MatlabReader(Reader):
             return False
         return head.startswith((_V5_MAGIC, _V73_MAGIC))
 
-    def open(self, path: Path, *, chunks: Mapping[str, int] | None = None, name: str | None = None,
+    def open(self, path: Path, *, chunks: ChunkSpec = None, name: str | None = None,
              **options: Any) -> xr.Dataset:
         self.reject_options(path, options, allowed=("variable", "wavelength"))
         mat = _MatFile(path)
@@ -116,8 +115,8 @@ class MatlabReader(Reader):
             mat.close()
         import dask.array as da
 
-        data = da.from_array(np.ascontiguousarray(cube), chunks=tuple((chunks or {}).get(d, -1)
-                                                                      for d in ("y", "x", "band")))
+        data = da.from_array(np.ascontiguousarray(cube), chunks=tuple(
+            wanted_chunks(chunks, cube.shape, cube.dtype.itemsize).values()))
         units = "DN" if cube.dtype.kind in "iu" else "unknown"
         scene = make_scene(
             data, wavelength=wavelength, units=units, source=str(path),

@@ -10,7 +10,7 @@ dimension becomes the wavelength coordinate (its ``units`` attribute honoured), 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import xarray as xr
 
 from ..cube import make_scene, provenance_attrs
 from ..errors import FormatError
-from ._base import Reader, readers, source_entries
+from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
 
 __all__ = ["NetcdfReader"]
 
@@ -55,7 +55,7 @@ class NetcdfReader(Reader):
         return head.startswith((b"CDF\x01", b"CDF\x02", b"CDF\x05")) or (
             _hdf5_signature_at(head) and not head.startswith(b"MATLAB"))
 
-    def open(self, path: Path, *, chunks: Mapping[str, int] | None = None, name: str | None = None,
+    def open(self, path: Path, *, chunks: ChunkSpec = None, name: str | None = None,
              **options: Any) -> xr.Dataset:
         self.reject_options(path, options, allowed=("variable", "dims"))
         with open(path, "rb") as f:
@@ -76,7 +76,7 @@ class NetcdfReader(Reader):
         rename = self._dim_names(path, array.dims, options.get("dims"))
         array = array.rename(rename).transpose("y", "x", "band")
         band_dim = next(d for d, new in rename.items() if new == "band")
-        wanted = {d: (chunks or {}).get(d, -1) for d in ("y", "x", "band")}
+        wanted = wanted_chunks(chunks, array.shape, array.dtype.itemsize)
         data = array.data.rechunk(tuple(wanted[d] for d in ("y", "x", "band")))
         scene = make_scene(
             data,

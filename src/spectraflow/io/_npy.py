@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import xarray as xr
 
 from ..cube import make_scene, provenance_attrs
 from ..errors import FormatError
-from ._base import Reader, readers, source_entries
+from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
 from ._raw import RawFileArray
 
 __all__ = ["NpyReader"]
@@ -34,7 +33,7 @@ class NpyReader(Reader):
         except OSError:
             return False
 
-    def open(self, path: Path, *, chunks: Mapping[str, int] | None = None, name: str | None = None,
+    def open(self, path: Path, *, chunks: ChunkSpec = None, name: str | None = None,
              **options: Any) -> xr.Dataset:
         self.reject_options(path, options, allowed=("wavelength",))
         try:
@@ -59,7 +58,7 @@ class NpyReader(Reader):
             proxy = RawFileArray(path, tuple(reversed(shape)), dtype, offset)
         else:
             proxy = RawFileArray(path, shape, dtype, offset)
-        wanted = tuple((chunks or {}).get(d, -1) for d in ("y", "x", "band"))
+        wanted = tuple(wanted_chunks(chunks, shape, dtype.itemsize).values())
         data = da.from_array(proxy, chunks=wanted[::-1] if fortran else wanted, lock=False,
                              meta=np.empty((0, 0, 0), proxy.dtype))
         if fortran:

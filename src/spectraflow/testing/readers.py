@@ -116,6 +116,19 @@ class ReaderConformance:
         assert data.chunks[0][0] == 5 and data.chunks[1][0] == 4 and data.chunks[2] == (self.shape[2],)
         np.testing.assert_array_equal(data.blocks[1, 2].compute(), cube[5:10, 8:11])
 
+    def test_chunks_chosen_from_the_shape(self, tmp_path: Path, rng: np.random.Generator) -> None:
+        path, cube, _ = self._case(tmp_path, rng, self.dtypes[0])
+        seen = []
+
+        def by_shape(shape: tuple[int, int, int], itemsize: int) -> dict[str, int]:
+            seen.append((shape, itemsize))
+            return {"y": shape[0] // 2, "x": 3}
+
+        data = read(path, chunks=by_shape)[CUBE].data
+        assert seen == [(self.shape, cube.dtype.itemsize)]  # asked once, with the cube's true shape
+        assert data.chunks[0][0] == self.shape[0] // 2 and data.chunks[1][0] == 3
+        np.testing.assert_array_equal(data.compute(), cube)
+
     def test_ingest_round_trip(self, tmp_path: Path, rng: np.random.Generator) -> None:
         path, cube, _ = self._case(tmp_path, rng, self.dtypes[0])
         store = ingest(path, tmp_path / "data" / "store.zarr", data_root=tmp_path / "data")
