@@ -39,6 +39,15 @@ def _no_store_left(data: Path) -> None:
     assert list(data.iterdir()) == [], f"left behind: {list(data.iterdir())}"
 
 
+#: bad headers made by editing a good one: name → (key → new value, expected error, field it must name)
+HEADER_EDITS: dict[str, tuple[dict[str, str], type[SpectraflowError], str]] = {
+    "unknown data type": ({"data type": "6"}, HeaderError, "data type"),
+    "unknown interleave": ({"interleave": "bsx"}, HeaderError, "interleave"),
+    "wavelength count": ({"wavelength": "{500, 510, 520}"}, HeaderError, "wavelength"),
+    "absurd size": ({"samples": "1000000", "lines": "1000000"}, DataSizeError, "samples x lines x bands"),
+}
+
+
 def _bad_cases(tmp: Path) -> dict[str, tuple[Path, type[SpectraflowError], str]]:
     """name → (input path, expected error type, field the message must name)."""
     cases: dict[str, tuple[Path, type[SpectraflowError], str]] = {}
@@ -61,23 +70,11 @@ def _bad_cases(tmp: Path) -> dict[str, tuple[Path, type[SpectraflowError], str]]
     header, raw = _envi(d)
     raw.write_bytes(raw.read_bytes()[:-7])
     cases["raw size mismatch"] = (header, DataSizeError, "file size")
-    d = case("dtype")
-    header, raw = _envi(d)
-    _edit_header(header, "data type", "6")
-    cases["unknown data type"] = (header, HeaderError, "data type")
-    d = case("interleave")
-    header, raw = _envi(d)
-    _edit_header(header, "interleave", "bsx")
-    cases["unknown interleave"] = (header, HeaderError, "interleave")
-    d = case("wavelengths")
-    header, raw = _envi(d)
-    _edit_header(header, "wavelength", "{500, 510, 520}")
-    cases["wavelength count"] = (header, HeaderError, "wavelength")
-    d = case("huge")
-    header, raw = _envi(d)
-    _edit_header(header, "samples", "1000000")
-    _edit_header(header, "lines", "1000000")
-    cases["absurd size"] = (header, DataSizeError, "samples x lines x bands")
+    for name, (edits, error, field) in HEADER_EDITS.items():
+        header, raw = _envi(case(name.replace(" ", "_")))
+        for key, value in edits.items():
+            _edit_header(header, key, value)
+        cases[name] = (header, error, field)
     d = case("nonfinite")
     cube = np.random.default_rng(1).random((40, 30, 5)).astype("float32")
     cube[33, 17, 2] = np.nan
