@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from .errors import ConfigError
 
-__all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "LandingConfig", "from_mapping"]
+__all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "LandingConfig", "from_mapping"]
 
 C = TypeVar("C")
 
@@ -88,6 +88,33 @@ class IngestConfig:
     @property
     def ground_truth_path(self) -> str | None:
         return None if self.ground_truth is None else f"{self.source_dir}/{self.ground_truth}"
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """The preprocessing stage (``preprocess`` section): an ordered chain of registered steps, each
+    ``{name: {parameters}}`` (``spectraflow methods`` lists them), and the training-patch table."""
+
+    input: str = "data/stores/scene.zarr"
+    out: str = "data/stores/preprocessed.zarr"
+    steps: tuple[Any, ...] = ()
+    patches: Mapping[str, Any] | None = None
+    compressor: str = "none"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(self.steps or ()))
+        if self.compressor not in ("none", "lz4", "zstd"):
+            raise ConfigError(f"params.yaml [preprocess]: compressor={self.compressor!r}; expected none, lz4 or zstd")
+
+    def parsed_steps(self) -> list[Any]:
+        from .preprocess import parse_steps
+
+        return parse_steps(self.steps)
+
+    def patch_config(self) -> Any:
+        from .preprocess import PatchConfig
+
+        return None if self.patches is None else from_mapping(PatchConfig, self.patches, "preprocess.patches")
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,11 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
     layout = layout or store_layout((ny, nx, nb), cube.dtype.itemsize)
     scene = scene.copy()
     scene[CUBE] = cube.chunk(layout.dask_chunks())
-    # ground truth and masks are small: load them and store each as a single chunk
-    scene = scene.assign({k: v.compute() for k, v in scene.data_vars.items() if k != CUBE})
+    # ground truth and masks are small and stored as one chunk each; lazy ones (a mask derived from the
+    # cube) are computed in the same pass as the cube, after the metadata are written
+    small_lazy = {str(k): v.data for k, v in scene.data_vars.items() if k != CUBE and v.chunks is not None}
+    scene = scene.assign({k: v.chunk(-1) if v.chunks is not None else v
+                          for k, v in scene.data_vars.items() if k != CUBE})
     encoding: dict[str, dict[str, Any]] = {
         CUBE: {"chunks": layout.chunks, "shards": layout.shards, "compressors": _compressors(compressor)},
     }
@@ -110,7 +113,11 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
                                 compute=False)
         array = zarr.open_array(tmp / CUBE, mode="r+")
         if _shardwriter.supports(array):
-            _write_shards(tmp / CUBE, array, scene[CUBE].data)
+            import dask
+
+            small = dask.compute(_write_shards(tmp / CUBE, array, scene[CUBE].data), small_lazy)[1]
+            for name, values in small.items():
+                zarr.open_array(tmp / name, mode="r+")[...] = values
         else:
             pending.compute()
         if finalize_attrs is not None:
@@ -119,8 +126,8 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
     return dest
 
 
-def _write_shards(array_dir: Path, array: Any, data: Any) -> None:
-    """Compute the cube shard by shard (dask blocks are whole shards) and write each one directly."""
+def _write_shards(array_dir: Path, array: Any, data: Any) -> Any:
+    """A lazy array whose computation writes the cube shard by shard (dask blocks are whole shards)."""
     import dask.array as da
 
     def write(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
@@ -128,8 +135,7 @@ def _write_shards(array_dir: Path, array: Any, data: Any) -> None:
         _shardwriter.write_shard(array_dir, array, tuple(block_info[0]["chunk-location"]), block)
         return np.zeros((1,) * block.ndim, dtype=np.uint8)
 
-    done = da.map_blocks(write, data, dtype=np.uint8, chunks=tuple((1,) * len(c) for c in data.chunks))
-    done.compute()
+    return da.map_blocks(write, data, dtype=np.uint8, chunks=tuple((1,) * len(c) for c in data.chunks))
 
 
 def _cube_array(path: Path) -> Any:

@@ -17,17 +17,27 @@ __all__ = ["FAMILIES", "register", "get", "names", "registry"]
 
 FAMILIES = ("denoise", "unmix", "operator", "preprocess")
 _REGISTRIES: dict[str, Registry[Any]] = {family: Registry(f"{family} method") for family in FAMILIES}
+# the modules whose import registers a family's methods (imported on first use, so `import spectraflow` is fast)
+_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "preprocess": ("spectraflow.preprocess",),
+}
 
 
 def registry(family: str) -> Registry[Any]:
     if family not in _REGISTRIES:
         raise UnknownMethodError(f"unknown method family {family!r}; known: {', '.join(FAMILIES)}")
+    import importlib
+
+    for module in _PROVIDERS.get(family, ()):
+        importlib.import_module(module)
     return _REGISTRIES[family]
 
 
 def register(family: str, name: str) -> Callable[[Any], Any]:
     """Class decorator registering a method under ``family``/``name``."""
-    return registry(family).register(name)
+    if family not in _REGISTRIES:
+        raise UnknownMethodError(f"unknown method family {family!r}; known: {', '.join(FAMILIES)}")
+    return _REGISTRIES[family].register(name)
 
 
 def get(family: str, name: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import xarray as xr
 from .._atomic import atomic_output
 from ..cube import CUBE
 
-__all__ = ["rgb_bands", "scene_overview"]
+__all__ = ["rgb_bands", "scene_overview", "preprocessing_overview"]
 
 #: Wavelengths (nm) shown as red, green and blue in true-colour composites.
 TRUE_COLOUR_NM = (640.0, 550.0, 460.0)
@@ -31,6 +32,29 @@ def _stretch(image: np.ndarray, low: float = 2.0, high: float = 98.0) -> np.ndar
     return np.clip((image - lo) / np.where(hi > lo, hi - lo, 1.0), 0.0, 1.0)
 
 
+def _physical_sample(cube: xr.DataArray, max_pixels: int) -> np.ndarray:
+    """A spatially subsampled copy (about ``max_pixels`` pixels) in physical units, nodata as NaN."""
+    scale = float(cube.attrs.get("data_scale", 1.0)) or 1.0
+    ny, nx = cube.shape[:2]
+    step = max(1, int(np.ceil(np.sqrt(ny * nx / max_pixels))))
+    raw = cube[::step, ::step].values
+    sample = raw.astype(np.float64) / scale
+    nodata = cube.attrs.get("nodata")
+    if nodata is not None:
+        sample[raw == nodata] = np.nan
+    return sample
+
+
+def _save(fig: object, path: str | os.PathLike[str]) -> Path:
+    import matplotlib.pyplot as plt
+
+    dest = Path(path)
+    with atomic_output(dest) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[arg-type]
+    return dest
+
+
 def scene_overview(scene: xr.Dataset, path: str | os.PathLike[str], max_pixels: int = 200_000) -> Path:
     """Write a PNG: RGB composite, mean spectrum (bad bands shaded), and ground-truth endmembers if present.
 
@@ -42,15 +66,10 @@ def scene_overview(scene: xr.Dataset, path: str | os.PathLike[str], max_pixels: 
     import matplotlib.pyplot as plt
 
     cube = scene[CUBE]
-    scale = float(cube.attrs.get("data_scale", 1.0)) or 1.0
     wavelength = scene["wavelength"].values
     good = scene["good_band"].values.astype(bool)
     ny, nx, nb = cube.shape
-    step = max(1, int(np.ceil(np.sqrt(ny * nx / max_pixels))))
-    sample = cube[::step, ::step].values.astype(np.float64) / scale
-    nodata = cube.attrs.get("nodata")
-    if nodata is not None:
-        sample[sample == nodata / scale] = np.nan
+    sample = _physical_sample(cube, max_pixels)
     bands = rgb_bands(wavelength, nb)
     x = wavelength if np.isfinite(wavelength).all() else np.arange(nb)
     xlabel = "wavelength (nm)" if x is wavelength else "band"
@@ -79,8 +98,55 @@ def scene_overview(scene: xr.Dataset, path: str | os.PathLike[str], max_pixels: 
         axes[2].legend(loc="best", fontsize=8)
     fig.suptitle(str(scene.attrs.get("name", "")), fontsize=10)
     fig.tight_layout()
-    dest = Path(path)
-    with atomic_output(dest) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return dest
+    return _save(fig, path)
+
+
+def preprocessing_overview(before: xr.Dataset, after: xr.Dataset, path: str | os.PathLike[str],
+                           max_pixels: int = 100_000) -> Path:
+    """Write a PNG: spectra before and after the chain (removed bands marked), and the train/validation
+    regions of the patch table over an RGB composite when the result has one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    raw = _physical_sample(before[CUBE], max_pixels)
+    out = _physical_sample(after[CUBE], max_pixels)
+    wl_in = before["wavelength"].values
+    wl_out = after["wavelength"].values
+    has_patches = "patch_y" in after
+    fig, axes = plt.subplots(1, 3 if has_patches else 2, figsize=(15 if has_patches else 10, 4.2))
+    x_in = wl_in if np.isfinite(wl_in).all() else np.arange(wl_in.size)
+    axes[0].plot(x_in, np.nanmean(raw.reshape(-1, raw.shape[-1]), axis=0), lw=1.2)
+    first_removal = next((r for r in json.loads(after.attrs.get("preprocessing", "[]")) if r["step"] == "bad_bands"),
+                         {"fitted": {"removed": []}})  # later removals index an already reduced band axis
+    for i in first_removal["fitted"]["removed"]:
+        axes[0].axvline(float(x_in[i]), color="tab:red", alpha=0.25, lw=1.5)
+    axes[0].set_title("input mean spectrum (removed bands in red)")
+    axes[0].set_ylabel(str(before[CUBE].attrs.get("units", "value")))
+    flat = out.reshape(-1, out.shape[-1])
+    x_out = wl_out if np.isfinite(wl_out).all() else np.arange(1, wl_out.size + 1)
+    marker = "-" if np.isfinite(wl_out).all() else "o-"
+    p5, p95 = np.nanpercentile(flat, [5, 95], axis=0)
+    axes[1].fill_between(x_out, p5, p95, alpha=0.3, label="5–95 %")
+    axes[1].plot(x_out, np.nanmean(flat, axis=0), marker, lw=1.2, ms=3, label="mean")
+    axes[1].set_title(f"after preprocessing: {out.shape[-1]} bands")
+    axes[1].legend(loc="best", fontsize=8)
+    for ax, x in ((axes[0], x_in), (axes[1], x_out)):
+        ax.set_xlabel("wavelength (nm)" if x is wl_in or x is wl_out else "band / component")
+    if has_patches:
+        full = after[CUBE]
+        bands = rgb_bands(wl_out, full.sizes["band"])
+        ny, nx = full.sizes["y"], full.sizes["x"]
+        axes[2].imshow(_stretch(out[:, :, bands]), extent=(0, nx, ny, 0), interpolation="nearest")
+        size = json.loads(after.attrs.get("patches", "{}")).get("size", 0)
+        colours = {0: "tab:blue", 1: "tab:orange"}
+        for y0, x0, split in zip(after["patch_y"].values, after["patch_x"].values, after["patch_split"].values,
+                                 strict=True):
+            axes[2].add_patch(plt.Rectangle((x0, y0), size, size, fill=False, lw=0.6, ec=colours[int(split)]))
+        n_val = int(after["patch_split"].values.sum())
+        axes[2].set_title(f"patches: {after.sizes['patch'] - n_val} train (blue), {n_val} validation (orange)")
+        axes[2].set_axis_off()
+    fig.suptitle(str(after.attrs.get("name", "")), fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -19,12 +19,9 @@ import xarray as xr
 
 from ..cube import make_scene, provenance_attrs
 from ..errors import ConfigError
+from ..preprocess._bands import WATER_WINDOWS_NM, in_windows
 
 __all__ = ["ENDMEMBER_LIBRARY", "endmember_spectra", "sensor_grid", "synthetic_scene", "write_scene_envi"]
-
-#: Atmospheric absorption windows flagged as bad bands (nm): the water-vapour bands and the detector edge.
-WATER_WINDOWS = ((1340.0, 1450.0), (1790.0, 1960.0), (2450.0, np.inf))
-
 
 def sensor_grid(sensor: str = "aviris") -> tuple[np.ndarray, np.ndarray]:
     """Band centres and FWHM (nm) of a sensor's nominal grid.
@@ -176,9 +173,7 @@ def synthetic_scene(
             y0, x0 = (cell // cols) * side, (cell % cols) * side
             abundances[y0 : y0 + side, x0 : x0 + side] = np.eye(k)[i]
     cube = (abundances @ spectra).astype(np.float32)
-    good = np.ones(wavelength.size, dtype=bool)
-    for lo, hi in WATER_WINDOWS:
-        good &= ~((wavelength >= lo) & (wavelength <= hi))
+    good = ~in_windows(wavelength, WATER_WINDOWS_NM)
     scene = make_scene(
         cube, wavelength=wavelength, fwhm=fwhm, good_band=good, units="reflectance", sensor=sensor,
         attrs=provenance_attrs(f"synthetic-{seed}", [], "synth", "1.0"),

@@ -1,0 +1,157 @@
+"""Per-band statistics of a cube computed out of core, in one pass over its chunks.
+
+Every fitted preprocessing step (normalisation, SNR-based bad bands, noise estimation, HySime, PCA, MNF)
+needs a few sums over all pixels. :func:`band_statistics` reads each chunk of whole spectra once, reduces it
+to small partial results (per-band sums, a band×band Gram matrix, quantile sketches) and merges those in a
+tree, so memory is bounded by the chunk size whatever the cube size, on any dask scheduler.
+
+Pixels with a non-finite value in any band (the mask that :func:`~spectraflow.preprocess.to_physical` carries
+as NaN) are left out of every statistic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BandStatistics", "band_statistics", "QUANTILE_RESOLUTION"]
+
+QUANTILE_RESOLUTION = 1001  # probabilities 0, 0.001, ..., 1 kept per band in each sketch
+
+
+@dataclass
+class BandStatistics:
+    """Sums over the valid pixels of a cube; every field is per band unless said otherwise.
+
+    ``gram`` is ``Σ x xᵀ`` (band × band), ``diff_gram`` the same over horizontal neighbour differences
+    ``x[y, x+1] - x[y, x]`` (``diff_count`` of them), ``sketch`` a ``(band, QUANTILE_RESOLUTION)`` table of
+    quantiles standing for ``count`` values each band. Fields not requested are ``None``.
+    """
+
+    count: int
+    total: np.ndarray
+    total_sq: np.ndarray
+    minimum: np.ndarray
+    maximum: np.ndarray
+    gram: np.ndarray | None = None
+    diff_gram: np.ndarray | None = None
+    diff_count: int = 0
+    sketch: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.total / max(self.count, 1)
+
+    @property
+    def std(self) -> np.ndarray:
+        var = self.total_sq / max(self.count, 1) - self.mean**2
+        return np.sqrt(np.maximum(var, 0.0) * self.count / max(self.count - 1, 1))
+
+    def covariance(self) -> np.ndarray:
+        """Sample covariance (band × band) from the Gram matrix."""
+        if self.gram is None:
+            raise ValueError("band_statistics(..., gram=True) is needed for a covariance")
+        n = max(self.count, 2)
+        return (self.gram - n * np.outer(self.mean, self.mean)) / (n - 1)
+
+    def quantile(self, q: float | np.ndarray) -> np.ndarray:
+        """Per-band quantile(s) ``q`` in [0, 1] read off the merged sketch (rank error well under 1 %)."""
+        if self.sketch is None:
+            raise ValueError("band_statistics(..., quantiles=True) is needed for quantiles")
+        grid = np.linspace(0.0, 1.0, QUANTILE_RESOLUTION)
+        q = np.atleast_1d(np.asarray(q, dtype=np.float64))
+        return np.stack([np.interp(q, grid, row) for row in self.sketch])
+
+
+def _block_statistics(block: np.ndarray, gram: bool, shift_difference: bool, quantiles: bool) -> BandStatistics:
+    nb = block.shape[-1]
+    pixels = block.reshape(-1, nb)
+    valid = np.isfinite(pixels).all(axis=1)
+    x = pixels[valid].astype(np.float64, copy=False)
+    n = x.shape[0]
+    empty = n == 0
+    stats = BandStatistics(
+        count=n,
+        total=x.sum(axis=0),
+        total_sq=np.einsum("ij,ij->j", x, x),
+        minimum=np.full(nb, np.inf) if empty else x.min(axis=0),
+        maximum=np.full(nb, -np.inf) if empty else x.max(axis=0),
+    )
+    if gram:
+        stats.gram = x.T @ x
+    if shift_difference:
+        diff = (block[:, 1:, :] - block[:, :-1, :]).reshape(-1, nb)
+        diff = diff[np.isfinite(diff).all(axis=1)].astype(np.float64, copy=False)
+        stats.diff_gram = diff.T @ diff
+        stats.diff_count = diff.shape[0]
+    if quantiles:
+        grid = np.linspace(0.0, 1.0, QUANTILE_RESOLUTION)
+        stats.sketch = (np.full((nb, QUANTILE_RESOLUTION), np.nan) if empty
+                        else np.quantile(x, grid, axis=0).T)
+    return stats
+
+
+def _merge_sketches(parts: list[BandStatistics]) -> np.ndarray | None:
+    """Quantiles of the union of samples, each summarised by equally weighted quantiles, merged at once."""
+    parts = [p for p in parts if p.count and p.sketch is not None]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0].sketch
+    values = np.concatenate([p.sketch for p in parts], axis=1)  # type: ignore[misc]
+    weights = np.concatenate([np.full(QUANTILE_RESOLUTION, p.count / QUANTILE_RESOLUTION) for p in parts])
+    order = np.argsort(values, axis=1, kind="stable")
+    sorted_values = np.take_along_axis(values, order, axis=1)
+    w = weights[order]
+    cdf = (np.cumsum(w, axis=1) - 0.5 * w) / weights.sum()  # mid-point plotting positions
+    grid = np.linspace(0.0, 1.0, QUANTILE_RESOLUTION)
+    merged = np.stack([np.interp(grid, cdf[i], sorted_values[i]) for i in range(values.shape[0])])
+    merged[:, 0] = sorted_values[:, 0]
+    merged[:, -1] = sorted_values[:, -1]
+    return merged
+
+
+def _merge_all(parts: list[BandStatistics]) -> BandStatistics:
+    def total(name: str) -> Any:
+        values = [getattr(p, name) for p in parts]
+        return None if values[0] is None else sum(values[1:], values[0])
+
+    return BandStatistics(
+        count=sum(p.count for p in parts),
+        total=total("total"),
+        total_sq=total("total_sq"),
+        minimum=np.min([p.minimum for p in parts], axis=0),
+        maximum=np.max([p.maximum for p in parts], axis=0),
+        gram=total("gram"),
+        diff_gram=total("diff_gram"),
+        diff_count=sum(p.diff_count for p in parts),
+        sketch=_merge_sketches(parts),
+    )
+
+
+def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = False,
+                    quantiles: bool = False, split_every: int = 8) -> BandStatistics:
+    """One pass over ``cube`` (``(y, x, band)`` DataArray or array, NumPy or dask) → :class:`BandStatistics`.
+
+    Each dask block must hold whole spectra (one chunk along ``band``); a block is reduced where it lives and
+    the partial results are merged ``split_every`` at a time, so no more than a few blocks are ever in memory.
+    ``shift_difference`` uses neighbours inside a block only (a block edge loses one column of pairs).
+    """
+    import dask
+    import dask.array as da
+
+    data = getattr(cube, "data", cube)
+    if not isinstance(data, da.Array):
+        return _block_statistics(np.asarray(data), gram, shift_difference, quantiles)
+    if len(data.chunks[2]) != 1:
+        data = data.rechunk({2: -1})
+    reduce_block = dask.delayed(_block_statistics, pure=True)
+    merge = dask.delayed(_merge_all, pure=True)
+    level = [reduce_block(block, gram, shift_difference, quantiles) for block in data.to_delayed().ravel()]
+    while len(level) > 1:
+        level = [merge(level[i:i + split_every]) for i in range(0, len(level), split_every)]
+    (result,) = dask.compute(level[0])
+    return result  # type: ignore[no-any-return]
+

@@ -1,0 +1,52 @@
+"""Tasks of the preprocess stage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+
+from spectraflow.config import PreprocessConfig
+
+
+@task(name="preprocess-store")
+def preprocess_scene(config: PreprocessConfig) -> str:
+    """Run the configured chain on ``config.input`` and write the store ``config.out``."""
+    from spectraflow.preprocess import preprocess_store
+
+    return str(preprocess_store(config.input, config.out, config.parsed_steps(), patches=config.patch_config(),
+                                compressor=config.compressor))
+
+
+@task(name="describe-preprocessing")
+def describe_preprocessing(source: str, store: str, metrics_path: str, figure_path: str) -> dict[str, object]:
+    """Metrics (bands in/out, removed bands, patch counts), the chain as a table artifact, and the figure."""
+    from spectraflow.io import open_store
+    from spectraflow.preprocess import chain_records
+    from spectraflow.report import preprocessing_overview
+
+    before, after = open_store(source), open_store(store)
+    records = chain_records(after)
+    metrics: dict[str, object] = {"bands_in": before.sizes["band"], "bands_out": after.sizes["band"],
+                                  "steps": len(records)}
+    for record in records:
+        if record["step"] == "bad_bands":
+            metrics["bands_removed"] = len(record["fitted"]["removed"])
+    if "patch_split" in after:
+        split = after["patch_split"].values
+        metrics.update(patches_train=int((split == 0).sum()), patches_val=int((split == 1).sum()))
+    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    create_table_artifact(key="preprocess-chain", description=f"Preprocessing chain of {store}", table=[
+        {"step": r["step"], "params": json.dumps(r["params"]),
+         "fitted": ", ".join(f"{k}: {_brief(v)}" for k, v in r["fitted"].items())} for r in records])
+    preprocessing_overview(before, after, figure_path)
+    return metrics
+
+
+def _brief(value: object) -> str:
+    if isinstance(value, list) and len(value) > 6:
+        return f"[{len(value)} values]"
+    return json.dumps(value)
