@@ -98,7 +98,7 @@ def methods() -> None:
 
     for family in FAMILIES:
         registered = names(family)
-        console.print(f"[bold]{family}[/]: {', '.join(registered) if registered else '(none yet)'}")
+        console.print(f"[bold]{family}[/]: {', '.join(registered) if registered else '(none yet)'}", soft_wrap=True)
 
 
 @app.command()

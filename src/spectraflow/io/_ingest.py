@@ -76,7 +76,7 @@ def _hash_sources(paths: list[Path]) -> dict[Path, str]:
 
 
 def read(path: str | os.PathLike[str], *, format: str | None = None, name: str | None = None,
-         chunks: Mapping[str, int] | None = None, checksum: bool = True, **options: Any) -> xr.Dataset:
+         chunks: ChunkSpec | None = None, checksum: bool = True, **options: Any) -> xr.Dataset:
     """Open ``path`` lazily as a scene (see :mod:`spectraflow.cube`), with provenance hashes filled in."""
     path = Path(path)
     if not path.exists():

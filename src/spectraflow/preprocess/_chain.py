@@ -29,6 +29,7 @@ def parse_steps(spec: Sequence[Any] | None) -> list[Step]:
 
     steps = []
     for i, item in enumerate(spec or []):
+        params: Mapping[str, Any]
         if isinstance(item, str):
             name, params = item, {}
         elif isinstance(item, Mapping) and len(item) == 1:

@@ -16,10 +16,16 @@ def savgol(spectra: np.ndarray, window: int, order: int, deriv: int = 0, delta: 
 
     Savitzky & Golay, "Smoothing and differentiation of data by simplified least squares procedures,"
     Analytical Chemistry 36(8), 1964. Edges are fitted by the polynomial of the nearest full window.
+    A spectrum with any non-finite value (a masked pixel) comes out all NaN.
     """
     from scipy.signal import savgol_filter
 
-    return savgol_filter(spectra, window, order, deriv=deriv, delta=delta, axis=-1, mode="interp")
+    flat = spectra.reshape(-1, spectra.shape[-1])
+    finite = np.isfinite(flat).all(axis=1)
+    out = np.full(flat.shape, np.nan, dtype=np.result_type(flat.dtype, np.float32))
+    if finite.any():
+        out[finite] = savgol_filter(flat[finite], window, order, deriv=deriv, delta=delta, axis=-1, mode="interp")
+    return out.reshape(spectra.shape)
 
 
 def upper_hull_continuum(spectra: np.ndarray, wavelength: np.ndarray) -> np.ndarray:
@@ -63,8 +69,8 @@ def continuum_removed(spectra: np.ndarray, wavelength: np.ndarray) -> np.ndarray
         return np.where(continuum != 0, spectra / continuum, np.nan)
 
 
-def gaussian_response(source_wavelength: np.ndarray, target_wavelength: Sequence[float],
-                      target_fwhm: Sequence[float], source_good: np.ndarray | None = None) -> np.ndarray:
+def gaussian_response(source_wavelength: np.ndarray, target_wavelength: Sequence[float] | np.ndarray,
+                      target_fwhm: Sequence[float] | np.ndarray, source_good: np.ndarray | None = None) -> np.ndarray:
     """Row-normalised ``(target, source)`` weights of Gaussian spectral response functions.
 
     Target band ``i`` responds to source band ``j`` as ``exp(-(λ_j - c_i)² / 2σ_i²)`` with

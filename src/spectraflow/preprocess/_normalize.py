@@ -74,7 +74,7 @@ def fit_normalization(cube: Any, method: Literal["minmax", "standard", "robust"]
     else:
         assert stats.sketch is not None
         if per_band:
-            q = stats.quantile([low_pct / 100, high_pct / 100])
+            q = stats.quantile(np.array([low_pct, high_pct]) / 100)
             offset, scale = q[:, 0], q[:, 1] - q[:, 0]
         else:  # all bands pooled: every band's sketch stands for the same number of values
             pooled = np.sort(stats.sketch.ravel())

@@ -42,5 +42,5 @@ def to_physical(scene: xr.Dataset, *, gain: float = 1.0, offset: float = 0.0,
     out = replace_cube(scene, data, attrs=attrs)
     out[CUBE].attrs.pop("nodata", None)
     good = np.asarray(scene["good_band"].values, dtype=bool)
-    finite = np.isfinite(out[CUBE].isel(band=np.flatnonzero(good) if good.any() else slice(None)))
+    finite = out[CUBE].isel(band=np.flatnonzero(good) if good.any() else slice(None)).notnull()
     return out.assign({VALID: finite.all("band")})

@@ -24,18 +24,23 @@ def map_spectra(cube: xr.DataArray, fn: Callable[[np.ndarray], np.ndarray], *, n
                 dtype: Any = None) -> Any:
     """Apply ``fn`` (``(..., band) → (..., band')``) to every chunk of whole spectra; lazy for dask input.
 
-    Returns the bare array (dask or NumPy) with ``band'`` = ``n_bands`` (default: unchanged).
+    Returns the bare array (dask or NumPy) with ``band'`` = ``n_bands`` (default: unchanged). Integer input
+    (stored DN) is converted to ``dtype`` (default float32 for integers, else the input's) before ``fn``.
     """
     cube = whole_spectra(cube)
     data = cube.data
     out_bands = cube.shape[-1] if n_bands is None else n_bands
-    dtype = np.dtype(dtype or cube.dtype)
+    out_dtype = np.dtype(dtype or (cube.dtype if cube.dtype.kind == "f" else np.float32))
+    work_dtype = cube.dtype if cube.dtype.kind == "f" else out_dtype
+
+    def apply(block: np.ndarray) -> np.ndarray:
+        return fn(block.astype(work_dtype, copy=False)).astype(out_dtype, copy=False)
+
     if cube.chunks is None:
-        return fn(np.asarray(data)).astype(dtype, copy=False)
+        return apply(np.asarray(data))
     import dask.array as da
 
-    return da.map_blocks(lambda block: fn(block).astype(dtype, copy=False), data, dtype=dtype,
-                         chunks=(*data.chunks[:2], (out_bands,)))
+    return da.map_blocks(apply, data, dtype=out_dtype, chunks=(*data.chunks[:2], (out_bands,)))
 
 
 def replace_cube(scene: xr.Dataset, data: Any, *, band_coords: dict[str, Any] | None = None,

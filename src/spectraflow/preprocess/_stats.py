@@ -65,7 +65,24 @@ class BandStatistics:
         return np.stack([np.interp(q, grid, row) for row in self.sketch])
 
 
+BATCH_VALUES = 1 << 21  # samples converted to float64 at a time inside a block (16 MiB)
+
+
 def _block_statistics(block: np.ndarray, gram: bool, shift_difference: bool, quantiles: bool) -> BandStatistics:
+    """Statistics of one block, accumulated over batches of rows so float64 copies stay small."""
+    rows = max(1, BATCH_VALUES // max(1, block.shape[1] * block.shape[2]))
+    stats = _merge_all([_batch_statistics(block[i:i + rows], gram, shift_difference)
+                        for i in range(0, max(block.shape[0], 1), rows)])
+    if quantiles:
+        pixels = block.reshape(-1, block.shape[-1])
+        valid = pixels[np.isfinite(pixels).all(axis=1)]
+        grid = np.linspace(0.0, 1.0, QUANTILE_RESOLUTION)
+        stats.sketch = (np.full((block.shape[-1], QUANTILE_RESOLUTION), np.nan) if valid.shape[0] == 0
+                        else np.quantile(valid, grid, axis=0).T.astype(np.float64))
+    return stats
+
+
+def _batch_statistics(block: np.ndarray, gram: bool, shift_difference: bool) -> BandStatistics:
     nb = block.shape[-1]
     pixels = block.reshape(-1, nb)
     valid = np.isfinite(pixels).all(axis=1)
@@ -82,14 +99,10 @@ def _block_statistics(block: np.ndarray, gram: bool, shift_difference: bool, qua
     if gram:
         stats.gram = x.T @ x
     if shift_difference:
-        diff = (block[:, 1:, :] - block[:, :-1, :]).reshape(-1, nb)
-        diff = diff[np.isfinite(diff).all(axis=1)].astype(np.float64, copy=False)
+        diff = (block[:, 1:, :].astype(np.float64) - block[:, :-1, :]).reshape(-1, nb)
+        diff = diff[np.isfinite(diff).all(axis=1)]
         stats.diff_gram = diff.T @ diff
         stats.diff_count = diff.shape[0]
-    if quantiles:
-        grid = np.linspace(0.0, 1.0, QUANTILE_RESOLUTION)
-        stats.sketch = (np.full((nb, QUANTILE_RESOLUTION), np.nan) if empty
-                        else np.quantile(x, grid, axis=0).T)
     return stats
 
 
@@ -100,7 +113,7 @@ def _merge_sketches(parts: list[BandStatistics]) -> np.ndarray | None:
         return None
     if len(parts) == 1:
         return parts[0].sketch
-    values = np.concatenate([p.sketch for p in parts], axis=1)  # type: ignore[misc]
+    values = np.concatenate([p.sketch for p in parts], axis=1)
     weights = np.concatenate([np.full(QUANTILE_RESOLUTION, p.count / QUANTILE_RESOLUTION) for p in parts])
     order = np.argsort(values, axis=1, kind="stable")
     sorted_values = np.take_along_axis(values, order, axis=1)
@@ -153,5 +166,5 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
     while len(level) > 1:
         level = [merge(level[i:i + split_every]) for i in range(0, len(level), split_every)]
     (result,) = dask.compute(level[0])
-    return result  # type: ignore[no-any-return]
+    return result
 

@@ -47,7 +47,7 @@ class Step:
         raise ConfigError(f"preprocessing step {self.name!r} has no inverse")
 
     def params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload,no-any-return]
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
 
     def _fail(self, field: str, value: Any, expected: str) -> None:
         raise ConfigError(f"params.yaml [preprocess.steps: {self.name}]: {field}={value!r}; expected {expected}")
@@ -117,7 +117,7 @@ class BadBands(Step):
         if self.header:
             reasons["header"] = ~np.asarray(scene["good_band"].values, dtype=bool)
         if self.water_windows:
-            reasons["water"] = in_windows(scene["wavelength"].values, self.water_windows)  # type: ignore[arg-type]
+            reasons["water"] = in_windows(scene["wavelength"].values, self.water_windows)
         if self.min_snr is not None:
             snr = band_snr(cube, self.snr_method)  # type: ignore[arg-type]
             reasons["snr"] = snr < self.min_snr
@@ -289,7 +289,7 @@ class Resample(Step):
         if self.wavelength is not None:
             if self.fwhm is None or len(self.fwhm) != len(self.wavelength):
                 self._fail("fwhm", self.fwhm, f"{len(self.wavelength)} values (one per target wavelength)")
-            if any(f <= 0 for f in self.fwhm):
+            if any(f <= 0 for f in self.fwhm or ()):
                 self._fail("fwhm", self.fwhm, "positive widths")
 
     def target(self) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -118,8 +119,9 @@ def preprocessing_overview(before: xr.Dataset, after: xr.Dataset, path: str | os
     fig, axes = plt.subplots(1, 3 if has_patches else 2, figsize=(15 if has_patches else 10, 4.2))
     x_in = wl_in if np.isfinite(wl_in).all() else np.arange(wl_in.size)
     axes[0].plot(x_in, np.nanmean(raw.reshape(-1, raw.shape[-1]), axis=0), lw=1.2)
-    first_removal = next((r for r in json.loads(after.attrs.get("preprocessing", "[]")) if r["step"] == "bad_bands"),
-                         {"fitted": {"removed": []}})  # later removals index an already reduced band axis
+    records: list[dict[str, Any]] = json.loads(after.attrs.get("preprocessing", "[]"))
+    # only the first removal indexes the input's bands (later ones index an already reduced axis)
+    first_removal: dict[str, Any] = next((r for r in records if r["step"] == "bad_bands"), {"fitted": {"removed": []}})
     for i in first_removal["fitted"]["removed"]:
         axes[0].axvline(float(x_in[i]), color="tab:red", alpha=0.25, lw=1.5)
     axes[0].set_title("input mean spectrum (removed bands in red)")
