@@ -29,6 +29,8 @@ __all__ = ["StoreLayout", "store_layout", "write_store", "open_store", "store_in
 
 INNER_CHUNK_BYTES = 1 << 20
 SHARD_BYTES = 64 << 20
+MIN_SHARD_BYTES = 16 << 20  # ≤ 64 files per GB even for small cubes (DVC's cost grows with the file count)
+MIN_SHARDS = 8
 COMPRESSORS = ("none", "lz4", "zstd")
 
 
@@ -47,12 +49,15 @@ def store_layout(shape: tuple[int, int, int], itemsize: int, *, inner_bytes: int
                  shard_bytes: int = SHARD_BYTES) -> StoreLayout:
     """Square spatial windows of whole spectra (~``inner_bytes``) grouped in shards of ~``shard_bytes``.
 
-    Shards are full-width strips of whole chunk rows where a chunk row fits the shard budget: a strip of
+    Cubes under ``MIN_SHARDS`` × ``shard_bytes`` get smaller shards (down to ``MIN_SHARD_BYTES``) so that
+    writes spread over workers. Shards are full-width strips of whole chunk rows where a chunk row fits the shard budget: a strip of
     lines is one contiguous run of a BIL/BIP file (one run per band in BSQ), so ingest reads it in one
     call, while readers of a window still touch only the inner chunks they need.
     """
     ny, nx, nb = shape
     spectrum = max(nb * itemsize, 1)
+    # a small cube still gets a few shards, so that several workers write it in parallel
+    shard_bytes = min(shard_bytes, max(MIN_SHARD_BYTES, ny * nx * spectrum // MIN_SHARDS))
     side = max(1, int(math.sqrt(inner_bytes / spectrum)))
     cy, cx = min(side, ny), min(side, nx)
     chunk_row = cy * spectrum  # bytes per pixel column of one chunk row
@@ -150,8 +155,11 @@ def _cube_array(path: Path) -> Any:
         ) from None
 
 
-def open_store(path: str | os.PathLike[str], chunks: Mapping[str, int] | str = "shards") -> xr.Dataset:
-    """Open a store lazily. ``chunks="shards"`` (default) gives dask chunks of one shard each."""
+def open_store(path: str | os.PathLike[str], chunks: Mapping[str, int] | str = "shards", *,
+               max_block_bytes: int | None = None) -> xr.Dataset:
+    """Open a store lazily. ``chunks="shards"`` (default) gives dask chunks of one shard each;
+    ``max_block_bytes`` splits a shard into strips of whole inner-chunk rows no larger than that (zarr reads
+    just those inner chunks), to bound the memory of the tasks that process each block."""
     path = Path(path)
     if not path.is_dir():
         raise StoreError(f"store not found: {path}")
@@ -161,6 +169,11 @@ def open_store(path: str | os.PathLike[str], chunks: Mapping[str, int] | str = "
             raise ConfigError(f"open_store chunks={chunks!r}: expected 'shards' or a mapping of dim to size")
         array = _cube_array(path)
         dask_chunks = dict(zip(("y", "x", "band"), array.shards or array.chunks, strict=True))
+        if max_block_bytes is not None:
+            row_bytes = dask_chunks["x"] * dask_chunks["band"] * array.dtype.itemsize
+            inner_rows = array.chunks[0]
+            rows = max(1, max_block_bytes // (row_bytes * inner_rows)) * inner_rows
+            dask_chunks["y"] = min(dask_chunks["y"], rows)
     else:
         dask_chunks = dict(chunks)
     with warnings.catch_warnings():

@@ -21,6 +21,8 @@ from ._steps import Step
 __all__ = ["parse_steps", "run_chain", "chain_records", "invert", "preprocess_store", "PREPROCESSING"]
 
 PREPROCESSING = "preprocessing"  # dataset attribute: JSON list of {"step", "params", "fitted"}
+# stored data per task: a step's float copies are a few times this, so workers of ~1 GB stay within bounds
+BLOCK_BYTES = 16 << 20
 
 
 def parse_steps(spec: Sequence[Any] | None) -> list[Step]:
@@ -91,13 +93,14 @@ def preprocess_store(source: str | os.PathLike[str], dest: str | os.PathLike[str
                      patches: PatchConfig | None = None, compressor: str = "none") -> Path:
     """Run ``steps`` on the store ``source`` and write the result to the store ``dest`` (atomically).
 
-    The result keeps the source's provenance, adds ``input_store`` and the recorded chain, and (with
+    The source is read in blocks of at most ``BLOCK_BYTES`` of whole spectra. The result keeps the source's
+    provenance, adds ``input_store`` and the recorded chain, and (with
     ``patches``) a patch table for training: ``patch_y``, ``patch_x``, ``patch_region``, ``patch_split``
     (0 train, 1 validation) on a ``patch`` dimension.
     """
     from ..io import open_store, write_store
 
-    scene = run_chain(open_store(source), steps)
+    scene = run_chain(open_store(source, max_block_bytes=BLOCK_BYTES), steps)
     scene.attrs["input_store"] = str(source)
     if patches is not None:
         table = patch_table(scene.sizes["y"], scene.sizes["x"], patches)
