@@ -180,7 +180,7 @@ def main() -> None:
     one, _ = spectraflow_chain(small, args.workdir / "small-out.zarr", 1, "4GB")
     two, peak_small = spectraflow_chain(small, args.workdir / "small-out.zarr", 2, worker_memory)
     print()
-    print(f"| cube | implementation | seconds | MB/s | ratio to NumPy in memory |")
+    print("| cube | implementation | seconds | MB/s | ratio to NumPy in memory |")
     print("|---|---|---|---|---|")
     print(f"| {nbytes / 1e9:.2f} GB | NumPy/SciPy, in memory (reference) | {numpy_seconds:.1f} | "
           f"{nbytes / numpy_seconds / 1e6:.0f} | 1.00 |")

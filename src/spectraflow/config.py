@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 from .errors import ConfigError
 
-__all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "LandingConfig", "from_mapping"]
+__all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "UnmixConfig", "LandingConfig",
+           "from_mapping"]
 
 C = TypeVar("C")
 
@@ -115,6 +116,26 @@ class PreprocessConfig:
         from .preprocess import PatchConfig
 
         return None if self.patches is None else from_mapping(PatchConfig, self.patches, "preprocess.patches")
+
+
+@dataclass(frozen=True)
+class UnmixConfig:
+    """The unmixing stage (``unmix`` section): a light preprocessing chain, then either an endmember
+    extractor and an abundance estimator, or a blind method (``spectraflow methods`` lists them)."""
+
+    input: str = "data/stores/scene.zarr"
+    out: str = "data/stores/unmixing.zarr"
+    steps: tuple[Any, ...] = ()
+    n_endmembers: int | None = None
+    endmembers: Any = "vca"
+    abundances: Any = "fcls"
+    blind: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(self.steps or ()))
+        if self.n_endmembers is not None and (not isinstance(self.n_endmembers, int) or self.n_endmembers < 1):
+            raise ConfigError(f"params.yaml [unmix]: n_endmembers={self.n_endmembers!r}; expected a positive "
+                              "integer, or null to estimate it (HySime)")
 
 
 @dataclass(frozen=True)

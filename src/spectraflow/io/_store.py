@@ -50,9 +50,9 @@ def store_layout(shape: tuple[int, int, int], itemsize: int, *, inner_bytes: int
     """Square spatial windows of whole spectra (~``inner_bytes``) grouped in shards of ~``shard_bytes``.
 
     Cubes under ``MIN_SHARDS`` × ``shard_bytes`` get smaller shards (down to ``MIN_SHARD_BYTES``) so that
-    writes spread over workers. Shards are full-width strips of whole chunk rows where a chunk row fits the shard budget: a strip of
-    lines is one contiguous run of a BIL/BIP file (one run per band in BSQ), so ingest reads it in one
-    call, while readers of a window still touch only the inner chunks they need.
+    writes spread over workers. Shards are full-width strips of whole chunk rows where a chunk row fits the
+    shard budget: a strip of lines is one contiguous run of a BIL/BIP file (one run per band in BSQ), so
+    ingest reads it in one call, while readers of a window still touch only the inner chunks they need.
     """
     ny, nx, nb = shape
     spectrum = max(nb * itemsize, 1)

@@ -20,6 +20,7 @@ _REGISTRIES: dict[str, Registry[Any]] = {family: Registry(f"{family} method") fo
 # the modules whose import registers a family's methods (imported on first use, so `import spectraflow` is fast)
 _PROVIDERS: dict[str, tuple[str, ...]] = {
     "preprocess": ("spectraflow.preprocess",),
+    "unmix": ("spectraflow.methods.unmixers",),
 }
 
 

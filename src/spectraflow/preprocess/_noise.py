@@ -105,7 +105,10 @@ def hysime(cube: Any = None, *, stats: BandStatistics | None = None, method: Noi
     n = max(stats.count, 1)
     data_corr = stats.gram / n
     noise = noise_covariance(stats, method)
-    noise = np.diag(np.diag(noise))  # HySime treats the noise as uncorrelated between bands
+    # HySime treats the noise as uncorrelated between bands; a floor keeps noise-free (or quantisation-only)
+    # data from yielding zero or round-off-negative variances, which would make every direction "signal"
+    floor = 1e-10 * float(np.trace(data_corr)) / data_corr.shape[0]
+    noise = np.diag(np.maximum(np.diag(noise), floor))
     signal_corr = data_corr - noise
     signal_corr = (signal_corr + signal_corr.T) / 2
     eigenvalues, vectors = np.linalg.eigh(signal_corr)

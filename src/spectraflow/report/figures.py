@@ -13,7 +13,7 @@ import xarray as xr
 from .._atomic import atomic_output
 from ..cube import CUBE
 
-__all__ = ["rgb_bands", "scene_overview", "preprocessing_overview"]
+__all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview"]
 
 #: Wavelengths (nm) shown as red, green and blue in true-colour composites.
 TRUE_COLOUR_NM = (640.0, 550.0, 460.0)
@@ -150,5 +150,47 @@ def preprocessing_overview(before: xr.Dataset, after: xr.Dataset, path: str | os
         axes[2].set_title(f"patches: {after.sizes['patch'] - n_val} train (blue), {n_val} validation (orange)")
         axes[2].set_axis_off()
     fig.suptitle(str(after.attrs.get("name", "")), fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def unmixing_overview(result: xr.Dataset, path: str | os.PathLike[str], order: Any = None) -> Path:
+    """Write a PNG: one abundance map per endmember (ground truth beneath when the result carries it) and
+    the estimated endmember spectra against the true ones. ``order[i]`` is the estimate matched to truth ``i``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    abundances = result["abundances"].values
+    endmembers = result["endmembers"].values
+    p = endmembers.shape[0]
+    has_truth = "true_abundances" in result and "true_endmembers" in result
+    order = np.arange(p) if order is None else np.asarray(order)
+    rows = 2 if has_truth else 1
+    fig, axes = plt.subplots(rows, p + 1, figsize=(3.0 * (p + 1), 3.0 * rows), squeeze=False)
+    wavelength = result["wavelength"].values if "wavelength" in result.coords else np.arange(endmembers.shape[1])
+    x = wavelength if np.isfinite(wavelength).all() else np.arange(endmembers.shape[1])
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    truth_names = (list(result["true_endmember"].values) if "true_endmember" in result.coords
+                   else [f"em{i + 1}" for i in range(p)])
+    for i in range(min(p, len(order))):
+        k = int(order[i])
+        axes[0, i].imshow(abundances[..., k], vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+        axes[0, i].set_title(f"estimate ↔ {truth_names[i] if has_truth else k + 1}", fontsize=9)
+        axes[0, i].set_axis_off()
+        axes[0, p].plot(x, endmembers[k], color=colours[i % len(colours)], lw=1.3, label=f"estimate {k + 1}")
+        if has_truth:
+            axes[1, i].imshow(result["true_abundances"].values[..., i], vmin=0, vmax=1, cmap="viridis",
+                              interpolation="nearest")
+            axes[1, i].set_title(f"true {truth_names[i]}", fontsize=9)
+            axes[1, i].set_axis_off()
+            axes[0, p].plot(x, result["true_endmembers"].values[i], color=colours[i % len(colours)], lw=1.0,
+                            ls="--", label=f"true {truth_names[i]}")
+    axes[0, p].set_title("endmembers (dashed: truth)", fontsize=9)
+    axes[0, p].legend(fontsize=6, loc="best")
+    if has_truth:
+        axes[1, p].set_axis_off()
+    fig.suptitle(f"{result.attrs.get('name', '')}: abundances (0–1)", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

@@ -1,0 +1,29 @@
+"""NNLS: non-negative least squares abundances (no sum-to-one), exact by active-set enumeration.
+
+C. L. Lawson and R. J. Hanson, *Solving Least Squares Problems*, Prentice-Hall, 1974 (the problem); solved
+here by enumerating supports, vectorised over pixels (ADMM beyond ``max_exact`` endmembers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import register
+from ._base import AbundanceEstimator
+from ._solvers import admm_least_squares, exact_least_squares
+from ._torch import run_on_device
+
+
+@register("unmix", "nnls")
+@dataclass(frozen=True)
+class NNLS(AbundanceEstimator):
+    name = "nnls"
+    device: str = "auto"
+    max_exact: int = 12
+
+    def solve(self, y: np.ndarray, e: np.ndarray) -> np.ndarray:
+        if e.shape[0] <= self.max_exact:
+            return run_on_device(exact_least_squares, y, e, self.device, sum_to_one=False)
+        return run_on_device(admm_least_squares, y, e, self.device, tolerance=1e-8, iterations=5000)

@@ -1,0 +1,45 @@
+"""Tasks of the unmix stage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+
+from spectraflow.config import UnmixConfig
+
+
+@task(name="unmix-store")
+def unmix_scene_store(config: UnmixConfig) -> str:
+    """Unmix ``config.input`` with the configured methods into the store ``config.out``."""
+    from spectraflow.methods.unmixers import unmix_store
+
+    return str(unmix_store(config.input, config.out, steps=config.steps, n_endmembers=config.n_endmembers,
+                           endmembers=config.endmembers, abundances=config.abundances, blind=config.blind))
+
+
+@task(name="evaluate-unmixing")
+def evaluate_unmixing(store: str, metrics_path: str, figure_path: str) -> dict[str, object]:
+    """Scores against the ground truth when the scene has one (SAD, RMSE, SRE), the figure, and an artifact."""
+    import xarray as xr
+
+    from spectraflow.metrics import unmixing_scores
+    from spectraflow.report import unmixing_overview
+
+    result = xr.open_zarr(store, consolidated=False).compute()
+    metrics: dict[str, object] = {"n_endmembers": int(result.attrs["n_endmembers"]),
+                                  "hysime_k": int(result.attrs["hysime_k"])}
+    order = None
+    if "true_endmembers" in result and result.sizes["true_endmember"] == result.sizes["endmember"]:
+        scores = unmixing_scores(result["endmembers"], result["abundances"], result["true_endmembers"],
+                                 result["true_abundances"])
+        order = scores.pop("order")
+        metrics.update(scores)
+    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    create_table_artifact(key="unmixing-metrics", description=f"Unmixing of {store}",
+                          table=[{"metric": k, "value": json.dumps(v)} for k, v in metrics.items()])
+    unmixing_overview(result, figure_path, order=order)
+    return metrics
