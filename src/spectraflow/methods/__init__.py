@@ -21,6 +21,7 @@ _REGISTRIES: dict[str, Registry[Any]] = {family: Registry(f"{family} method") fo
 _PROVIDERS: dict[str, tuple[str, ...]] = {
     "preprocess": ("spectraflow.preprocess",),
     "unmix": ("spectraflow.methods.unmixers",),
+    "denoise": ("spectraflow.methods.denoisers",),
 }
 
 

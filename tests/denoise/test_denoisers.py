@@ -1,0 +1,57 @@
+"""Denoisers: the TV building block against scikit-image, and the contract on every registered method."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from skimage.restoration import denoise_tv_chambolle
+
+from spectraflow import methods
+from spectraflow.errors import ConfigError
+from spectraflow.methods.denoisers._tv import tv_denoise
+from spectraflow.metrics import mpsnr, sam
+from spectraflow.synth import add_noise, synthetic_scene
+
+
+@pytest.mark.parametrize("weight", [0.02, 0.05])
+def test_tv_matches_scikit_image(weight: float) -> None:
+    rng = np.random.default_rng(int(weight * 100))
+    image = np.kron(rng.random((4, 5)), np.ones((12, 10))) + rng.normal(0, 0.1, (48, 50))
+    ours = tv_denoise(image, weight, iterations=3000, tolerance=1e-10)
+    reference = denoise_tv_chambolle(image, weight=weight, eps=1e-10, max_num_iter=3000)
+    np.testing.assert_allclose(ours, reference, atol=5e-5)  # both stop at their own convergence test
+    # batched: each image with its own weight
+    both = tv_denoise(np.stack([image, image]), np.array([weight, 2 * weight]), iterations=3000, tolerance=1e-10)
+    np.testing.assert_allclose(both[0], ours, atol=1e-9)
+
+
+def _noisy_scene() -> tuple[np.ndarray, xr.DataArray]:
+    scene = synthetic_scene(7, height=64, width=64)
+    clean = scene["cube"].isel(band=np.flatnonzero(scene["good_band"].values))
+    clean = (clean - clean.min()) / (clean.max() - clean.min())
+    noisy = clean.copy(data=add_noise(clean.values, "noniid", 0))
+    return clean.values, noisy
+
+
+@pytest.mark.parametrize("name", methods.names("denoise"))
+def test_contract_and_gain(name: str) -> None:
+    clean, noisy = _noisy_scene()
+    out = methods.get("denoise", name)().denoise(noisy)
+    assert out.dims == noisy.dims and out.shape == noisy.shape
+    assert all(np.array_equal(out[c].values, noisy[c].values) for c in noisy.coords)
+    assert mpsnr(out.values, clean) > mpsnr(noisy.values, clean) + 15  # dB
+    assert sam(out.values, clean) < 0.25 * sam(noisy.values, clean)
+    with pytest.raises(ConfigError, match="dims"):
+        methods.get("denoise", name)().denoise(noisy.transpose("band", "y", "x"))
+
+
+def test_subspace_tv_uses_given_noise_and_checks_it() -> None:
+    clean, noisy = _noisy_scene()
+    sigma = (noisy.values - clean).std(axis=(0, 1))
+    given = methods.get("denoise", "subspace_tv")(noise_std=tuple(sigma)).denoise(noisy)
+    assert mpsnr(given.values, clean) > mpsnr(noisy.values, clean) + 15
+    with pytest.raises(ConfigError, match="noise_std"):
+        methods.get("denoise", "subspace_tv")(noise_std=(0.1, 0.2)).denoise(noisy)
+    with pytest.raises(ConfigError, match="weight"):
+        methods.get("denoise", "subspace_tv")(weight=0)
