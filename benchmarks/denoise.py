@@ -27,7 +27,7 @@ from spectraflow.synth import add_noise  # noqa: E402
 
 CASES = [("Gaussian σ=30", "gaussian", {"sigma": 30}), ("Gaussian σ=50", "gaussian", {"sigma": 50}),
          ("non-i.i.d.", "noniid", {}), ("mixture", "mixture", {})]
-OURS = ["subspace_tv"]
+OURS = ["subspace_tv", "robust_subspace_tv"]
 
 
 def _hyde_methods() -> dict[str, object]:
