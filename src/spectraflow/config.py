@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 from .errors import ConfigError
 
-__all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "UnmixConfig", "LandingConfig",
+__all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "DenoiseConfig", "UnmixConfig",
+           "LandingConfig",
            "from_mapping"]
 
 C = TypeVar("C")
@@ -116,6 +117,24 @@ class PreprocessConfig:
         from .preprocess import PatchConfig
 
         return None if self.patches is None else from_mapping(PatchConfig, self.patches, "preprocess.patches")
+
+
+@dataclass(frozen=True)
+class DenoiseConfig:
+    """The denoising stage (``denoise`` section): a registered method, and the noise to add when the input is
+    a clean scene being used to evaluate (``noise: null`` denoises the input as it is)."""
+
+    input: str = "data/stores/preprocessed.zarr"
+    out: str = "data/stores/denoised.zarr"
+    method: Any = "subspace_tv"
+    noise: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.noise is not None:
+            allowed = {"case", "seed", "sigma", "peak"}
+            if not isinstance(self.noise, Mapping) or "case" not in self.noise or set(self.noise) - allowed:
+                raise ConfigError(f"params.yaml [denoise]: noise={self.noise!r}; expected null or a mapping with "
+                                  f"'case' and optionally {sorted(allowed - {'case'})}")
 
 
 @dataclass(frozen=True)

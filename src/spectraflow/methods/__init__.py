@@ -13,7 +13,7 @@ from typing import Any
 from .._registry import Registry
 from ..errors import UnknownMethodError
 
-__all__ = ["FAMILIES", "register", "get", "names", "registry"]
+__all__ = ["FAMILIES", "register", "get", "names", "registry", "build", "method_params"]
 
 FAMILIES = ("denoise", "unmix", "operator", "preprocess")
 _REGISTRIES: dict[str, Registry[Any]] = {family: Registry(f"{family} method") for family in FAMILIES}
@@ -50,3 +50,33 @@ def get(family: str, name: str) -> Any:
 def names(family: str) -> list[str]:
     """Registered method names of ``family``, sorted."""
     return registry(family).names()
+
+
+def build(family: str, spec: Any, section: str) -> Any:
+    """An instance from a ``params.yaml`` entry: a method name, or ``{name: {parameter: value}}``.
+
+    ``section`` names the entry in error messages (``unmix.endmembers``); unknown names, unknown parameters
+    and bad values are :class:`~spectraflow.errors.ConfigError`.
+    """
+    from ..config import from_mapping
+    from ..errors import ConfigError
+
+    params: Any
+    if isinstance(spec, str):
+        name, params = spec, {}
+    elif isinstance(spec, dict) and len(spec) == 1:
+        ((name, params),) = spec.items()
+    else:
+        raise ConfigError(f"params.yaml [{section}]: {spec!r}; expected a method name or {{name: {{parameters}}}}")
+    try:
+        cls = get(family, str(name))
+    except UnknownMethodError as exc:
+        raise ConfigError(f"params.yaml [{section}]: {exc.args[0]}") from None
+    return from_mapping(cls, params or {}, f"{section}: {name}")
+
+
+def method_params(method: Any) -> dict[str, Any]:
+    """A method instance's parameters (its dataclass fields), for provenance records."""
+    import dataclasses
+
+    return {f.name: getattr(method, f.name) for f in dataclasses.fields(method)}

@@ -12,8 +12,7 @@ import numpy as np
 import xarray as xr
 
 from ..cube import CUBE
-from ..errors import ConfigError
-from ..methods import get as get_method
+from ..methods import build
 from ._patches import PatchConfig, patch_table
 from ._spectra import whole_spectra
 from ._steps import Step
@@ -27,24 +26,8 @@ BLOCK_BYTES = 16 << 20
 
 def parse_steps(spec: Sequence[Any] | None) -> list[Step]:
     """Steps from ``params.yaml``'s ordered list: each item ``name`` or ``{name: {param: value, ...}}``."""
-    from ..config import from_mapping
-
-    steps = []
-    for i, item in enumerate(spec or []):
-        params: Mapping[str, Any]
-        if isinstance(item, str):
-            name, params = item, {}
-        elif isinstance(item, Mapping) and len(item) == 1:
-            ((name, params),) = item.items()
-        else:
-            raise ConfigError(f"params.yaml [preprocess.steps][{i}]: {item!r}; expected a step name or "
-                              "{name: {parameters}}")
-        try:
-            cls = get_method("preprocess", str(name))
-        except KeyError as exc:
-            raise ConfigError(f"params.yaml [preprocess.steps][{i}]: {exc.args[0]}") from None
-        steps.append(from_mapping(cls, params, f"preprocess.steps: {name}"))
-    return steps
+    return [build("preprocess", dict(item) if isinstance(item, Mapping) else item, f"preprocess.steps[{i}]")
+            for i, item in enumerate(spec or [])]
 
 
 def chain_records(scene: xr.Dataset) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import xarray as xr
 from .._atomic import atomic_output
 from ..cube import CUBE
 
-__all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview"]
+__all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview"]
 
 #: Wavelengths (nm) shown as red, green and blue in true-colour composites.
 TRUE_COLOUR_NM = (640.0, 550.0, 460.0)
@@ -192,5 +192,38 @@ def unmixing_overview(result: xr.Dataset, path: str | os.PathLike[str], order: A
     if has_truth:
         axes[1, p].set_axis_off()
     fig.suptitle(f"{result.attrs.get('name', '')}: abundances (0–1)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def denoising_overview(denoised: xr.DataArray, path: str | os.PathLike[str], *, noisy: xr.DataArray | None = None,
+                       clean: xr.DataArray | None = None, title: str = "") -> Path:
+    """Write a PNG: noisy / denoised / clean images of one band and one pixel's spectrum in all three."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [(n, c) for n, c in (("noisy", noisy), ("denoised", denoised), ("clean", clean)) if c is not None]
+    values = {name: np.asarray(cube.values, dtype=np.float64) for name, cube in panels}
+    ny, nx, nb = values["denoised"].shape
+    band = nb // 2
+    reference = values.get("clean", values["denoised"])
+    pixel = np.unravel_index(int(np.argmax(reference[..., band])), (ny, nx))
+    wavelength = denoised["wavelength"].values if "wavelength" in denoised.coords else np.arange(nb)
+    x = wavelength if np.isfinite(wavelength).all() else np.arange(nb)
+    low, high = np.percentile(reference[..., band], [1, 99])
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(3.6 * (len(panels) + 1), 3.6))
+    for ax, (name, _) in zip(axes, panels, strict=False):
+        ax.imshow(values[name][..., band], cmap="gray", vmin=low, vmax=high, interpolation="nearest")
+        ax.plot(pixel[1], pixel[0], "r+", ms=8)
+        ax.set_title(f"{name}, band {band}", fontsize=9)
+        ax.set_axis_off()
+    for name, _ in panels:
+        axes[-1].plot(x, values[name][pixel], lw=0.8 if name == "noisy" else 1.3, label=name,
+                      alpha=0.6 if name == "noisy" else 1.0)
+    axes[-1].set_title(f"spectrum at (y={pixel[0]}, x={pixel[1]})", fontsize=9)
+    axes[-1].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

@@ -7,5 +7,6 @@
 
 from . import robust_subspace_tv, subspace_tv  # noqa: F401  (registration)
 from ._base import Denoiser
+from ._run import denoise_store
 
-__all__ = ["Denoiser"]
+__all__ = ["Denoiser", "denoise_store"]

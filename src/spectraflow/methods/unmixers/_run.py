@@ -18,22 +18,15 @@ __all__ = ["build_method", "unmix_scene", "unmix_store"]
 
 def build_method(spec: Mapping[str, Any] | str, regime: str) -> Any:
     """A method from ``{name: {params}}`` (or a bare name), checked to belong to ``regime``."""
-    from ...config import from_mapping
-    from .. import get
+    from .. import build
     from ._base import AbundanceEstimator, BlindUnmixer, EndmemberExtractor
 
-    params: Mapping[str, Any]
-    if isinstance(spec, str):
-        name, params = spec, {}
-    elif isinstance(spec, Mapping) and len(spec) == 1:
-        ((name, params),) = spec.items()
-    else:
-        raise ConfigError(f"params.yaml [unmix.{regime}]: {spec!r}; expected a method name or {{name: {{params}}}}")
-    cls = get("unmix", str(name))
+    method = build("unmix", dict(spec) if isinstance(spec, Mapping) else spec, f"unmix.{regime}")
     expected = {"endmembers": EndmemberExtractor, "abundances": AbundanceEstimator, "blind": BlindUnmixer}[regime]
-    if not issubclass(cls, expected):
-        raise ConfigError(f"params.yaml [unmix.{regime}]: {name!r} is a {cls.regime} method, not one for {regime}")
-    return from_mapping(cls, params or {}, f"unmix.{regime}: {name}")
+    if not isinstance(method, expected):
+        raise ConfigError(f"params.yaml [unmix.{regime}]: {method.name!r} is a {method.regime} method, not one "
+                          f"for {regime}")
+    return method
 
 
 def unmix_scene(cube: xr.DataArray, n: int, *, endmembers: Any = None, abundances: Any = None,
@@ -58,6 +51,7 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     from ...cube import CUBE
     from ...io import open_store
     from ...preprocess import hysime, parse_steps, run_chain
+    from .. import method_params
 
     scene = run_chain(open_store(source), parse_steps(steps))
     cube = scene[CUBE].persist() if scene[CUBE].nbytes < 2 << 30 else scene[CUBE]
@@ -75,7 +69,7 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
             truth = scene[name].rename({"endmember": "true_endmember"}) if "endmember" in scene[name].dims \
                 else scene[name]
             result[f"true_{name}"] = truth.drop_vars("endmember", errors="ignore")
-    method_record = {k: {"name": type(v).name, "params": _params(v)} for k, v in built.items()}
+    method_record = {k: {"name": type(v).name, "params": method_params(v)} for k, v in built.items()}
     result.attrs.update({k: v for k, v in scene.attrs.items() if isinstance(v, str | int | float)})
     result.attrs.update(input_store=str(source), n_endmembers=n, hysime_k=int(estimate.k),
                         unmixing=json.dumps(method_record))
@@ -89,7 +83,3 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     return dest
 
 
-def _params(method: Any) -> dict[str, Any]:
-    import dataclasses
-
-    return {f.name: getattr(method, f.name) for f in dataclasses.fields(method)}
