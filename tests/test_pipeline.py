@@ -170,8 +170,16 @@ def test_pipeline_flow_against_a_real_prefect_server(repo: Path, env: dict[str, 
     table = artifacts[0]["data"]  # type: ignore[index]
     rows = json.loads(table) if isinstance(table, str) else table
     shown = json.loads(_run(["dvc", "metrics", "show", "--json"], repo, env))[""]["data"]
-    expected = {(path, key): value for path, entry in shown.items() for key, value in entry["data"].items()}
+
+    def dotted(prefix: str, value: object) -> dict[str, object]:  # nested keys as `dvc metrics show` prints them
+        if not isinstance(value, dict):
+            return {prefix: value}
+        return {k: v for key, inner in value.items() for k, v in dotted(f"{prefix}.{key}" if prefix else key,
+                                                                          inner).items()}
+
+    expected = {(path, key): value for path, entry in shown.items() for key, value in dotted("", entry["data"]).items()}
     assert {(r["path"], r["metric"]): r["value"] for r in rows} == expected
+    assert ("data/metrics/denoise.json", "denoised.mpsnr") in expected  # nested metrics are really compared
 
 
 def test_prefect_yaml_deploys_with_schedules(repo: Path, env: dict[str, str], prefect_server: str) -> None:
