@@ -16,13 +16,11 @@ def denoise_scene(config: DenoiseConfig, metrics_path: str) -> str:
     """Denoise ``config.input`` into ``config.out``; scores (when noise was added) go to ``metrics_path``."""
     from spectraflow.methods.denoisers import denoise_store
 
-    store, metrics = denoise_store(config.input, config.out, config.method, config.noise)
+    store, metrics = denoise_store(config.input, config.out, config.methods, config.noise)
     Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
     Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
-    rows = [{"cube": k, **{m: round(v, 4) for m, v in metrics[k].items()}} for k in ("noisy", "denoised")
-            if k in metrics]
-    if rows:
-        create_table_artifact(key="denoising-metrics", table=rows, description=f"{metrics['method']} on {store}")
+    rows = [{"cube": k, **{m: round(v, 4) for m, v in scores.items()}} for k, scores in metrics.items()]
+    create_table_artifact(key="denoising-metrics", table=rows, description=f"denoising {config.input}")
     return str(store)
 
 
@@ -30,10 +28,12 @@ def denoise_scene(config: DenoiseConfig, metrics_path: str) -> str:
 def denoising_figure(store: str, source: str, path: str) -> str:
     """Noisy / denoised / clean band and spectrum, the PNG dvc.yaml lists under plots."""
     from spectraflow.io import open_store
+    from spectraflow.methods.denoisers import RESULT_PREFIX
     from spectraflow.report import denoising_overview
 
     result = open_store(store)
+    names = [m["name"] for m in json.loads(result.attrs["denoising"])]
+    results = {names[0]: result["cube"], **{n: result[f"{RESULT_PREFIX}{n}"] for n in names[1:]}}
     noisy = result["noisy"] if "noisy" in result else None
     clean = open_store(source)["cube"] if noisy is not None else None
-    title = json.loads(result.attrs.get("denoising", "{}")).get("name", "")
-    return str(denoising_overview(result["cube"], path, noisy=noisy, clean=clean, title=title))
+    return str(denoising_overview(results, path, noisy=noisy, clean=clean, title=f"denoising {source}"))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .errors import ConfigError
 
-__all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "DenoiseConfig", "UnmixConfig",
-           "LandingConfig",
+__all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "DenoiseConfig", "TrainDenoiseConfig",
+           "UnmixConfig", "LandingConfig",
            "from_mapping"]
 
 C = TypeVar("C")
@@ -19,7 +19,13 @@ C = TypeVar("C")
 def from_mapping(cls: type[C], values: Mapping[str, Any] | None, section: str) -> C:
     """Build ``cls`` from a ``params.yaml`` section, naming any unknown key and the allowed ones."""
     values = dict(values or {})
-    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    if dataclasses.is_dataclass(cls):
+        fields = {f.name for f in dataclasses.fields(cls)}
+    else:  # a class configured by its constructor's keywords (the torch models)
+        import inspect
+
+        fields = {name for name, p in inspect.signature(cls).parameters.items()
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     unknown = sorted(set(values) - fields)
     if unknown:
         raise ConfigError(f"params.yaml [{section}]: unknown key(s) {unknown}; allowed: {sorted(fields)}")
@@ -121,20 +127,50 @@ class PreprocessConfig:
 
 @dataclass(frozen=True)
 class DenoiseConfig:
-    """The denoising stage (``denoise`` section): a registered method, and the noise to add when the input is
-    a clean scene being used to evaluate (``noise: null`` denoises the input as it is)."""
+    """The denoising stage (``denoise`` section): registered methods, each run on the same input (the first
+    one's result is the stage's output cube), and the noise to add when the input is a clean scene being used
+    to evaluate (``noise: null`` denoises the input as it is)."""
 
     input: str = "data/stores/preprocessed.zarr"
     out: str = "data/stores/denoised.zarr"
-    method: Any = "subspace_tv"
+    methods: tuple[Any, ...] = ("subspace_tv",)
     noise: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        methods = [self.methods] if isinstance(self.methods, str | Mapping) else list(self.methods or ())
+        if not methods:
+            raise ConfigError("params.yaml [denoise]: methods is empty; expected a list of method entries")
+        object.__setattr__(self, "methods", tuple(methods))
         if self.noise is not None:
             allowed = {"case", "seed", "sigma", "peak"}
             if not isinstance(self.noise, Mapping) or "case" not in self.noise or set(self.noise) - allowed:
                 raise ConfigError(f"params.yaml [denoise]: noise={self.noise!r}; expected null or a mapping with "
                                   f"'case' and optionally {sorted(allowed - {'case'})}")
+
+
+@dataclass(frozen=True)
+class TrainDenoiseConfig:
+    """The deep denoiser's training stage (``train_denoise`` section): the preprocessed store whose patches it
+    trains on, where the checkpoint goes, the network, the batches (:class:`DenoiserData` fields), the noise
+    to train for, and how to train (:class:`spectraflow.train.TrainConfig` fields)."""
+
+    input: str = "data/stores/preprocessed.zarr"
+    out: str = "data/models/denoiser"
+    network: Mapping[str, Any] = field(default_factory=lambda: {"features": 16, "levels": 2})
+    data: Mapping[str, Any] = field(default_factory=dict)
+    noise: Mapping[str, Any] = field(default_factory=lambda: {"case": "mixture"})
+    train: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:  # the nested sections are checked now, not after the data is read
+        self.settings()
+
+    def settings(self) -> tuple[Any, Any]:
+        """The typed ``(TrainConfig, DenoiserData)`` of the ``train`` and ``data`` sub-sections."""
+        from .methods.denoisers import DenoiserData
+        from .train import TrainConfig
+
+        return (from_mapping(TrainConfig, self.train, "train_denoise.train"),
+                from_mapping(DenoiserData, self.data, "train_denoise.data"))
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ import xarray as xr
 from .errors import FormatError
 
 __all__ = [
+    "array_of",
     "CUBE",
     "DIMS",
     "make_scene",
@@ -52,6 +53,14 @@ __all__ = [
 
 CUBE = "cube"
 DIMS = ("y", "x", "band")
+
+
+def array_of(obj: Any) -> Any:
+    """The array behind an xarray object (NumPy or dask, still lazy), or ``obj`` itself when it is an array.
+
+    (``getattr(obj, "data", obj)`` would not do: a NumPy array's ``.data`` is a memoryview.)
+    """
+    return obj.data if isinstance(obj, xr.DataArray | xr.Variable) else obj
 
 
 def source_entry(name: str, sha256: str, size: int) -> dict[str, Any]:

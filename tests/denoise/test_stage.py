@@ -10,7 +10,7 @@ import pytest
 
 from spectraflow.errors import ConfigError
 from spectraflow.io import open_store, write_store
-from spectraflow.methods.denoisers import denoise_store
+from spectraflow.methods.denoisers import RESULT_PREFIX, denoise_store
 from spectraflow.metrics import mpsnr
 from spectraflow.preprocess import parse_steps, run_chain
 from spectraflow.synth import add_noise, synthetic_scene
@@ -25,21 +25,29 @@ def _clean_store(tmp_path: Path) -> Path:
 def test_denoise_store_adds_the_declared_noise_and_scores(tmp_path: Path) -> None:
     source = _clean_store(tmp_path)
     noise = {"case": "noniid", "seed": 3}
-    dest, metrics = denoise_store(source, tmp_path / "out.zarr", {"subspace_tv": {"weight": 0.7}}, noise)
+    methods = [{"subspace_tv": {"weight": 0.7}}, "robust_subspace_tv"]
+    dest, metrics = denoise_store(source, tmp_path / "out.zarr", methods, noise)
     out, clean = open_store(dest), open_store(source)["cube"].values
     np.testing.assert_array_equal(out["noisy"].values, add_noise(clean, "noniid", 3))  # exactly the protocol
-    assert metrics["denoised"]["mpsnr"] == pytest.approx(mpsnr(out["cube"].values, clean), abs=1e-3)
-    assert metrics["denoised"]["mpsnr"] > metrics["noisy"]["mpsnr"] + 15
-    assert json.loads(out.attrs["denoising"])["params"]["weight"] == 0.7
+    for name, variable in (("subspace_tv", "cube"), ("robust_subspace_tv", f"{RESULT_PREFIX}robust_subspace_tv")):
+        assert metrics[name]["mpsnr"] == pytest.approx(mpsnr(out[variable].values, clean), abs=1e-3)
+        assert metrics[name]["mpsnr"] > metrics["noisy"]["mpsnr"] + 15 and metrics[name]["seconds"] > 0
+    assert [m["name"] for m in json.loads(out.attrs["denoising"])] == ["subspace_tv", "robust_subspace_tv"]
+    assert json.loads(out.attrs["denoising"])[0]["params"]["weight"] == 0.7
     assert json.loads(out.attrs["noise"]) == noise
 
 
 def test_denoise_store_without_noise_and_bad_config(tmp_path: Path) -> None:
     source = _clean_store(tmp_path)
     dest, metrics = denoise_store(source, tmp_path / "out.zarr", "subspace_tv")
-    assert "noisy" not in open_store(dest) and set(metrics) == {"method"}
-    with pytest.raises(ConfigError, match=r"denoise.method.*unknown denoise method 'bm9d'"):
-        denoise_store(source, tmp_path / "x.zarr", "bm9d")
+    assert "noisy" not in open_store(dest) and set(metrics) == {"subspace_tv"}
+    assert set(metrics["subspace_tv"]) == {"seconds"}
+    with pytest.raises(ConfigError, match=r"denoise.methods\[1\].*unknown denoise method 'bm9d'"):
+        denoise_store(source, tmp_path / "x.zarr", ["subspace_tv", "bm9d"])
     with pytest.raises(ConfigError, match="weight"):
         denoise_store(source, tmp_path / "x.zarr", {"subspace_tv": {"weight": -1}})
+    with pytest.raises(ConfigError, match="each method once"):
+        denoise_store(source, tmp_path / "x.zarr", ["subspace_tv", {"subspace_tv": {"weight": 1.0}}])
+    with pytest.raises(ConfigError, match="empty"):
+        denoise_store(source, tmp_path / "x.zarr", [])
     assert not (tmp_path / "x.zarr").exists()

@@ -8,7 +8,7 @@ import matplotlib.image
 import numpy as np
 
 from spectraflow import datasets
-from spectraflow.report import rgb_bands, scene_overview
+from spectraflow.report import denoising_overview, rgb_bands, scene_overview, training_curves
 from spectraflow.synth import synthetic_scene
 
 
@@ -30,3 +30,18 @@ def test_overview_of_synthetic_and_real_scenes(tmp_path: Path) -> None:
     _check_png(scene_overview(synthetic_scene(0, height=40, width=40), tmp_path / "synthetic.png"))
     _check_png(scene_overview(datasets.load("san_diego"), tmp_path / "san_diego.png"))  # no wavelengths, no truth
     assert sorted(p.name for p in tmp_path.iterdir()) == ["san_diego.png", "synthetic.png"]  # nothing partial
+
+
+def test_training_curves_and_denoising_comparison(tmp_path: Path) -> None:
+    curves = tmp_path / "curves.csv"
+    rows = ["epoch,train_loss,val_loss,val_mpsnr,lr,seconds"]
+    rows += [f"{e},{0.1 / (e + 1)},{0.12 / (e + 1)},{20 + e},0.001,1.0" for e in range(6)]
+    curves.write_text("\n".join(rows) + "\n")
+    image = matplotlib.image.imread(training_curves(curves, tmp_path / "curves.png", title="run"))
+    assert image.shape[1] > 600 and image[..., :3].std() > 0.05
+    scene = synthetic_scene(1, height=32, width=32)["cube"]
+    clean = scene / float(scene.max())
+    noisy = clean + 0.05
+    path = denoising_overview({"a": clean * 0.99, "b": clean * 0.98}, tmp_path / "d.png", noisy=noisy, clean=clean)
+    wide = matplotlib.image.imread(path)
+    assert wide.shape[1] > 1500  # noisy, a, b, clean and the spectra: five panels

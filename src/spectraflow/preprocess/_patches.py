@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..cube import array_of
 from ..errors import ConfigError
 
 __all__ = ["PatchConfig", "Window", "tile_windows", "patch_table", "extract_patches"]
@@ -119,7 +120,7 @@ def extract_patches(cube: Any, y: np.ndarray, x: np.ndarray, size: int) -> np.nd
     ``cube`` is a ``(y, x, band)`` array (NumPy, dask or xarray); only the rows and columns the patches
     touch are read.
     """
-    data = getattr(cube, "data", cube)
+    data = array_of(cube)
     height, width = data.shape[:2]
     out = []
     for y0, x0 in zip(np.asarray(y), np.asarray(x), strict=True):

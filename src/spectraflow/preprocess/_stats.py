@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..cube import array_of
+
 __all__ = ["BandStatistics", "band_statistics", "QUANTILE_RESOLUTION"]
 
 QUANTILE_RESOLUTION = 1001  # probabilities 0, 0.001, ..., 1 kept per band in each sketch
@@ -155,7 +157,7 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
     import dask
     import dask.array as da
 
-    data = getattr(cube, "data", cube)
+    data = array_of(cube)
     if not isinstance(data, da.Array):
         return _block_statistics(np.asarray(data), gram, shift_difference, quantiles)
     if len(data.chunks[2]) != 1:

@@ -1,5 +1,15 @@
 """Figures and reports. Matplotlib is imported only when a figure is drawn (Agg backend, no display)."""
 
-from .figures import denoising_overview, preprocessing_overview, rgb_bands, scene_overview, unmixing_overview
+from .figures import (
+    denoising_overview,
+    preprocessing_overview,
+    rgb_bands,
+    scene_overview,
+    training_curves,
+    unmixing_overview,
+)
 
-__all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview"]
+__all__ = [
+    "rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview",
+    "training_curves",
+]

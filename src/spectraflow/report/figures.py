@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ import xarray as xr
 from .._atomic import atomic_output
 from ..cube import CUBE
 
-__all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview"]
+__all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview",
+           "training_curves"]
 
 #: Wavelengths (nm) shown as red, green and blue in true-colour composites.
 TRUE_COLOUR_NM = (640.0, 550.0, 460.0)
@@ -196,34 +198,71 @@ def unmixing_overview(result: xr.Dataset, path: str | os.PathLike[str], order: A
     return _save(fig, path)
 
 
-def denoising_overview(denoised: xr.DataArray, path: str | os.PathLike[str], *, noisy: xr.DataArray | None = None,
-                       clean: xr.DataArray | None = None, title: str = "") -> Path:
-    """Write a PNG: noisy / denoised / clean images of one band and one pixel's spectrum in all three."""
+def denoising_overview(results: Mapping[str, xr.DataArray], path: str | os.PathLike[str], *,
+                       noisy: xr.DataArray | None = None, clean: xr.DataArray | None = None,
+                       title: str = "") -> Path:
+    """Write a PNG: one band of the noisy cube, of each denoised result (``{method: cube}``) and of the clean
+    one, and one pixel's spectrum in all of them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(n, c) for n, c in (("noisy", noisy), ("denoised", denoised), ("clean", clean)) if c is not None]
-    values = {name: np.asarray(cube.values, dtype=np.float64) for name, cube in panels}
-    ny, nx, nb = values["denoised"].shape
+    panels = {**({"noisy": noisy} if noisy is not None else {}), **results,
+              **({"clean": clean} if clean is not None else {})}
+    values = {name: np.asarray(cube.values, dtype=np.float64) for name, cube in panels.items()}
+    first = next(iter(results.values()))
+    ny, nx, nb = first.shape
     band = nb // 2
-    reference = values.get("clean", values["denoised"])
+    reference = values["clean"] if clean is not None else values[next(iter(results))]
     pixel = np.unravel_index(int(np.argmax(reference[..., band])), (ny, nx))
-    wavelength = denoised["wavelength"].values if "wavelength" in denoised.coords else np.arange(nb)
+    wavelength = first["wavelength"].values if "wavelength" in first.coords else np.arange(nb)
     x = wavelength if np.isfinite(wavelength).all() else np.arange(nb)
     low, high = np.percentile(reference[..., band], [1, 99])
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=(3.6 * (len(panels) + 1), 3.6))
-    for ax, (name, _) in zip(axes, panels, strict=False):
+    for ax, name in zip(axes, panels, strict=False):
         ax.imshow(values[name][..., band], cmap="gray", vmin=low, vmax=high, interpolation="nearest")
         ax.plot(pixel[1], pixel[0], "r+", ms=8)
         ax.set_title(f"{name}, band {band}", fontsize=9)
         ax.set_axis_off()
-    for name, _ in panels:
+    for name in panels:
         axes[-1].plot(x, values[name][pixel], lw=0.8 if name == "noisy" else 1.3, label=name,
                       alpha=0.6 if name == "noisy" else 1.0)
     axes[-1].set_title(f"spectrum at (y={pixel[0]}, x={pixel[1]})", fontsize=9)
     axes[-1].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def training_curves(curves: str | os.PathLike[str], path: str | os.PathLike[str], title: str = "") -> Path:
+    """Write a PNG of a training run's CSV curves: train and validation loss per epoch (log scale), and each
+    validation score beside them."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(curves, newline="") as fh:
+        rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    if not rows:
+        raise ValueError(f"{curves}: no epochs recorded")
+    epoch = [r["epoch"] for r in rows]
+    scores = [k for k in rows[0] if k.startswith("val_") and k != "val_loss"]
+    fig, axes = plt.subplots(1, 1 + len(scores), figsize=(4.2 * (1 + len(scores)), 3.4), squeeze=False)
+    ax = axes[0, 0]
+    for key in ("train_loss", "val_loss"):
+        ax.plot(epoch, [r[key] for r in rows], marker="o", ms=3, label=key.replace("_", " "))
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_title("loss", fontsize=9)
+    ax.legend(fontsize=8)
+    for ax, key in zip(axes[0, 1:], scores, strict=True):
+        ax.plot(epoch, [r[key] for r in rows], marker="o", ms=3, color="tab:green")
+        ax.set_xlabel("epoch")
+        ax.set_title(key.replace("_", " "), fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

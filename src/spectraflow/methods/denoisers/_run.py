@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["denoise_store"]
+from ...errors import ConfigError
+
+__all__ = ["denoise_store", "RESULT_PREFIX"]
+
+RESULT_PREFIX = "denoised_"  # the store variable of each method after the first (``denoised_<name>``)
 
 
-def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], method: Mapping[str, Any] | str,
+def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
+                  methods: Sequence[Mapping[str, Any] | str] | Mapping[str, Any] | str,
                   noise: Mapping[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
-    """Denoise the cube of store ``source`` (values in [0, 1]) into the store ``dest``; return it and metrics.
+    """Denoise the cube of store ``source`` (values in [0, 1]) with each of ``methods``; return ``dest`` and
+    metrics.
 
-    With ``noise`` (``{case, seed, sigma, peak}``, see :func:`spectraflow.synth.add_noise`) the source is taken
-    as clean: the noise is added, the noisy cube denoised and both scored against the source (MPSNR, MSSIM,
-    SAM, ERGAS); the store then also holds the ``noisy`` cube. Without it the source itself is denoised.
+    ``methods`` is one ``params.yaml`` method entry or a list of them; every method denoises the same input.
+    The first one's result is the ``cube`` of ``dest``; the others are stored as ``denoised_<name>``. With
+    ``noise`` (``{case, seed, sigma, peak}``, see :func:`spectraflow.synth.add_noise`) the source is taken as
+    clean: the noise is added, the noisy cube denoised and everything scored against the source (MPSNR,
+    MSSIM, SAM, ERGAS); ``dest`` then also holds the ``noisy`` cube. Metrics: ``{noisy: scores, <name>:
+    {scores..., seconds}}`` (no scores without ``noise``).
     """
     from ...cube import CUBE
     from ...io import open_store, write_store
@@ -27,23 +37,34 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], 
     from ...synth import add_noise
     from .. import build, method_params
 
-    denoiser = build("denoise", dict(method) if isinstance(method, Mapping) else method, "denoise.method")
+    specs = [methods] if isinstance(methods, str | Mapping) else list(methods)
+    if not specs:
+        raise ConfigError("params.yaml [denoise.methods]: empty; expected at least one method")
+    denoisers = [build("denoise", dict(spec) if isinstance(spec, Mapping) else spec, f"denoise.methods[{i}]")
+                 for i, spec in enumerate(specs)]
+    names = [d.name for d in denoisers]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"params.yaml [denoise.methods]: {names}; each method once (sweep a method's "
+                          "parameters with `dvc exp run -S`)")
     scene = open_store(source)
     cube = scene[CUBE].load()
-    metrics: dict[str, Any] = {"method": denoiser.name}
+    metrics: dict[str, Any] = {}
+    noisy = cube
     if noise is not None:
-        noisy_values = add_noise(cube.values, **dict(noise))
-        noisy = cube.copy(data=noisy_values)
-        metrics["noisy"] = denoising_scores(noisy_values, cube.values)
-    else:
-        noisy = cube
-    restored = denoiser.denoise(noisy)
-    if noise is not None:
-        metrics["denoised"] = denoising_scores(restored.values, cube.values)
-    out = scene.assign({CUBE: restored.astype(np.float32)})
+        noisy = cube.copy(data=add_noise(cube.values, **dict(noise)))
+        metrics["noisy"] = denoising_scores(noisy.values, cube.values)
+    results = {}
+    for denoiser in denoisers:
+        tic = time.perf_counter()
+        results[denoiser.name] = denoiser.denoise(noisy).astype(np.float32)
+        seconds = time.perf_counter() - tic
+        scores = denoising_scores(results[denoiser.name].values, cube.values) if noise is not None else {}
+        metrics[denoiser.name] = {**scores, "seconds": seconds}
+    first, *others = names
+    out = scene.assign({CUBE: results[first], **{f"{RESULT_PREFIX}{n}": results[n] for n in others}})
     if noise is not None:
         out = out.assign(noisy=noisy.astype(np.float32))
         out.attrs["noise"] = json.dumps(dict(noise))
-    out.attrs.update(input_store=str(source), denoising=json.dumps({"name": denoiser.name,
-                                                                    "params": method_params(denoiser)}))
+    out.attrs.update(input_store=str(source),
+                     denoising=json.dumps([{"name": d.name, "params": method_params(d)} for d in denoisers]))
     return write_store(out, dest), metrics

@@ -1,0 +1,23 @@
+"""Stage ``train_denoise``: the deep denoiser trained on the preprocessed scene's patches, noise added on the fly."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows._params import section
+from spectraflow.config import TrainDenoiseConfig, from_mapping
+from tasks.train import train_denoiser, training_figure
+
+
+@flow(name="train-denoise")
+def train_denoise(metrics_path: str = "data/metrics/train_denoise.json",
+                  curves_path: str = "data/plots/train_denoise.csv",
+                  figure_path: str = "data/plots/train_denoise.png") -> str:
+    config = from_mapping(TrainDenoiseConfig, section("train_denoise"), "train_denoise")
+    checkpoint = train_denoiser(config, metrics_path, curves_path)
+    training_figure(curves_path, figure_path, "qrnn3d denoiser")
+    return checkpoint
+
+
+if __name__ == "__main__":
+    train_denoise()

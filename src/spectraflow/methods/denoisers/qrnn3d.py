@@ -1,0 +1,155 @@
+"""A deep spatial–spectral denoiser of the QRNN3D class, for any number of bands.
+
+The network treats the bands as a third dimension: quasi-recurrent units (separable spatial–spectral
+convolutions whose output is pooled along the bands by a learned recurrence, :mod:`spectraflow.nn`) in a
+U-shaped encoder–decoder with skip connections, alternating the scan direction from layer to layer and
+scanning both ways in the first and last layer, as in QRNN3D [1]_. No layer has a fixed band count, so one
+trained model denoises a cube of any number of bands (training may use band windows to go faster). It
+predicts the noise: the output is the input plus a learned correction.
+
+Weights come from a checkpoint written by the training stage (``python -m flows.train_denoise``, or
+:func:`spectraflow.methods.denoisers.train_denoiser`). Inference runs tile by tile under ``memory_mb`` of
+activations (:func:`spectraflow.train.tiled_apply`), on the GPU when one is present.
+
+References
+----------
+.. [1] K. Wei, Y. Fu and H. Huang, "3-D quasi-recurrent neural network for hyperspectral image denoising,"
+   IEEE TNNLS 32(1), 363-375, 2021.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ...errors import ConfigError
+from .. import register
+from ._base import Denoiser
+
+__all__ = ["QRNN3D", "build_network"]
+
+
+def build_network(features: int = 16, levels: int = 2) -> Any:
+    """The network (a ``torch.nn.Module`` mapping ``(n, 1, band, y, x)`` to the same shape)."""
+    import torch
+    from torch import nn
+
+    from ...nn import QuasiRecurrent3d
+
+    if features < 1 or levels < 0:
+        raise ConfigError(f"qrnn3d network: features={features}, levels={levels}; expected features >= 1 and "
+                          "levels >= 0")
+
+    class Network(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            directions = ("forward", "reverse")
+            self.head = QuasiRecurrent3d(1, features, "both")
+            widths = [features * 2**level for level in range(levels + 1)]
+            self.encode = nn.ModuleList(QuasiRecurrent3d(widths[i], widths[i], directions[i % 2])
+                                        for i in range(levels))
+            self.down = nn.ModuleList(QuasiRecurrent3d(widths[i], widths[i + 1], directions[(i + 1) % 2], stride=2)
+                                      for i in range(levels))
+            self.middle = QuasiRecurrent3d(widths[-1], widths[-1], directions[levels % 2])
+            self.up = nn.ModuleList(QuasiRecurrent3d(widths[i + 1], widths[i], directions[i % 2])
+                                    for i in range(levels))
+            self.tail = QuasiRecurrent3d(features, features, "both")
+            self.out = nn.Conv3d(features, 1, 1, bias=False)
+            nn.init.zeros_(self.out.weight)  # start as the identity: the correction grows from zero
+            self.multiple = 2**levels
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            height, width = x.shape[-2:]
+            pad_y, pad_x = (-height) % self.multiple, (-width) % self.multiple
+            # replicate padding to a multiple of the downsampling (reflection needs a side > pad)
+            h = nn.functional.pad(x, (0, pad_x, 0, pad_y, 0, 0), mode="replicate") if pad_y or pad_x else x
+            h = self.head(h)
+            skips = []
+            for encode, down in zip(self.encode, self.down, strict=True):
+                h = encode(h)
+                skips.append(h)
+                h = down(h)
+            h = self.middle(h)
+            for i in reversed(range(len(self.up))):
+                h = nn.functional.interpolate(h, size=skips[i].shape[2:], mode="nearest")
+                h = self.up[i](h) + skips[i]
+            correction = self.out(self.tail(h))[..., :height, :width]
+            return x + correction.to(x.dtype)
+
+    return Network()
+
+
+@register("denoise", "qrnn3d")
+@dataclass(frozen=True)
+class QRNN3D(Denoiser):
+    """Deep QRNN3D-class denoiser; ``checkpoint`` is the directory the training stage wrote.
+
+    ``memory_mb`` bounds the activations of one tile (the tile side follows from it unless ``tile`` is
+    given); tiles overlap by ``overlap`` pixels and are blended. ``device``: ``auto`` | ``cpu`` | ``cuda[:N]``;
+    ``precision``: ``auto`` (bf16 on CUDA) | ``fp32`` | ``bf16`` | ``fp16``.
+    """
+
+    name = "qrnn3d"
+    checkpoint: str | None = None
+    memory_mb: float = 1024.0
+    tile: int | None = None
+    overlap: int = 16
+    device: str = "auto"
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.checkpoint is None:
+            self._fail("checkpoint", None, "the directory of a trained model (the train_denoise stage writes "
+                       "data/models/denoiser; train_denoiser() in Python)")
+        if not self.memory_mb > 0:
+            self._fail("memory_mb", self.memory_mb, "a positive activation budget in MiB")
+        if self.tile is not None and self.tile < 8:
+            self._fail("tile", self.tile, "a tile side of at least 8 pixels, or null (from memory_mb)")
+        if not 0 <= self.overlap:
+            self._fail("overlap", self.overlap, "a non-negative number of pixels")
+
+    @cached_property
+    def network(self) -> Any:
+        from ...train import read_checkpoint
+
+        meta, weights = read_checkpoint(str(self.checkpoint), family="denoise")
+        if meta["name"] != self.name:
+            raise ConfigError(f"denoise {self.name!r}: {self.checkpoint} holds a {meta['name']!r} model")
+        network = build_network(**meta["config"])
+        network.load_state_dict(weights)
+        return network.eval()
+
+    def bytes_per_voxel(self) -> float:
+        """Activation bytes per voxel of a tile at inference (the widest layer's gates, scans and skips)."""
+        features = self.network.head.out_channels
+        return 4.0 * 14 * features
+
+    def denoise(self, cube: xr.DataArray) -> xr.DataArray:
+        if getattr(cube, "dims", None) != ("y", "x", "band"):
+            raise ConfigError(f"denoise {self.name!r}: expected a (y, x, band) DataArray, got dims "
+                              f"{getattr(cube, 'dims', None)}")
+        return cube.copy(data=self.restore(cube.data))
+
+    def restore(self, noisy: Any) -> np.ndarray:
+        import torch
+
+        from ...train import autocast_dtype, select_device, tile_for_budget, tiled_apply
+
+        device = select_device(self.device)
+        dtype = autocast_dtype(self.precision, device)
+        network = self.network.to(device)
+        n_bands = noisy.shape[2]
+        tile = self.tile or tile_for_budget(self.memory_mb * 2**20, n_bands, self.bytes_per_voxel())
+        overlap = min(self.overlap, tile // 2)
+
+        def apply(window: np.ndarray) -> np.ndarray:
+            volume = torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1)))[None, None].to(device)
+            with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                restored = network(volume)
+            return restored[0, 0].float().cpu().numpy().transpose(1, 2, 0)
+
+        return tiled_apply(apply, noisy, tile, overlap)

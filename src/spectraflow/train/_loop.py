@@ -1,0 +1,232 @@
+"""The training loop every model family shares.
+
+``fit`` trains a ``torch.nn.Module`` on batches a family supplies, validates every epoch, keeps the best
+weights (lowest validation loss), stops early when validation stops improving, and writes as it goes: a
+checkpoint directory (best weights + JSON config + resumable state, see :mod:`._checkpoint`) and the training
+curves as CSV (one row per epoch, the file ``dvc plots`` reads). The device is chosen automatically (CUDA when
+present); on CUDA, ``precision: auto`` trains under bf16 autocast. Epoch ``e`` draws its batches from
+``numpy.random.default_rng([seed, e])`` and seeds torch with ``seed + e``, so a run resumed from its last
+epoch repeats exactly the batches the uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ._checkpoint import read_training_state, save_checkpoint
+from ._device import select_device
+
+__all__ = ["TrainConfig", "History", "fit", "autocast_dtype"]
+
+_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train (the ``train`` part of a training stage's section in ``params.yaml``).
+
+    ``epochs`` at most (``patience`` epochs without a better validation loss stop earlier; ``null`` never),
+    AdamW with ``lr``/``weight_decay``, ``schedule`` ``cosine`` (over the epochs) or ``constant``, gradient
+    norm clipped to ``grad_clip`` (``null``: not clipped), ``precision`` ``auto`` (bf16 autocast on CUDA, fp32
+    on CPU) | ``fp32`` | ``bf16`` | ``fp16``, ``device`` ``auto`` | ``cpu`` | ``cuda[:N]``, ``threads`` for
+    torch on the CPU (``null``: torch's default), ``seed`` for everything random.
+    """
+
+    epochs: int = 20
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    patience: int | None = None
+    grad_clip: float | None = 1.0
+    precision: str = "auto"
+    device: str = "auto"
+    threads: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        def fail(key: str, expected: str) -> None:
+            raise ConfigError(f"train: {key}={getattr(self, key)!r}; expected {expected}")
+
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            fail("epochs", "a positive integer")
+        if not self.lr > 0:
+            fail("lr", "a positive learning rate")
+        if self.weight_decay < 0:
+            fail("weight_decay", "a non-negative weight decay")
+        if self.schedule not in ("cosine", "constant"):
+            fail("schedule", "'cosine' or 'constant'")
+        if self.patience is not None and self.patience < 1:
+            fail("patience", "a positive number of epochs, or null")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            fail("grad_clip", "a positive gradient norm, or null")
+        if self.precision not in _PRECISIONS:
+            fail("precision", f"one of {_PRECISIONS}")
+        if self.threads is not None and self.threads < 1:
+            fail("threads", "a positive number of CPU threads, or null")
+
+
+@dataclass
+class History:
+    """One row per epoch (``epoch``, ``train_loss``, ``val_loss``, ``lr``, ``seconds`` and the validation
+    scores), the best epoch and its validation loss, and whether early stopping ended the run."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = -1
+    best_val_loss: float = math.inf
+    stopped_early: bool = False
+    device: str = "cpu"
+    precision: str = "fp32"
+
+    @property
+    def train_seconds(self) -> float:
+        return float(sum(r["seconds"] for r in self.rows))
+
+    @property
+    def best(self) -> dict[str, float]:
+        return next(r for r in self.rows if r["epoch"] == self.best_epoch)
+
+
+def autocast_dtype(precision: str, device: Any) -> Any:
+    """The autocast dtype for ``precision`` on ``device`` (``None``: full fp32)."""
+    import torch
+
+    if precision == "auto":
+        return torch.bfloat16 if device.type == "cuda" else None
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def _write_curves(path: Path, rows: list[dict[str, float]]) -> None:
+    from .._atomic import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _evaluate(model: Any, batches: Iterable[tuple[Any, Any]], loss_fn: Callable[[Any, Any], Any],
+              scores: Callable[[Any, Any], Mapping[str, float]] | None, device: Any, dtype: Any) -> dict[str, float]:
+    import torch
+
+    totals: dict[str, float] = {}
+    count = 0
+    model.eval()
+    with torch.no_grad():
+        for inputs, target in batches:
+            inputs, target = inputs.to(device), target.to(device)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                prediction = model(inputs)
+            prediction = prediction.float()
+            n = len(inputs)
+            values = {"val_loss": float(loss_fn(prediction, target))}
+            if scores is not None:
+                values.update({f"val_{k}": float(v) for k, v in scores(prediction, target).items()})
+            for k, v in values.items():
+                totals[k] = totals.get(k, 0.0) + v * n
+            count += n
+    if count == 0:
+        raise ConfigError("training: the validation set is empty (give the split at least one sample)")
+    return {k: v / count for k, v in totals.items()}
+
+
+def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tuple[Any, Any]]],
+        val_batches: Callable[[], Iterable[tuple[Any, Any]]], loss_fn: Callable[[Any, Any], Any],
+        config: TrainConfig, *, meta: dict[str, Any], checkpoint: str | os.PathLike[str] | None = None,
+        curves: str | os.PathLike[str] | None = None,
+        scores: Callable[[Any, Any], Mapping[str, float]] | None = None, resume: bool = False,
+        progress: bool = True) -> History:
+    """Train ``model`` in place; on return it holds the best weights. See the module docstring.
+
+    ``train_batches(rng)`` yields one epoch of ``(input, target)`` tensor batches, drawing any randomness
+    from ``rng``; ``val_batches()`` yields the (fixed) validation batches; ``loss_fn(prediction, target)`` is
+    minimised; ``scores(prediction, target)`` adds batch-mean validation scores to the curves. ``meta`` is the
+    checkpoint's ``{family, name, config}``. With ``resume`` a run continues from the ``last.pt`` of
+    ``checkpoint`` when one is there.
+    """
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    device = select_device(config.device)
+    dtype = autocast_dtype(config.precision, device)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+                 if config.schedule == "cosine" else torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0))
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    history = History(device=str(device), precision="fp32" if dtype is None else str(dtype).removeprefix("torch."))
+    best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    start = 0
+    state = read_training_state(checkpoint) if resume and checkpoint is not None else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        best_weights = state["best_model"]
+        history.rows = [dict(r) for r in state["rows"]]
+        history.best_epoch, history.best_val_loss = int(state["best_epoch"]), float(state["best_val_loss"])
+        start = int(state["epoch"]) + 1
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[status]}"))
+    with Progress(*columns, disable=not progress, transient=False) as bar:
+        task = bar.add_task(f"train {meta['name']}", total=config.epochs, completed=start, status="")
+        for epoch in range(start, config.epochs):
+            if history.best_epoch >= 0 and config.patience is not None and \
+                    epoch - history.best_epoch > config.patience:
+                history.stopped_early = True
+                break
+            tic = time.perf_counter()
+            torch.manual_seed(config.seed + epoch)
+            model.train()
+            total, count = 0.0, 0
+            for inputs, target in train_batches(np.random.default_rng([config.seed, epoch])):
+                inputs, target = inputs.to(device), target.to(device)
+                optimizer.zero_grad(set_to_none=True)
+                with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                    prediction = model(inputs)
+                loss = loss_fn(prediction.float(), target)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"training {meta['name']}: the loss became {float(loss)} in epoch "
+                                             f"{epoch}; lower train.lr or set train.grad_clip")
+                scaler.scale(loss).backward()
+                if config.grad_clip is not None:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                total += float(loss.detach()) * len(inputs)
+                count += len(inputs)
+            lr = optimizer.param_groups[0]["lr"]
+            scheduler.step()
+            row = {"epoch": epoch, "train_loss": total / max(count, 1),
+                   **_evaluate(model, val_batches(), loss_fn, scores, device, dtype), "lr": lr}
+            row["seconds"] = time.perf_counter() - tic
+            history.rows.append(row)
+            if row["val_loss"] < history.best_val_loss:
+                history.best_epoch, history.best_val_loss = epoch, row["val_loss"]
+                best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if checkpoint is not None:
+                state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "scheduler": scheduler.state_dict(), "best_model": best_weights, "epoch": epoch,
+                         "rows": history.rows, "best_epoch": history.best_epoch,
+                         "best_val_loss": history.best_val_loss}
+                record = {**meta, "epoch": history.best_epoch, "metrics": history.best, "train": asdict(config),
+                          "device": history.device, "precision": history.precision}
+                save_checkpoint(checkpoint, best_weights, record, training_state=state)
+            if curves is not None:
+                _write_curves(Path(curves), history.rows)
+            bar.update(task, advance=1, status=f"train {row['train_loss']:.4g}  val {row['val_loss']:.4g}")
+    model.load_state_dict(best_weights)
+    return history

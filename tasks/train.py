@@ -1,0 +1,37 @@
+"""Tasks of the training stages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+
+from spectraflow.config import TrainDenoiseConfig
+
+
+@task(name="train-denoiser")
+def train_denoiser(config: TrainDenoiseConfig, metrics_path: str, curves_path: str) -> str:
+    """Train the deep denoiser on ``config.input``'s patches; checkpoint to ``config.out``, curves to CSV."""
+    from spectraflow.methods.denoisers import train_denoiser
+
+    train, data = config.settings()
+    history = train_denoiser(config.input, config.out, network=config.network, train=train, data=data,
+                             noise=config.noise, curves=curves_path)
+    metrics = {"best_epoch": history.best_epoch, "epochs": len(history.rows), **history.best,
+               "train_seconds": history.train_seconds, "device": history.device, "precision": history.precision}
+    metrics.pop("epoch")
+    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    create_table_artifact(key="train-denoiser-curves", table=history.rows,
+                          description=f"qrnn3d training on {config.input} ({history.device}, {history.precision})")
+    return config.out
+
+
+@task(name="training-figure")
+def training_figure(curves_path: str, path: str, title: str) -> str:
+    """Loss and validation curves per epoch, the PNG dvc.yaml lists under plots."""
+    from spectraflow.report import training_curves
+
+    return str(training_curves(curves_path, path, title=title))
