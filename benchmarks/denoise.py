@@ -74,6 +74,18 @@ def _hyde_methods() -> dict[str, object]:
     }
 
 
+def _memory_check(checkpoint: Path) -> None:
+    """Tiled inference of a 400×400×224 cube: the peak resident memory of this whole process."""
+    import resource
+
+    cube = xr.DataArray(np.random.default_rng(0).random((400, 400, 224), dtype=np.float32), dims=("y", "x", "band"))
+    start = time.perf_counter()
+    out = methods.get("denoise", "qrnn3d")(checkpoint=str(checkpoint), memory_mb=1024).denoise(cube)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB → GiB
+    print(f"qrnn3d tiled inference, 400×400×224 float32 ({cube.nbytes / 2**20:.0f} MiB): {out.shape}, "
+          f"{time.perf_counter() - start:.1f} s, peak RSS of the process {peak:.2f} GiB (cap 2 GiB)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=0)
@@ -81,7 +93,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--features", type=int, default=16)
+    parser.add_argument("--memory-check", action="store_true",
+                        help="only: 400×400×224 through the --deep model, memory_mb=1024; peak RSS")
     args = parser.parse_args()
+    if args.memory_check:
+        _memory_check(args.deep)
+        return
     ours = dict(OURS)
     if args.deep is not None:
         print(_train_deep(args.deep, args.epochs, args.steps, args.features))

@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 from .errors import ConfigError
 
 __all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "DenoiseConfig", "TrainDenoiseConfig",
-           "UnmixConfig", "LandingConfig",
-           "from_mapping"]
+           "OperatorDataConfig", "TrainOperatorConfig", "UnmixConfig", "LandingConfig", "from_mapping"]
 
 C = TypeVar("C")
 
@@ -171,6 +170,55 @@ class TrainDenoiseConfig:
 
         return (from_mapping(TrainConfig, self.train, "train_denoise.train"),
                 from_mapping(DenoiserData, self.data, "train_denoise.data"))
+
+
+@dataclass(frozen=True)
+class OperatorDataConfig:
+    """Operator-learning data (``operator_data`` section): ``train``/``test`` samples of ``equation`` from our
+    seeded solver at ``size`` points per axis, more test samples at each of ``test_sizes`` for zero-shot
+    resolution transfer, solver ``parameters``; stores under ``out``."""
+
+    equation: str = "darcy"
+    train: int = 512
+    test: int = 64
+    size: int = 16
+    test_sizes: tuple[int, ...] = (32,)
+    seed: int = 0
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    out: str = "data/stores/operator"
+
+    def __post_init__(self) -> None:
+        from .synth import EQUATIONS
+
+        object.__setattr__(self, "test_sizes", tuple(self.test_sizes or ()))
+        if self.equation not in EQUATIONS:
+            raise ConfigError(f"params.yaml [operator_data]: equation={self.equation!r}; expected one of {EQUATIONS}")
+        for key in ("train", "test", "size"):
+            if not isinstance(getattr(self, key), int) or getattr(self, key) < (3 if key == "size" else 1):
+                raise ConfigError(f"params.yaml [operator_data]: {key}={getattr(self, key)!r}; expected a positive "
+                                  "integer")
+
+
+@dataclass(frozen=True)
+class TrainOperatorConfig:
+    """Operator training (``train_operator`` section): the data stores, where the checkpoint goes, the model
+    (``{name: {config}}``), batch size, loss (``h1`` | ``l2``) and how to train (TrainConfig fields)."""
+
+    input: str = "data/stores/operator"
+    out: str = "data/models/operator"
+    model: Any = "fno"
+    batch_size: int = 16
+    loss: str = "h1"
+    train: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.settings()
+
+    def settings(self) -> Any:
+        """The typed :class:`~spectraflow.train.TrainConfig` of the ``train`` sub-section."""
+        from .train import TrainConfig
+
+        return from_mapping(TrainConfig, self.train, "train_operator.train")
 
 
 @dataclass(frozen=True)

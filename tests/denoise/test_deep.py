@@ -12,8 +12,8 @@ import torch
 from spectraflow import methods
 from spectraflow.errors import ConfigError, FormatError
 from spectraflow.io import open_store, write_store
-from spectraflow.metrics import mpsnr
 from spectraflow.methods.denoisers import DenoiserData, train_denoiser
+from spectraflow.metrics import mpsnr
 from spectraflow.preprocess import PatchConfig, parse_steps, preprocess_store
 from spectraflow.synth import add_noise, synthetic_scene
 from spectraflow.train import TrainConfig, read_checkpoint

@@ -13,6 +13,7 @@ One module per format, all behind :data:`readers`:
 
 from ._base import Reader, readers, sha256_file
 from ._envi import EnviReader, parse_envi_header, write_envi
+from ._fields import fields_dataset, open_fields_store, write_fields_store
 from ._geotiff import GeoTiffReader
 from ._ingest import attach_ground_truth, check_name, detect_format, get_reader, ingest, read, resolve_inside
 from ._matlab import MatlabReader, pixels_to_cube
@@ -21,6 +22,7 @@ from ._npy import NpyReader
 from ._store import StoreLayout, count_files, open_store, store_info, store_layout, write_store
 
 __all__ = [
+    "fields_dataset", "open_fields_store", "write_fields_store",
     "Reader",
     "readers",
     "EnviReader",

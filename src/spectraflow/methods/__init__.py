@@ -22,6 +22,7 @@ _PROVIDERS: dict[str, tuple[str, ...]] = {
     "preprocess": ("spectraflow.preprocess",),
     "unmix": ("spectraflow.methods.unmixers",),
     "denoise": ("spectraflow.methods.denoisers",),
+    "operator": ("spectraflow.methods.operators",),
 }
 
 

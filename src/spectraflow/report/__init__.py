@@ -2,6 +2,7 @@
 
 from .figures import (
     denoising_overview,
+    operator_overview,
     preprocessing_overview,
     rgb_bands,
     scene_overview,
@@ -11,5 +12,5 @@ from .figures import (
 
 __all__ = [
     "rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview",
-    "training_curves",
+    "training_curves", "operator_overview",
 ]

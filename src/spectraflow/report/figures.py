@@ -15,7 +15,7 @@ from .._atomic import atomic_output
 from ..cube import CUBE
 
 __all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview",
-           "training_curves"]
+           "training_curves", "operator_overview"]
 
 #: Wavelengths (nm) shown as red, green and blue in true-colour composites.
 TRUE_COLOUR_NM = (640.0, 550.0, 460.0)
@@ -263,6 +263,37 @@ def training_curves(curves: str | os.PathLike[str], path: str | os.PathLike[str]
         ax.plot(epoch, [r[key] for r in rows], marker="o", ms=3, color="tab:green")
         ax.set_xlabel("epoch")
         ax.set_title(key.replace("_", " "), fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def operator_overview(inputs: np.ndarray, target: np.ndarray, prediction: np.ndarray, path: str | os.PathLike[str],
+                      title: str = "", samples: int = 3) -> Path:
+    """Write a PNG: for a few samples, the input field, the target, the prediction and the error (2-D fields
+    as images, 1-D as curves)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    count = min(samples, len(inputs))
+    fig, axes = plt.subplots(count, 4, figsize=(12, 2.9 * count), squeeze=False)
+    for row in range(count):
+        fields = {"input": inputs[row, 0], "target": target[row, 0], "prediction": prediction[row, 0],
+                  "error": prediction[row, 0] - target[row, 0]}
+        low, high = float(np.min(target[row, 0])), float(np.max(target[row, 0]))
+        for ax, (name, field) in zip(axes[row], fields.items(), strict=True):
+            if field.ndim == 2:
+                spread = float(np.abs(field).max()) or 1.0  # errors on a scale centred at zero
+                limits = {"input": (None, None), "error": (-spread, spread)}.get(name, (low, high))
+                shown = ax.imshow(field, cmap="RdBu_r" if name == "error" else "viridis", vmin=limits[0],
+                                  vmax=limits[1])
+                fig.colorbar(shown, ax=ax, fraction=0.046)
+                ax.set_axis_off()
+            else:
+                ax.plot(np.linspace(0, 1, field.size), field, color="tab:red" if name == "error" else "tab:blue")
+            ax.set_title(f"sample {row}: {name}", fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

@@ -1,7 +1,8 @@
 """Seeded generators of data that need no file and no network."""
 
 from ._noise import NOISE_CASES, add_noise
+from ._operator_data import EQUATIONS, operator_data
 from ._scene import ENDMEMBER_LIBRARY, endmember_spectra, sensor_grid, synthetic_scene, write_scene_envi
 
-__all__ = ["NOISE_CASES", "add_noise", "ENDMEMBER_LIBRARY", "endmember_spectra", "sensor_grid", "synthetic_scene",
-           "write_scene_envi"]
+__all__ = ["NOISE_CASES", "add_noise", "EQUATIONS", "operator_data", "ENDMEMBER_LIBRARY", "endmember_spectra",
+           "sensor_grid", "synthetic_scene", "write_scene_envi"]

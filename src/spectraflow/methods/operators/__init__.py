@@ -1,0 +1,16 @@
+"""Neural operators, one file each: ``get("operator", name)(**config)`` is a ``torch.nn.Module`` from input
+fields ``(batch, in_channels, *grid)`` to output fields, at any resolution.
+
+``fno``             Fourier neural operator (spectral convolutions on truncated modes).
+``transform_once``  Transform-Once: one FFT in, every layer in the frequency domain, one inverse FFT out.
+``deeponet``        DeepONet: branch (input at fixed sensors) × trunk (query coordinates).
+"""
+
+from . import deeponet, fno, transform_once  # noqa: F401  (registration)
+from ._base import OperatorModel
+from ._data import read_neuraloperator_pt
+from ._run import store_name, train_operator_stores, write_operator_data
+from ._training import LOSSES, evaluate_operator, load_operator, train_operator
+
+__all__ = ["OperatorModel", "read_neuraloperator_pt", "train_operator", "evaluate_operator", "load_operator",
+           "LOSSES", "write_operator_data", "train_operator_stores", "store_name"]

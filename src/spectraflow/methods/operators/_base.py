@@ -1,0 +1,78 @@
+"""What an operator model is: ``get("operator", name)(**config)`` is a ``torch.nn.Module`` mapping input fields
+``(batch, in_channels, *grid)`` to output fields ``(batch, out_channels, *grid)`` on the unit interval/square,
+at any resolution of the grid.
+
+Every model normalises its input and output with per-channel statistics held as buffers (fitted on the
+training data by :meth:`OperatorModel.fit_normalizer`, saved in the checkpoint), so a checkpoint alone
+reproduces predictions; per-channel (not per-pixel) statistics keep the model resolution-free.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ...errors import ConfigError
+
+__all__ = ["OperatorModel", "grid_coordinates"]
+
+
+def grid_coordinates(grid: tuple[int, ...], batch: int, device: Any, dtype: Any) -> torch.Tensor:
+    """``(batch, dim, *grid)`` coordinates in [0, 1] of a uniform grid including both ends."""
+    axes = [torch.linspace(0.0, 1.0, n, device=device, dtype=dtype) for n in grid]
+    mesh = torch.stack(torch.meshgrid(*axes, indexing="ij"))
+    return mesh.expand(batch, *mesh.shape)
+
+
+class OperatorModel(nn.Module):
+    """Base of the operator models: configuration checks, normalisation and the config a checkpoint records."""
+
+    name: ClassVar[str]
+
+    def __init__(self, in_channels: int, out_channels: int, dim: int) -> None:
+        super().__init__()
+        if dim not in (1, 2):
+            raise ConfigError(f"operator {self.name!r}: dim={dim}; expected 1 or 2 (spatial dimensions)")
+        if in_channels < 1 or out_channels < 1:
+            raise ConfigError(f"operator {self.name!r}: in_channels={in_channels}, out_channels={out_channels}; "
+                              "expected positive channel counts")
+        self.in_channels, self.out_channels, self.dim = in_channels, out_channels, dim
+        self.register_buffer("input_mean", torch.zeros(in_channels))
+        self.register_buffer("input_std", torch.ones(in_channels))
+        self.register_buffer("output_mean", torch.zeros(out_channels))
+        self.register_buffer("output_std", torch.ones(out_channels))
+
+    def _fail(self, field: str, value: Any, expected: str) -> None:
+        raise ConfigError(f"operator {self.name!r}: {field}={value!r}; expected {expected}")
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this model (recorded in checkpoints)."""
+        raise NotImplementedError
+
+    def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor) -> None:
+        """Per-channel mean and standard deviation of the training inputs and outputs."""
+        reduce = [0, *range(2, inputs.ndim)]
+        stats = {"input": inputs.float(), "output": outputs.float()}
+        with torch.no_grad():
+            for name, values in stats.items():
+                self.get_buffer(f"{name}_mean").copy_(values.mean(reduce))
+                self.get_buffer(f"{name}_std").copy_(values.std(reduce).clamp_min(1e-8))
+
+    def _shape(self, stat: torch.Tensor) -> torch.Tensor:
+        return stat.view(1, -1, *(1,) * self.dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != self.dim + 2 or x.shape[1] != self.in_channels:
+            raise ConfigError(f"operator {self.name!r}: input of shape {tuple(x.shape)}; expected (batch, "
+                              f"{self.in_channels}, {', '.join(['n'] * self.dim)})")
+        scale = {name: self._shape(self.get_buffer(name))
+                 for name in ("input_mean", "input_std", "output_mean", "output_std")}
+        normalised = (x - scale["input_mean"]) / scale["input_std"]
+        return self.core(normalised) * scale["output_std"] + scale["output_mean"]
+
+    def core(self, x: torch.Tensor) -> torch.Tensor:
+        """The model on normalised fields."""
+        raise NotImplementedError

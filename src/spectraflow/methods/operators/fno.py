@@ -1,0 +1,62 @@
+"""Fourier neural operator: lifting, ``layers`` Fourier layers (spectral convolution on the lowest ``modes``
+plus a pointwise linear path, GELU), projection [1]_. The grid coordinates are appended to the input, as in
+[1]_. Weights are real tensors (see :class:`spectraflow.nn.SpectralConv`), so the model works under
+DataParallel/DDP and loads with ``weights_only=True``.
+
+References
+----------
+.. [1] Z. Li, N. Kovachki, K. Azizzadenesheli, B. Liu, K. Bhattacharya, A. Stuart and A. Anandkumar,
+   "Fourier neural operator for parametric partial differential equations," ICLR 2021.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from ...nn import SpectralConv
+from .. import register
+from ._base import OperatorModel, grid_coordinates
+
+__all__ = ["FNO"]
+
+
+def _pointwise(dim: int, cin: int, cout: int) -> nn.Module:
+    return (nn.Conv1d if dim == 1 else nn.Conv2d)(cin, cout, 1)
+
+
+@register("operator", "fno")
+class FNO(OperatorModel):
+    name = "fno"
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 8, width: int = 32,
+                 layers: int = 4, lifting: int = 64, projection: int = 64) -> None:
+        super().__init__(in_channels, out_channels, dim)
+        for field, value in (("modes", modes), ("width", width), ("layers", layers), ("lifting", lifting),
+                             ("projection", projection)):
+            if not isinstance(value, int) or value < 1:
+                self._fail(field, value, "a positive integer")
+        self.modes, self.width, self.layers, self.lifting, self.projection = modes, width, layers, lifting, projection
+        self.lift = nn.Sequential(_pointwise(dim, in_channels + dim, lifting), nn.GELU(),
+                                  _pointwise(dim, lifting, width))
+        self.spectral = nn.ModuleList(SpectralConv(width, width, modes, dim) for _ in range(layers))
+        self.skip = nn.ModuleList(_pointwise(dim, width, width) for _ in range(layers))
+        self.project = nn.Sequential(_pointwise(dim, width, projection), nn.GELU(),
+                                     _pointwise(dim, projection, out_channels))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels, "dim": self.dim,
+                "modes": self.modes, "width": self.width, "layers": self.layers, "lifting": self.lifting,
+                "projection": self.projection}
+
+    def core(self, x: torch.Tensor) -> torch.Tensor:
+        coordinates = grid_coordinates(tuple(x.shape[2:]), x.shape[0], x.device, x.dtype)
+        h = self.lift(torch.cat([x, coordinates], dim=1))
+        for i, (spectral, skip) in enumerate(zip(self.spectral, self.skip, strict=True)):
+            h = spectral(h) + skip(h)
+            if i < self.layers - 1:
+                h = nn.functional.gelu(h)
+        return self.project(h)

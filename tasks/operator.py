@@ -1,0 +1,38 @@
+"""Tasks of the operator-learning stages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+
+from spectraflow.config import OperatorDataConfig, TrainOperatorConfig
+
+
+@task(name="operator-data")
+def operator_data(config: OperatorDataConfig) -> list[str]:
+    """Generate the train/test field stores of ``config.equation`` with our seeded solver."""
+    from spectraflow.methods.operators import write_operator_data
+
+    return [str(p) for p in write_operator_data(config.out, config.equation, config.train, config.test, config.size,
+                                                config.test_sizes, config.seed, config.parameters)]
+
+
+@task(name="train-operator")
+def train_operator(config: TrainOperatorConfig, metrics_path: str, curves_path: str, figure_path: str) -> str:
+    """Train ``config.model``, evaluate it at every test resolution, write metrics and the figure."""
+    from spectraflow.methods.operators import train_operator_stores
+    from spectraflow.report import operator_overview
+
+    metrics, evaluation = train_operator_stores(config.input, config.out, config.model, train=config.settings(),
+                                                batch_size=config.batch_size, loss=config.loss, curves=curves_path)
+    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    rows = [{"resolution": k.removeprefix("test_"), **v} for k, v in metrics.items() if k.startswith("test_")]
+    trained = f"{metrics['model']} on {metrics['equation']} (trained at {metrics['train_size']})"
+    create_table_artifact(key="operator-metrics", table=rows, description=trained)
+    operator_overview(evaluation["inputs"], evaluation["target"], evaluation["prediction"], figure_path,
+                      title=f"{metrics['model']} on {metrics['equation']}, test set")
+    return config.out

@@ -1,0 +1,67 @@
+"""Darcy solver against a manufactured solution (second order), the neuraloperator files, field stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from spectraflow import datasets
+from spectraflow.errors import ConfigError, FormatError
+from spectraflow.io import fields_dataset, open_fields_store, write_fields_store
+from spectraflow.methods.operators import read_neuraloperator_pt
+from spectraflow.synth._darcy import darcy_dataset, gaussian_random_field, solve_darcy
+
+
+def _manufactured(s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """a = 1 + x + 2y², u = sin(πx) sin(πy); f = −∇·(a∇u) worked out by hand."""
+    g = np.linspace(0.0, 1.0, s)
+    y, x = np.meshgrid(g, g, indexing="ij")
+    a = 1 + x + 2 * y**2
+    sx, sy, cx, cy = np.sin(np.pi * x), np.sin(np.pi * y), np.cos(np.pi * x), np.cos(np.pi * y)
+    u = sx * sy
+    f = 2 * np.pi**2 * a * sx * sy - np.pi * cx * sy - 4 * y * np.pi * sx * cy  # −(a_x u_x + a_y u_y) + a·2π²u
+    return a, f, u
+
+
+def test_darcy_solver_converges_at_second_order() -> None:
+    errors = []
+    for s in (17, 33, 65):
+        a, f, u = _manufactured(s)
+        errors.append(np.abs(solve_darcy(a, f) - u).max())
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert errors[-1] < 1e-3 and np.all(orders > 1.9) and np.all(orders < 2.1)
+
+
+def test_darcy_dataset_is_seeded_piecewise_constant_and_positive() -> None:
+    a, u = darcy_dataset(4, 24, seed=3)
+    b, _ = darcy_dataset(4, 24, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert set(np.unique(a)) == {3.0, 12.0} and 0.2 < (a == 12).mean() < 0.8
+    assert np.all(u[:, 0] == 0) and np.all(u[:, :, -1] == 0) and np.all(u[:, 1:-1, 1:-1] > 0)  # max principle
+    field = gaussian_random_field(np.random.default_rng(0), 200, 32)
+    assert abs(field.mean()) < 0.05 * field.std()  # no mean mode
+    with pytest.raises(ConfigError, match="positive"):
+        solve_darcy(np.zeros((5, 5)))
+
+
+def test_neuraloperator_files_read_safely_and_store(tmp_path: Path) -> None:
+    x, y, attrs = read_neuraloperator_pt(datasets.shared_file("operator/darcy/darcy_test_16.pt"))
+    assert x.shape == (50, 1, 16, 16) and y.shape == (50, 1, 16, 16) and set(np.unique(x)) == {0.0, 1.0}
+    assert -0.2 < y.min() < 0 and 1.8 < y.max() < 2.0  # the MANIFEST's range
+    bx, by, battrs = read_neuraloperator_pt(datasets.shared_file("operator/burgers/burgers_train_16.pt"),
+                                            target="trajectory")
+    assert bx.shape == (800, 1, 16) and by.shape == (800, 17, 16) and battrs["viscosity"] == 0.01
+    np.testing.assert_allclose(by[:, 0], bx[:, 0], atol=1e-6)  # y[:, 0] is the initial condition
+    store = write_fields_store(fields_dataset(x, y, {**attrs, "equation": "darcy"}), tmp_path / "darcy.zarr")
+    opened = open_fields_store(store)
+    np.testing.assert_array_equal(opened["output"].values, y)
+    assert opened.attrs["equation"] == "darcy" and opened["x"].values[-1] == 1.0
+    torch.save({"x": torch.zeros(2, 4), "y": torch.zeros(2, 4), "meta": Path("x")}, tmp_path / "evil.pt")
+    with pytest.raises(FormatError, match="weights_only"):
+        read_neuraloperator_pt(tmp_path / "evil.pt")
+    torch.save({"x": torch.zeros(2, 4)}, tmp_path / "nokey.pt")
+    with pytest.raises(FormatError, match="'x' and 'y'"):
+        read_neuraloperator_pt(tmp_path / "nokey.pt")

@@ -1,0 +1,89 @@
+"""Operator models: the spectral layer against a dense DFT reference, the contract at any resolution, metrics
+against their definitions, and training that learns a known linear operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from spectraflow import methods
+from spectraflow.errors import ConfigError
+from spectraflow.methods.operators import evaluate_operator, load_operator, train_operator
+from spectraflow.metrics import relative_h1, relative_l2
+from spectraflow.nn import SpectralConv
+from spectraflow.train import TrainConfig
+
+
+def test_spectral_conv_matches_a_dense_fourier_reference() -> None:
+    torch.manual_seed(0)
+    layer = SpectralConv(2, 3, modes=3, dim=2)
+    x = torch.randn(2, 2, 8, 10)
+    w = torch.view_as_complex(layer.weight.detach()).numpy()  # (block, in, out, 3, 3)
+    spectrum = np.fft.rfft2(x.numpy(), norm="forward")
+    out = np.zeros((2, 3, 8, 6), dtype=complex)
+    for block, rows in enumerate((range(0, 3), range(5, 8))):  # lowest 3 non-negative and negative frequencies
+        for r, row in enumerate(rows):
+            for c in range(3):
+                out[:, :, row, c] = spectrum[:, :, row, c] @ w[block, :, :, r, c]
+    reference = np.fft.irfft2(out, s=(8, 10), norm="forward")
+    np.testing.assert_allclose(layer(x).detach().numpy(), reference, atol=1e-5)
+    one_d = SpectralConv(1, 1, modes=2, dim=1)
+    assert one_d(torch.randn(3, 1, 12)).shape == (3, 1, 12)
+
+
+@pytest.mark.parametrize("name", methods.names("operator"))
+@pytest.mark.parametrize("dim", [1, 2])
+def test_contract_any_resolution(name: str, dim: int) -> None:
+    model = methods.get("operator", name)(in_channels=2, out_channels=3, dim=dim, modes=4) if name != "deeponet" \
+        else methods.get("operator", name)(in_channels=2, out_channels=3, dim=dim, sensors=8)
+    for n in (16, 32):
+        x = torch.randn(4, 2, *(n,) * dim)
+        y = model(x)
+        assert y.shape == (4, 3, *(n,) * dim) and torch.isfinite(y).all()
+    with pytest.raises(ConfigError, match="input of shape"):
+        model(torch.randn(4, 5, *(16,) * dim))
+    with pytest.raises(ConfigError, match="width"):
+        methods.get("operator", name)(width=0)
+
+
+def test_relative_errors_follow_their_definitions() -> None:
+    rng = np.random.default_rng(1)
+    target, prediction = rng.normal(size=(5, 1, 20, 20)), rng.normal(size=(5, 1, 20, 20))
+    expected = np.linalg.norm((prediction - target).reshape(5, -1), axis=1) / np.linalg.norm(target.reshape(5, -1),
+                                                                                              axis=1)
+    assert float(relative_l2(prediction, target)) == pytest.approx(expected.mean())
+    h = 1 / 19
+
+    def h1(u: np.ndarray) -> np.ndarray:
+        gy, gx = np.gradient(u[:, 0], h, axis=(1, 2))
+        return np.sqrt((u[:, 0] ** 2).sum((1, 2)) + (gy**2).sum((1, 2)) + (gx**2).sum((1, 2)))
+
+    assert float(relative_h1(prediction, target)) == pytest.approx((h1(prediction - target) / h1(target)).mean())
+    # the same smooth function at two resolutions: the same relative H1 error
+    errors = []
+    for n in (64, 128):
+        g = np.linspace(0, 1, n)
+        u = np.sin(np.pi * g)[None, None, :, None] * np.sin(2 * np.pi * g)[None, None, None, :]
+        errors.append(float(relative_h1(1.1 * u, u)))
+    assert errors[0] == pytest.approx(errors[1], rel=1e-3) and errors[0] == pytest.approx(0.1, rel=1e-2)
+
+
+def test_training_learns_a_linear_operator_and_checkpoints_it(tmp_path: Path) -> None:
+    """u = smoothing of a (a fixed Fourier multiplier): in the FNO's function class, so it must be learnt."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(160, 1, 32)).astype(np.float32)
+    multiplier = 1.0 / (1.0 + np.arange(17) ** 2 / 4.0)
+    u = np.fft.irfft(np.fft.rfft(a, axis=-1) * multiplier, n=32, axis=-1).astype(np.float32)
+    model, history = train_operator({"fno": {"dim": 1, "modes": 8, "width": 8, "layers": 2}}, (a[:128], u[:128]),
+                                    (a[128:], u[128:]), tmp_path / "fno", train=TrainConfig(epochs=30, lr=0.01),
+                                    batch_size=16, loss="l2", progress=False)
+    scores = evaluate_operator(model, a[128:], u[128:])
+    assert scores["rel_l2"] < 0.1 < history.rows[0]["val_rel_l2"]
+    again = load_operator(tmp_path / "fno")
+    np.testing.assert_allclose(evaluate_operator(again, a[128:], u[128:])["prediction"], scores["prediction"],
+                               atol=1e-6)
+    with pytest.raises(ConfigError, match="loss"):
+        train_operator("fno", (a, u), (a, u), loss="l1")

@@ -1,0 +1,54 @@
+"""Burgers against Cole–Hopf (fourth order in time), Navier–Stokes against Taylor–Green decay (second order)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spectraflow.errors import ConfigError
+from spectraflow.synth._burgers import burgers_dataset, periodic_random_field, solve_burgers
+from spectraflow.synth._navier_stokes import default_forcing, navier_stokes_dataset, solve_navier_stokes
+
+
+def _cole_hopf(x: np.ndarray, t: float, nu: float) -> np.ndarray:
+    """u = −2ν φ_x / φ with φ = 2 + e^{−4π²νt} cos 2πx, a heat-equation solution: exact viscous Burgers."""
+    decay = np.exp(-4 * np.pi**2 * nu * t)
+    return 4 * np.pi * nu * decay * np.sin(2 * np.pi * x) / (2 + decay * np.cos(2 * np.pi * x))
+
+
+def test_burgers_matches_cole_hopf_at_fourth_order() -> None:
+    nu, x = 0.05, np.arange(64) / 64
+    errors = [np.abs(solve_burgers(_cole_hopf(x, 0, nu), nu, [0.5], dt)[0] - _cole_hopf(x, 0.5, nu)).max()
+              for dt in (0.1, 0.05, 0.025)]
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert errors[-1] < 1e-7 and np.all(orders > 3.5)
+
+
+def test_burgers_dataset_shapes_and_seed() -> None:
+    u0, trajectory = burgers_dataset(3, 32, seed=1, steps=4, dt=0.01)
+    assert u0.shape == (3, 32) and trajectory.shape == (3, 5, 32)
+    np.testing.assert_allclose(trajectory[:, 0], u0, atol=1e-6)
+    assert np.abs(trajectory[:, -1]).max() < np.abs(u0).max()  # viscous: the field decays
+    np.testing.assert_array_equal(u0, periodic_random_field(np.random.default_rng(1), 3, 32).astype(np.float32))
+    with pytest.raises(ConfigError, match="viscosity"):
+        solve_burgers(u0, 0.0, [1.0], 0.1)
+
+
+def test_navier_stokes_taylor_green_decays_at_second_order() -> None:
+    nu, n = 0.01, 32
+    g = np.arange(n) / n
+    y, x = np.meshgrid(g, g, indexing="ij")
+    w0 = np.cos(2 * np.pi * x) * np.cos(2 * np.pi * y)
+    exact = w0 * np.exp(-8 * np.pi**2 * nu * 0.5)
+    errors = [np.abs(solve_navier_stokes(w0, nu, [0.5], dt)[0] - exact).max() for dt in (0.05, 0.025, 0.0125)]
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all(orders > 1.9) and np.all(orders < 2.1) and errors[-1] < 1e-4
+
+
+def test_navier_stokes_dataset_is_forced_and_seeded() -> None:
+    w0, trajectory = navier_stokes_dataset(2, 32, seed=0, time=1.0, steps=2, dt=0.01)
+    again, _ = navier_stokes_dataset(2, 32, seed=0, time=1.0, steps=2, dt=0.01)
+    np.testing.assert_array_equal(w0, again)
+    assert trajectory.shape == (2, 2, 32, 32) and np.isfinite(trajectory).all()
+    assert abs(trajectory.mean()) < 1e-6  # vorticity on the torus has zero mean; forcing too
+    assert default_forcing(32).shape == (32, 32)
