@@ -99,10 +99,10 @@ def main() -> None:
     if args.memory_check:
         _memory_check(args.deep)
         return
-    ours = dict(OURS)
+    configs = dict(OURS)
     if args.deep is not None:
         print(_train_deep(args.deep, args.epochs, args.steps, args.features))
-        ours["qrnn3d"] = {"checkpoint": str(args.deep)}
+        configs["qrnn3d"] = {"checkpoint": str(args.deep)}
     raw = datasets.load("san_diego")["cube"].values.astype(np.float64)
     clean = (raw - raw.min()) / (raw.max() - raw.min())
     peers = _hyde_methods()
@@ -117,7 +117,7 @@ def main() -> None:
             rows.append((name, denoising_scores(out, clean), time.process_time() - start))
         best_peer = max(rows, key=lambda r: r[1]["mpsnr"])
         ours = []
-        for name, config in ours.items():
+        for name, config in configs.items():
             start = time.process_time()
             out = methods.get("denoise", name)(**config).denoise(xr.DataArray(noisy, dims=("y", "x", "band"))).values
             ours.append((f"spectraflow {name}", denoising_scores(out, clean), time.process_time() - start))

@@ -27,7 +27,8 @@ def train_operator(config: TrainOperatorConfig, metrics_path: str, curves_path: 
     from spectraflow.report import operator_overview
 
     metrics, evaluation = train_operator_stores(config.input, config.out, config.model, train=config.settings(),
-                                                batch_size=config.batch_size, loss=config.loss, curves=curves_path)
+                                                batch_size=config.batch_size, loss=config.loss,
+                                                symmetries=config.symmetries, curves=curves_path)
     Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
     Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
     rows = [{"resolution": k.removeprefix("test_"), **v} for k, v in metrics.items() if k.startswith("test_")]

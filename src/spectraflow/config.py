@@ -202,16 +202,19 @@ class OperatorDataConfig:
 @dataclass(frozen=True)
 class TrainOperatorConfig:
     """Operator training (``train_operator`` section): the data stores, where the checkpoint goes, the model
-    (``{name: {config}}``), batch size, loss (``h1`` | ``l2``) and how to train (TrainConfig fields)."""
+    (``{name: {config}}``), batch size, loss (``h1`` | ``l2``), the problem's symmetries to augment with, and
+    how to train (TrainConfig fields)."""
 
     input: str = "data/stores/operator"
     out: str = "data/models/operator"
     model: Any = "fno"
     batch_size: int = 16
     loss: str = "h1"
+    symmetries: tuple[str, ...] = ()
     train: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "symmetries", tuple(self.symmetries or ()))
         self.settings()
 
     def settings(self) -> Any:

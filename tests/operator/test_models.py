@@ -87,3 +87,18 @@ def test_training_learns_a_linear_operator_and_checkpoints_it(tmp_path: Path) ->
                                atol=1e-6)
     with pytest.raises(ConfigError, match="loss"):
         train_operator("fno", (a, u), (a, u), loss="l1")
+
+
+def test_symmetry_augmentation_moves_input_and_output_together() -> None:
+    from spectraflow.methods.operators._training import _augment
+
+    x = torch.arange(2 * 5 * 5, dtype=torch.float32).view(2, 1, 5, 5)
+    seen = set()
+    for seed in range(64):
+        a, u = _augment(x, x * 2, ("transpose", "flip_x", "flip_y"), np.random.default_rng(seed))
+        torch.testing.assert_close(u, a * 2)  # the same transformation on both
+        assert sorted(a.flatten().tolist()) == sorted(x.flatten().tolist())
+        seen.add(tuple(a[0, 0, 0].tolist()))
+    assert len(seen) == 8  # all eight symmetries of the square appear
+    with pytest.raises(ConfigError, match="symmetries"):
+        train_operator("fno", (x.numpy(), x.numpy()), (x.numpy(), x.numpy()), symmetries=["rotate"])

@@ -15,6 +15,19 @@ from ...train import History, TrainConfig
 __all__ = ["train_operator", "evaluate_operator", "load_operator", "LOSSES"]
 
 LOSSES = ("l2", "h1")
+SYMMETRIES = ("transpose", "flip_x", "flip_y")  # of the problem, applied to input and output together
+
+
+def _augment(inputs: Any, outputs: Any, symmetries: tuple[str, ...], rng: np.random.Generator) -> tuple[Any, Any]:
+    """Each symmetry applied to the whole batch with probability ½ (2-D: y is dim −2, x is dim −1)."""
+    for symmetry in symmetries:
+        if rng.random() < 0.5:
+            if symmetry == "transpose":
+                inputs, outputs = inputs.transpose(-1, -2), outputs.transpose(-1, -2)
+            else:
+                axis = -1 if symmetry == "flip_x" else -2
+                inputs, outputs = inputs.flip(axis), outputs.flip(axis)
+    return inputs, outputs
 
 
 def _loss(name: str) -> Any:
@@ -34,10 +47,15 @@ def _scores(prediction: Any, target: Any) -> dict[str, float]:
 def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray, np.ndarray],
                    val_data: tuple[np.ndarray, np.ndarray], checkpoint: str | os.PathLike[str] | None = None, *,
                    train: TrainConfig | None = None, batch_size: int = 16, loss: str = "h1",
-                   curves: str | os.PathLike[str] | None = None, resume: bool = False,
-                   progress: bool = True) -> tuple[Any, History]:
+                   symmetries: tuple[str, ...] | list[str] = (), curves: str | os.PathLike[str] | None = None,
+                   resume: bool = False, progress: bool = True) -> tuple[Any, History]:
     """Train the operator ``model`` (a name or ``{name: {config}}``) on ``(inputs, outputs)`` arrays
-    ``(sample, channel, *grid)``; the validation pair picks the best epoch. Returns ``(model, history)``."""
+    ``(sample, channel, *grid)``; the validation pair picks the best epoch. Returns ``(model, history)``.
+
+    ``symmetries`` (``transpose``, ``flip_x``, ``flip_y``) are symmetries of the problem that augment the
+    training batches — only those the equation, its boundary conditions and the grid really have (Darcy on a
+    grid that includes both boundaries has all three; the neuraloperator Darcy files only ``transpose``).
+    """
     import torch
 
     from ...train import fit
@@ -47,6 +65,11 @@ def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray,
     if batch_size < 1:
         raise ConfigError(f"train_operator: batch_size={batch_size}; expected a positive integer")
     loss_fn = _loss(loss)
+    symmetries = tuple(symmetries)
+    unknown = sorted(set(symmetries) - set(SYMMETRIES))
+    if unknown or (symmetries and train_data[0].ndim != 4):
+        raise ConfigError(f"train_operator: symmetries={list(symmetries)}; expected a subset of {SYMMETRIES} "
+                          "on 2-D fields")
     inputs, outputs = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in train_data)
     val_inputs, val_outputs = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in val_data)
     torch.manual_seed(train.seed)  # the initial weights are part of the run
@@ -57,7 +80,7 @@ def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray,
         order = torch.from_numpy(rng.permutation(len(inputs)))
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
-            yield inputs[index], outputs[index]
+            yield _augment(inputs[index], outputs[index], symmetries, rng)
 
     def validation() -> Iterator[tuple[Any, Any]]:
         for start in range(0, len(val_inputs), 64):
@@ -65,7 +88,7 @@ def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray,
 
     meta = {"family": "operator", "name": network.name, "config": network.config,
             "data": {"train": len(inputs), "val": len(val_inputs), "grid": list(inputs.shape[2:]),
-                     "batch_size": batch_size, "loss": loss}}
+                     "batch_size": batch_size, "loss": loss, "symmetries": list(symmetries)}}
     history = fit(network, batches, validation, loss_fn, train, meta=meta,
                   checkpoint=Path(checkpoint) if checkpoint is not None else None, curves=curves, scores=_scores,
                   resume=resume, progress=progress)
