@@ -119,3 +119,13 @@ def test_checkpoints_refuse_pickles_and_wrong_models(tmp_path: Path) -> None:
 def test_train_config_names_the_bad_key(key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=key):
         TrainConfig(**{key: value})  # type: ignore[arg-type]
+
+
+def test_a_non_finite_loss_stops_training_and_names_the_epoch() -> None:
+    _, train, val = _problem(3)
+
+    def poisoned(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.mse_loss(prediction, target) * float("nan")
+
+    with pytest.raises(FloatingPointError, match="epoch 0"):
+        fit(_model(), train, val, poisoned, TrainConfig(epochs=3), meta=META, progress=False)

@@ -17,7 +17,7 @@ from typing import Any
 from .._atomic import atomic_output
 from ..errors import FormatError, InputNotFoundError
 
-__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "read_checkpoint", "read_training_state"]
+__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "read_checkpoint", "read_training_state", "load_weights_only"]
 
 CHECKPOINT_FORMAT = 1
 _WEIGHTS, _META, _STATE = "model.pt", "model.json", "last.pt"
@@ -56,7 +56,9 @@ def save_checkpoint(directory: str | os.PathLike[str], weights: dict[str, Any], 
     return Path(directory)
 
 
-def _load(path: Path) -> Any:
+def load_weights_only(path: str | os.PathLike[str]) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU: tensors and plain containers, nothing unpickled; any
+    other content is a :class:`~spectraflow.errors.FormatError` naming the file."""
     import pickle
 
     import torch
@@ -86,7 +88,7 @@ def read_checkpoint(directory: str | os.PathLike[str], family: str | None = None
                           meta.get("format") if isinstance(meta, dict) else type(meta).__name__)
     if family is not None and meta["family"] != family:
         raise FormatError(meta_path, "family", f"a {family!r} model", f"{meta['family']} ({meta['name']})")
-    weights = _load(directory / _WEIGHTS)
+    weights = load_weights_only(directory / _WEIGHTS)
     if not isinstance(weights, dict):
         raise FormatError(directory / _WEIGHTS, "state_dict", "a mapping of tensors", type(weights).__name__)
     return meta, weights
@@ -97,7 +99,7 @@ def read_training_state(directory: str | os.PathLike[str]) -> dict[str, Any] | N
     path = Path(directory) / _STATE
     if not path.is_file():
         return None
-    state = _load(path)
+    state = load_weights_only(path)
     if not isinstance(state, dict):
         raise FormatError(path, "training state", "a mapping", type(state).__name__)
     return state

@@ -190,27 +190,28 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
             tic = time.perf_counter()
             torch.manual_seed(config.seed + epoch)
             model.train()
-            total, count = 0.0, 0
+            total, count = torch.zeros((), device=device), 0  # summed on the device: no sync per step
             for inputs, target in train_batches(np.random.default_rng([config.seed, epoch])):
                 inputs, target = inputs.to(device), target.to(device)
                 optimizer.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                     prediction = model(inputs)
                 loss = loss_fn(prediction.float(), target)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"training {meta['name']}: the loss became {float(loss)} in epoch "
-                                             f"{epoch}; lower train.lr or set train.grad_clip")
                 scaler.scale(loss).backward()
                 if config.grad_clip is not None:
                     scaler.unscale_(optimizer)
                     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 scaler.step(optimizer)
                 scaler.update()
-                total += float(loss.detach()) * len(inputs)
+                total += loss.detach() * len(inputs)
                 count += len(inputs)
+            train_loss = float(total) / max(count, 1)
+            if not math.isfinite(train_loss):
+                raise FloatingPointError(f"training {meta['name']}: the loss became {train_loss} in epoch {epoch}; "
+                                         "lower train.lr or set train.grad_clip")
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step()
-            row = {"epoch": epoch, "train_loss": total / max(count, 1),
+            row = {"epoch": epoch, "train_loss": train_loss,
                    **_evaluate(model, val_batches(), loss_fn, scores, device, dtype), "lr": lr}
             row["seconds"] = time.perf_counter() - tic
             history.rows.append(row)

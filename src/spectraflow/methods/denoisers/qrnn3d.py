@@ -24,7 +24,6 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
 from ...errors import ConfigError
 from .. import register
@@ -94,6 +93,7 @@ class QRNN3D(Denoiser):
     """
 
     name = "qrnn3d"
+    reads_lazily = True
     checkpoint: str | None = None
     memory_mb: float = 1024.0
     tile: int | None = None
@@ -127,12 +127,6 @@ class QRNN3D(Denoiser):
         """Activation bytes per voxel of a tile at inference (the widest layer's gates, scans and skips)."""
         features = self.network.head.out_channels
         return 4.0 * 14 * features
-
-    def denoise(self, cube: xr.DataArray) -> xr.DataArray:
-        if getattr(cube, "dims", None) != ("y", "x", "band"):
-            raise ConfigError(f"denoise {self.name!r}: expected a (y, x, band) DataArray, got dims "
-                              f"{getattr(cube, 'dims', None)}")
-        return cube.copy(data=self.restore(cube.data))
 
     def restore(self, noisy: Any) -> np.ndarray:
         import torch

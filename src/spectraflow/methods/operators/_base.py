@@ -31,14 +31,20 @@ class OperatorModel(nn.Module):
 
     name: ClassVar[str]
 
-    def __init__(self, in_channels: int, out_channels: int, dim: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, dim: int, **sizes: int) -> None:
+        """``sizes``: the model's own hyperparameters (positive integers), kept as attributes and in ``config``."""
         super().__init__()
         if dim not in (1, 2):
             raise ConfigError(f"operator {self.name!r}: dim={dim}; expected 1 or 2 (spatial dimensions)")
         if in_channels < 1 or out_channels < 1:
             raise ConfigError(f"operator {self.name!r}: in_channels={in_channels}, out_channels={out_channels}; "
                               "expected positive channel counts")
+        for field, value in sizes.items():
+            if not isinstance(value, int) or value < 1:
+                self._fail(field, value, "a positive integer")
+            setattr(self, field, value)
         self.in_channels, self.out_channels, self.dim = in_channels, out_channels, dim
+        self._config = {"in_channels": in_channels, "out_channels": out_channels, "dim": dim, **sizes}
         self.register_buffer("input_mean", torch.zeros(in_channels))
         self.register_buffer("input_std", torch.ones(in_channels))
         self.register_buffer("output_mean", torch.zeros(out_channels))
@@ -50,7 +56,7 @@ class OperatorModel(nn.Module):
     @property
     def config(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this model (recorded in checkpoints)."""
-        raise NotImplementedError
+        return dict(self._config)
 
     def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor) -> None:
         """Per-channel mean and standard deviation of the training inputs and outputs."""

@@ -25,18 +25,10 @@ def read_neuraloperator_pt(path: str | os.PathLike[str], target: str = "final") 
     For a trajectory ``y`` ``(n, t, s)`` (Burgers) ``target`` picks ``final`` (the last time step: the map
     ``u₀ ↦ u(T)``) or ``trajectory`` (every step as an output channel).
     """
-    import pickle
-
-    import torch
+    from ...train import load_weights_only
 
     path = Path(path)
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        raise FormatError(path, "contents", "a dict of tensors readable with weights_only=True",
-                          str(exc).splitlines()[0]) from None
+    content = load_weights_only(path)
     if not isinstance(content, dict) or not {"x", "y"} <= set(content):
         raise FormatError(path, "keys", "a dict with tensors 'x' and 'y'",
                           sorted(content) if isinstance(content, dict) else type(content).__name__)

@@ -13,8 +13,6 @@ References
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -36,22 +34,17 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 @register("operator", "deeponet")
 class DeepONet(OperatorModel):
     name = "deeponet"
+    sensors: int
+    width: int
+    depth: int
+    basis: int
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, sensors: int = 16,
                  width: int = 128, depth: int = 3, basis: int = 64) -> None:
-        super().__init__(in_channels, out_channels, dim)
-        for field, value in (("sensors", sensors), ("width", width), ("depth", depth), ("basis", basis)):
-            if not isinstance(value, int) or value < 1:
-                self._fail(field, value, "a positive integer")
-        self.sensors, self.width, self.depth, self.basis = sensors, width, depth, basis
+        super().__init__(in_channels, out_channels, dim, sensors=sensors, width=width, depth=depth, basis=basis)
         self.branch = _mlp([in_channels * sensors**dim, *[width] * depth, basis * out_channels])
         self.trunk = _mlp([dim, *[width] * depth, basis * out_channels])
         self.bias = nn.Parameter(torch.zeros(out_channels))
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels, "dim": self.dim,
-                "sensors": self.sensors, "width": self.width, "depth": self.depth, "basis": self.basis}
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         grid = tuple(x.shape[2:])

@@ -11,8 +11,6 @@ References
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -30,27 +28,22 @@ def _pointwise(dim: int, cin: int, cout: int) -> nn.Module:
 @register("operator", "fno")
 class FNO(OperatorModel):
     name = "fno"
+    modes: int
+    width: int
+    layers: int
+    lifting: int
+    projection: int
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 8, width: int = 32,
                  layers: int = 4, lifting: int = 64, projection: int = 64) -> None:
-        super().__init__(in_channels, out_channels, dim)
-        for field, value in (("modes", modes), ("width", width), ("layers", layers), ("lifting", lifting),
-                             ("projection", projection)):
-            if not isinstance(value, int) or value < 1:
-                self._fail(field, value, "a positive integer")
-        self.modes, self.width, self.layers, self.lifting, self.projection = modes, width, layers, lifting, projection
+        super().__init__(in_channels, out_channels, dim, modes=modes, width=width, layers=layers, lifting=lifting,
+                         projection=projection)
         self.lift = nn.Sequential(_pointwise(dim, in_channels + dim, lifting), nn.GELU(),
                                   _pointwise(dim, lifting, width))
         self.spectral = nn.ModuleList(SpectralConv(width, width, modes, dim) for _ in range(layers))
         self.skip = nn.ModuleList(_pointwise(dim, width, width) for _ in range(layers))
         self.project = nn.Sequential(_pointwise(dim, width, projection), nn.GELU(),
                                      _pointwise(dim, projection, out_channels))
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels, "dim": self.dim,
-                "modes": self.modes, "width": self.width, "layers": self.layers, "lifting": self.lifting,
-                "projection": self.projection}
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         coordinates = grid_coordinates(tuple(x.shape[2:]), x.shape[0], x.device, x.dtype)

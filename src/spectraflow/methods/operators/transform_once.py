@@ -19,7 +19,6 @@ References
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import nn
@@ -34,14 +33,13 @@ __all__ = ["TransformOnce"]
 @register("operator", "transform_once")
 class TransformOnce(OperatorModel):
     name = "transform_once"
+    modes: int
+    width: int
+    layers: int
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 8, width: int = 32,
                  layers: int = 4) -> None:
-        super().__init__(in_channels, out_channels, dim)
-        for field, value in (("modes", modes), ("width", width), ("layers", layers)):
-            if not isinstance(value, int) or value < 1:
-                self._fail(field, value, "a positive integer")
-        self.modes, self.width, self.layers = modes, width, layers
+        super().__init__(in_channels, out_channels, dim, modes=modes, width=width, layers=layers)
         conv = nn.Conv1d if dim == 1 else nn.Conv2d
         mode_grid = (modes,) if dim == 1 else (2 * modes, modes)
         self.lift = conv(2 * in_channels, width, 1)
@@ -53,11 +51,6 @@ class TransformOnce(OperatorModel):
             fan_in = module.weight[0].numel()
             nn.init.normal_(module.weight, std=1.0 / math.sqrt(fan_in))  # variance-preserving
             nn.init.zeros_(module.bias)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels, "dim": self.dim,
-                "modes": self.modes, "width": self.width, "layers": self.layers}
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         grid = tuple(x.shape[2:])
