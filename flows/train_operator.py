@@ -14,9 +14,10 @@ from tasks.train import training_figure
 def train_operator_flow(metrics_path: str = "data/metrics/train_operator.json",
                         curves_path: str = "data/plots/train_operator.csv",
                         figure_path: str = "data/plots/operator.png",
-                        curves_figure_path: str = "data/plots/train_operator.png") -> str:
+                        curves_figure_path: str = "data/plots/train_operator.png",
+                        resolutions_path: str = "data/plots/operator_resolutions.csv") -> str:
     config = from_mapping(TrainOperatorConfig, section("train_operator"), "train_operator")
-    checkpoint = train_operator(config, metrics_path, curves_path, figure_path)
+    checkpoint = train_operator(config, metrics_path, curves_path, figure_path, resolutions_path)
     training_figure(curves_path, curves_figure_path, "operator training")
     return checkpoint
 

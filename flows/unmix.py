@@ -11,12 +11,13 @@ from tasks.unmix import evaluate_unmixing, unmix_scene_store
 
 
 @flow(name="unmix")
-def unmix(metrics_path: str = "data/metrics/unmix.json", figure_path: str = "data/plots/unmixing.png") -> str:
+def unmix(metrics_path: str = "data/metrics/unmix.json", figure_path: str = "data/plots/unmixing.png",
+          endmembers_path: str = "data/plots/unmix_endmembers.csv") -> str:
     config = from_mapping(UnmixConfig, section("unmix"), "unmix")
     compute = from_mapping(ComputeConfig, section("compute"), "compute")
     with dask_scheduler(compute.scheduler, n_workers=compute.n_workers, memory_limit=compute.memory_limit):
         store = unmix_scene_store(config)
-    evaluate_unmixing(store, metrics_path, figure_path)
+    evaluate_unmixing(store, metrics_path, figure_path, endmembers_path)
     return store
 
 

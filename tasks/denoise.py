@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
+from spectraflow._atomic import write_json
 from spectraflow.config import DenoiseConfig
 
 
@@ -17,18 +17,21 @@ def denoise_scene(config: DenoiseConfig, metrics_path: str) -> str:
     from spectraflow.methods.denoisers import denoise_store
 
     store, metrics = denoise_store(config.input, config.out, config.methods, config.noise)
-    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(metrics_path, metrics)
     rows = [{"cube": k, **{m: round(v, 4) for m, v in scores.items()}} for k, scores in metrics.items()]
     create_table_artifact(key="denoising-metrics", table=rows, description=f"denoising {config.input}")
     return str(store)
 
 
-@task(name="denoising-figure")
-def denoising_figure(store: str, source: str, path: str) -> str:
-    """Noisy / denoised / clean band and spectrum, the PNG dvc.yaml lists under plots."""
+@task(name="evaluate-denoising")
+def evaluate_denoising(store: str, source: str, figure_path: str, bands_path: str) -> str:
+    """Noisy / denoised / clean band and spectrum (the figure), and a table per band that ``dvc plots`` draws
+    over wavelength: PSNR of each cube against the clean one when noise was added, else the standard deviation
+    of what each method removed."""
+    from spectraflow._atomic import write_csv
     from spectraflow.io import open_store
     from spectraflow.methods.denoisers import RESULT_PREFIX
+    from spectraflow.metrics import band_psnr
     from spectraflow.report import denoising_overview
 
     result = open_store(store)
@@ -36,4 +39,14 @@ def denoising_figure(store: str, source: str, path: str) -> str:
     results = {names[0]: result["cube"], **{n: result[f"{RESULT_PREFIX}{n}"] for n in names[1:]}}
     noisy = result["noisy"] if "noisy" in result else None
     clean = open_store(source)["cube"] if noisy is not None else None
-    return str(denoising_overview(results, path, noisy=noisy, clean=clean, title=f"denoising {source}"))
+    wavelength = result["wavelength"].values
+    if noisy is not None and clean is not None:  # PSNR per band against the clean cube
+        columns = {f"psnr_{name}": band_psnr(cube.values, clean.values)
+                   for name, cube in {"noisy": noisy, **results}.items()}
+    else:  # no reference: how much each method changed each band (noisy bands and stripes stand out)
+        given = open_store(source)["cube"].values
+        columns = {f"removed_std_{name}": (given - cube.values).std(axis=(0, 1)) for name, cube in results.items()}
+    write_csv(bands_path, [{"band": b, "wavelength": round(float(wavelength[b]), 3),
+                            **{key: round(float(values[b]), 4) for key, values in columns.items()}}
+                           for b in range(len(wavelength))])
+    return str(denoising_overview(results, figure_path, noisy=noisy, clean=clean, title=f"denoising {source}"))

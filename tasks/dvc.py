@@ -35,19 +35,11 @@ def repro_stage(name: str) -> bool:
 
 def flatten_metrics(shown: dict[str, Any]) -> list[dict[str, Any]]:
     """``Repo.metrics.show()`` → rows of ``{path, metric, value}`` (the table ``dvc metrics show`` prints)."""
-    rows: list[dict[str, Any]] = []
+    from spectraflow.report.document import flatten
 
-    def walk(path: str, prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(path, f"{prefix}.{key}" if prefix else str(key), inner)
-        else:
-            rows.append({"path": path, "metric": prefix, "value": value})
-
-    for revision in shown.values():
-        for path, entry in revision.get("data", {}).items():
-            walk(path, "", entry.get("data", {}))
-    return rows
+    return [{"path": path, "metric": metric, "value": value}
+            for revision in shown.values() for path, entry in revision.get("data", {}).items()
+            for metric, value in flatten(entry.get("data", {})).items()]
 
 
 @task(name="dvc-metrics")

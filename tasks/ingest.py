@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.logging import get_run_logger
 
+from spectraflow._atomic import write_json
 from spectraflow.config import IngestConfig, SynthConfig
 from spectraflow.io import ingest, store_info
 from spectraflow.synth import synthetic_scene, write_scene_envi
@@ -60,13 +59,11 @@ def scene_figure(store: str, path: str) -> str:
 @task(name="describe-store")
 def describe_store(store: str, metrics_path: str) -> dict[str, object]:
     """Publish a store's layout as a Prefect table artifact and a DVC metrics file."""
-    import json
 
     info = store_info(store)
     metrics = {"files": info["files"], "megabytes": round(info["bytes"] / 1e6, 3),
                **{f"size_{k}": v for k, v in info["dims"].items()}}
-    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(metrics_path, metrics)
     create_table_artifact(key="ingest-store", table=[{"field": k, "value": str(v)} for k, v in
                                                      {**info["dims"], "files": info["files"], "shards": info["shards"],
                                                       "source_sha256": info["provenance"]["source_sha256"]}.items()],

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
+from spectraflow._atomic import write_csv, write_json
 from spectraflow.config import OperatorDataConfig, TrainOperatorConfig
 
 
@@ -21,17 +19,19 @@ def operator_data(config: OperatorDataConfig) -> list[str]:
 
 
 @task(name="train-operator")
-def train_operator(config: TrainOperatorConfig, metrics_path: str, curves_path: str, figure_path: str) -> str:
-    """Train ``config.model``, evaluate it at every test resolution, write metrics and the figure."""
+def train_operator(config: TrainOperatorConfig, metrics_path: str, curves_path: str, figure_path: str,
+                   resolutions_path: str) -> str:
+    """Train ``config.model``, evaluate it at every test resolution; write the metrics, the errors per
+    resolution (a table for ``dvc plots``) and the figure."""
     from spectraflow.methods.operators import train_operator_stores
     from spectraflow.report import operator_overview
 
     metrics, evaluation = train_operator_stores(config.input, config.out, config.model, train=config.settings(),
                                                 batch_size=config.batch_size, loss=config.loss,
                                                 symmetries=config.symmetries, curves=curves_path)
-    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
-    rows = [{"resolution": k.removeprefix("test_"), **v} for k, v in metrics.items() if k.startswith("test_")]
+    write_json(metrics_path, metrics)
+    rows = [{"resolution": int(k.removeprefix("test_")), **v} for k, v in metrics.items() if k.startswith("test_")]
+    write_csv(resolutions_path, rows)
     trained = f"{metrics['model']} on {metrics['equation']} (trained at {metrics['train_size']})"
     create_table_artifact(key="operator-metrics", table=rows, description=trained)
     operator_overview(evaluation["inputs"], evaluation["target"], evaluation["prediction"], figure_path,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
+from spectraflow._atomic import write_json
 from spectraflow.config import PreprocessConfig
 
 
@@ -37,8 +37,7 @@ def describe_preprocessing(source: str, store: str, metrics_path: str, figure_pa
     if "patch_split" in after:
         split = after["patch_split"].values
         metrics.update(patches_train=int((split == 0).sum()), patches_val=int((split == 1).sum()))
-    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(metrics_path, metrics)
     create_table_artifact(key="preprocess-chain", description=f"Preprocessing chain of {store}", table=[
         {"step": r["step"], "params": json.dumps(r["params"]),
          "fitted": ", ".join(f"{k}: {_brief(v)}" for k, v in r["fitted"].items())} for r in records])

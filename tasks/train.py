@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
+from spectraflow._atomic import write_json
 from spectraflow.config import TrainDenoiseConfig
 
 
@@ -22,8 +20,7 @@ def train_denoiser(config: TrainDenoiseConfig, metrics_path: str, curves_path: s
     metrics = {"best_epoch": history.best_epoch, "epochs": len(history.rows), **history.best,
                "train_seconds": history.train_seconds, "device": history.device, "precision": history.precision}
     metrics.pop("epoch")
-    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(metrics_path, metrics)
     create_table_artifact(key="train-denoiser-curves", table=history.rows,
                           description=f"qrnn3d training on {config.input} ({history.device}, {history.precision})")
     return config.out

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
+from spectraflow._atomic import write_json
 from spectraflow.config import UnmixConfig
 
 
@@ -21,10 +21,13 @@ def unmix_scene_store(config: UnmixConfig) -> str:
 
 
 @task(name="evaluate-unmixing")
-def evaluate_unmixing(store: str, metrics_path: str, figure_path: str) -> dict[str, object]:
-    """Scores against the ground truth when the scene has one (SAD, RMSE, SRE), the figure, and an artifact."""
+def evaluate_unmixing(store: str, metrics_path: str, figure_path: str, endmembers_path: str) -> dict[str, object]:
+    """Scores against the ground truth when the scene has one (SAD, RMSE, SRE), the figure, an artifact, and
+    a table per endmember for ``dvc plots`` (mean abundance; with ground truth its SAD and abundance RMSE)."""
+    import numpy as np
     import xarray as xr
 
+    from spectraflow._atomic import write_csv
     from spectraflow.metrics import unmixing_scores
     from spectraflow.report import unmixing_overview
 
@@ -37,8 +40,17 @@ def evaluate_unmixing(store: str, metrics_path: str, figure_path: str) -> dict[s
                                  result["true_abundances"])
         order = scores.pop("order")
         metrics.update(scores)
-    Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(metrics_path, metrics)
+    abundances = result["abundances"].values
+    rows = [{"endmember": str(name), "mean_abundance": round(float(abundances[..., k].mean()), 6)}
+            for k, name in enumerate(result["endmember"].values)]
+    if order is not None:  # each true endmember, the estimate matched to it
+        truth = result["true_abundances"].values
+        rows = [{"endmember": str(name), "mean_abundance": round(float(abundances[..., order[k]].mean()), 6),
+                 "sad_deg": round(metrics["sad_per_endmember"][k], 6),  # type: ignore[index]
+                 "abundance_rmse": round(float(np.sqrt(((abundances[..., order[k]] - truth[..., k]) ** 2).mean())), 6)}
+                for k, name in enumerate(result["true_endmember"].values)]
+    write_csv(endmembers_path, rows)
     create_table_artifact(key="unmixing-metrics", description=f"Unmixing of {store}",
                           table=[{"metric": k, "value": json.dumps(v)} for k, v in metrics.items()])
     unmixing_overview(result, figure_path, order=order)

@@ -19,6 +19,7 @@ import yaml
 
 from spectraflow.io import open_store
 from spectraflow.synth import synthetic_scene
+from spectraflow.testing.browser import chromium_path, render_offline
 from spectraflow.testing.workspace import copy_workspace, isolated_env, tree_digest
 from spectraflow.testing.workspace import run as _run
 
@@ -75,6 +76,31 @@ def test_dvc_repro_default_pipeline(repo: Path, env: dict[str, str]) -> None:
     assert shown == json.loads((repo / "data/metrics/ingest.json").read_text())
     assert shown["files"] <= 100
     assert "Data and pipelines are up to date" in _run(["dvc", "repro"], repo, env)
+
+
+def test_report_and_plots_of_the_default_run(repo: Path, env: dict[str, str]) -> None:
+    stages = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+    pngs = [p for s in stages.values() for e in s.get("plots", []) for p in (e if isinstance(e, dict) else [e])
+            if p.endswith(".png")]
+    csvs = [p for s in stages.values() for e in s.get("plots", []) if isinstance(e, dict) for p in e
+            if p.endswith(".csv")]
+    assert len(pngs) >= 7 and len(csvs) >= 5
+    shown = json.loads(_run(["dvc", "plots", "show", "--json"], repo, env))["data"]
+    assert set(pngs + csvs) <= set(shown), sorted(shown)  # dvc plots reads every table and figure
+    bands = (repo / "data/plots/denoise_bands.csv").read_text().splitlines()
+    assert bands[0].startswith("band,wavelength,psnr_noisy,psnr_robust_subspace_tv")
+    assert len(bands) == 1 + open_store(repo / "data/stores/denoised.zarr").sizes["band"]
+    executable = chromium_path()
+    if executable is None:
+        pytest.fail("no chromium: the README's test command installs Debian's chromium package")
+    page = repo / yaml.safe_load((repo / "params.yaml").read_text())["report"]["out"]
+    rendered = render_offline(page, executable)
+    assert rendered.requests == [page.resolve().as_uri()]
+    assert len(rendered.images) == len(pngs) and all(w > 300 for w in rendered.natural_widths)
+    assert all(image.std() > 10 for image in rendered.images)
+    denoise = json.loads((repo / "data/metrics/denoise.json").read_text())
+    assert "robust_subspace_tv.mpsnr" in rendered.text
+    assert f"{denoise['robust_subspace_tv']['mpsnr']:.4g}" in rendered.text
 
 
 def _clone_and_pull(repo: Path, dest: Path, env: dict[str, str], remote: str, local_config: list[list[str]]) -> None:
@@ -180,6 +206,18 @@ def test_pipeline_flow_against_a_real_prefect_server(repo: Path, env: dict[str, 
     expected = {(path, key): value for path, entry in shown.items() for key, value in dotted("", entry["data"]).items()}
     assert {(r["path"], r["metric"]): r["value"] for r in rows} == expected
     assert ("data/metrics/denoise.json", "qrnn3d.mpsnr") in expected  # nested metrics are really compared
+    keys = ["metrics-denoise", "metrics-unmix", "metrics-train-operator", "pipeline-report", "pipeline-report-page"]
+    published = _api(prefect_server, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": keys}}})
+    by_key = {a["key"]: a for a in published}  # type: ignore[union-attr]
+    assert set(by_key) == set(keys)
+    table = by_key["metrics-denoise"]["data"]
+    rows = json.loads(table) if isinstance(table, str) else table
+    metric = {r["metric"]: r["this run"] for r in rows}
+    assert float(metric["robust_subspace_tv.mpsnr"]) == pytest.approx(
+        expected[("data/metrics/denoise.json", "robust_subspace_tv.mpsnr")], rel=1e-3)
+    assert "## Metrics" in by_key["pipeline-report"]["data"]
+    link = by_key["pipeline-report-page"]["data"]
+    assert "(file://" in link and link.endswith("data/report/index.html)")
 
 
 def test_prefect_yaml_deploys_with_schedules(repo: Path, env: dict[str, str], prefect_server: str) -> None:
@@ -221,3 +259,17 @@ def test_failed_stage_fails_the_flow_and_a_rerun_resumes(repo: Path, env: dict[s
     params.write_text(good)
     out = _run([sys.executable, "-m", "flows.pipeline"], repo, server_env)
     assert "stage synth: unchanged, skipped" in out and "stage ingest: reproduced" in out
+
+
+def test_parameter_sweep_as_dvc_experiments(repo: Path, env: dict[str, str]) -> None:
+    """Last in the module: ``dvc exp run -S`` leaves the experiment's results in the workspace."""
+    before = json.loads((repo / "data/metrics/train_operator.json").read_text())
+    _run(["dvc", "exp", "run", "-n", "fewer-modes", "-S", "train_operator.model.fno.modes=4"], repo, env)
+    shown = json.loads(_run(["dvc", "exp", "show", "--json"], repo, env))
+    experiments = {e["name"]: e for entry in shown for run in entry.get("experiments") or []
+                   for e in run.get("revs", [])}
+    data = experiments["fewer-modes"]["data"]
+    assert data["params"]["params.yaml"]["data"]["train_operator"]["model"]["fno"]["modes"] == 4
+    metrics = data["metrics"]["data/metrics/train_operator.json"]["data"]
+    assert metrics == json.loads((repo / "data/metrics/train_operator.json").read_text())
+    assert metrics["parameters"] < before["parameters"]  # fewer Fourier modes: fewer weights

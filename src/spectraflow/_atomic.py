@@ -13,15 +13,18 @@ alive) are removed by the next write to the same destination.
 from __future__ import annotations
 
 import contextlib
+import csv
 import ctypes
 import ctypes.util
+import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_output", "remove_stale_partials"]
+__all__ = ["atomic_output", "remove_stale_partials", "write_json", "write_csv"]
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -113,3 +116,21 @@ def atomic_output(dest: str | os.PathLike[str]) -> Iterator[Path]:
         _remove(tmp)
         raise
     replace(tmp, dest)
+
+
+def write_json(dest: str | os.PathLike[str], value: Any) -> Path:
+    """``value`` as indented JSON at ``dest`` (metrics files DVC reads), written beside and renamed."""
+    with atomic_output(dest) as tmp:
+        tmp.write_text(json.dumps(value, indent=2) + "\n")
+    return Path(dest)
+
+
+def write_csv(dest: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]]) -> Path:
+    """Rows of one set of columns as CSV at ``dest`` (tables and curves ``dvc plots`` reads), atomically."""
+    if not rows:
+        raise ValueError(f"{dest}: no rows to write")
+    with atomic_output(dest) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return Path(dest)

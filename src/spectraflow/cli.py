@@ -116,5 +116,24 @@ def synth(
     console.print(f"wrote {header} and {raw}")
 
 
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML page to write.")] = Path("data/report/index.html"),
+    workspace: Annotated[Path, typer.Option(help="The pipeline's workspace (a DVC repository).")] = Path("."),
+    baseline: Annotated[str, typer.Option(help="Git revision whose metrics this run's are compared with.")] = "HEAD",
+) -> None:
+    """Write the run's self-contained HTML report: metrics (against BASELINE and the benchmarks), figures,
+    provenance and parameters. Opens offline: the page makes no request."""
+    from .report.document import write_report
+
+    try:
+        path, collected = write_report(out, workspace, baseline)
+    except (OSError, ValueError) as exc:
+        _fail(SpectraflowError(f"{workspace}: cannot write the report: {exc}"))
+        return
+    console.print(f"wrote [bold]{path}[/]: {len(collected.metrics)} metrics tables, {len(collected.figures)} figures, "
+                  f"{len(collected.benchmarks)} benchmark tables", soft_wrap=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

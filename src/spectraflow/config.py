@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 from .errors import ConfigError
 
 __all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "DenoiseConfig", "TrainDenoiseConfig",
-           "OperatorDataConfig", "TrainOperatorConfig", "UnmixConfig", "LandingConfig", "from_mapping"]
+           "OperatorDataConfig", "TrainOperatorConfig", "UnmixConfig", "LandingConfig", "ReportConfig",
+           "from_mapping"]
 
 C = TypeVar("C")
 
@@ -250,3 +251,12 @@ class LandingConfig:
 
     directory: str = "data/landing"
     stores: str = "data/stores/landing"
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """The report stage (``report`` section): where the HTML page goes and the git revision whose metrics it
+    compares this run's with (``HEAD``: the last committed run)."""
+
+    out: str = "data/report/index.html"
+    baseline: str = "HEAD"

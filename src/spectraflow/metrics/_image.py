@@ -2,7 +2,7 @@
 
 All take ``(y, x, band)`` arrays with values in [0, ``data_range``].
 
-``mpsnr``  mean over bands of ``10 log10(range² / MSE_band)``.
+``band_psnr`` ``10 log10(range² / MSE_band)`` of each band; ``mpsnr`` its mean over bands.
 ``mssim``  mean over bands of SSIM (Wang et al., IEEE TIP 13(4), 2004): Gaussian window σ = 1.5 truncated at
            3.5σ, K1 = 0.01, K2 = 0.03, population statistics — the settings of the denoising benchmarks.
 ``sam``    mean spectral angle over pixels, degrees.
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["mpsnr", "mssim", "sam", "ergas", "denoising_scores"]
+__all__ = ["band_psnr", "mpsnr", "mssim", "sam", "ergas", "denoising_scores"]
 
 
 def _pair(estimate: Any, reference: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -26,10 +26,14 @@ def _pair(estimate: Any, reference: Any) -> tuple[np.ndarray, np.ndarray]:
     return est, ref
 
 
-def mpsnr(estimate: Any, reference: Any, data_range: float = 1.0) -> float:
+def band_psnr(estimate: Any, reference: Any, data_range: float = 1.0) -> np.ndarray:
     est, ref = _pair(estimate, reference)
     mse = ((est - ref) ** 2).mean(axis=(0, 1))
-    return float(np.mean(10 * np.log10(data_range**2 / np.maximum(mse, 1e-30))))
+    return np.asarray(10 * np.log10(data_range**2 / np.maximum(mse, 1e-30)))
+
+
+def mpsnr(estimate: Any, reference: Any, data_range: float = 1.0) -> float:
+    return float(np.mean(band_psnr(estimate, reference, data_range)))
 
 
 def mssim(estimate: Any, reference: Any, data_range: float = 1.0, sigma: float = 1.5) -> float:

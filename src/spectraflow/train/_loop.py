@@ -11,17 +11,16 @@ epoch repeats exactly the batches the uninterrupted run would have seen.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._atomic import write_csv
 from ..errors import ConfigError
 from ._checkpoint import read_training_state, save_checkpoint
 from ._device import select_device
@@ -103,15 +102,6 @@ def autocast_dtype(precision: str, device: Any) -> Any:
     if precision == "auto":
         return torch.bfloat16 if device.type == "cuda" else None
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-
-
-def _write_curves(path: Path, rows: list[dict[str, float]]) -> None:
-    from .._atomic import atomic_output
-
-    with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _evaluate(model: Any, batches: Iterable[tuple[Any, Any]], loss_fn: Callable[[Any, Any], Any],
@@ -227,7 +217,7 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
                           "device": history.device, "precision": history.precision}
                 save_checkpoint(checkpoint, best_weights, record, training_state=state)
             if curves is not None:
-                _write_curves(Path(curves), history.rows)
+                write_csv(curves, history.rows)
             bar.update(task, advance=1, status=f"train {row['train_loss']:.4g}  val {row['val_loss']:.4g}")
     model.load_state_dict(best_weights)
     return history
