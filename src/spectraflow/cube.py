@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -86,8 +87,16 @@ def provenance_attrs(
         "reader": reader,
         "reader_version": reader_version,
         "spectraflow_version": __version__,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "created": creation_time(),
     }
+
+
+def creation_time() -> str:
+    """Now (UTC, ISO 8601), or ``$SOURCE_DATE_EPOCH`` where it is set (the reproducible-builds convention):
+    with it, a rerun of a deterministic stage writes a bit-identical store."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = _dt.datetime.fromtimestamp(int(epoch), _dt.UTC) if epoch else _dt.datetime.now(_dt.UTC)
+    return when.isoformat(timespec="seconds")
 
 
 def make_scene(

@@ -8,6 +8,7 @@ The raw file is read lazily: dask blocks map the file only while they copy their
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,10 @@ def parse_envi_header(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            raw = f.read(MAX_HEADER_BYTES + 1)
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_HEADER_BYTES:  # checked before reading: no buffer the size of the claim
+                raise HeaderError(path, "header", f"at most {MAX_HEADER_BYTES} bytes of text", f"{size} bytes")
+            raw = f.read(size + 1) if size else f.read(MAX_HEADER_BYTES + 1)  # size 0: a pipe, read up to the cap
     except FileNotFoundError:
         raise InputNotFoundError(path, "ENVI header") from None
     except OSError as exc:
