@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -11,9 +12,25 @@ from .errors import ConfigError
 
 __all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "DenoiseConfig", "TrainDenoiseConfig",
            "OperatorDataConfig", "TrainOperatorConfig", "UnmixConfig", "LandingConfig", "ReportConfig",
-           "from_mapping"]
+           "from_mapping", "check_workspace_paths"]
 
 C = TypeVar("C")
+
+#: Keys that name files or directories: from params.yaml they must stay inside the workspace.
+PATH_KEYS = frozenset({"input", "out", "out_dir", "source_dir", "directory", "stores", "checkpoint"})
+
+
+def check_workspace_paths(values: Mapping[str, Any], section: str) -> None:
+    """Refuse absolute paths and paths leading out with ``..`` under :data:`PATH_KEYS` (checked on the text,
+    so a symlink the user put inside the workspace still leads where they meant)."""
+    for key in sorted(PATH_KEYS & set(values)):
+        value = values[key]
+        if not isinstance(value, str | os.PathLike):
+            continue
+        normal = os.path.normpath(os.fspath(value))
+        if os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep):
+            raise ConfigError(f"params.yaml [{section}]: {key}={os.fspath(value)!r}; expected a path inside the "
+                              "workspace (relative, not leading out with '..'); link outside data in instead")
 
 
 def from_mapping(cls: type[C], values: Mapping[str, Any] | None, section: str) -> C:
@@ -29,6 +46,7 @@ def from_mapping(cls: type[C], values: Mapping[str, Any] | None, section: str) -
     unknown = sorted(set(values) - fields)
     if unknown:
         raise ConfigError(f"params.yaml [{section}]: unknown key(s) {unknown}; allowed: {sorted(fields)}")
+    check_workspace_paths(values, section)
     try:
         return cls(**values)
     except TypeError as exc:

@@ -11,13 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from spectraflow.testing.workspace import tree_digest
+from spectraflow.testing.faults import CrashTally, crash_and_rerun, partials
 
 SEEDS = (0, 1, 2)
 ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
@@ -54,37 +53,6 @@ print("epochs run:", len(started))
 """
 
 
-def _partials(directory: Path, name: str) -> list[Path]:
-    return list(directory.glob(f".{name}.partial-*"))
-
-
-def _kill_while_writing(cmd: list[str], dest: Path, rng: np.random.Generator, cwd: Path,
-                        window: float) -> bool:
-    """Start ``cmd``; once its temporary beside ``dest`` appears, SIGKILL it after a random part of ``window``
-    seconds. Returns whether the kill landed (False: the command had already finished)."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and not _partials(dest.parent, dest.name) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    time.sleep(rng.uniform(0, window))
-    if proc.poll() is not None:
-        return False
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    return True
-
-
-def _write_window(cmd: list[str], dest: Path, cwd: Path) -> float:
-    """Run ``cmd`` to the end; return the seconds from its temporary's appearance beside ``dest`` to its exit."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    while proc.poll() is None and not _partials(dest.parent, dest.name):
-        time.sleep(0.002)
-    start = time.perf_counter()
-    _, err = proc.communicate()
-    assert proc.returncode == 0, err
-    return time.perf_counter() - start
-
-
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("crash")
@@ -94,28 +62,15 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _crash_and_rerun(scene: Path, dest: Path, previous: Callable[[Path], list[str]],
-                     command: Callable[[Path], list[str]]) -> int:
-    """The whole check for one stage; returns how many kills landed mid-write."""
-    reference = dest.with_name(f"reference-{dest.name}")
-    window = 0.9 * _write_window(command(reference), reference, scene)
-    landed = 0
-    for seed in SEEDS:
-        subprocess.run(previous(dest), cwd=scene, env=ENV, check=True, capture_output=True)
-        before = tree_digest(dest)
-        landed += _kill_while_writing(command(dest), dest, np.random.default_rng(seed), scene, window)
-        assert tree_digest(dest) in (before, tree_digest(reference))  # the old store or the whole new one
-        subprocess.run(command(dest), cwd=scene, env=ENV, check=True, capture_output=True)  # the rerun
-        assert tree_digest(dest) == tree_digest(reference)  # bit-identical to the uninterrupted run
-        assert not _partials(dest.parent, dest.name)  # the killed run's temporary is cleared by the next write
-    return landed
+def _check(tally: CrashTally) -> None:
+    assert tally.lost == 0 and tally.differing == 0 and tally.partials_left == 0, tally
+    assert tally.landed >= 1, tally  # the kills did land while the output was being written
 
 
 def test_kill_9_during_ingest(scene: Path) -> None:
     cli = [sys.executable, "-m", "spectraflow.cli", "ingest", "data/raw/scene.hdr", "--out"]
-    landed = _crash_and_rerun(scene, scene / "data/scene.zarr", lambda d: [*cli, str(d), "--compressor", "lz4"],
-                              lambda d: [*cli, str(d)])
-    assert landed >= 1  # the kills did land while the store was being written
+    _check(crash_and_rerun(scene, scene / "data/scene.zarr", lambda d: [*cli, str(d), "--compressor", "lz4"],
+                           lambda d: [*cli, str(d)], SEEDS, ENV))
 
 
 def test_kill_9_during_preprocessing(scene: Path) -> None:
@@ -123,9 +78,8 @@ def test_kill_9_during_preprocessing(scene: Path) -> None:
     subprocess.run([sys.executable, "-m", "spectraflow.cli", "ingest", "data/raw/scene.hdr", "--out", str(source)],
                    cwd=scene, env=ENV, check=True, capture_output=True)
     code = [sys.executable, "-c", PREPROCESS, str(source)]
-    landed = _crash_and_rerun(scene, scene / "data/pre.zarr", lambda d: [*code, str(d), "standard"],
-                              lambda d: [*code, str(d), "minmax"])
-    assert landed >= 1
+    _check(crash_and_rerun(scene, scene / "data/pre.zarr", lambda d: [*code, str(d), "standard"],
+                           lambda d: [*code, str(d), "minmax"], SEEDS, ENV))
 
 
 def test_kill_9_during_training_resumes_to_the_same_weights(tmp_path: Path) -> None:
@@ -156,6 +110,6 @@ def test_kill_9_during_training_resumes_to_the_same_weights(tmp_path: Path) -> N
                           text=True)
     assert f"epochs run: {int(epochs) - last - 1}" in done.stdout  # resumed after the last whole epoch
     _, resumed = read_checkpoint(run)
-    assert not _partials(tmp_path, "run")
+    assert not partials(tmp_path, "run")
     for key, value in expected.items():
         torch.testing.assert_close(resumed[key], value, rtol=0, atol=0)  # bit-identical to the run never killed

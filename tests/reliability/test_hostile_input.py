@@ -94,3 +94,23 @@ def test_a_header_claiming_a_huge_cube_is_refused_before_allocating(tmp_path: Pa
         finally:
             tracemalloc.stop()
         assert peak < 16 << 20  # refused from the header and the file size, nothing the size of the claim
+
+
+@pytest.mark.parametrize("key, value", [("out", "../outside.zarr"), ("out", "/etc/spectraflow.zarr"),
+                                        ("input", "data/../../x.zarr"), ("source_dir", "..")])
+def test_paths_from_params_cannot_leave_the_workspace(key: str, value: str) -> None:
+    from spectraflow.config import IngestConfig, PreprocessConfig, from_mapping
+    from spectraflow.errors import ConfigError
+
+    cls = PreprocessConfig if key == "input" else IngestConfig
+    with pytest.raises(ConfigError, match=rf"\[stage\]: {key}=.*inside the workspace"):
+        from_mapping(cls, {key: value}, "stage")
+    assert from_mapping(cls, {key: "data/../data/x"}, "stage")  # normalised, still inside: accepted
+
+
+def test_a_method_checkpoint_from_params_cannot_leave_the_workspace() -> None:
+    from spectraflow.errors import ConfigError
+    from spectraflow.methods import build
+
+    with pytest.raises(ConfigError, match="checkpoint='/tmp/model'"):
+        build("denoise", {"qrnn3d": {"checkpoint": "/tmp/model"}}, "denoise.methods")

@@ -9,6 +9,7 @@ compression triples write time on 2 cores, so the cube is stored uncompressed by
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import warnings
@@ -78,6 +79,10 @@ def _compressors(name: str) -> Any:
     return BloscCodec(cname=BloscCname(name), clevel=1 if name == "zstd" else 5, shuffle=BloscShuffle.shuffle)
 
 
+#: errno values of a full disk, a quota or a file-size limit: the write cannot succeed by retrying
+_NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
 def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: str = "none",
                 layout: StoreLayout | None = None,
                 finalize_attrs: Callable[[], Mapping[str, Any]] | None = None) -> Path:
@@ -111,23 +116,29 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
         variable.encoding = {}  # encodings of a store this scene was opened from must not leak in
     import zarr
 
-    with atomic_output(dest) as tmp, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
-        # metadata and the small in-memory variables are written now; the dask cube is left to us
-        pending = scene.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False, encoding=encoding,
-                                compute=False)
-        array = zarr.open_array(tmp / CUBE, mode="r+")
-        if _shardwriter.supports(array):
-            import dask
+    try:
+        with atomic_output(dest) as tmp, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+            # metadata and the small in-memory variables are written now; the dask cube is left to us
+            pending = scene.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False, encoding=encoding,
+                                    compute=False)
+            array = zarr.open_array(tmp / CUBE, mode="r+")
+            if _shardwriter.supports(array):
+                import dask
 
-            small = dask.compute(_write_shards(tmp / CUBE, array, scene[CUBE].data), small_lazy)[1]
-            for name, values in small.items():
-                zarr.open_array(tmp / name, mode="r+")[...] = values
-        else:
-            pending.compute()
-        if finalize_attrs is not None:
-            zarr.open_group(tmp, mode="r+").attrs.update(dict(finalize_attrs()))
-        zarr.consolidate_metadata(tmp)
+                small = dask.compute(_write_shards(tmp / CUBE, array, scene[CUBE].data), small_lazy)[1]
+                for name, values in small.items():
+                    zarr.open_array(tmp / name, mode="r+")[...] = values
+            else:
+                pending.compute()
+            if finalize_attrs is not None:
+                zarr.open_group(tmp, mode="r+").attrs.update(dict(finalize_attrs()))
+            zarr.consolidate_metadata(tmp)
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE:
+            raise  # other I/O errors may be transient: the caller's retry decides
+        raise StoreError(f"{dest}: writing the store failed: {exc.strerror} ({exc.filename or 'a shard'}); "
+                         "nothing was replaced, the previous store (if any) is intact") from exc
     return dest
 
 
