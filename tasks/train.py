@@ -11,12 +11,15 @@ from spectraflow.config import TrainDenoiseConfig
 
 @task(name="train-denoiser")
 def train_denoiser(config: TrainDenoiseConfig, metrics_path: str, curves_path: str) -> str:
-    """Train the deep denoiser on ``config.input``'s patches; checkpoint to ``config.out``, curves to CSV."""
+    """Train the deep denoiser on ``config.input``'s patches; checkpoint to ``config.out``, curves to CSV.
+
+    A run killed part-way continues from its last whole epoch when rerun with the same data and settings
+    (the stage's output is ``persist``-ent in dvc.yaml, so DVC leaves the checkpoint in place)."""
     from spectraflow.methods.denoisers import train_denoiser
 
     train, data = config.settings()
     history = train_denoiser(config.input, config.out, network=config.network, train=train, data=data,
-                             noise=config.noise, curves=curves_path)
+                             noise=config.noise, curves=curves_path, resume=True)
     metrics = {"best_epoch": history.best_epoch, "epochs": len(history.rows), **history.best,
                "train_seconds": history.train_seconds, "device": history.device, "precision": history.precision}
     metrics.pop("epoch")

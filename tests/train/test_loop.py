@@ -97,6 +97,29 @@ def test_resumed_run_is_identical_to_an_uninterrupted_one(tmp_path: Path) -> Non
                   resume=True, progress=False)
     torch.testing.assert_close(resumed.weight, full.weight, rtol=0, atol=0)  # bit-identical
     assert [r["val_loss"] for r in history.rows] == [r["val_loss"] for r in whole.rows]
+    # only an interrupted run of the same training continues; a finished one, other settings or another model
+    # train afresh (a changed parameter must never continue a stale run)
+    nine = TrainConfig(epochs=9, lr=0.02, seed=5)
+    cases = [(config, META, None, 6), (nine, META, nine, 6), (TrainConfig(epochs=9, lr=0.01, seed=5), META, nine, 9),
+             (nine, {**META, "config": {"n": 7}}, nine, 9)]
+    for resume_config, resume_meta, interrupted, epochs_run in cases:
+        if interrupted is not None:  # leave an interrupted run (3 whole epochs) in the checkpoint
+            epochs["started"] = 0
+            with pytest.raises(_Killed):
+                fit(_model(), dies_in_epoch_4, val, torch.nn.functional.mse_loss, interrupted, meta=META,
+                    checkpoint=tmp_path / "run", progress=False)
+        counter: list[int] = []
+        fit(_model(), _counting(train, counter), val, torch.nn.functional.mse_loss, resume_config,
+            meta=resume_meta, checkpoint=tmp_path / "run", resume=True, progress=False)
+        assert len(counter) == epochs_run, (resume_config, resume_meta)
+
+
+def _counting(batches: Any, counter: list[int]) -> Any:
+    def counted(generator: np.random.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        counter.append(1)
+        yield from batches(generator)
+
+    return counted
 
 
 def test_checkpoints_refuse_pickles_and_wrong_models(tmp_path: Path) -> None:

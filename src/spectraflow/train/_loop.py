@@ -11,6 +11,7 @@ epoch repeats exactly the batches the uninterrupted run would have seen.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._atomic import write_csv
-from ..errors import ConfigError
+from ..errors import ConfigError, SpectraflowError
 from ._checkpoint import read_training_state, save_checkpoint
 from ._device import select_device
 
@@ -129,6 +130,38 @@ def _evaluate(model: Any, batches: Iterable[tuple[Any, Any]], loss_fn: Callable[
     return {k: v / count for k, v in totals.items()}
 
 
+def data_fingerprint(*arrays: Any) -> str:
+    """sha256 over the shapes, dtypes and bytes of the training data (NumPy arrays or CPU tensors): recorded
+    in the checkpoint so that a run is continued only on the data it started on."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        values = np.ascontiguousarray(array.numpy() if hasattr(array, "numpy") else array)
+        digest.update(f"{values.shape}{values.dtype}".encode())
+        digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as it reads back from the checkpoint's JSON."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _continues(checkpoint: str | os.PathLike[str], state: Mapping[str, Any], meta: Mapping[str, Any],
+               config: TrainConfig) -> bool:
+    """Whether ``state`` is an interrupted run of this very training (same model, data and settings) that has
+    epochs left; anything else trains afresh, so a changed parameter never continues a stale run."""
+    from ._checkpoint import read_checkpoint
+
+    try:
+        saved = read_checkpoint(checkpoint)[0]
+    except SpectraflowError:
+        return False
+    same = all(saved.get(key) == _plain(value) for key, value in meta.items())
+    return same and saved.get("train") == _plain(asdict(config)) and int(state["epoch"]) + 1 < config.epochs
+
+
 def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tuple[Any, Any]]],
         val_batches: Callable[[], Iterable[tuple[Any, Any]]], loss_fn: Callable[[Any, Any], Any],
         config: TrainConfig, *, meta: dict[str, Any], checkpoint: str | os.PathLike[str] | None = None,
@@ -141,7 +174,8 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
     from ``rng``; ``val_batches()`` yields the (fixed) validation batches; ``loss_fn(prediction, target)`` is
     minimised; ``scores(prediction, target)`` adds batch-mean validation scores to the curves. ``meta`` is the
     checkpoint's ``{family, name, config}``. With ``resume`` a run continues from the ``last.pt`` of
-    ``checkpoint`` when one is there.
+    ``checkpoint`` when that is an interrupted run of the same training (same ``meta`` and ``config``, epochs
+    left); otherwise it trains afresh.
     """
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -160,6 +194,8 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
     best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     start = 0
     state = read_training_state(checkpoint) if resume and checkpoint is not None else None
+    if state is not None and not _continues(checkpoint, state, meta, config):  # type: ignore[arg-type]
+        state = None
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

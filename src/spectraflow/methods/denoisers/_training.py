@@ -83,7 +83,7 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     import torch
 
     from ...synth import add_noise
-    from ...train import fit
+    from ...train import data_fingerprint, fit
     from .qrnn3d import build_network
 
     train = train or TrainConfig()
@@ -130,6 +130,7 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     model = build_network(**network_config)
     meta = {"family": "denoise", "name": "qrnn3d", "config": network_config,
             "data": {"stores": [str(s) for s in sources], **asdict(data),
-                     "noise": cases[0] if len(cases) == 1 else cases}}
+                     "noise": cases[0] if len(cases) == 1 else cases,
+                     "fingerprint": data_fingerprint(*patches[0], *patches[1])}}
     return fit(model, train_batches, lambda: iter(validation), torch.nn.functional.mse_loss, train, meta=meta,
                checkpoint=Path(checkpoint), curves=curves, scores=_mpsnr, resume=resume, progress=progress)

@@ -39,7 +39,8 @@ def write_operator_data(out: str | os.PathLike[str], equation: str, train: int, 
 def train_operator_stores(data: str | os.PathLike[str], checkpoint: str | os.PathLike[str], model: Any, *,
                           train: Any = None, batch_size: int = 16, loss: str = "h1",
                           symmetries: tuple[str, ...] | list[str] = (),
-                          curves: str | os.PathLike[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                          curves: str | os.PathLike[str] | None = None,
+                          resume: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """Train on ``data``'s train store, validate on its test store at the same resolution, then evaluate
     zero-shot on every other test store. Returns ``(metrics, evaluation)``: relative L2/H1 per resolution,
     training time and device; the test inputs, targets and predictions at the training resolution."""
@@ -61,7 +62,7 @@ def train_operator_stores(data: str | os.PathLike[str], checkpoint: str | os.Pat
     network, history = train_operator(model, (train_set["input"].values, train_set["output"].values),
                                       (tests[size]["input"].values, tests[size]["output"].values), checkpoint,
                                       train=train, batch_size=batch_size, loss=loss, symmetries=symmetries,
-                                      curves=curves)
+                                      curves=curves, resume=resume)
     metrics: dict[str, Any] = {"model": network.name, "equation": train_set.attrs.get("equation"),
                                "train_size": size, "best_epoch": history.best_epoch,
                                "train_seconds": history.train_seconds, "device": history.device,

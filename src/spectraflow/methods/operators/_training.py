@@ -58,7 +58,7 @@ def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray,
     """
     import torch
 
-    from ...train import fit
+    from ...train import data_fingerprint, fit
     from .. import build
 
     train = train or TrainConfig()
@@ -88,7 +88,8 @@ def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray,
 
     meta = {"family": "operator", "name": network.name, "config": network.config,
             "data": {"train": len(inputs), "val": len(val_inputs), "grid": list(inputs.shape[2:]),
-                     "batch_size": batch_size, "loss": loss, "symmetries": list(symmetries)}}
+                     "batch_size": batch_size, "loss": loss, "symmetries": list(symmetries),
+                     "fingerprint": data_fingerprint(inputs, outputs, val_inputs, val_outputs)}}
     history = fit(network, batches, validation, loss_fn, train, meta=meta,
                   checkpoint=Path(checkpoint) if checkpoint is not None else None, curves=curves, scores=_scores,
                   resume=resume, progress=progress)
