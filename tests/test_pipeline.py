@@ -20,6 +20,7 @@ import yaml
 from spectraflow.io import open_store
 from spectraflow.synth import synthetic_scene
 from spectraflow.testing.browser import chromium_path, render_offline
+from spectraflow.testing.faults import kill_while_writing, partials, write_window
 from spectraflow.testing.workspace import copy_workspace, isolated_env, tree_digest
 from spectraflow.testing.workspace import run as _run
 
@@ -259,6 +260,23 @@ def test_failed_stage_fails_the_flow_and_a_rerun_resumes(repo: Path, env: dict[s
     params.write_text(good)
     out = _run([sys.executable, "-m", "flows.pipeline"], repo, server_env)
     assert "stage synth: unchanged, skipped" in out and "stage ingest: reproduced" in out
+
+
+def test_kill_9_during_dvc_repro_then_repro_gives_the_uninterrupted_artifacts(repo: Path,
+                                                                               env: dict[str, str]) -> None:
+    """``dvc repro`` killed (with its stage) while the stage writes its store; the next ``dvc repro`` completes,
+    and the store is bit-identical to an uninterrupted run's (``SOURCE_DATE_EPOCH`` pins its timestamp)."""
+    pinned = {**env, "SOURCE_DATE_EPOCH": "1700000000"}
+    dest = repo / yaml.safe_load((repo / "params.yaml").read_text())["preprocess"]["out"]
+    command = ["dvc", "repro", "-f", "-s", "preprocess"]
+    window = 0.9 * write_window(command, dest, repo, pinned)
+    expected = tree_digest(dest)
+    for seed in (0, 1):
+        kill_while_writing(command, dest, np.random.default_rng(seed), repo, pinned, window)
+        assert not dest.exists() or tree_digest(dest) == expected  # DVC cleared it before the run, or whole
+        _run(["dvc", "repro"], repo, pinned)  # reruns what the kill left unfinished (or nothing, if all is whole)
+        assert tree_digest(dest) == expected and not partials(dest.parent, dest.name)
+        assert "up to date" in _run(["dvc", "status"], repo, pinned)
 
 
 def test_parameter_sweep_as_dvc_experiments(repo: Path, env: dict[str, str]) -> None:

@@ -3,6 +3,7 @@ while it writes an output, and the check that nothing was lost."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -37,16 +38,17 @@ def write_window(cmd: Sequence[str], dest: Path, cwd: Path, env: Mapping[str, st
 def kill_while_writing(cmd: Sequence[str], dest: Path, rng: np.random.Generator, cwd: Path,
                        env: Mapping[str, str], window: float) -> bool:
     """Start ``cmd``; once its temporary beside ``dest`` appears, SIGKILL it after a random part of ``window``
-    seconds. Whether the kill landed (False: the command had finished first)."""
+    seconds, with its whole process group (a ``dvc repro`` and the stage it runs). Whether the kill landed
+    (False: the command had finished first)."""
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
     while proc.poll() is None and not partials(dest.parent, dest.name) and time.monotonic() < deadline:
         time.sleep(0.002)
     time.sleep(rng.uniform(0, window))
     if proc.poll() is not None:
         return False
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     return True
 
