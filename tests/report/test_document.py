@@ -124,7 +124,7 @@ def test_benchmarks_provenance_and_figures_are_collected(run_workspace: tuple[Pa
     assert first.rows == (("samson", "pysptools 0.15 N-FINDR + FCLS", "5.42"),
                           ("samson", "spectraflow vca + fcls", "3.10"))
     assert "python benchmarks/unmix.py --seeds 5" in first.note and "2 CPUs" in first.note
-    assert second.title == "unmix: some text between" and second.rows == (("1", ""),)  # a short row is padded
+    assert second.title == "unmix: Samson (2)" and second.rows == (("1", ""),)  # a short row is padded
     sources, outputs = report.provenance
     assert sources.rows == (("data/stores/scene.zarr", "scene.img", "ab" * 32, "envi 1.0", "0.1.0",
                              "2026-11-22T00:00:00"),)

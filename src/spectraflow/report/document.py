@@ -207,12 +207,12 @@ def _provenance(workspace: Path, lock: Mapping[str, Any]) -> list[Table]:
 
 
 def _markdown_tables(text: str, source: str) -> list[Table]:
-    """The markdown tables in a benchmark's printed output, each titled by the heading or line above it."""
+    """The markdown tables in a benchmark's printed output, each titled by the heading above it."""
     tables: list[Table] = []
     lines = text.splitlines()
     header = [line for line in lines[:4] if line.startswith(("command:", "measured:"))]
     note = " ".join(line.rstrip(" ") for line in header)
-    i, title = 0, source
+    i, title = 0, ""
     while i < len(lines):
         line = lines[i].strip()
         is_table = (line.startswith("|") and i + 1 < len(lines)
@@ -225,9 +225,11 @@ def _markdown_tables(text: str, source: str) -> list[Table]:
                 cells = [c.strip().replace("**", "") for c in lines[i].strip().strip("|").split("|")]
                 rows.append(tuple((cells + [""] * len(columns))[: len(columns)]))
                 i += 1
-            tables.append(Table(f"{source}: {title}", columns, tuple(rows), note))
+            name = f"{source}: {title}" if title else source
+            taken = sum(1 for t in tables if t.title == name or t.title.startswith(name + " ("))
+            tables.append(Table(name if not taken else f"{name} ({taken + 1})", columns, tuple(rows), note))
             continue
-        if line and not line.startswith(("<!--", "command:", "measured:")):
+        if line.startswith("#"):
             title = line.lstrip("#").strip()
         i += 1
     return tables
