@@ -1,7 +1,8 @@
 """Unmixing on Samson and Jasper Ridge, side by side with pysptools 0.15 (N-FINDR + FCLS), in one run.
 
 Prints per scene: SAD (degrees, Hungarian-matched, mean ± std over seeds), abundance RMSE and the FCLS time
-for pysptools and for our extractors + FCLS and our blind method; then our FCLS against pysptools' FCLS on
+for pysptools and for our extractors + FCLS and our blind method (5 seeds; then seed 0 with other
+``sparsity`` and without normalisation, the defaults' sensitivity); then our FCLS against pysptools' FCLS on
 the same endmembers: max abs difference to pysptools as shipped (cvxopt's default tolerances) and with cvxopt
 run to convergence (1e-12), how much higher our objective ever is, and the speed-up; then FCLS on a
 generated 1000×1000×200 scene with 6 endmembers. pysptools runs from the patched private copy
@@ -26,10 +27,14 @@ from spectraflow.metrics import unmixing_scores  # noqa: E402
 from spectraflow.synth import endmember_spectra, sensor_grid  # noqa: E402
 
 
-def _timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start
+def _timed(fn, *args, repeats: int = 1, **kwargs):  # type: ignore[no-untyped-def]
+    """``(result, seconds)``: the best of ``repeats`` calls (timeit's rule: the least disturbed one)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn(*args, **kwargs)
+        best = min(best, time.perf_counter() - start)
+    return out, best
 
 
 def _objective(y: np.ndarray, a: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -72,10 +77,10 @@ def main() -> None:
         flat = values.reshape(-1, values.shape[-1])
         # pysptools: N-FINDR (its default ATGP start) then FCLS, as the issue measured
         peer_e = eea.NFINDR().extract(values, n, maxit=5, normalize=False, ATGP_init=True)
-        peer_a, peer_seconds = _timed(amaps.FCLS, flat, peer_e)
+        peer_a, peer_seconds = _timed(amaps.FCLS, flat, peer_e, repeats=3)
         peer_scores = unmixing_scores(peer_e, peer_a.reshape(*values.shape[:2], n), truth_e, truth_a)
         table.append(_row(name, "pysptools 0.15 N-FINDR + FCLS", [peer_scores], peer_seconds))
-        ours_on_peer, ours_seconds = _timed(fcls.solve, flat, np.asarray(peer_e, dtype=np.float64))
+        ours_on_peer, ours_seconds = _timed(fcls.solve, flat, np.asarray(peer_e, dtype=np.float64), repeats=3)
         # pysptools stops cvxopt at its default tolerances; converged, its solution is the exact one
         solvers.options.update(abstol=1e-12, reltol=1e-12, feastol=1e-12)
         converged = amaps.FCLS(flat, peer_e)
@@ -109,6 +114,13 @@ def main() -> None:
                   f"{runs[-1]['abundance_rmse']:.3f} ({seconds:.0f} s)", flush=True)
         if runs:
             table.append(_row(name, "spectraflow archetypal (blind)", runs))
+        # the defaults' sensitivity (seed 0): other sparsity, and the fit on the pixels as measured
+        variants = {f"sparsity {v}": {"sparsity": v} for v in (0.0, 0.003, 0.03)}
+        variants["not normalised, sparsity 0"] = {"normalize": False, "sparsity": 0.0}
+        for label, options in ({} if args.skip_blind else variants).items():
+            method = methods.get("unmix", "archetypal")(device="auto", **options, **blind_options)
+            em, ab = method.unmix(cube, n)
+            table.append(_row(name, f"spectraflow archetypal, {label}", [unmixing_scores(em, ab, truth_e, truth_a)]))
 
     # a large generated scene: 1000 x 1000 pixels, 200 bands, 6 endmembers, on CPU
     wavelength = sensor_grid("aviris")[0][:200]
