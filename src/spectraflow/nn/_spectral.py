@@ -46,10 +46,19 @@ class SpectralConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         grid = tuple(x.shape[-self.dim:])
         spectrum = torch.fft.rfftn(x.float(), dim=tuple(range(-self.dim, 0)), norm="forward")
-        out = torch.zeros(x.shape[0], self.out_channels, *spectrum.shape[2:], dtype=spectrum.dtype, device=x.device)
         weight = torch.view_as_complex(self.weight)
-        for block, index in enumerate(mode_slices(grid, self.modes)):
-            w = weight[block][(slice(None), slice(None), *(slice(0, s.stop - s.start) for s in index))]
-            out[(slice(None), slice(None), *index)] = torch.einsum("bi...,io...->bo...",
-                                                                   spectrum[(slice(None), slice(None), *index)], w)
+        blocks = mode_slices(grid, self.modes)
+        kept = [spectrum[(slice(None), slice(None), *index)] for index in blocks]
+        # every kept mode is one (batch, in) @ (in, out) product: all of them in one batched matmul over modes
+        modes_first = torch.cat([k.flatten(2).permute(2, 0, 1) for k in kept])
+        weights = torch.cat([weight[b][(slice(None), slice(None), *(slice(0, k.shape[2 + d]) for d in range(self.dim)))]
+                             .flatten(2).permute(2, 0, 1) for b, k in enumerate(kept)])
+        product = torch.bmm(modes_first, weights)  # (mode, batch, out)
+        out = torch.zeros(x.shape[0], self.out_channels, *spectrum.shape[2:], dtype=spectrum.dtype, device=x.device)
+        start = 0
+        for index, k in zip(blocks, kept, strict=True):
+            count = k[0, 0].numel()
+            out[(slice(None), slice(None), *index)] = product[start:start + count].permute(1, 2, 0).reshape(
+                x.shape[0], self.out_channels, *k.shape[2:])
+            start += count
         return torch.fft.irfftn(out, s=grid, dim=tuple(range(-self.dim, 0)), norm="forward")
