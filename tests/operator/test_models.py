@@ -13,7 +13,7 @@ from spectraflow import methods
 from spectraflow.errors import ConfigError
 from spectraflow.methods.operators import evaluate_operator, load_operator, train_operator
 from spectraflow.metrics import relative_h1, relative_l2
-from spectraflow.nn import SpectralConv
+from spectraflow.nn import SpectralConv, mode_matmul
 from spectraflow.train import TrainConfig
 
 
@@ -32,6 +32,21 @@ def test_spectral_conv_matches_a_dense_fourier_reference() -> None:
     np.testing.assert_allclose(layer(x).detach().numpy(), reference, atol=1e-5)
     one_d = SpectralConv(1, 1, modes=2, dim=1)
     assert one_d(torch.randn(3, 1, 12)).shape == (3, 1, 12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex64])
+@pytest.mark.parametrize("modes", [(5,), (4, 3)])
+def test_mode_matmul_is_a_matrix_product_per_mode(dtype: torch.dtype, modes: tuple[int, ...]) -> None:
+    generator = torch.Generator().manual_seed(len(modes))
+    x = torch.randn(3, 4, *modes, dtype=dtype, generator=generator)
+    w = torch.randn(4, 2, *modes, dtype=dtype, generator=generator)
+    reference = np.zeros((3, 2, *modes), dtype=np.complex128)
+    for index in np.ndindex(*modes):  # one (batch, in) @ (in, out) product per mode, in NumPy
+        reference[(slice(None), slice(None), *index)] = x.numpy()[(..., *index)] @ w.numpy()[(..., *index)]
+    np.testing.assert_allclose(mode_matmul([x], [w])[0].numpy(), reference, atol=1e-5)
+    # several blocks in one call: each is its own product
+    halves = mode_matmul([x[:, :, :2], x[:, :, 2:]], [w[:, :, :2], w[:, :, 2:]])
+    np.testing.assert_allclose(torch.cat(halves, dim=2).numpy(), reference, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", methods.names("operator"))

@@ -1,6 +1,6 @@
 """Torch building blocks shared by the models (assemblies live with their methods in ``methods/``)."""
 
 from ._qrnn import QuasiRecurrent3d, SeparableConv3d, spectral_scan
-from ._spectral import SpectralConv, mode_slices
+from ._spectral import SpectralConv, mode_matmul, mode_slices
 
-__all__ = ["QuasiRecurrent3d", "SeparableConv3d", "spectral_scan", "SpectralConv", "mode_slices"]
+__all__ = ["QuasiRecurrent3d", "SeparableConv3d", "spectral_scan", "SpectralConv", "mode_matmul", "mode_slices"]

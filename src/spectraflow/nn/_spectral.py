@@ -15,11 +15,12 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-__all__ = ["SpectralConv", "mode_slices"]
+__all__ = ["SpectralConv", "mode_slices", "mode_matmul"]
 
 
 def mode_slices(shape: tuple[int, ...], modes: int) -> list[tuple[slice, ...]]:
@@ -29,6 +30,24 @@ def mode_slices(shape: tuple[int, ...], modes: int) -> list[tuple[slice, ...]]:
         return [(last,)]
     m = min(modes, shape[0] // 2)
     return [(slice(0, m), last), (slice(shape[0] - m, shape[0]), last)]
+
+
+def mode_matmul(xs: Sequence[torch.Tensor], weights: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Per-mode channel mixing of blocks of modes: each ``(batch, in, *modes) × (in, out, *modes) →
+    (batch, out, *modes)``.
+
+    The same products as ``einsum("bi...,io...->bo...")`` per block, done as one batched matmul over all the
+    blocks' modes, which on the CPU is about twice as fast (einsum, and one small product per block, split the
+    work into thousands of small copies).
+    """
+    flat = torch.cat([x.flatten(2).permute(2, 0, 1) for x in xs])  # (mode, batch, in)
+    product = torch.bmm(flat, torch.cat([w.flatten(2).permute(2, 0, 1) for w in weights]))  # (mode, batch, out)
+    out, start = [], 0
+    for x, w in zip(xs, weights, strict=True):
+        count = x[0, 0].numel()
+        out.append(product[start:start + count].permute(1, 2, 0).reshape(x.shape[0], w.shape[1], *x.shape[2:]))
+        start += count
+    return out
 
 
 class SpectralConv(nn.Module):
@@ -49,16 +68,9 @@ class SpectralConv(nn.Module):
         weight = torch.view_as_complex(self.weight)
         blocks = mode_slices(grid, self.modes)
         kept = [spectrum[(slice(None), slice(None), *index)] for index in blocks]
-        # every kept mode is one (batch, in) @ (in, out) product: all of them in one batched matmul over modes
-        modes_first = torch.cat([k.flatten(2).permute(2, 0, 1) for k in kept])
-        weights = torch.cat([weight[b][(slice(None), slice(None), *(slice(0, k.shape[2 + d]) for d in range(self.dim)))]
-                             .flatten(2).permute(2, 0, 1) for b, k in enumerate(kept)])
-        product = torch.bmm(modes_first, weights)  # (mode, batch, out)
+        weights = [weight[block][(slice(None), slice(None), *(slice(0, s.stop - s.start) for s in index))]
+                   for block, index in enumerate(blocks)]
         out = torch.zeros(x.shape[0], self.out_channels, *spectrum.shape[2:], dtype=spectrum.dtype, device=x.device)
-        start = 0
-        for index, k in zip(blocks, kept, strict=True):
-            count = k[0, 0].numel()
-            out[(slice(None), slice(None), *index)] = product[start:start + count].permute(1, 2, 0).reshape(
-                x.shape[0], self.out_channels, *k.shape[2:])
-            start += count
+        for index, mixed in zip(blocks, mode_matmul(kept, weights), strict=True):
+            out[(slice(None), slice(None), *index)] = mixed
         return torch.fft.irfftn(out, s=grid, dim=tuple(range(-self.dim, 0)), norm="forward")

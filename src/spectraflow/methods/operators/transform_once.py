@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from ...nn import mode_slices
+from ...nn import mode_matmul, mode_slices
 from .. import register
 from ._base import OperatorModel
 
@@ -64,7 +64,7 @@ class TransformOnce(OperatorModel):
         gain = math.sqrt(math.prod(grid))  # coefficients of a unit-variance field are O(1/√N): bring to O(1)
         h = self.lift(torch.cat([kept.real, kept.imag], dim=1) * gain)
         for i, (mix, couple) in enumerate(zip(self.mix, self.couple, strict=True)):
-            h = torch.einsum("bi...,io...->bo...", h, mix) + couple(h)
+            h = mode_matmul([h], [mix])[0] + couple(h)
             if i < self.layers - 1:
                 h = nn.functional.gelu(h)
         out = self.project(h) / gain
