@@ -111,7 +111,8 @@ def test_archetypal_analysis_on_real_scenes(name: str) -> None:
                                    truth_e, truth_a)
     endmembers, abundances = methods.get("unmix", "archetypal")(iterations=100, device="cpu").unmix(cube, n)
     scores = unmixing_scores(endmembers, abundances, truth_e, truth_a)
-    # N-FINDR + FCLS: 5.4° / 0.18 (Samson), 9.2° / 0.16 (Jasper); the floors: 2.5° / 0.08, 4.0° / 0.09
+    # N-FINDR + FCLS: 5.4° / 0.18 (Samson), 9.2° / 0.16 (Jasper); the floors: 2.5° / 0.08, 4.0° / 0.09,
+    # met by the default 300 iterations in benchmarks/unmix.py; 100 here (Jasper: 0.088) keep the suite fast
     assert scores["sad_mean"] < 0.5 * start_scores["sad_mean"]
     assert scores["sad_mean"] < {"samson": 2.5, "jasper_ridge": 4.0}[name]
     assert scores["abundance_rmse"] < {"samson": 0.08, "jasper_ridge": 0.095}[name]

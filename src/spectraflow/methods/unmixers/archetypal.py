@@ -29,9 +29,8 @@ References
 ----------
 .. [1] A. Zouaoui, G. Muhawenayo, B. Rasti, J. Chanussot and J. Mairal, "Entropic descent archetypal
    analysis for blind hyperspectral unmixing," IEEE TIP 32, 4649-4663, 2023.
-.. [2] F. Zhu, Y. Wang, S. Xiang, B. Fan and C. Pan, "Structured sparse method for hyperspectral unmixing" /
-   "Effective spectral unmixing via robust representation and learning-based sparsity" (robust ℓ2,1
-   reconstruction over bands), 2014.
+.. [2] F. Zhu et al., "Effective spectral unmixing via robust representation and learning-based sparsity,"
+   arXiv, 2014 (robust ℓ2,1 reconstruction over bands).
 .. [3] Y. Qian, S. Jia, J. Zhou and A. Robles-Kelly, "Hyperspectral unmixing via L1/2 sparsity-constrained
    nonnegative matrix factorization," IEEE TGRS 49(11), 4282-4297, 2011.
 """
@@ -127,10 +126,12 @@ class ArchetypalAnalysis(BlindUnmixer):
         fit_index = (np.sort(rng.choice(len(y_all), self.max_pixels, replace=False))
                      if len(y_all) > self.max_pixels else np.arange(len(y_all)))
         y_fit = y_all[fit_index]
+        fitted = y_fit
         if self.normalize:
-            norms = np.linalg.norm(y_fit, axis=1, keepdims=True)
-            y_fit, norms = y_fit[norms[:, 0] > 0], norms[norms[:, 0] > 0]
-        y = torch.as_tensor(y_fit / norms if self.normalize else y_fit, dtype=torch.float32, device=device)
+            norms = np.linalg.norm(y_fit, axis=1)
+            y_fit = y_fit[norms > 0]  # (NaN and all-zero pixels have no direction)
+            fitted = y_fit / norms[norms > 0, None]
+        y = torch.as_tensor(fitted, dtype=torch.float32, device=device)
         # the geometric start is found on the pixels as measured (the extremes of the normalised cloud are
         # its noisiest directions, not its materials)
         seeds = [self.seed * 1000 + r for r in range(self.restarts)]
