@@ -49,6 +49,28 @@ def test_mode_matmul_is_a_matrix_product_per_mode(dtype: torch.dtype, modes: tup
     np.testing.assert_allclose(torch.cat(halves, dim=2).numpy(), reference, atol=1e-5)
 
 
+def test_transform_once_couples_distant_modes_only_through_its_dense_mixing() -> None:
+    """One layer (no GELU: the model is affine in the spectrum): a single input frequency reaches a far output
+    frequency through the dense mode mixing, and only through it (zeroed, the 3×3 neighbour convolution and the
+    per-mode mixing keep the response within one mode of the input's)."""
+    torch.manual_seed(0)
+    model = methods.get("operator", "transform_once")(modes=4, width=8, layers=1).eval()
+    grid = torch.arange(16) / 16
+    wave = torch.cos(2 * torch.pi * grid)[None, :].expand(16, 16)  # frequency (0, 1) only
+    x = torch.stack([torch.zeros(16, 16), wave])[:, None]
+
+    def response() -> torch.Tensor:
+        with torch.no_grad():
+            out = model(x)
+        return torch.fft.rfft2(out[1, 0] - out[0, 0], norm="forward").abs()  # the wave's effect, per mode
+
+    far = response()[3, 3]  # two modes or more from (0, ±1) in both directions
+    assert far > 1e-4 * response().max()
+    with torch.no_grad():
+        model.couple_all[0].zero_()
+    assert response()[3, 3] < 1e-6 * response().max()
+
+
 @pytest.mark.parametrize("name", methods.names("operator"))
 @pytest.mark.parametrize("dim", [1, 2])
 def test_contract_any_resolution(name: str, dim: int) -> None:
