@@ -5,7 +5,7 @@ data at ~0.6–1 GB/s on 2 cores, 4–6× slower than ``np.save`` of the same ar
 layout (sharding codec; inner chunks ``bytes``-encoded little-endian, no compression; index ``bytes`` +
 ``crc32c`` at the end) a shard is just its inner chunks' bytes in some order followed by an index of
 ``(offset, nbytes)`` pairs and that index's CRC-32C (zarr v3 sharding spec, ``sharding_indexed``). Writing
-that directly costs one reorder copy and one ``write``.
+that directly costs one reorder copy (into a buffer reused shard after shard) and one ``write``.
 
 The array's metadata are created by zarr/xarray; :func:`supports` checks that they describe exactly this
 layout, so anything else (compression, other codecs, big-endian) goes through zarr itself. Shard files are
@@ -14,12 +14,14 @@ read back by zarr in the tests, which makes zarr the independent reference for t
 
 from __future__ import annotations
 
+import itertools
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["supports", "write_shard"]
+__all__ = ["ShardBuffers", "supports", "write_shard"]
 
 _EMPTY = np.uint64(2**64 - 1)
 
@@ -49,7 +51,59 @@ def shard_path(array_dir: Path, array: Any, shard_index: tuple[int, ...]) -> Pat
     return array_dir / array.metadata.chunk_key_encoding.encode_chunk_key(shard_index)
 
 
-def write_shard(array_dir: Path, array: Any, shard_index: tuple[int, ...], block: np.ndarray) -> None:
+class ShardBuffers:
+    """One reusable output buffer per writing thread, for the life of one store write.
+
+    A fresh ~64 MiB array per shard is a fresh memory map (above glibc's mmap threshold) whose every page
+    faults on first touch and is unmapped again on free: on a virtual machine that kernel time exceeded the
+    whole copy's. Reusing one buffer per thread touches its pages once.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, nbytes: int) -> np.ndarray:
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None or buffer.nbytes < nbytes:
+            buffer = self._local.buffer = np.empty(nbytes, dtype=np.uint8)
+        return buffer[:nbytes]
+
+
+def _lay_out(block: np.ndarray, chunks: tuple[int, ...], present: tuple[int, ...], fill: Any,
+             out: np.ndarray) -> None:
+    """Copy ``block`` into ``out`` (shape ``present + chunks``) as inner chunks in C order, the part of an edge
+    chunk beyond ``block`` set to ``fill``: one strided copy per combination of whole and partial chunks."""
+    nd = block.ndim
+    # (p0, p1, ..., c0, c1, ...) seen as (p0, c0, p1, c1, ...): block coordinates, split by chunk
+    spatial = out.transpose([i for axis in range(nd) for i in (axis, nd + axis)])
+    whole = [b // c for b, c in zip(block.shape, chunks, strict=True)]
+    rest = [b % c for b, c in zip(block.shape, chunks, strict=True)]
+    for axis in range(nd):  # padding of the partial last chunk along each axis
+        if rest[axis]:
+            index = [slice(None)] * (2 * nd)
+            index[2 * axis: 2 * axis + 2] = [whole[axis], slice(rest[axis], None)]
+            spatial[tuple(index)] = fill
+    for parts in itertools.product((False, True), repeat=nd):  # per axis: the whole chunks, or the partial one
+        if any(whole[a] == 0 if not partial else rest[a] == 0 for a, partial in enumerate(parts)):
+            continue
+        target: list[Any] = []
+        source: list[slice] = []
+        shape: list[int] = []
+        for axis, partial in enumerate(parts):
+            w, c = whole[axis], chunks[axis]
+            if partial:
+                target += [w, slice(0, rest[axis])]
+                source.append(slice(w * c, None))
+                shape.append(rest[axis])
+            else:
+                target += [slice(0, w), slice(None)]
+                source.append(slice(0, w * c))
+                shape += [w, c]
+        spatial[tuple(target)] = block[tuple(source)].reshape(shape)
+
+
+def write_shard(array_dir: Path, array: Any, shard_index: tuple[int, ...], block: np.ndarray,
+                buffers: ShardBuffers | None = None) -> None:
     """Write ``block`` (the array's data for shard ``shard_index``; smaller at the array's far edges)."""
     import google_crc32c
 
@@ -57,17 +111,12 @@ def write_shard(array_dir: Path, array: Any, shard_index: tuple[int, ...], block
     shards = tuple(int(s) for s in array.shards)
     per_shard = tuple(s // c for s, c in zip(shards, chunks, strict=True))
     present = tuple(-(-b // c) for b, c in zip(block.shape, chunks, strict=True))  # inner chunks touching data
-    padded_shape = tuple(p * c for p, c in zip(present, chunks, strict=True))
     dtype = np.dtype(array.dtype).newbyteorder("<")
-    if block.shape != padded_shape:  # edge shard: pad inner chunks to full size with the fill value
-        padded = np.full(padded_shape, array.metadata.fill_value, dtype=dtype)
-        padded[tuple(slice(0, b) for b in block.shape)] = block
-        block = padded
+    count = int(np.prod(present + chunks))
+    raw = (buffers or ShardBuffers()).get(count * dtype.itemsize)
+    ordered = raw.view(dtype).reshape(present + chunks)
+    _lay_out(block, chunks, present, array.metadata.fill_value, ordered)
     nd = block.ndim
-    # (p0*c0, p1*c1, ...) → (p0, c0, p1, c1, ...) → (p0, p1, ..., c0, c1, ...): inner chunks in C order
-    split = block.reshape([v for p, c in zip(present, chunks, strict=True) for v in (p, c)])
-    ordered = np.ascontiguousarray(split.transpose(list(range(0, 2 * nd, 2)) + list(range(1, 2 * nd, 2))),
-                                   dtype=dtype)
     chunk_bytes = int(np.prod(chunks)) * dtype.itemsize
     index = np.full(per_shard + (2,), _EMPTY, dtype="<u8")
     grid = np.indices(present).reshape(nd, -1).T
@@ -78,6 +127,6 @@ def write_shard(array_dir: Path, array: Any, shard_index: tuple[int, ...], block
     path = shard_path(array_dir, array, shard_index)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
-        f.write(ordered.data.cast("B"))
+        f.write(raw.data)
         f.write(index_bytes)
         f.write(checksum)

@@ -146,9 +146,11 @@ def _write_shards(array_dir: Path, array: Any, data: Any) -> Any:
     """A lazy array whose computation writes the cube shard by shard (dask blocks are whole shards)."""
     import dask.array as da
 
+    buffers = _shardwriter.ShardBuffers()  # freed with this graph, after the write
+
     def write(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
         assert block_info is not None
-        _shardwriter.write_shard(array_dir, array, tuple(block_info[0]["chunk-location"]), block)
+        _shardwriter.write_shard(array_dir, array, tuple(block_info[0]["chunk-location"]), block, buffers)
         return np.zeros((1,) * block.ndim, dtype=np.uint8)
 
     return da.map_blocks(write, data, dtype=np.uint8, chunks=tuple((1,) * len(c) for c in data.chunks))
