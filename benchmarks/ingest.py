@@ -5,6 +5,11 @@
 Prints: throughput of ``spectraflow.io.ingest`` (read + sha256 + sharded zarr write) as a ratio to
 ``np.save`` of the in-memory array, the store's file count, and the ingest process's peak RSS.
 Floors (issue 2): ratio >= 0.5, <= 100 files, peak RSS <= 1 GB.
+
+Both are timed twice: until the call returns (the data may still sit in the page cache: a cube under the
+kernel's dirty limit, ~20 % of RAM, is then measured at memory speed) and until ``os.sync()`` returns (the
+data are on the disk: what a cube larger than the dirty limit sustains). The breakdown times the sha256 of
+the source (the provenance the issue asks for, hashed in a thread beside the write) and the write path alone.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from spectraflow.io import count_files, ingest, read, sha256_file, store_layout,
 t = time.perf_counter()
 store = ingest(sys.argv[1], sys.argv[2])
 seconds = time.perf_counter() - t
+os.sync()  # until the store is on the disk
+durable_s = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 files = count_files(store)
 # the parts, for the breakdown: hashing alone, and the read + reorder + write path without hashing
@@ -36,17 +43,20 @@ scene = read(sys.argv[1], checksum=False)
 layout = store_layout(scene["cube"].shape, scene["cube"].dtype.itemsize)
 scene = read(sys.argv[1], checksum=False, chunks=layout.dask_chunks())
 t = time.perf_counter(); write_store(scene, store, layout=layout); write_s = time.perf_counter() - t
-print(json.dumps({"seconds": seconds, "files": files, "peak_rss_mb": peak, "hash_s": hash_s, "write_s": write_s}))
+print(json.dumps({"seconds": seconds, "durable_s": durable_s, "files": files, "peak_rss_mb": peak, "hash_s": hash_s,
+                  "write_s": write_s}))
 """
 
 NPSAVE = """
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 shape = tuple(int(s) for s in sys.argv[3].split(","))
 array = np.fromfile(sys.argv[1], "<f4").reshape(shape[0], shape[2], shape[1]).transpose(0, 2, 1).copy()
 t = time.perf_counter()
 np.save(sys.argv[2], array)
-print(json.dumps({"seconds": time.perf_counter() - t}))
+seconds = time.perf_counter() - t
+os.sync()  # until the file is on the disk
+print(json.dumps({"seconds": seconds, "durable_s": time.perf_counter() - t}))
 """
 
 
@@ -97,6 +107,12 @@ def main() -> None:
         print(f"| np.save of the in-memory array | {gb / save_s:.2f} GB/s ({save_s:.2f} s) | reference |")
         print(f"| spectraflow ingest (read + sha256 + sharded zarr) | {gb / ingest_s:.2f} GB/s ({ingest_s:.2f} s) | |")
         print(f"| ratio ingest / np.save | {save_s / ingest_s:.2f}x | >= 0.5x |")
+        durable_save = min(r["durable_s"] for r in saves)
+        durable_ingest = min(r["durable_s"] for r in ingests)
+        print(f"| to the disk (each timed until ``os.sync()`` returns): np.save | {gb / durable_save:.2f} GB/s "
+              f"({durable_save:.2f} s) | reference |")
+        print(f"| to the disk: spectraflow ingest | {gb / durable_ingest:.2f} GB/s ({durable_ingest:.2f} s) | |")
+        print(f"| ratio to the disk: ingest / np.save | {durable_save / durable_ingest:.2f}x | >= 0.5x |")
         hash_s = min(r["hash_s"] for r in ingests)
         write_s = min(r["write_s"] for r in ingests)
         print(f"| part: sha256 of the raw file alone (provenance) | {gb / hash_s:.2f} GB/s ({hash_s:.2f} s) | |")
