@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -70,3 +71,10 @@ def test_rewriting_a_store_is_byte_identical(tmp_path: Path) -> None:
     assert len(shards) == 6
     for shard in shards:
         assert (first / shard).read_bytes() == (second / shard).read_bytes()
+
+
+def test_shard_buffers_travel_to_process_workers_as_fresh_caches() -> None:
+    buffers = _shardwriter.ShardBuffers()
+    buffers.get(64)
+    copy = pickle.loads(pickle.dumps(buffers))  # what a process cluster does with the write's tasks
+    assert isinstance(copy, _shardwriter.ShardBuffers) and copy.get(16).nbytes == 16

@@ -62,6 +62,10 @@ class ShardBuffers:
     def __init__(self) -> None:
         self._local = threading.local()
 
+    def __reduce__(self) -> tuple[type[ShardBuffers], tuple[()]]:
+        # sent to the workers of a process cluster with the write's tasks: a cache, so each gets a fresh one
+        return ShardBuffers, ()
+
     def get(self, nbytes: int) -> np.ndarray:
         buffer = getattr(self._local, "buffer", None)
         if buffer is None or buffer.nbytes < nbytes:
