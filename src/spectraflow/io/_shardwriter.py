@@ -107,8 +107,9 @@ def _lay_out(block: np.ndarray, chunks: tuple[int, ...], present: tuple[int, ...
 
 
 def write_shard(array_dir: Path, array: Any, shard_index: tuple[int, ...], block: np.ndarray,
-                buffers: ShardBuffers | None = None) -> None:
-    """Write ``block`` (the array's data for shard ``shard_index``; smaller at the array's far edges)."""
+                buffers: ShardBuffers) -> None:
+    """Write ``block`` (the array's data for shard ``shard_index``; smaller at the array's far edges), laid out
+    in a buffer from ``buffers``."""
     import google_crc32c
 
     chunks = tuple(int(c) for c in array.chunks)
@@ -117,7 +118,7 @@ def write_shard(array_dir: Path, array: Any, shard_index: tuple[int, ...], block
     present = tuple(-(-b // c) for b, c in zip(block.shape, chunks, strict=True))  # inner chunks touching data
     dtype = np.dtype(array.dtype).newbyteorder("<")
     count = int(np.prod(present + chunks))
-    raw = (buffers or ShardBuffers()).get(count * dtype.itemsize)
+    raw = buffers.get(count * dtype.itemsize)
     ordered = raw.view(dtype).reshape(present + chunks)
     _lay_out(block, chunks, present, array.metadata.fill_value, ordered)
     nd = block.ndim
