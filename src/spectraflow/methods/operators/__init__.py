@@ -4,9 +4,11 @@ fields ``(batch, in_channels, *grid)`` to output fields, at any resolution.
 ``fno``             Fourier neural operator (spectral convolutions on truncated modes).
 ``transform_once``  Transform-Once: one FFT in, every layer in the frequency domain, one inverse FFT out.
 ``deeponet``        DeepONet: branch (input at fixed sensors) × trunk (query coordinates).
+``finite_volume``   learned finite volumes: a five-point scheme for −∇·(k∇u) = f whose face conductivities
+                   and source a CNN predicts; the output is that scheme's exact solution (2-D elliptic).
 """
 
-from . import deeponet, fno, transform_once  # noqa: F401  (registration)
+from . import deeponet, finite_volume, fno, transform_once  # noqa: F401  (registration)
 from ._base import OperatorModel
 from ._data import read_neuraloperator_pt
 from ._run import store_name, train_operator_stores, write_operator_data

@@ -44,7 +44,7 @@ class OperatorModel(nn.Module):
                 self._fail(field, value, "a positive integer")
             setattr(self, field, value)
         self.in_channels, self.out_channels, self.dim = in_channels, out_channels, dim
-        self._config = {"in_channels": in_channels, "out_channels": out_channels, "dim": dim, **sizes}
+        self._config: dict[str, Any] = {"in_channels": in_channels, "out_channels": out_channels, "dim": dim, **sizes}
         self.register_buffer("input_mean", torch.zeros(in_channels))
         self.register_buffer("input_std", torch.ones(in_channels))
         self.register_buffer("output_mean", torch.zeros(out_channels))
