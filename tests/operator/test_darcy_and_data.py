@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from scipy.fft import idctn
 
 from spectraflow import datasets
 from spectraflow.errors import ConfigError, FormatError
@@ -45,6 +46,28 @@ def test_darcy_dataset_is_seeded_piecewise_constant_and_positive() -> None:
     assert abs(field.mean()) < 0.05 * field.std()  # no mean mode
     with pytest.raises(ConfigError, match="positive"):
         solve_darcy(np.zeros((5, 5)))
+
+
+def test_refined_darcy_keeps_the_coefficient_and_converges_to_the_continuum_solution() -> None:
+    a, u = darcy_dataset(3, 12, seed=5)
+    previous, steps = u, []
+    for refine in (2, 4, 8):
+        a_refined, u_refined = darcy_dataset(3, 12, seed=5, refine=refine)
+        np.testing.assert_array_equal(a_refined, a)  # the same field, seen at the same nodes
+        steps.append(np.abs(u_refined - previous).max() / np.abs(u_refined).max())
+        previous = u_refined
+    # resolving the interfaces changes the solution at the nodes by a shrinking amount (about first order)
+    assert steps[0] > 0.02 and steps[1] < 0.7 * steps[0] and steps[2] < 0.7 * steps[1]
+    fine = gaussian_random_field(np.random.default_rng(1), 2, 10, refine=3)
+    np.testing.assert_allclose(fine[:, ::3, ::3], gaussian_random_field(np.random.default_rng(1), 2, 10), atol=1e-12)
+    k = np.arange(10)  # on the centres it is the inverse DCT-II of the scaled draws (scipy as the reference)
+    scale = (np.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2) + 9.0) ** -1.0
+    scale[0, 0] = 0.0
+    draws = np.random.default_rng(1).standard_normal((2, 10, 10))
+    reference = 10 * idctn(draws * scale, type=2, axes=(1, 2), norm="ortho")
+    np.testing.assert_allclose(fine[:, ::3, ::3], reference, atol=1e-12)
+    with pytest.raises(ConfigError, match="refine=0"):
+        darcy_dataset(1, 8, refine=0)
 
 
 def test_neuraloperator_files_read_safely_and_store(tmp_path: Path) -> None:

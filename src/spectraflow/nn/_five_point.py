@@ -3,9 +3,9 @@
 The unknowns are the interior nodes of an ``r × c`` grid in row-major order; the matrix is symmetric positive
 definite (positive face conductivities) with five diagonals: the main one, ±1 (east/west neighbours) and ±c
 (south/north). It is solved per sample as a banded system of bandwidth ``c`` (Cholesky, ``O(r·c³)``, memory
-``O(r·c²)``), so it scales to grids where a dense matrix would not fit. The backward pass is the adjoint solve:
-for ``A u = f`` with loss gradient ``g = ∂L/∂u``, ``∂L/∂f = A⁻¹g`` (``A`` is symmetric) and
-``∂L/∂A_pq = −(A⁻¹g)_p u_q``, summed over each diagonal's two symmetric entries.
+``O(r·c²)``), so it scales to grids where a dense matrix would not fit. The backward pass is the adjoint solve
+with the same Cholesky factor: for ``A u = f`` with loss gradient ``g = ∂L/∂u``, ``∂L/∂f = A⁻¹g`` (``A`` is
+symmetric) and ``∂L/∂A_pq = −(A⁻¹g)_p u_q``, summed over each diagonal's two symmetric entries.
 """
 
 from __future__ import annotations
@@ -45,10 +45,16 @@ def _banded(main: np.ndarray, east: np.ndarray, south: np.ndarray) -> np.ndarray
     return band
 
 
-def _solve(band: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    from scipy.linalg import solveh_banded
+def _factor(band: np.ndarray) -> np.ndarray:
+    from scipy.linalg import cholesky_banded
 
-    return np.asarray(solveh_banded(band, rhs, check_finite=False))
+    return np.asarray(cholesky_banded(band, check_finite=False))
+
+
+def _solve(factor: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    from scipy.linalg import cho_solve_banded
+
+    return np.asarray(cho_solve_banded((factor, False), rhs, check_finite=False))
 
 
 class _FivePointSolve(torch.autograd.Function):
@@ -56,9 +62,9 @@ class _FivePointSolve(torch.autograd.Function):
     def forward(ctx: Any, main: torch.Tensor, east: torch.Tensor, south: torch.Tensor,
                 rhs: torch.Tensor) -> torch.Tensor:
         arrays = [t.detach().cpu().double().numpy() for t in (main, east, south, rhs)]
-        bands = [_banded(*diagonals) for diagonals in zip(*arrays[:3], strict=True)]
-        u = np.stack([_solve(band, f) for band, f in zip(bands, arrays[3], strict=True)])
-        ctx.bands, ctx.width = bands, main.shape[1] - south.shape[1]
+        factors = [_factor(_banded(*diagonals)) for diagonals in zip(*arrays[:3], strict=True)]
+        u = np.stack([_solve(factor, f) for factor, f in zip(factors, arrays[3], strict=True)])
+        ctx.factors, ctx.width = factors, main.shape[1] - south.shape[1]  # the backward pass reuses them
         solution = torch.from_numpy(u).to(rhs)
         ctx.save_for_backward(solution)
         return solution
@@ -67,7 +73,7 @@ class _FivePointSolve(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, ...]:
         (solution,) = ctx.saved_tensors
         g = grad.detach().cpu().double().numpy()
-        adjoint = torch.from_numpy(np.stack([_solve(band, gi) for band, gi in zip(ctx.bands, g, strict=True)]))
+        adjoint = torch.from_numpy(np.stack([_solve(factor, gi) for factor, gi in zip(ctx.factors, g, strict=True)]))
         adjoint = adjoint.to(solution)
         c = ctx.width
         d_main = -adjoint * solution
