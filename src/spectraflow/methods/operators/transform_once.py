@@ -8,10 +8,10 @@ sum of three linear maps (then GELU, except after the last): a per-mode channel 
 matrix over the ``2·modes²`` kept modes per layer in 2-D, shared by the channels). The last two couple
 frequencies, which is what products of fields do in space; a product with a field that has sharp edges
 (Darcy's piecewise-constant coefficient) couples distant frequencies, which the neighbour convolution alone
-cannot reach: with the dense mixing the Darcy error fell from 0.217 to 0.163 at 20 epochs, at 2.0× the speed
-of our FNO per epoch (``benchmarks/operators.py``). The projected output coefficients are zero-padded to the
-requested grid and transformed back once. No FFT inside the network: the cost of an FNO layer's two
-transforms is gone. Weights are initialised variance-preserving (fan-in scaled, no ReLU gain) so that the
+cannot reach: with the dense mixing the Darcy error fell from 0.217 to 0.163 at 20 epochs, at 1.6–2.0× the
+speed of our FNO per epoch across our runs (``benchmarks/operators.py``). The projected output coefficients are
+zero-padded to the requested grid and transformed back once. No FFT inside the network: the cost of an FNO
+layer's two transforms is gone. Weights are initialised variance-preserving (fan-in scaled, no ReLU gain) so that the
 spectrum's scale survives depth, as [1]_ prescribes; the dense mixing starts at a quarter of unit gain (the
 best of 0, 0.1, 0.25, 0.5 and 1 measured), so training starts near the local model. The output resolution is
 that of the input, whatever it is.
