@@ -52,3 +52,8 @@ def test_navier_stokes_dataset_is_forced_and_seeded() -> None:
     assert trajectory.shape == (2, 2, 32, 32) and np.isfinite(trajectory).all()
     assert abs(trajectory.mean()) < 1e-6  # vorticity on the torus has zero mean; forcing too
     assert default_forcing(32).shape == (32, 32)
+    w0_single, single = navier_stokes_dataset(3, 32, seed=1, time=1.0, steps=2, dt=0.01)
+    w0_shared, shared = navier_stokes_dataset(3, 32, seed=1, time=1.0, steps=2, dt=0.01, workers=2)
+    np.testing.assert_array_equal(w0_shared, w0_single)  # the same draws, solved in two processes
+    np.testing.assert_allclose(shared, single, rtol=0, atol=1e-6)
+    assert not np.allclose(shared[2], shared[1])

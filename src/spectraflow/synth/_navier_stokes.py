@@ -13,6 +13,9 @@ References
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -66,9 +69,12 @@ def solve_navier_stokes(w0: np.ndarray, viscosity: float, times: np.ndarray | li
 
 
 def navier_stokes_dataset(n: int, size: int, seed: int = 0, *, viscosity: float = 1e-3, time: float = 10.0,
-                          steps: int = 10, dt: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+                          steps: int = 10, dt: float = 1e-3, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """``(w0, trajectory)``: ``(n, size, size)`` initial vorticities and ``(n, steps, size, size)`` vorticity at
-    ``steps`` equally spaced times up to ``time`` (float32)."""
+    ``steps`` equally spaced times up to ``time`` (float32). ``workers`` processes solve contiguous shares of the
+    samples (the draws do not depend on it, nor does the result)."""
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"navier_stokes: workers={workers!r}; expected a positive number of processes")
     rng = np.random.default_rng(seed)
     k = np.fft.fftfreq(size, d=1.0 / size)
     k2 = k[:, None] ** 2 + k[None, :] ** 2
@@ -76,6 +82,11 @@ def navier_stokes_dataset(n: int, size: int, seed: int = 0, *, viscosity: float 
     sd[0, 0] = 0.0
     coefficients = (rng.standard_normal((n, size, size)) + 1j * rng.standard_normal((n, size, size))) * sd * size
     w0 = np.fft.ifft2(coefficients).real
-    trajectory = solve_navier_stokes(w0, viscosity, np.linspace(time / steps, time, steps), dt,
-                                     default_forcing(size))
+    solve = partial(solve_navier_stokes, viscosity=viscosity, times=np.linspace(time / steps, time, steps), dt=dt,
+                    forcing=default_forcing(size))
+    if workers == 1:
+        trajectory = solve(w0)
+    else:
+        with ProcessPoolExecutor(min(workers, n)) as pool:
+            trajectory = np.concatenate(list(pool.map(solve, np.array_split(w0, min(workers, n)))), axis=1)
     return w0.astype(np.float32), np.moveaxis(trajectory, 0, 1).astype(np.float32)
