@@ -45,6 +45,20 @@ def test_navier_stokes_taylor_green_decays_at_second_order() -> None:
     assert np.all(orders > 1.9) and np.all(orders < 2.1) and errors[-1] < 1e-4
 
 
+def test_navier_stokes_initial_vorticity_has_the_papers_variance_at_every_resolution() -> None:
+    def variance(size: int) -> float:  # the paper generator's: amplitudes √2·7^{3/2}·(4π²|k|² + 49)^{−1.25}
+        k = np.fft.fftfreq(size, d=1.0 / size)
+        eigen = 4 * np.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2) + 49
+        terms = 2 * 7**3 * eigen**-2.5
+        terms[0, 0] = 0.0
+        return float(terms.sum())
+
+    for size in (32, 64):
+        w0, _ = navier_stokes_dataset(128, size, seed=2, time=0.01, steps=1, dt=0.01)
+        assert abs(w0.var() / variance(size) - 1) < 0.15, size  # sampling spread ~0.05
+    assert abs(variance(64) / variance(32) - 1) < 0.01  # resolved: the variance is the field's, not the grid's
+
+
 def test_navier_stokes_dataset_is_forced_and_seeded() -> None:
     w0, trajectory = navier_stokes_dataset(2, 32, seed=0, time=1.0, steps=2, dt=0.01)
     again, _ = navier_stokes_dataset(2, 32, seed=0, time=1.0, steps=2, dt=0.01)

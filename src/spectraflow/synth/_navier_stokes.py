@@ -80,7 +80,10 @@ def navier_stokes_dataset(n: int, size: int, seed: int = 0, *, viscosity: float 
     k2 = k[:, None] ** 2 + k[None, :] ** 2
     sd = 7**1.5 * (4 * np.pi**2 * k2 + 49) ** (-1.25)
     sd[0, 0] = 0.0
-    coefficients = (rng.standard_normal((n, size, size)) + 1j * rng.standard_normal((n, size, size))) * sd * size
+    # complex draws scaled by the covariance's square root; size² undoes ifft2's 1/size², so the field's
+    # variance, Σ_k 2·sd_k², does not depend on the grid (a factor size, not size², left it ~size/√2 too small)
+    coefficients = (rng.standard_normal((n, size, size)) + 1j * rng.standard_normal((n, size, size))) * sd
+    coefficients *= np.sqrt(2.0) * size**2
     w0 = np.fft.ifft2(coefficients).real
     solve = partial(solve_navier_stokes, viscosity=viscosity, times=np.linspace(time / steps, time, steps), dt=dt,
                     forcing=default_forcing(size))
