@@ -20,6 +20,7 @@ import time
 import torch
 
 from spectraflow.methods.operators import evaluate_operator, train_operator
+from spectraflow.metrics import relative_h1, relative_l2
 from spectraflow.synth._navier_stokes import navier_stokes_dataset
 from spectraflow.train import TrainConfig
 
@@ -53,6 +54,9 @@ def main() -> None:
                               progress=False)  # no augmentation: a reflection flips ω's sign but not the forcing's
     seconds = time.perf_counter() - start
     scores = evaluate_operator(model, inputs[test], outputs[test])
+    target = torch.from_numpy(outputs[test])
+    baselines = {"the training outputs' mean": torch.from_numpy(outputs[fit].mean(0, keepdims=True)).expand_as(target),
+                 "persistence, ω(time) = ω(0)": torch.from_numpy(inputs[test])}
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
     print(f"## Navier–Stokes {args.size}×{args.size}: ω(0) ↦ ω({args.time:g}), ν = {args.viscosity:g}, "
           f"train {args.n}, test {args.test}; data {data_seconds:.0f} s with {args.workers} processes; {device}")
@@ -61,6 +65,9 @@ def main() -> None:
     print(f"| spectraflow fno (modes {args.modes}, width {args.width}) | "
           f"{sum(p.numel() for p in model.parameters())} | {args.epochs} | {seconds:.1f} | "
           f"{seconds / args.epochs:.2f} | {scores['rel_l2']:.4f} | {scores['rel_h1']:.4f} |")
+    for name, prediction in baselines.items():  # what a model must beat for the setting to mean anything
+        print(f"| baseline: {name} | 0 | — | — | — | {float(relative_l2(prediction, target)):.4f} | "
+              f"{float(relative_h1(prediction, target)):.4f} |")
     print(f"\nFor reference ({PAPER}); a different, harder setting than this one.")
 
 
