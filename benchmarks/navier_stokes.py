@@ -3,12 +3,13 @@ relative L2 printed beside the FNO paper's.
 
 The setting is stated in the output, and it is smaller than the paper's: the model maps ``ω(0) ↦ ω(time)`` in
 one step, from initial vorticities drawn as in the paper, with the paper's forcing. The paper's ν = 1e-5,
-N = 1000 setting maps the first 10 of 20 time units to the next 10 (FNO-2D: 0.1556 relative L2). Its data
-cost grows with the time span and falls with the viscosity; ``--workers`` processes generate it.
+N = 1000 setting maps the first 10 of 20 time units to the next 10 (FNO-2D: 0.1556 relative L2). The data
+cost grows with the time span (fixed ``dt``); ``--workers`` processes generate it. Two baselines (the training
+mean, persistence) say whether a setting is worth learning at all.
 
 Run by hand, on a GPU when there is one (the training loop autocasts to bf16 there):
-``python benchmarks/navier_stokes.py --n 1000 --test 200 --epochs 100 --workers 16``. A CPU-sized run:
-``python benchmarks/navier_stokes.py --n 100 --test 20 --time 2 --epochs 20 --workers 2``.
+``python benchmarks/navier_stokes.py --n 1000 --test 200 --epochs 100 --workers 16``. The CPU-sized run in
+``results/navier_stokes.md``: ``python benchmarks/navier_stokes.py --n 200 --test 50 --epochs 30 --workers 2``.
 """
 
 from __future__ import annotations

@@ -81,15 +81,16 @@ def navier_stokes_dataset(n: int, size: int, seed: int = 0, *, viscosity: float 
     sd = 7**1.5 * (4 * np.pi**2 * k2 + 49) ** (-1.25)
     sd[0, 0] = 0.0
     # complex draws scaled by the covariance's square root; size² undoes ifft2's 1/size², so the field's
-    # variance, Σ_k 2·sd_k², does not depend on the grid (a factor size, not size², left it ~size/√2 too small)
+    # variance, Σ_k 2·sd_k², does not depend on the grid
     coefficients = (rng.standard_normal((n, size, size)) + 1j * rng.standard_normal((n, size, size))) * sd
     coefficients *= np.sqrt(2.0) * size**2
     w0 = np.fft.ifft2(coefficients).real
     solve = partial(solve_navier_stokes, viscosity=viscosity, times=np.linspace(time / steps, time, steps), dt=dt,
                     forcing=default_forcing(size))
+    workers = min(workers, n)
     if workers == 1:
         trajectory = solve(w0)
     else:
-        with ProcessPoolExecutor(min(workers, n)) as pool:
-            trajectory = np.concatenate(list(pool.map(solve, np.array_split(w0, min(workers, n)))), axis=1)
+        with ProcessPoolExecutor(workers) as pool:
+            trajectory = np.concatenate(list(pool.map(solve, np.array_split(w0, workers))), axis=1)
     return w0.astype(np.float32), np.moveaxis(trajectory, 0, 1).astype(np.float32)
