@@ -70,6 +70,26 @@ def test_refined_darcy_keeps_the_coefficient_and_converges_to_the_continuum_solu
         darcy_dataset(1, 8, refine=0)
 
 
+def test_darcy_field_parameters_set_interface_density_and_contrast() -> None:
+    smooth, u_smooth = darcy_dataset(40, 24, seed=2)
+    rough, u_rough = darcy_dataset(40, 24, seed=2, low=1.0, high=18.0, tau=6.0)
+    assert set(np.unique(rough)) == {1.0, 18.0}
+
+    def interfaces(a: np.ndarray) -> float:  # share of neighbouring nodes on different sides of an interface
+        return float((a[:, :, 1:] != a[:, :, :-1]).mean())
+
+    assert interfaces(rough) > 1.2 * interfaces(smooth)  # a shorter length scale: more interfaces
+
+    def response(a: np.ndarray, u: np.ndarray) -> float:  # mean u in the permeable part over the rest
+        return float(u[a == a.max()].mean() / u[a == a.min()].mean())
+
+    assert response(rough, u_rough) < 0.8 * response(smooth, u_smooth) < 0.8  # higher contrast: less u where a is high
+    with pytest.raises(ConfigError, match="tau=0"):
+        darcy_dataset(1, 8, tau=0)
+    with pytest.raises(ConfigError, match="low=-1"):
+        darcy_dataset(1, 8, low=-1)
+
+
 def test_neuraloperator_files_read_safely_and_store(tmp_path: Path) -> None:
     x, y, attrs = read_neuraloperator_pt(datasets.shared_file("operator/darcy/darcy_test_16.pt"))
     assert x.shape == (50, 1, 16, 16) and y.shape == (50, 1, 16, 16) and set(np.unique(x)) == {0.0, 1.0}

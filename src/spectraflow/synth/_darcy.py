@@ -84,9 +84,13 @@ def solve_darcy(coefficient: np.ndarray, forcing: float | np.ndarray = 1.0) -> n
     return u
 
 
-def darcy_dataset(n: int, size: int, seed: int = 0, *, low: float = 3.0, high: float = 12.0, refine: int = 1,
+def darcy_dataset(n: int, size: int, seed: int = 0, *, low: float = 3.0, high: float = 12.0, alpha: float = 2.0,
+                  tau: float = 3.0, refine: int = 1,
                   progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(a, u)``, each ``(n, size, size)`` float32: seeded coefficients and their solutions (f = 1).
+
+    ``low``/``high`` are the two permeabilities; ``alpha`` and ``tau`` the random field's smoothness and inverse
+    length scale (a larger ``tau`` gives more interfaces per unit length).
 
     ``refine > 1`` draws the coefficient and solves on a grid ``refine`` times finer, then keeps every
     ``refine``-th node of both: the interfaces then fall between the output's nodes, where its grid cannot see
@@ -95,8 +99,11 @@ def darcy_dataset(n: int, size: int, seed: int = 0, *, low: float = 3.0, high: f
     """
     if not isinstance(refine, int) or refine < 1:
         raise ConfigError(f"darcy: refine={refine!r}; expected a positive integer (grid refinement of the solve)")
+    for field, value in (("low", low), ("high", high), ("alpha", alpha), ("tau", tau)):
+        if not np.isfinite(value) or value <= 0:
+            raise ConfigError(f"darcy: {field}={value!r}; expected a positive number")
     rng = np.random.default_rng(seed)
-    a = darcy_coefficients(rng, n, size, low, high, refine=refine)
+    a = darcy_coefficients(rng, n, size, low, high, alpha, tau, refine)
     u = np.empty((n, size, size))
     for i in range(n):
         u[i] = solve_darcy(a[i])[::refine, ::refine]
