@@ -86,18 +86,16 @@ def main() -> None:
     files_a, files_u = np.concatenate([train_x, test_x])[:, 0], np.concatenate([train_y, test_y])[:, 0]
 
     start = time.perf_counter()
-    matched_field = {"low": args.low, "high": args.high, "tau": args.tau}
     paper = generated(1000 + VALIDATION + TEST, seed=11)
-    matched = generated(args.more + VALIDATION + TEST, seed=12, **matched_field)
+    matched = generated(args.more + VALIDATION + TEST, seed=12, low=args.low, high=args.high, tau=args.tau)
     seconds = time.perf_counter() - start
     print(f"## The data (generated: {FINE}×{FINE} solves subsampled to {SIZE}×{SIZE}, {seconds:.0f} s)")
     print("| data | interface density | contrast response |")
     print("|---|---|---|")
-    print(f"| neuraloperator files | {interface_density(files_a):.3f} | {contrast_response(files_a, files_u):.3f} |")
-    print(f"| ours, the FNO paper's field (3/12, τ = 3) | {interface_density(paper[0]):.3f} | "
-          f"{contrast_response(paper[0], paper[1]):.3f} |")
-    print(f"| ours, matched ({args.low:g}/{args.high:g}, τ = {args.tau:g}) | {interface_density(matched[0]):.3f} | "
-          f"{contrast_response(matched[0], matched[1]):.3f} |")
+    for name, a, u in (("neuraloperator files", files_a, files_u),
+                       ("ours, the FNO paper's field (3/12, τ = 3)", *paper[:2]),
+                       (f"ours, matched ({args.low:g}/{args.high:g}, τ = {args.tau:g})", *matched[:2])):
+        print(f"| {name} | {interface_density(a):.3f} | {contrast_response(a, u):.3f} |")
 
     print("\n## finite_volume, 20 epochs (H1 loss, batch 16); test: 500 fresh samples (the files: their 50)")
     print("| data | training samples | input | test rel L2 | train rel L2 |")

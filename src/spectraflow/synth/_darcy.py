@@ -100,7 +100,7 @@ def darcy_dataset(n: int, size: int, seed: int = 0, *, low: float = 3.0, high: f
     if not isinstance(refine, int) or refine < 1:
         raise ConfigError(f"darcy: refine={refine!r}; expected a positive integer (grid refinement of the solve)")
     for field, value in (("low", low), ("high", high), ("alpha", alpha), ("tau", tau)):
-        if not np.isfinite(value) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
             raise ConfigError(f"darcy: {field}={value!r}; expected a positive number")
     rng = np.random.default_rng(seed)
     a = darcy_coefficients(rng, n, size, low, high, alpha, tau, refine)
