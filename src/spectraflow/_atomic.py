@@ -8,6 +8,16 @@ moment with no destination (never a half-written one).
 
 Temporaries are named ``.<name>.partial-<pid>-<random>``; those left by a killed process (pid no longer
 alive) are removed by the next write to the same destination.
+
+Publishing never deletes what is not a previous output of the same kind. A directory output (a store, a
+checkpoint) carries a marker file, ``.spectraflow-output``, naming its kind; an existing destination is
+replaced only when it is a directory with the same marker (a file output: only when it is a regular file).
+Anything else — a directory of raw scenes, the repository's ``tasks/``, a store of another stage, a file
+where a store should go — is refused with :class:`~spectraflow.errors.OutputConflictError`, before any work
+when the caller checks first (:func:`check_replaceable`).
+
+Durability: files and directories are fsynced before the rename that publishes them, and the parent
+directory after it, so a power loss leaves the old output or the new one, as ``kill -9`` does.
 """
 
 from __future__ import annotations
@@ -24,7 +34,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_output", "remove_stale_partials", "write_json", "write_csv"]
+from .errors import OutputConflictError
+
+__all__ = ["atomic_output", "check_replaceable", "output_kind", "remove_stale_partials", "write_json", "write_csv",
+           "MARKER", "FILE"]
+
+#: The file inside a directory output that names its kind.
+MARKER = ".spectraflow-output"
+#: The kind of a plain file output (metrics, tables, figures, the report): replaces a regular file only.
+FILE = "file"
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -43,11 +61,59 @@ def _renameat2_exchange(a: Path, b: Path) -> bool:
 
 
 def _remove(path: Path) -> None:
+    """Remove ``path``. A directory is first renamed aside, so writers still running (threads of a failed
+    write) cannot recreate anything under its name: their next open fails instead (see the shard writer,
+    which creates directories only inside an existing store)."""
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
+        aside = path.parent / f".{path.name.lstrip('.')}.old-{uuid.uuid4().hex[:8]}"
+        try:
+            os.rename(path, aside)
+        except OSError:
+            aside = path
+        for _ in range(5):  # a writer may still add a file to a directory being emptied: go again
+            shutil.rmtree(aside, ignore_errors=True)
+            if not os.path.lexists(aside):
+                break
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def output_kind(path: str | os.PathLike[str]) -> str | None:
+    """The kind recorded in directory output ``path`` (its marker file), or None when it has none.
+
+    Checkpoints written before the marker existed are recognised by their ``model.json``.
+    """
+    path = Path(path)
+    try:
+        return str(json.loads((path / MARKER).read_text())["kind"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        meta = json.loads((path / "model.json").read_text())
+        return "checkpoint" if isinstance(meta, dict) and {"format", "family", "config"} <= set(meta) else None
+    except (OSError, ValueError):
+        return None
+
+
+def check_replaceable(dest: str | os.PathLike[str], kind: str) -> None:
+    """Refuse (:class:`OutputConflictError`) when ``dest`` holds anything but a previous output of ``kind``."""
+    dest = Path(dest)
+    if not os.path.lexists(dest):
+        return
+    if kind == FILE:
+        if dest.is_file():
+            return
+        found = "a directory" if dest.is_dir() else "not a regular file"
+    elif dest.is_dir() and not dest.is_symlink():
+        existing = output_kind(dest)
+        if existing == kind:
+            return
+        found = (f"a spectraflow '{existing}' output" if existing
+                 else "a directory that is not a spectraflow output (no marker file)")
+    else:
+        found = "a symbolic link" if dest.is_symlink() else "a file"
+    raise OutputConflictError(dest, kind, found)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -103,15 +169,46 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+def _fsync_tree(path: Path) -> None:
+    """Flush ``path`` (a file, or a directory with everything in it) to the disk."""
+    if path.is_dir():
+        for root, _, files in os.walk(path):
+            for name in files:
+                _fsync_file(Path(root) / name)
+            _fsync_dir(Path(root))
+    elif path.exists():
+        _fsync_file(path)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
-def atomic_output(dest: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; on normal exit it replaces ``dest``, on error it is removed."""
+def atomic_output(dest: str | os.PathLike[str], kind: str = FILE) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; on normal exit it replaces ``dest``, on error it is removed.
+
+    ``kind`` names what ``dest`` holds (:data:`FILE`, or a directory output's kind such as ``"scene"``): what
+    is at ``dest`` already is replaced only when it is a previous output of that kind (checked before and
+    again after the work). A directory output gets the marker naming its kind.
+    """
     dest = Path(dest)
+    check_replaceable(dest, kind)
     dest.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(dest)
     tmp = dest.parent / f".{dest.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         yield tmp
+        if kind != FILE:
+            if not tmp.is_dir():
+                raise TypeError(f"{dest}: a '{kind}' output must be written as a directory")
+            (tmp / MARKER).write_text(json.dumps({"kind": kind, "format": 1}) + "\n")
+        _fsync_tree(tmp)
+        check_replaceable(dest, kind)  # the work may have taken long: the destination may have changed
     except BaseException:
         _remove(tmp)
         raise

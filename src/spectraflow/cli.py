@@ -29,7 +29,8 @@ def ingest(
     out: Annotated[Path, typer.Option("--out", "-o", help="Store to write, e.g. data/stores/scene.zarr.")],
     format: Annotated[str | None, typer.Option("--format", "-f", help="Reader to use instead of detecting it.")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Dataset name recorded in the store.")] = None,
-    data_root: Annotated[Path, typer.Option(help="Directory the output must stay inside.")] = Path("data"),
+    data_root: Annotated[Path | None, typer.Option(
+        help="Refuse an output outside this directory (default: write where --out says).")] = None,
     nonfinite: Annotated[str, typer.Option(help="NaN/inf in float data: 'refuse' or 'mask' (keep as NaN).")] = "refuse",
     compressor: Annotated[str, typer.Option(help="Cube compression: none, lz4 or zstd.")] = "none",
     variable: Annotated[str | None, typer.Option(help="Variable holding the cube (.mat, .nc/.h5).")] = None,

@@ -119,6 +119,8 @@ def make_scene(
     """
     if getattr(data, "ndim", None) != 3:
         raise FormatError(source, "shape", "a 3-D (y, x, band) array", getattr(data, "shape", None))
+    if min(data.shape) < 1:
+        raise FormatError(source, "shape", "at least one row, column and band", tuple(data.shape))
     n_bands = int(data.shape[2])
     coords: dict[str, Any] = {}
     wl = (

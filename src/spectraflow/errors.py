@@ -25,6 +25,7 @@ __all__ = [
     "ConfigError",
     "PathEscapeError",
     "StoreError",
+    "OutputConflictError",
     "UnknownMethodError",
 ]
 
@@ -113,6 +114,18 @@ class PathEscapeError(SpectraflowError, ValueError):
 
 class StoreError(SpectraflowError, OSError):
     """A zarr store is missing, incomplete or not a spectraflow store."""
+
+
+class OutputConflictError(SpectraflowError, FileExistsError):
+    """An output path holds something that is not a previous output of the same kind: it is never replaced."""
+
+    def __init__(self, path: str | PathLike[str], kind: str, found: str) -> None:
+        self.path, self.kind, self.found = str(path), kind, found
+        super().__init__(f"{self.path}: refusing to replace {found} with a '{kind}' output (only a previous "
+                         f"'{kind}' output of spectraflow is replaced); choose another path, or move it away yourself")
+
+    def __str__(self) -> str:  # FileExistsError would otherwise format errno-style
+        return str(self.args[0])
 
 
 class UnknownMethodError(SpectraflowError, KeyError):

@@ -9,6 +9,7 @@ The raw file is read lazily: dask blocks map the file only while they copy their
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import xarray as xr
 from ..cube import make_scene, provenance_attrs
 from ..errors import DataSizeError, FormatError, HeaderError, InputNotFoundError
 from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
+from ._guard import MAX_SAMPLES, require_regular_file
 from ._raw import RawFileArray
 
 __all__ = ["EnviReader", "parse_envi_header", "write_envi", "find_envi_pair", "ENVI_DTYPES"]
@@ -45,8 +47,7 @@ _LAYOUT = {
 }
 _RAW_SUFFIXES = ("", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin")
 MAX_HEADER_BYTES = 16 * 1024 * 1024
-#: Refuse headers describing more samples than any real cube has, before touching the raw file.
-MAX_SAMPLES = 1 << 40
+_DIGITS = re.compile(r"[0-9]+")
 _WAVELENGTH_SCALE = {
     "nanometers": 1.0, "nanometer": 1.0, "nm": 1.0,
     "micrometers": 1000.0, "micrometer": 1000.0, "microns": 1000.0, "micron": 1000.0, "um": 1000.0,
@@ -147,10 +148,10 @@ def _int_field(path: Path, fields: Mapping[str, Any], key: str, *, default: int 
             return default
         raise HeaderError(path, key, "an integer", "missing")
     value = fields[key]
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise HeaderError(path, key, "an integer", value) from None
+    text = str(value).strip()
+    if not _DIGITS.fullmatch(text):  # int() would also take '4_0', '+4' and non-ASCII digits
+        raise HeaderError(path, key, "an integer written with the digits 0-9", value)
+    number = int(text)
     if number < minimum:
         raise HeaderError(path, key, f"an integer >= {minimum}", number)
     return number
@@ -168,6 +169,8 @@ def _float_list(path: Path, fields: Mapping[str, Any], key: str, n: int) -> np.n
         raise HeaderError(path, key, "a list of numbers", values[:5]) from None
     if array.size != n:
         raise HeaderError(path, key, f"{n} values (one per band)", f"{array.size} values")
+    if not np.isfinite(array).all():
+        raise HeaderError(path, key, "finite numbers", f"{int((~np.isfinite(array)).sum())} NaN/inf values")
     return array
 
 
@@ -178,9 +181,12 @@ def _float_field(path: Path, fields: Mapping[str, Any], key: str) -> float | Non
     if isinstance(value, list):  # some writers brace single values
         value = value[0] if len(value) == 1 else value
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise HeaderError(path, key, "a number", value) from None
+    if not np.isfinite(number):
+        raise HeaderError(path, key, "a finite number", value)
+    return number
 
 
 class EnviHeader:
@@ -214,6 +220,9 @@ class EnviHeader:
         bbl = _float_list(path, fields, "bbl", self.bands)
         self.good_band = None if bbl is None else bbl != 0
         self.scale_factor = _float_field(path, fields, "reflectance scale factor")
+        if self.scale_factor is not None and self.scale_factor <= 0:
+            raise HeaderError(path, "reflectance scale factor", "a positive number (stored value / reflectance)",
+                              fields["reflectance scale factor"])
         self.nodata = _float_field(path, fields, "data ignore value")
 
     def _wavelengths(self) -> np.ndarray | None:
@@ -263,6 +272,11 @@ class EnviReader(Reader):
              **options: Any) -> xr.Dataset:
         self.reject_options(path, options)
         header_path, raw_path = find_envi_pair(path)
+        if raw_path != Path(path) and raw_path.is_symlink():  # the named file is the user's; its companion not
+            raise FormatError(raw_path, "raw data file", f"a regular file beside {header_path.name} (a symbolic "
+                              "link would read another file's bytes: copy the file in instead)",
+                              f"a link to {os.readlink(raw_path)}")
+        require_regular_file(raw_path, "ENVI raw data file")
         header = EnviHeader(header_path, parse_envi_header(header_path))
         size = raw_path.stat().st_size
         if size != header.nbytes:

@@ -50,7 +50,7 @@ def write_fields_store(dataset: xr.Dataset, dest: str | os.PathLike[str]) -> Pat
         shard -= shard % chunk
         encoding[name] = {"chunks": (chunk, *array.shape[1:]), "shards": (shard, *array.shape[1:])}
     dest = Path(dest)
-    with atomic_output(dest) as tmp, warnings.catch_warnings():
+    with atomic_output(dest, "fields") as tmp, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
         dataset.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False, encoding=encoding)
         zarr.consolidate_metadata(tmp)

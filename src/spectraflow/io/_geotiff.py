@@ -17,6 +17,7 @@ import xarray as xr
 from ..cube import make_scene, provenance_attrs
 from ..errors import FormatError
 from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
+from ._guard import check_declared_size, require_regular_file
 
 __all__ = ["GeoTiffReader"]
 
@@ -43,22 +44,27 @@ class GeoTiffReader(Reader):
         import rasterio
         import rioxarray
 
-        try:
-            # opened lazily without dask first: the shape decides the chunks, then xarray chunks the lazy array
-            array = rioxarray.open_rasterio(path, lock=False, mask_and_scale=False)
-            with rasterio.open(path) as src:
-                tags = [src.tags(i) for i in range(1, src.count + 1)]
-                scale = src.scales[0] if src.scales else 1.0
-        except rasterio.errors.RasterioError as exc:
-            raise FormatError(path, "structure", "a readable GeoTIFF", str(exc)) from None
+        require_regular_file(path)
+        # GDAL reads only the named file: no .aux.xml / .ovr / .msk sidecars, no directory listing
+        with rasterio.Env(GDAL_PAM_ENABLED="NO", GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+            try:
+                with rasterio.open(path) as src:
+                    itemsize = max(np.dtype(d).itemsize for d in src.dtypes)
+                    check_declared_size(path, "height x width x bands", (src.height, src.width, src.count), itemsize)
+                    tags = [src.tags(i) for i in range(1, src.count + 1)]
+                    scale = src.scales[0] if src.scales else 1.0
+                # opened lazily without dask first: the shape decides the chunks, then xarray chunks the lazy array
+                array = rioxarray.open_rasterio(path, lock=False, mask_and_scale=False)
+            except rasterio.errors.RasterioError as exc:
+                raise FormatError(path, "structure", "a readable GeoTIFF", str(exc)) from None
         if isinstance(array, list) or array.ndim != 3:
             raise FormatError(path, "layout", "a single multi-band raster", type(array).__name__)
         cube = array.transpose("y", "x", "band")
         cube = cube.chunk(wanted_chunks(chunks, cube.shape, cube.dtype.itemsize))
         scene = make_scene(
             cube.data,
-            wavelength=_tag_vector(tags, "wavelength"),
-            fwhm=_tag_vector(tags, "fwhm"),
+            wavelength=_tag_vector(path, tags, "wavelength"),
+            fwhm=_tag_vector(path, tags, "fwhm"),
             units=str(array.attrs.get("units", "unknown")),
             data_scale=1.0 / scale if scale not in (0, 1) else 1.0,
             nodata=array.rio.nodata,
@@ -71,16 +77,19 @@ class GeoTiffReader(Reader):
                                    spatial_ref=array["spatial_ref"])
 
 
-def _tag_vector(tags: list[dict[str, str]], key: str) -> np.ndarray | None:
+def _tag_vector(path: Path, tags: list[dict[str, str]], key: str) -> np.ndarray | None:
+    """The per-band ``key`` tag as numbers (nm), None when a band lacks it; a tag that is there must parse."""
     values = []
-    for band_tags in tags:
+    for band, band_tags in enumerate(tags, start=1):
         lowered = {k.lower(): v for k, v in band_tags.items()}
         if key not in lowered:
             return None
         try:
             values.append(float(lowered[key]))
         except ValueError:
-            return None
+            raise FormatError(path, f"band {band} {key} tag", "a number", lowered[key]) from None
+        if not np.isfinite(values[-1]):
+            raise FormatError(path, f"band {band} {key} tag", "a finite number", lowered[key])
         unit = lowered.get("wavelength_units", "nm").lower()
         if unit in ("micrometers", "micrometer", "um", "microns", "µm"):
             values[-1] *= 1000.0

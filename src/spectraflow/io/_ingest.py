@@ -13,9 +13,11 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from .._atomic import check_replaceable
 from ..cube import CUBE
-from ..errors import InputNotFoundError, NonFiniteDataError, PathEscapeError, UnsupportedFormatError
+from ..errors import NonFiniteDataError, PathEscapeError, UnsupportedFormatError
 from ._base import ChunkSpec, Reader, readers, sha256_file, source_entries
+from ._guard import check_hdf5, require_regular_file
 from ._store import StoreLayout, store_layout, write_store
 
 __all__ = ["detect_format", "get_reader", "read", "ingest", "attach_ground_truth", "check_name", "resolve_inside"]
@@ -57,9 +59,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     When no reader recognises the content, a reader claiming the extension is returned so that opening
     the file reports what is wrong with it in that format's terms.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputNotFoundError(path)
+    path = require_regular_file(path)  # a FIFO would block the first sniff's open
     names = [n for n in _SNIFF_ORDER if n in readers] + [n for n in readers.names() if n not in _SNIFF_ORDER]
     by_extension = [n for n in names if path.suffix.lower() in readers.get(n).extensions]
     for name in by_extension + [n for n in names if n not in by_extension]:
@@ -78,9 +78,7 @@ def _hash_sources(paths: list[Path]) -> dict[Path, str]:
 def read(path: str | os.PathLike[str], *, format: str | None = None, name: str | None = None,
          chunks: ChunkSpec | None = None, checksum: bool = True, **options: Any) -> xr.Dataset:
     """Open ``path`` lazily as a scene (see :mod:`spectraflow.cube`), with provenance hashes filled in."""
-    path = Path(path)
-    if not path.exists():
-        raise InputNotFoundError(path)
+    path = require_regular_file(path)
     reader = get_reader(format or detect_format(path))
     scene = reader.open(path, chunks=chunks, name=name, **options)
     if checksum:
@@ -130,16 +128,17 @@ def ingest(
 ) -> Path:
     """Read ``path`` and write it as a store at ``out``; return the store's path.
 
-    ``data_root`` (when given) is the directory ``out`` must stay inside. The input is hashed in a thread
+    ``data_root`` (when given) is the directory ``out`` must stay inside (paths from ``params.yaml`` and the
+    landing zone; a path typed at the command line is the user's own). What is at ``out`` is replaced only
+    when it is a store that ingest wrote; anything else is refused before reading. The input is hashed in a thread
     while the cube streams into the store, and the store appears at ``out`` only once complete.
     Non-finite float samples are refused (``nonfinite="refuse"``, the default) or kept as NaN (``"mask"``).
     ``ground_truth`` names a NetCDF/HDF5 file whose ``endmembers``, ``abundances`` and ``(y, x)`` mask
     variables are stored with the cube (see :mod:`spectraflow.cube`).
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputNotFoundError(path)
+    path = require_regular_file(path)
     out_path = resolve_inside(out, data_root) if data_root is not None else Path(out)
+    check_replaceable(out_path, "scene")  # before any work: only a previous ingested store is replaced
     if name is not None:
         check_name(name)
     if nonfinite not in ("refuse", "mask"):
@@ -171,14 +170,17 @@ def ingest(
 
 def attach_ground_truth(scene: xr.Dataset, path: str | os.PathLike[str]) -> xr.Dataset:
     """``scene`` with the ground-truth variables of the NetCDF/HDF5 file ``path`` added, shapes checked."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(path, "ground-truth file")
+    path = require_regular_file(path, "ground-truth file")
     from ..cube import validate_scene
     from ..errors import FormatError
 
-    with xr.open_dataset(path, engine="h5netcdf") as truth:
-        truth = truth.load()
+    check_hdf5(path)  # a NetCDF-4/HDF5 file holding its own data, of sizes it can hold
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as truth:
+            truth = truth.load()
+    except (OSError, ValueError, TypeError) as exc:  # h5netcdf's errors for a file that is HDF5 but not NetCDF
+        raise FormatError(path, "structure", "a NetCDF-4 file of ground-truth variables",
+                          f"{type(exc).__name__}: {exc}") from None
     sizes = scene[CUBE].sizes
     for name, variable in truth.data_vars.items():
         for dim in set(variable.dims) & {"y", "x", "band"}:

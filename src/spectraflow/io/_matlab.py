@@ -24,12 +24,16 @@ import xarray as xr
 from ..cube import CUBE, make_scene, provenance_attrs
 from ..errors import FormatError
 from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
+from ._guard import check_declared_size, check_hdf5, format_error_from_os, require_regular_file
 
 __all__ = ["MatlabReader", "pixels_to_cube"]
 
 _V5_MAGIC = b"MATLAB 5.0 MAT-file"
 _V73_MAGIC = b"MATLAB 7.3 MAT-file"
 _WAVELENGTH_NAMES = ("wavelength", "wavelengths", "wl", "wavelength_nm")
+#: bytes per element of the MATLAB classes a cube may have (as ``scipy.io.whosmat`` names them)
+_CLASS_BYTES = {"double": 8, "single": 4, "int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint8": 1, "uint16": 2,
+                "uint32": 4, "uint64": 8, "logical": 1}
 
 
 def pixels_to_cube(matrix: np.ndarray, n_row: int, n_col: int) -> np.ndarray:
@@ -41,13 +45,14 @@ class _MatFile:
     """Variables of a .mat file in MATLAB's axis order, loaded on demand."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = require_regular_file(path)
         with open(path, "rb") as f:
             head = f.read(128)
         self.v73 = head.startswith(_V73_MAGIC)
         if self.v73:
             import h5py
 
+            check_hdf5(path)  # every variable stored in the file, every declared size one it can hold
             self._h5 = h5py.File(path, "r")
             self.shapes = {
                 k: tuple(reversed(v.shape)) for k, v in self._h5.items()
@@ -60,22 +65,36 @@ class _MatFile:
                 whos = scipy.io.whosmat(path)
             except Exception as exc:  # scipy raises assorted errors on corrupt files
                 raise FormatError(path, "MATLAB v5 structure", "a readable MAT-file", str(exc)) from None
-            numeric = {"double", "single", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                       "uint64", "logical"}
-            self.shapes = {name: tuple(shape) for name, shape, cls in whos if cls in numeric}
+            self.shapes = {name: tuple(shape) for name, shape, cls in whos if cls in _CLASS_BYTES}
+            for name, shape, cls in whos:  # before anything is loaded: a compressed variable may claim any size
+                if cls in _CLASS_BYTES:
+                    check_declared_size(path, name, shape, _CLASS_BYTES[cls])
 
     def load(self, name: str) -> np.ndarray:
-        """Variable ``name`` as a NumPy array in MATLAB axis order."""
-        if self.v73:
-            return np.asarray(self._h5[name][()]).T
-        import scipy.io
+        """Variable ``name`` as a NumPy array in MATLAB axis order (real numbers only)."""
+        try:
+            if self.v73:
+                values = np.asarray(self._h5[name][()]).T
+            else:
+                import scipy.io
 
-        return np.asarray(scipy.io.loadmat(self.path, variable_names=[name])[name])
+                values = np.asarray(scipy.io.loadmat(self.path, variable_names=[name])[name])
+        except OSError as exc:
+            raise format_error_from_os(self.path, name, "a readable MATLAB variable", exc) from None
+        except Exception as exc:  # scipy and h5py raise assorted errors on corrupt data
+            raise FormatError(self.path, name, "a readable MATLAB variable", f"{type(exc).__name__}: {exc}") from None
+        if np.iscomplexobj(values):
+            raise FormatError(self.path, name, "real numbers (spectral data are not complex)", str(values.dtype))
+        return values
 
     def scalar(self, name: str) -> int | None:
+        """The positive integer held by scalar variable ``name`` (``nRow``, ``nCol``), None when absent."""
         if name not in self.shapes or int(np.prod(self.shapes[name])) != 1:
             return None
-        return int(np.asarray(self.load(name)).ravel()[0])
+        value = float(np.asarray(self.load(name)).ravel()[0])
+        if not np.isfinite(value) or value < 1 or value != int(value):
+            raise FormatError(self.path, name, "a positive integer", value)
+        return int(value)
 
     def close(self) -> None:
         if self.v73:

@@ -20,6 +20,7 @@ import xarray as xr
 from ..cube import make_scene, provenance_attrs
 from ..errors import FormatError
 from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
+from ._guard import check_hdf5, require_regular_file
 
 __all__ = ["NetcdfReader"]
 
@@ -58,8 +59,10 @@ class NetcdfReader(Reader):
     def open(self, path: Path, *, chunks: ChunkSpec = None, name: str | None = None,
              **options: Any) -> xr.Dataset:
         self.reject_options(path, options, allowed=("variable", "dims"))
-        with open(path, "rb") as f:
+        with open(require_regular_file(path), "rb") as f:
             netcdf3 = f.read(3) == b"CDF"
+        if not netcdf3:
+            check_hdf5(path)  # no bytes from other files; no declared size the file cannot hold
         engine_kwargs: dict[str, Any] = {} if netcdf3 else {"phony_dims": "sort"}
         try:
             source = xr.open_dataset(path, engine="scipy" if netcdf3 else "h5netcdf", chunks={},
@@ -80,9 +83,9 @@ class NetcdfReader(Reader):
         data = array.data.rechunk(tuple(wanted[d] for d in ("y", "x", "band")))
         scene = make_scene(
             data,
-            wavelength=self._band_vector(source, band_dim, ("wavelength", "wavelengths"), scaled=True),
-            fwhm=self._band_vector(source, band_dim, ("fwhm",), scaled=True),
-            good_band=self._band_vector(source, band_dim, ("good_band", "bbl"), scaled=False),
+            wavelength=self._band_vector(path, source, band_dim, ("wavelength", "wavelengths"), scaled=True),
+            fwhm=self._band_vector(path, source, band_dim, ("fwhm",), scaled=True),
+            good_band=self._band_vector(path, source, band_dim, ("good_band", "bbl"), scaled=False),
             units=str(array.attrs.get("units", "unknown")),
             data_scale=1.0 / float(array.attrs.get("scale_factor", 1.0)),
             nodata=array.attrs.get("_FillValue", array.attrs.get("nodata")),
@@ -124,12 +127,20 @@ class NetcdfReader(Reader):
         raise FormatError(path, "dimensions", "names recognisable as y, x and band, or dims=(...)", tuple(dims))
 
     @staticmethod
-    def _band_vector(source: xr.Dataset, band_dim: Any, names: Sequence[str], scaled: bool) -> np.ndarray | None:
+    def _band_vector(path: Path, source: xr.Dataset, band_dim: Any, names: Sequence[str],
+                     scaled: bool) -> np.ndarray | None:
         for key in names:
             if key in source.variables and source[key].dims == (band_dim,):
                 values = np.asarray(source[key].values)
+                if values.dtype.kind not in "iufb":
+                    raise FormatError(path, key, "numbers",
+                                      f"values of type {values.dtype}")
                 if not scaled:
                     return values.astype(bool)
+                values = values.astype(np.float64)
+                if not np.isfinite(values).all():
+                    raise FormatError(path, key, "finite numbers",
+                                      f"{int((~np.isfinite(values)).sum())} NaN/inf values")
                 units = str(source[key].attrs.get("units", "nm")).lower()
-                return values.astype(np.float64) * _UNIT_SCALE.get(units, 1.0)
+                return values * _UNIT_SCALE.get(units, 1.0)
         return None

@@ -11,6 +11,7 @@ import xarray as xr
 from ..cube import make_scene, provenance_attrs
 from ..errors import FormatError
 from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
+from ._guard import check_declared_size, require_regular_file
 from ._raw import RawFileArray
 
 __all__ = ["NpyReader"]
@@ -37,18 +38,19 @@ class NpyReader(Reader):
              **options: Any) -> xr.Dataset:
         self.reject_options(path, options, allowed=("wavelength",))
         try:
-            with open(path, "rb") as f:
+            with open(require_regular_file(path), "rb") as f:
                 version = np.lib.format.read_magic(f)
                 read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                                else np.lib.format.read_array_header_2_0)
                 shape, fortran, dtype = read_header(f)
                 offset = f.tell()
-        except ValueError as exc:
-            raise FormatError(path, "npy header", "a valid .npy header", str(exc)) from None
+        except (ValueError, TypeError, SyntaxError, MemoryError) as exc:  # numpy's header parser on bad text
+            raise FormatError(path, "npy header", "a valid .npy header", f"{type(exc).__name__}: {exc}") from None
         if dtype.hasobject or dtype.kind not in "iufb":
             raise FormatError(path, "dtype", "a numeric dtype (objects are never unpickled)", str(dtype))
         if len(shape) != 3:
             raise FormatError(path, "shape", "a 3-D (y, x, band) array", shape)
+        check_declared_size(path, "shape", shape, dtype.itemsize)  # negative extents, absurd sizes
         expected = offset + int(np.prod(shape)) * dtype.itemsize
         if path.stat().st_size < expected:
             raise FormatError(path, "file size", f"at least {expected} bytes", path.stat().st_size)

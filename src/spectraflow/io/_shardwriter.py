@@ -130,7 +130,10 @@ def write_shard(array_dir: Path, array: Any, shard_index: tuple[int, ...], block
     index_bytes = index.tobytes()
     checksum = np.uint32(google_crc32c.value(index_bytes)).astype("<u4").tobytes()
     path = shard_path(array_dir, array, shard_index)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # directories only below the array's own, which must exist: a writer still running after a failed write
+    # was cleaned up then fails here instead of recreating the removed temporary store
+    for parent in reversed(path.relative_to(array_dir).parents[:-1]):
+        (array_dir / parent).mkdir(exist_ok=True)
     with open(path, "wb") as f:
         f.write(raw.data)
         f.write(index_bytes)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._atomic import atomic_output
+from .._atomic import atomic_output, check_replaceable
 from ..cube import CUBE, validate_scene
 from ..errors import ConfigError, StoreError
 from . import _shardwriter
@@ -85,15 +85,18 @@ _NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: str = "none",
                 layout: StoreLayout | None = None,
-                finalize_attrs: Callable[[], Mapping[str, Any]] | None = None) -> Path:
+                finalize_attrs: Callable[[], Mapping[str, Any]] | None = None, kind: str = "scene") -> Path:
     """Write ``scene`` to a sharded zarr v3 store at ``dest``, atomically (beside, then renamed in).
 
     The cube is rechunked to whole shards for the write (dask writes must align with shards); every other
     variable is small and stored as one chunk. ``finalize_attrs``, when given, is called after the data are
     written and its result merged into the store's attributes before the store is moved into place (ingest
-    uses it for hashes computed while the data stream). Returns ``dest``.
+    uses it for hashes computed while the data stream). ``kind`` names the stage output this store is
+    (``"scene"``, ``"preprocessed"``, ...): only a previous store of the same kind at ``dest`` is replaced,
+    anything else there is refused before any work. Returns ``dest``.
     """
     dest = Path(dest)
+    check_replaceable(dest, kind)
     validate_scene(scene, str(dest))
     cube = scene[CUBE]
     ny, nx, nb = cube.shape
@@ -117,7 +120,7 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
     import zarr
 
     try:
-        with atomic_output(dest) as tmp, warnings.catch_warnings():
+        with atomic_output(dest, kind) as tmp, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
             # metadata and the small in-memory variables are written now; the dask cube is left to us
             pending = scene.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False, encoding=encoding,

@@ -81,12 +81,14 @@ def preprocess_store(source: str | os.PathLike[str], dest: str | os.PathLike[str
     ``patches``) a patch table for training: ``patch_y``, ``patch_x``, ``patch_region``, ``patch_split``
     (0 train, 1 validation) on a ``patch`` dimension.
     """
+    from .._atomic import check_replaceable
     from ..io import open_store, write_store
 
+    check_replaceable(dest, "preprocessed")  # before the chain's statistics are fitted
     scene = run_chain(open_store(source, max_block_bytes=BLOCK_BYTES), steps)
     scene.attrs["input_store"] = str(source)
     if patches is not None:
         table = patch_table(scene.sizes["y"], scene.sizes["x"], patches)
         scene = scene.assign({f"patch_{k}": ("patch", v) for k, v in table.items()})
         scene.attrs["patches"] = json.dumps(_jsonable(vars(patches)))
-    return write_store(scene, dest, compressor=compressor)
+    return write_store(scene, dest, compressor=compressor, kind="preprocessed")

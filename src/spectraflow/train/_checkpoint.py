@@ -47,7 +47,7 @@ def save_checkpoint(directory: str | os.PathLike[str], weights: dict[str, Any], 
     if missing:
         raise ValueError(f"checkpoint meta lacks {sorted(missing)}")
     record = {"format": CHECKPOINT_FORMAT, "version": __version__, **meta}
-    with atomic_output(directory) as tmp:
+    with atomic_output(directory, "checkpoint") as tmp:
         tmp.mkdir()
         torch.save(_cpu(weights), tmp / _WEIGHTS)
         if training_state is not None:

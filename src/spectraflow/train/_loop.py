@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import write_csv
+from .._atomic import check_replaceable, write_csv
 from ..errors import ConfigError, SpectraflowError
 from ._checkpoint import read_training_state, save_checkpoint
 from ._device import select_device
@@ -193,6 +193,8 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
     history = History(device=str(device), precision="fp32" if dtype is None else str(dtype).removeprefix("torch."))
     best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     start = 0
+    if checkpoint is not None:
+        check_replaceable(checkpoint, "checkpoint")  # before any epoch
     state = read_training_state(checkpoint) if resume and checkpoint is not None else None
     if state is not None and not _continues(checkpoint, state, meta, config):  # type: ignore[arg-type]
         state = None

@@ -31,12 +31,14 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
     MSSIM, SAM, ERGAS); ``dest`` then also holds the ``noisy`` cube. Metrics: ``{noisy: scores, <name>:
     {scores..., seconds}}`` (no scores without ``noise``).
     """
+    from ..._atomic import check_replaceable
     from ...cube import CUBE
     from ...io import open_store, write_store
     from ...metrics import denoising_scores
     from ...synth import add_noise
     from .. import build, method_params
 
+    check_replaceable(dest, "denoised")  # before any method runs
     specs = [methods] if isinstance(methods, str | Mapping) else list(methods)
     if not specs:
         raise ConfigError("params.yaml [denoise.methods]: empty; expected at least one method")
@@ -67,4 +69,4 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
         out.attrs["noise"] = json.dumps(dict(noise))
     out.attrs.update(input_store=str(source),
                      denoising=json.dumps([{"name": d.name, "params": method_params(d)} for d in denoisers]))
-    return write_store(out, dest), metrics
+    return write_store(out, dest, kind="denoised"), metrics

@@ -47,12 +47,13 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     ``n_endmembers`` None estimates it by HySime. Ground truth in the source (``endmembers``/``abundances``)
     is copied along as ``true_endmembers``/``true_abundances`` for evaluation.
     """
-    from ..._atomic import atomic_output
+    from ..._atomic import atomic_output, check_replaceable
     from ...cube import CUBE
     from ...io import open_store
     from ...preprocess import hysime, parse_steps, run_chain
     from .. import method_params
 
+    check_replaceable(dest, "unmixing")  # before any work
     scene = run_chain(open_store(source), parse_steps(steps))
     cube = scene[CUBE].persist() if scene[CUBE].nbytes < 2 << 30 else scene[CUBE]
     estimate = hysime(cube)
@@ -78,7 +79,7 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     for variable in result.variables.values():
         variable.encoding = {}
     dest = Path(dest)
-    with atomic_output(dest) as tmp:
+    with atomic_output(dest, "unmixing") as tmp:
         result.compute().to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False)
     return dest
 
