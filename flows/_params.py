@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from spectraflow.config import load_params
+from spectraflow.errors import ConfigError
 
 PARAMS = Path("params.yaml")
 
 
 def section(name: str, path: Path = PARAMS) -> dict[str, Any]:
-    with open(path) as f:
-        params = yaml.safe_load(f) or {}
-    return dict(params.get(name) or {})
+    values = load_params(path).get(name) or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path} [{name}]: expected a mapping of keys to values, found {values!r}")
+    return dict(values)

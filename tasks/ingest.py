@@ -8,7 +8,7 @@ from prefect.logging import get_run_logger
 
 from spectraflow._atomic import write_json
 from spectraflow.config import IngestConfig, SynthConfig
-from spectraflow.io import ingest, store_info
+from spectraflow.io import ingest, resolve_inside, store_info
 from spectraflow.synth import synthetic_scene, write_scene_envi
 
 
@@ -40,7 +40,13 @@ def _is_io_error(state: object) -> bool:
 @task(name="ingest-file", retries=2, retry_delay_seconds=1,
       retry_condition_fn=lambda task, run, state: _is_io_error(state))
 def ingest_file(config: IngestConfig, data_root: str = "data") -> str:
-    """Ingest ``config.source_path`` into the store ``config.out``; retried on transient I/O errors."""
+    """Ingest ``config.source_path`` into the store ``config.out``; retried on transient I/O errors.
+
+    Paths from ``params.yaml`` stay in the workspace even through symbolic links: the source and its ground
+    truth must resolve inside it, the store inside ``data_root``."""
+    for path, what in ((config.source_path, "ingest.source"), (config.ground_truth_path, "ingest.ground_truth")):
+        if path is not None:
+            resolve_inside(path, ".", what)
     store = ingest(config.source_path, config.out, format=config.format, name=config.name, data_root=data_root,
                    nonfinite=config.nonfinite, compressor=config.compressor,  # type: ignore[arg-type]
                    ground_truth=config.ground_truth_path)

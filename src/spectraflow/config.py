@@ -4,20 +4,95 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import ConfigError
 
 __all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "DenoiseConfig", "TrainDenoiseConfig",
            "OperatorDataConfig", "TrainOperatorConfig", "UnmixConfig", "LandingConfig", "ReportConfig",
-           "from_mapping", "check_workspace_paths"]
+           "from_mapping", "check_workspace_paths", "load_params", "MAX_PARAMS_BYTES"]
 
 C = TypeVar("C")
 
 #: Keys that name files or directories: from params.yaml they must stay inside the workspace.
 PATH_KEYS = frozenset({"input", "out", "out_dir", "source_dir", "directory", "stores", "checkpoint"})
+
+
+#: A params file larger than this is refused before parsing (a real one is a few kilobytes).
+MAX_PARAMS_BYTES = 1 << 20
+
+
+def load_params(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a ``params.yaml``: plain YAML without aliases (``*name``), at most :data:`MAX_PARAMS_BYTES`.
+
+    Aliases are refused, not expanded: a few hundred bytes of nested aliases expand to gigabytes (the "billion
+    laughs"), and no parameter file needs them. Errors name the file and the line.
+    """
+    import yaml
+
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_PARAMS_BYTES:
+        raise ConfigError(f"{path}: {size} bytes; expected a parameter file of at most {MAX_PARAMS_BYTES} bytes")
+
+    class _NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise ConfigError(f"{path}: line {event.start_mark.line + 1}: alias *{event.anchor}; expected plain "
+                                  "values (YAML aliases are not accepted in parameter files)")
+            return super().compose_node(parent, index)
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            params = yaml.load(f, Loader=_NoAliases)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc}") from None
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, found {type(params).__name__}")
+    return params
+
+
+def _type_matches(value: Any, hint: Any) -> bool | None:
+    """Whether ``value`` fits the annotation ``hint``; None where the hint is not a plain one to check."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        verdicts = [_type_matches(value, h) for h in typing.get_args(hint)]
+        return None if None in verdicts else any(verdicts)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is tuple:
+        return isinstance(value, list | tuple) or None
+    return None
+
+
+def check_types(cls: type, values: Mapping[str, Any], section: str) -> None:
+    """Refuse a value whose type does not match its field's plain annotation (str, int, float, bool, None and
+    unions of them; lists for tuples), naming the key, the value and the type expected."""
+    hints = typing.get_type_hints(cls)
+    for key, value in values.items():
+        hint = hints.get(key)
+        if hint is not None and _type_matches(value, hint) is False:
+            expected = " or ".join("null" if h is type(None) else getattr(h, "__name__", str(h))
+                                   for h in (typing.get_args(hint) or (hint,)))
+            raise ConfigError(f"params.yaml [{section}]: {key}={value!r}; expected {expected}")
 
 
 def check_workspace_paths(values: Mapping[str, Any], section: str) -> None:
@@ -30,7 +105,8 @@ def check_workspace_paths(values: Mapping[str, Any], section: str) -> None:
         normal = os.path.normpath(os.fspath(value))
         if os.path.isabs(normal) or normal == ".." or normal.startswith(".." + os.sep):
             raise ConfigError(f"params.yaml [{section}]: {key}={os.fspath(value)!r}; expected a path inside the "
-                              "workspace (relative, not leading out with '..'); link outside data in instead")
+                              "workspace (relative, not leading out with '..'); copy outside data in, or ingest it "
+                              "with the `spectraflow ingest` command, which reads any path you name")
 
 
 def from_mapping(cls: type[C], values: Mapping[str, Any] | None, section: str) -> C:
@@ -46,6 +122,8 @@ def from_mapping(cls: type[C], values: Mapping[str, Any] | None, section: str) -
     unknown = sorted(set(values) - fields)
     if unknown:
         raise ConfigError(f"params.yaml [{section}]: unknown key(s) {unknown}; allowed: {sorted(fields)}")
+    if dataclasses.is_dataclass(cls):
+        check_types(cls, values, section)
     check_workspace_paths(values, section)
     try:
         return cls(**values)
@@ -265,10 +343,17 @@ class UnmixConfig:
 
 @dataclass(frozen=True)
 class LandingConfig:
-    """The landing zone (``landing`` section): where new acquisitions are dropped and where they go."""
+    """The landing zone (``landing`` section): where new acquisitions are dropped, where their stores go, and
+    how long a file must be unchanged before it is taken (it may still be being copied)."""
 
     directory: str = "data/landing"
     stores: str = "data/stores/landing"
+    settle_seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.settle_seconds <= 86400:
+            raise ConfigError(f"params.yaml [landing]: settle_seconds={self.settle_seconds!r}; expected seconds in "
+                              "0..86400 (how long a file must be unchanged before it is taken)")
 
 
 @dataclass(frozen=True)

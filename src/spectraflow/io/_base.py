@@ -12,7 +12,7 @@ import xarray as xr
 
 from .._registry import Registry
 from ..cube import source_entry
-from ..errors import ConfigError
+from ..errors import ConfigError, FormatError
 
 __all__ = ["ChunkSpec", "Reader", "readers", "sha256_file", "source_entries", "wanted_chunks"]
 
@@ -22,8 +22,14 @@ __all__ = ["ChunkSpec", "Reader", "readers", "sha256_file", "source_entries", "w
 ChunkSpec = Mapping[str, int] | Callable[[tuple[int, int, int], int], Mapping[str, int]] | None
 
 
-def wanted_chunks(chunks: ChunkSpec, shape: tuple[int, ...], itemsize: int) -> dict[str, int]:
-    """``chunks`` resolved for a cube of ``shape``, as ``{"y": .., "x": .., "band": ..}`` (-1: whole)."""
+def wanted_chunks(chunks: ChunkSpec, shape: tuple[int, ...], itemsize: int,
+                  source: str | Path) -> dict[str, int]:
+    """``chunks`` resolved for a cube of ``shape``, as ``{"y": .., "x": .., "band": ..}`` (-1: whole).
+
+    Refuses a cube with an empty dimension (there is nothing to chunk, store or process), naming ``source``.
+    """
+    if len(shape) != 3 or min(int(s) for s in shape) < 1:
+        raise FormatError(source, "shape", "at least one row, column and band (y, x, band)", tuple(shape))
     if callable(chunks):
         ny, nx, nb = (int(s) for s in shape)
         chunks = chunks((ny, nx, nb), itemsize)

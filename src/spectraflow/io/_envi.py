@@ -290,7 +290,8 @@ class EnviReader(Reader):
         import dask.array as da
 
         raw_dims, to_yxb = _LAYOUT[header.interleave]
-        yxb_chunks = wanted_chunks(chunks, (header.lines, header.samples, header.bands), header.dtype.itemsize)
+        yxb_chunks = wanted_chunks(chunks, (header.lines, header.samples, header.bands), header.dtype.itemsize,
+                                   path)
         raw_chunks = tuple(yxb_chunks.get(d, -1) for d in raw_dims)
         proxy = RawFileArray(raw_path, header.raw_shape, header.dtype, header.offset)
         data = da.from_array(proxy, chunks=raw_chunks, lock=False, asarray=True,

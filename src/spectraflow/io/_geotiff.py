@@ -60,7 +60,7 @@ class GeoTiffReader(Reader):
         if isinstance(array, list) or array.ndim != 3:
             raise FormatError(path, "layout", "a single multi-band raster", type(array).__name__)
         cube = array.transpose("y", "x", "band")
-        cube = cube.chunk(wanted_chunks(chunks, cube.shape, cube.dtype.itemsize))
+        cube = cube.chunk(wanted_chunks(chunks, cube.shape, cube.dtype.itemsize, path))
         scene = make_scene(
             cube.data,
             wavelength=_tag_vector(path, tags, "wavelength"),

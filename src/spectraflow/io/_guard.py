@@ -87,7 +87,7 @@ def check_declared_size(path: str | os.PathLike[str], field: str, shape: Sequenc
     return nbytes
 
 
-def format_error_from_os(path: str | os.PathLike[str], field: str, expected: str, exc: OSError) -> OSError:
+def format_error_from_os(path: str | os.PathLike[str], field: str, expected: str, exc: OSError) -> Exception:
     """An OSError raised while parsing ``path``: a :class:`FormatError` naming the file when the library
     reports a format problem (no errno: HDF5's "truncated file", "file signature not found"), else ``exc``
     itself (a real I/O error, which the ingest task may retry)."""

@@ -37,12 +37,13 @@ def check_name(name: str) -> str:
     return name
 
 
-def resolve_inside(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:
+def resolve_inside(path: str | os.PathLike[str], root: str | os.PathLike[str], what: str = "output path") -> Path:
     """``path`` resolved, after checking that it lies inside ``root`` (symlinks followed)."""
     root_resolved = Path(root).resolve()
     resolved = Path(path).resolve()
     if resolved == root_resolved or not resolved.is_relative_to(root_resolved):
-        raise PathEscapeError(f"output path {path}: expected a path inside the data directory {root_resolved}")
+        shown = f"{path} (leads to {resolved})" if Path(path).absolute() != resolved else str(path)
+        raise PathEscapeError(f"{what} {shown}: expected a path inside {root_resolved}")
     return resolved
 
 

@@ -135,7 +135,7 @@ class MatlabReader(Reader):
         import dask.array as da
 
         data = da.from_array(np.ascontiguousarray(cube), chunks=tuple(
-            wanted_chunks(chunks, cube.shape, cube.dtype.itemsize).values()))
+            wanted_chunks(chunks, cube.shape, cube.dtype.itemsize, path).values()))
         units = "DN" if cube.dtype.kind in "iu" else "unknown"
         scene = make_scene(
             data, wavelength=wavelength, units=units, source=str(path),

@@ -79,7 +79,7 @@ class NetcdfReader(Reader):
         rename = self._dim_names(path, array.dims, options.get("dims"))
         array = array.rename(rename).transpose("y", "x", "band")
         band_dim = next(d for d, new in rename.items() if new == "band")
-        wanted = wanted_chunks(chunks, array.shape, array.dtype.itemsize)
+        wanted = wanted_chunks(chunks, array.shape, array.dtype.itemsize, path)
         data = array.data.rechunk(tuple(wanted[d] for d in ("y", "x", "band")))
         scene = make_scene(
             data,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tokenize
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ class NpyReader(Reader):
                                else np.lib.format.read_array_header_2_0)
                 shape, fortran, dtype = read_header(f)
                 offset = f.tell()
-        except (ValueError, TypeError, SyntaxError, MemoryError) as exc:  # numpy's header parser on bad text
+        except (ValueError, TypeError, SyntaxError, MemoryError, tokenize.TokenError) as exc:  # bad header text
             raise FormatError(path, "npy header", "a valid .npy header", f"{type(exc).__name__}: {exc}") from None
         if dtype.hasobject or dtype.kind not in "iufb":
             raise FormatError(path, "dtype", "a numeric dtype (objects are never unpickled)", str(dtype))
@@ -60,7 +61,7 @@ class NpyReader(Reader):
             proxy = RawFileArray(path, tuple(reversed(shape)), dtype, offset)
         else:
             proxy = RawFileArray(path, shape, dtype, offset)
-        wanted = tuple(wanted_chunks(chunks, shape, dtype.itemsize).values())
+        wanted = tuple(wanted_chunks(chunks, shape, dtype.itemsize, path).values())
         data = da.from_array(proxy, chunks=wanted[::-1] if fortran else wanted, lock=False,
                              meta=np.empty((0, 0, 0), proxy.dtype))
         if fortran:

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from .._atomic import atomic_output
+from ..config import load_params
 
 __all__ = ["Table", "Figure", "Report", "collect_report", "render_html", "render_markdown", "write_report",
            "flatten"]
@@ -240,7 +241,7 @@ def collect_report(workspace: str | os.PathLike[str] = ".", baseline: str = "HEA
     """Everything the report shows, read from ``workspace`` (see the module's docstring)."""
     workspace = Path(workspace)
     params_text = (workspace / "params.yaml").read_text()
-    params = yaml.safe_load(params_text) or {}
+    params = load_params(workspace / "params.yaml")
     stages = (yaml.safe_load((workspace / "dvc.yaml").read_text()) or {}).get("stages") or {}
     lock_path = workspace / "dvc.lock"
     lock = yaml.safe_load(lock_path.read_text()) if lock_path.is_file() else {}
