@@ -4,6 +4,7 @@ S3 (moto, loopback) remote into fresh clones, and the pipeline flow against a re
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
-from spectraflow.io import open_store
+from spectraflow.io import ingest, open_store
 from spectraflow.synth import synthetic_scene
 from spectraflow.testing.browser import chromium_path, render_offline
 from spectraflow.testing.faults import kill_while_writing, partials, write_window
@@ -238,14 +239,28 @@ def test_landing_zone_ingests_each_file_once(repo: Path, env: dict[str, str], pr
     landing.mkdir(parents=True, exist_ok=True)
     np.save(landing / "acq1.npy", np.random.default_rng(3).random((12, 10, 6)).astype("f4"))
     shutil.copy(landing / "acq1.npy", landing / "acq1-again.npy")  # the same content dropped twice
+    (landing / "broken.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))  # truncated: rejected, blocks nothing
+    np.save(landing / "zz-after.npy", np.ones((5, 4, 3), "f4"))
+    earlier = ingest(landing / "zz-after.npy", repo / "data/stores/landing/earlier-0000.zarr")  # never dvc-added
+    past = time.time() - 60  # copied a minute ago: settled
+    for path in landing.iterdir():
+        os.utime(path, (past, past))
     server_env = {**env, "PREFECT_API_URL": prefect_server}
     code = "from flows.landing import landing_zone; print('NEW', landing_zone(trigger_pipeline=False))"
     first = _run([sys.executable, "-c", code], repo, server_env)
     stores = sorted((repo / "data/stores/landing").glob("*.zarr"))
-    assert len(stores) == 1 and (stores[0].parent / f"{stores[0].name}.dvc").is_file()
+    assert len(stores) == 3 and all((s.parent / f"{s.name}.dvc").is_file() for s in stores), stores
+    assert earlier in stores
+    assert sorted(p.name for p in (landing / "rejected").iterdir()) == ["broken.mat", "broken.mat.error.txt"]
     second = _run([sys.executable, "-c", code], repo, server_env)
     assert "NEW []" in second and "NEW ['" in first
-    np.testing.assert_array_equal(open_store(stores[0])["cube"].values, np.load(landing / "acq1.npy"))
+    acq1 = next(s for s in stores if s.name.startswith("acq1"))
+    np.testing.assert_array_equal(open_store(acq1)["cube"].values, np.load(landing / "acq1.npy"))
+    table = _api(prefect_server, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": ["landing-zone"]}}})
+    data = table[0]["data"]  # type: ignore[index]
+    rows = json.loads(data) if isinstance(data, str) else data
+    assert {r["file"]: r["status"] for r in rows} == {"acq1-again.npy": "known", "acq1.npy": "known",
+                                                     "zz-after.npy": "known"}  # the second run's table
 
 
 def test_failed_stage_fails_the_flow_and_a_rerun_resumes(repo: Path, env: dict[str, str], prefect_server: str) -> None:
