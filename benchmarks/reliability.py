@@ -1,15 +1,19 @@
-"""Reliability stress: many seeded kill -9 of ingest and preprocessing mid-write, and many mutated ENVI headers.
+"""Reliability stress: many seeded kill -9 of ingest and preprocessing mid-write, many mutated ENVI headers,
+damaged files of every reader's format, and a landing zone full of them.
 
 Prints what was injected and what survived: kills sent and landed while writing, outputs lost (must be 0),
-reruns that differ from the uninterrupted run (must be 0); headers tried, loaded, refused with a spectraflow
-error, and other exceptions (must be 0). The test suite (tests/reliability/) runs the same checks with a few
-seeds; this runs many. Run by hand: ``python benchmarks/reliability.py [--kills 20] [--headers 2000]``.
+reruns that differ from the uninterrupted run (must be 0); headers and files tried, loaded, refused with a
+spectraflow error, other exceptions (must be 0), hangs (must be 0) and the process's peak memory; for the
+landing zone, good files ingested (must be all of them) beside the damaged ones. The test suite
+(tests/reliability/) runs the same checks with a few seeds; this runs many. Run by hand:
+``python benchmarks/reliability.py [--kills 20] [--headers 2000] [--files 300]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -18,9 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from spectraflow.errors import SpectraflowError
-from spectraflow.io import read
+from spectraflow.io import ingest, read
+from spectraflow.landing import land_file, landed_files
 from spectraflow.synth import synthetic_scene, write_scene_envi
 from spectraflow.testing.faults import crash_and_rerun
+from spectraflow.testing.hostile import FORMATS, HostileTally, mutate, peak_rss_mb, try_reading, valid_file
 
 ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "OMP_NUM_THREADS": "1"}
 PREPROCESS = """
@@ -71,10 +77,59 @@ def fuzz_headers(directory: Path, count: int) -> dict[str, int]:
     return tally
 
 
+def fuzz_files(directory: Path, count: int) -> dict[str, HostileTally]:
+    """``count`` damaged files per format, each ingested (a store written when it loads)."""
+    tallies = {}
+    for format in FORMATS:
+        tally = tallies[format] = HostileTally()
+        for seed in range(count):
+            case = directory / f"{format}-{seed}"
+            path = valid_file(case, format, seed)
+            path.write_bytes(mutate(path.read_bytes(), np.random.default_rng(seed)))
+            try_reading(lambda p=path, c=case: ingest(p, c / "out.zarr"), tally, f"{format} seed {seed}")
+            shutil.rmtree(case)
+    return tallies
+
+
+def fuzz_landing(directory: Path, count: int) -> dict[str, int]:
+    """A zone holding ``count`` damaged files of every format among good ones: each good file must land."""
+    zone, stores = directory / "landing", directory / "stores"
+    rng = np.random.default_rng(1)
+    good = []
+    for i in range(count):
+        format = FORMATS[i % len(FORMATS)]
+        path = valid_file(directory / "src" / str(i), format, i)
+        for part in path.parent.iterdir():  # ENVI: header and raw file
+            target = zone / f"{i:04d}-{part.name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            damaged = i % 3 != 0
+            data = part.read_bytes()
+            target.write_bytes(mutate(data, rng) if damaged and part == path else data)
+            if not damaged and part == path:
+                good.append(target.name)
+    past = time.time() - 60
+    for path in zone.iterdir():
+        os.utime(path, (past, past))
+    tally = {"files": 0, "ingested": 0, "known": 0, "rejected": 0, "waiting": 0, "other": 0}
+    landed = {}
+    for path in landed_files(zone):
+        tally["files"] += 1
+        try:
+            outcome = land_file(path, stores)
+            tally[outcome.status] += 1
+            landed[path.name] = outcome.status
+        except Exception as exc:  # noqa: BLE001 — the figure that must stay 0
+            tally["other"] += 1
+            print(f"  landing: {path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    tally["good lost"] = sum(landed.get(name) not in ("ingested", "known") for name in good)
+    return tally
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=20, help="seeded kills per stage")
     parser.add_argument("--headers", type=int, default=2000, help="mutated ENVI headers")
+    parser.add_argument("--files", type=int, default=300, help="damaged files per format (and in the landing zone)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -91,6 +146,10 @@ def main() -> None:
         rows.append(("preprocess", pre))
         crash_seconds = time.perf_counter() - start
         fuzz = fuzz_headers(root, args.headers)
+        start = time.perf_counter()
+        files = fuzz_files(root / "files", args.files)
+        landing = fuzz_landing(root / "zone", args.files)
+        file_seconds = time.perf_counter() - start
     print(f"## kill -9 while writing ({crash_seconds:.0f} s)")
     print("| stage | kills | landed mid-write | outputs lost | reruns differing | partials left |")
     print("|---|---|---|---|---|---|")
@@ -100,8 +159,23 @@ def main() -> None:
     print("| tried | loaded | refused with a spectraflow error | other exceptions |")
     print("|---|---|---|---|")
     print(f"| {fuzz['tried']} | {fuzz['loaded']} | {fuzz['refused']} | {fuzz['other']} |")
-    lost = sum(t.lost for _, t in rows)
-    print(f"\ndata lost: {lost} (must be 0); other exceptions: {fuzz['other']} (must be 0)")
+    print(f"\n## damaged files of every reader, ingested ({file_seconds:.0f} s with the landing zone)")
+    print("| format | tried | loaded | refused with a spectraflow error | other exceptions | hangs |")
+    print("|---|---|---|---|---|---|")
+    for format, t in files.items():
+        print(f"| {format} | {t.tried} | {t.loaded} | {t.refused} | {t.other} | {t.hangs} |")
+    for t in files.values():
+        for example in t.examples:
+            print(f"  {example}", file=sys.stderr)
+    print("\n## a landing zone of damaged and good files")
+    print("| " + " | ".join(landing) + " |")
+    print("|" + "---|" * len(landing))
+    print("| " + " | ".join(str(v) for v in landing.values()) + " |")
+    lost = sum(t.lost for _, t in rows) + landing["good lost"]
+    other = fuzz["other"] + sum(t.other for t in files.values()) + landing["other"]
+    hangs = sum(t.hangs for t in files.values())
+    print(f"\ndata lost: {lost} (must be 0); other exceptions: {other} (must be 0); hangs: {hangs} (must be 0); "
+          f"peak memory of this process: {peak_rss_mb():.0f} MB")
 
 
 if __name__ == "__main__":

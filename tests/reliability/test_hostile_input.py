@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spectraflow.errors import DataSizeError, SpectraflowError
-from spectraflow.io import read
+from spectraflow.io import ingest, read
+from spectraflow.testing.hostile import FORMATS, HostileTally, mutate, try_reading, valid_file
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -114,3 +115,17 @@ def test_a_method_checkpoint_from_params_cannot_leave_the_workspace() -> None:
 
     with pytest.raises(ConfigError, match="checkpoint='/tmp/model'"):
         build("denoise", {"qrnn3d": {"checkpoint": "/tmp/model"}}, "denoise.methods")
+
+
+@FUZZ
+@given(format=st.sampled_from(FORMATS), seed=st.integers(0, 2**32 - 1))
+def test_damaged_valid_files_of_every_format_ingest_or_raise_a_spectraflow_error(format: str, seed: int,
+                                                                                 tmp_path: Path) -> None:
+    """Structured damage (truncation, flipped bytes, huge size fields) of real files of each format."""
+    directory = tmp_path / f"{format}-{seed}"
+    path = valid_file(directory, format)
+    path.write_bytes(mutate(path.read_bytes(), np.random.default_rng(seed)))
+    tally = HostileTally()
+    try_reading(lambda: ingest(path, directory / "out.zarr"), tally, f"{format} seed {seed}")
+    assert tally.other == tally.hangs == 0, tally.examples
+    assert not [p for p in directory.iterdir() if ".partial-" in p.name or ".old-" in p.name]

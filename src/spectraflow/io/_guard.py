@@ -110,32 +110,43 @@ def check_hdf5(path: str | os.PathLike[str], *, allow_external: bool = False) ->
         handle = h5py.File(path, "r")
     except OSError as exc:
         raise format_error_from_os(path, "structure", "a readable HDF5 file", exc) from None
-    seen = 0
     with handle:
-        pending: list[tuple[str, Any]] = [("", handle)]
-        while pending:
-            prefix, group = pending.pop()
-            for name in group:
-                seen += 1
-                if seen > MAX_HDF5_OBJECTS:
-                    raise FormatError(path, "structure", f"at most {MAX_HDF5_OBJECTS} objects", "more")
-                where = f"{prefix}/{name}"
-                link = group.get(name, getlink=True)
-                if isinstance(link, h5py.ExternalLink):
-                    if not allow_external:
-                        raise FormatError(path, where, "data inside the file (external links are refused)",
-                                          f"a link to {link.filename}:{link.path}")
-                    continue
-                if isinstance(link, h5py.SoftLink):
-                    continue  # names an object inside the file, visited under its own name
-                try:
-                    item = group[name]
-                except (KeyError, OSError) as exc:
-                    raise FormatError(path, where, "a readable HDF5 object", str(exc)) from None
-                if isinstance(item, h5py.Group):
-                    pending.append((where, item))
-                elif isinstance(item, h5py.Dataset):
-                    _check_dataset(path, where, item, allow_external)
+        try:
+            _walk(path, handle, allow_external)
+        except FormatError:
+            raise
+        except OSError as exc:
+            raise format_error_from_os(path, "structure", "readable HDF5 metadata", exc) from None
+        except (KeyError, RuntimeError, ValueError) as exc:  # h5py's errors on corrupt metadata
+            raise FormatError(path, "structure", "readable HDF5 metadata", f"{type(exc).__name__}: {exc}") from None
+
+
+def _walk(path: Path, handle: Any, allow_external: bool) -> None:
+    """Every link and dataset of the open HDF5 file ``handle``, checked (see :func:`check_hdf5`)."""
+    import h5py
+
+    seen = 0
+    pending: list[tuple[str, Any]] = [("", handle)]
+    while pending:
+        prefix, group = pending.pop()
+        for name in group:
+            seen += 1
+            if seen > MAX_HDF5_OBJECTS:
+                raise FormatError(path, "structure", f"at most {MAX_HDF5_OBJECTS} objects", "more")
+            where = f"{prefix}/{name}"
+            link = group.get(name, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                if not allow_external:
+                    raise FormatError(path, where, "data inside the file (external links are refused)",
+                                      f"a link to {link.filename}:{link.path}")
+                continue
+            if isinstance(link, h5py.SoftLink):
+                continue  # names an object inside the file, visited under its own name
+            item = group[name]
+            if isinstance(item, h5py.Group):
+                pending.append((where, item))
+            elif isinstance(item, h5py.Dataset):
+                _check_dataset(path, where, item, allow_external)
 
 
 def _check_dataset(path: Path, where: str, dataset: Any, allow_external: bool) -> None:

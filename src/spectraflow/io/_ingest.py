@@ -15,7 +15,7 @@ import xarray as xr
 
 from .._atomic import check_replaceable
 from ..cube import CUBE
-from ..errors import NonFiniteDataError, PathEscapeError, UnsupportedFormatError
+from ..errors import FormatError, NonFiniteDataError, PathEscapeError, SpectraflowError, UnsupportedFormatError
 from ._base import ChunkSpec, Reader, readers, sha256_file, source_entries
 from ._guard import check_hdf5, require_regular_file
 from ._store import StoreLayout, store_layout, write_store
@@ -166,14 +166,19 @@ def ingest(
             entries = source_entries(sources, hashing.result())
             return {"source_files": json.dumps(entries), "source_sha256": entries[0]["sha256"]}
 
-        return write_store(scene, out_path, compressor=compressor, layout=layout, finalize_attrs=provenance)
+        try:
+            return write_store(scene, out_path, compressor=compressor, layout=layout, finalize_attrs=provenance)
+        except OSError as exc:
+            if exc.errno is not None or isinstance(exc, SpectraflowError):
+                raise  # the disk (retried by the ingest task) or the store's own message
+            # an errno-less OSError is the reading library's word for bytes it could not decode
+            raise FormatError(path, "data", "blocks the reader can decode", f"{type(exc).__name__}: {exc}") from None
 
 
 def attach_ground_truth(scene: xr.Dataset, path: str | os.PathLike[str]) -> xr.Dataset:
     """``scene`` with the ground-truth variables of the NetCDF/HDF5 file ``path`` added, shapes checked."""
     path = require_regular_file(path, "ground-truth file")
     from ..cube import validate_scene
-    from ..errors import FormatError
 
     check_hdf5(path)  # a NetCDF-4/HDF5 file holding its own data, of sizes it can hold
     try:
