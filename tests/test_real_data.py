@@ -111,3 +111,13 @@ def test_corrupted_copy_fails_checksum(shared_data: Path, tmp_path: Path) -> Non
     shutil.rmtree(target)
     with pytest.raises(DatasetNotFoundError, match="SPECTRAFLOW_SHARED_DATA"):
         datasets.load("san_diego", root=tmp_path)
+
+
+def test_hymap_like_header_with_unknown_units_reads_nanometres_and_says_so(shared_data: Path) -> None:
+    """MANIFEST §7: `wavelength units = Unknown` over values in nanometres; the inference is in the provenance."""
+    scene = read(shared_data / "sensor_product/cubus_gamsberg_subset.hdr")
+    header = (shared_data / "sensor_product/cubus_gamsberg_subset.hdr").read_text()
+    listed = header.split("wavelength = {", 1)[1].split("}", 1)[0]
+    np.testing.assert_allclose(scene["wavelength"].values, [float(v) for v in listed.split(",")])
+    assert scene.attrs["wavelength_units_inferred"].startswith("nanometres") and "Unknown" in \
+        scene.attrs["wavelength_units_inferred"]

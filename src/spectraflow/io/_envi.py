@@ -228,11 +228,17 @@ class EnviHeader:
     def _wavelengths(self) -> np.ndarray | None:
         values = _float_list(self.path, self.fields, "wavelength", self.bands)
         units = " ".join(str(self.fields.get("wavelength units", "")).lower().split())
+        self.units_inferred: str | None = None
         if units in _WAVELENGTH_SCALE:
             self.wavelength_scale = _WAVELENGTH_SCALE[units]
         elif units in ("", "unknown"):
             # headers without units: values under 100 can only be micrometres for optical sensors
             self.wavelength_scale = 1000.0 if values is not None and np.nanmax(values) < 100 else 1.0
+            if values is not None:
+                self.units_inferred = (
+                    f"{'micrometres' if self.wavelength_scale == 1000.0 else 'nanometres'}, from the values' range "
+                    f"{values.min():g}-{values.max():g} (the header's wavelength units: "
+                    f"{self.fields.get('wavelength units', 'missing')!r})")
         elif units in ("index", "wavenumber", "ghz", "mhz"):
             self.wavelength_scale = 1.0
             return None if values is None else np.full(self.bands, np.nan)
@@ -313,6 +319,8 @@ class EnviReader(Reader):
                                    self.name, self.version),
         )
         scene.cube.attrs["envi_interleave"] = header.interleave
+        if header.units_inferred:
+            scene.attrs["wavelength_units_inferred"] = header.units_inferred
         for key in ("map info", "coordinate system string", "default bands"):
             if key in header.fields:
                 value = header.fields[key]
