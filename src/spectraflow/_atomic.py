@@ -9,9 +9,10 @@ moment with no destination (never a half-written one).
 Temporaries are named ``.<name>.partial-<pid>-<random>``; those left by a killed process (pid no longer
 alive) are removed by the next write to the same destination.
 
-Publishing never deletes what is not a previous output of the same kind. A directory output (a store, a
-checkpoint) carries a marker file, ``.spectraflow-output``, naming its kind; an existing destination is
-replaced only when it is a directory with the same marker (a file output: only when it is a regular file).
+Publishing never deletes what is not a previous output of the same kind. A directory output names its
+kind in its own metadata: a zarr store in its root attributes (``spectraflow_output``), any other directory
+(a checkpoint) in a marker file, ``.spectraflow-output``. An existing destination is replaced only when it is
+a directory of the same kind (a file output: only when it is a regular file).
 Anything else — a directory of raw scenes, the repository's ``tasks/``, a store of another stage, a file
 where a store should go — is refused with :class:`~spectraflow.errors.OutputConflictError`, before any work
 when the caller checks first (:func:`check_replaceable`).
@@ -37,10 +38,12 @@ from typing import Any
 from .errors import OutputConflictError
 
 __all__ = ["atomic_output", "check_replaceable", "output_kind", "remove_stale_partials", "write_json", "write_csv",
-           "MARKER", "FILE"]
+           "MARKER", "KIND_ATTRIBUTE", "FILE"]
 
-#: The file inside a directory output that names its kind.
+#: The file inside a directory output (not a zarr store) that names its kind.
 MARKER = ".spectraflow-output"
+#: The root attribute of a zarr store that names its kind.
+KIND_ATTRIBUTE = "spectraflow_output"
 #: The kind of a plain file output (metrics, tables, figures, the report): replaces a regular file only.
 FILE = "file"
 
@@ -80,11 +83,16 @@ def _remove(path: Path) -> None:
 
 
 def output_kind(path: str | os.PathLike[str]) -> str | None:
-    """The kind recorded in directory output ``path`` (its marker file), or None when it has none.
-
-    Checkpoints written before the marker existed are recognised by their ``model.json``.
+    """The kind recorded in directory output ``path`` (a zarr store's root attribute, or the marker file), or
+    None when it has none. Checkpoints written before the marker existed are recognised by their ``model.json``.
     """
     path = Path(path)
+    if (path / "zarr.json").is_file():
+        try:
+            kind = json.loads((path / "zarr.json").read_text()).get("attributes", {}).get(KIND_ATTRIBUTE)
+        except (OSError, ValueError, AttributeError):
+            return None
+        return str(kind) if kind else None
     try:
         return str(json.loads((path / MARKER).read_text())["kind"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -188,6 +196,18 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
+def _mark(tmp: Path, dest: Path, kind: str) -> None:
+    """Record ``kind`` in the finished directory output ``tmp``."""
+    if not tmp.is_dir():
+        raise TypeError(f"{dest}: a '{kind}' output must be written as a directory")
+    if (tmp / "zarr.json").is_file():  # a store: in its own metadata (a stray file would upset zarr's listing)
+        import zarr
+
+        zarr.open_group(tmp, mode="r+").attrs[KIND_ATTRIBUTE] = kind  # keeps the consolidated metadata
+    else:
+        (tmp / MARKER).write_text(json.dumps({"kind": kind, "format": 1}) + "\n")
+
+
 @contextlib.contextmanager
 def atomic_output(dest: str | os.PathLike[str], kind: str = FILE) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on normal exit it replaces ``dest``, on error it is removed.
@@ -204,9 +224,7 @@ def atomic_output(dest: str | os.PathLike[str], kind: str = FILE) -> Iterator[Pa
     try:
         yield tmp
         if kind != FILE:
-            if not tmp.is_dir():
-                raise TypeError(f"{dest}: a '{kind}' output must be written as a directory")
-            (tmp / MARKER).write_text(json.dumps({"kind": kind, "format": 1}) + "\n")
+            _mark(tmp, dest, kind)
         _fsync_tree(tmp)
         check_replaceable(dest, kind)  # the work may have taken long: the destination may have changed
     except BaseException:
