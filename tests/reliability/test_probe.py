@@ -405,3 +405,22 @@ def test_params_of_the_wrong_type_name_the_key(key: str, value: object) -> None:
     with pytest.raises(ConfigError) as exc:
         from_mapping(IngestConfig, {key: value}, "ingest")
     _assert_names(exc, "[ingest]", f"{key}={value!r}", "expected")
+
+
+def test_hdf5_metadata_that_send_the_library_into_a_loop_are_refused(workspace: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by benchmarks/reliability.py: a damaged NetCDF-4 heap on which h5py's attribute read never returns
+    (in C: no signal interrupts it). The metadata walk runs in a child that is killed after the limit."""
+    import time
+
+    from spectraflow import _guard
+    from spectraflow.testing.hostile import mutate, valid_file
+
+    path = valid_file(workspace / "data", "netcdf4", 255)
+    path.write_bytes(mutate(path.read_bytes(), np.random.default_rng(255)))  # the case the benchmark hung on
+    monkeypatch.setattr(_guard, "HDF5_PARSE_SECONDS", 5)
+    start = time.monotonic()
+    with pytest.raises(FormatError) as exc:
+        ingest(path, workspace / "data/out.zarr")
+    assert time.monotonic() - start < 30
+    _assert_names(exc, "cube.nc", "did not end")

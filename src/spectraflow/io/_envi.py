@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._guard import MAX_SAMPLES, require_regular_file
 from ..cube import make_scene, provenance_attrs
 from ..errors import DataSizeError, FormatError, HeaderError, InputNotFoundError
 from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
-from ._guard import MAX_SAMPLES, require_regular_file
 from ._raw import RawFileArray
 
 __all__ = ["EnviReader", "parse_envi_header", "write_envi", "find_envi_pair", "ENVI_DTYPES"]

@@ -14,10 +14,10 @@ import numpy as np
 import xarray as xr
 
 from .._atomic import check_replaceable
+from .._guard import check_hdf5, require_regular_file
 from ..cube import CUBE
 from ..errors import FormatError, NonFiniteDataError, PathEscapeError, SpectraflowError, UnsupportedFormatError
 from ._base import ChunkSpec, Reader, readers, sha256_file, source_entries
-from ._guard import check_hdf5, require_regular_file
 from ._store import StoreLayout, store_layout, write_store
 
 __all__ = ["detect_format", "get_reader", "read", "ingest", "attach_ground_truth", "check_name", "resolve_inside"]

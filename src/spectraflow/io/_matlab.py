@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._guard import check_declared_size, check_hdf5, format_error_from_os, require_regular_file
 from ..cube import CUBE, make_scene, provenance_attrs
 from ..errors import FormatError
 from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
-from ._guard import check_declared_size, check_hdf5, format_error_from_os, require_regular_file
 
 __all__ = ["MatlabReader", "pixels_to_cube"]
 

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._guard import check_hdf5, require_regular_file
 from ..cube import make_scene, provenance_attrs
 from ..errors import FormatError
 from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
-from ._guard import check_hdf5, require_regular_file
 
 __all__ = ["NetcdfReader"]
 

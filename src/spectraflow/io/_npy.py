@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._guard import check_declared_size, require_regular_file
 from ..cube import make_scene, provenance_attrs
 from ..errors import FormatError
 from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
-from ._guard import check_declared_size, require_regular_file
 from ._raw import RawFileArray
 
 __all__ = ["NpyReader"]

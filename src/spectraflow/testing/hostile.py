@@ -106,7 +106,7 @@ def _deadline(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def try_reading(action: Callable[[], object], tally: HostileTally, label: str, seconds: int = 30) -> None:
+def try_reading(action: Callable[[], object], tally: HostileTally, label: str, seconds: int = 90) -> None:
     """Run ``action`` (a read or an ingest of one hostile file) and count how it ended."""
     try:
         with _deadline(seconds):

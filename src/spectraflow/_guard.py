@@ -16,13 +16,16 @@ any allocation, graph building or read of the data:
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataSizeError, FormatError, InputNotFoundError
+from .errors import DataSizeError, FormatError, InputNotFoundError
 
 __all__ = ["MAX_SAMPLES", "MAX_EXPANSION", "FREE_BYTES", "require_regular_file", "check_declared_size",
            "check_hdf5", "format_error_from_os"]
@@ -35,6 +38,8 @@ MAX_EXPANSION = 64
 FREE_BYTES = 64 << 20
 #: An HDF5 file with more objects than this is refused (hard-link cycles would otherwise never end).
 MAX_HDF5_OBJECTS = 100_000
+#: Seconds the metadata of one HDF5 file may take to parse (a real file's take milliseconds).
+HDF5_PARSE_SECONDS = 30
 
 _FILE_TYPES = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
                stat.S_IFBLK: "a block device", stat.S_IFDIR: "a directory"}
@@ -101,24 +106,53 @@ def check_hdf5(path: str | os.PathLike[str], *, allow_external: bool = False) ->
 
     External links, external raw storage and virtual datasets read other files' bytes (which the provenance
     hash would not cover): refused unless ``allow_external``. Every dataset's declared size is checked
-    against the file's size (:func:`check_declared_size`) before any reader builds a graph over it.
+    against the file's size (:func:`check_declared_size`) before any reader builds a graph over it, and
+    every attribute is read (dimension lists, fill values: what the readers will read next).
+
+    A damaged heap can send the HDF5 library into a loop that no signal interrupts (found by fuzzing: a
+    corrupt ``DIMENSION_LIST`` attribute). The walk therefore runs in a child process (~0.2 s: it imports
+    h5py only), and a file whose metadata do not parse within :data:`HDF5_PARSE_SECONDS` is refused. A
+    process, not a fork: another thread may hold h5py's lock at the moment of a fork.
     """
+    path = require_regular_file(path)
+    code = "from spectraflow._guard import _walk_main; _walk_main()"  # imports h5py and spectraflow.errors only
+    try:
+        run = subprocess.run([sys.executable, "-c", code, os.fspath(path), "1" if allow_external else "0"],
+                             capture_output=True, text=True, timeout=HDF5_PARSE_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise FormatError(path, "structure", f"HDF5 metadata that parse within {HDF5_PARSE_SECONDS} s",
+                          "a parse that did not end (a damaged heap)") from None
+    lines = run.stdout.strip().splitlines()
+    if run.returncode != 0 or not lines:  # the library aborted, or the child was killed
+        raise FormatError(path, "structure", "readable HDF5 metadata",
+                          f"the parser died (exit {run.returncode}): {run.stderr.strip()[-300:]}")
+    verdict = json.loads(lines[-1])
+    if verdict == "ok":
+        return
+    kind, *details = verdict
+    if kind == "OSError":
+        raise OSError(details[0], details[1], os.fspath(path))
+    raise {"DataSizeError": DataSizeError}.get(kind, FormatError)(path, *details)
+
+
+def _walk_main() -> None:
+    """The child of :func:`check_hdf5`: walks ``argv[1]``, prints ``"ok"`` or ``[error class, field, expected,
+    found]`` as JSON on its last line."""
     import h5py
 
-    path = require_regular_file(path)
+    path, allow_external = Path(sys.argv[1]), sys.argv[2] == "1"
+    verdict: Any = "ok"
     try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        raise format_error_from_os(path, "structure", "a readable HDF5 file", exc) from None
-    with handle:
-        try:
+        with h5py.File(path, "r") as handle:
             _walk(path, handle, allow_external)
-        except FormatError:
-            raise
-        except OSError as exc:
-            raise format_error_from_os(path, "structure", "readable HDF5 metadata", exc) from None
-        except (KeyError, RuntimeError, ValueError) as exc:  # h5py's errors on corrupt metadata
-            raise FormatError(path, "structure", "readable HDF5 metadata", f"{type(exc).__name__}: {exc}") from None
+    except FormatError as exc:
+        verdict = [type(exc).__name__, exc.field, exc.expected, None if exc.found is None else str(exc.found)]
+    except OSError as exc:
+        verdict = (["OSError", exc.errno, exc.strerror] if exc.errno is not None
+                   else ["FormatError", "structure", "a readable HDF5 file", str(exc)])
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:  # h5py's errors on corrupt metadata
+        verdict = ["FormatError", "structure", "readable HDF5 metadata", f"{type(exc).__name__}: {exc}"]
+    print(json.dumps(verdict))
 
 
 def _walk(path: Path, handle: Any, allow_external: bool) -> None:
@@ -126,6 +160,8 @@ def _walk(path: Path, handle: Any, allow_external: bool) -> None:
     import h5py
 
     seen = 0
+    for attribute in handle.attrs:
+        handle.attrs[attribute]
     pending: list[tuple[str, Any]] = [("", handle)]
     while pending:
         prefix, group = pending.pop()
@@ -143,6 +179,8 @@ def _walk(path: Path, handle: Any, allow_external: bool) -> None:
             if isinstance(link, h5py.SoftLink):
                 continue  # names an object inside the file, visited under its own name
             item = group[name]
+            for attribute in item.attrs:  # what readers read next (dimension lists, fill values)
+                item.attrs[attribute]
             if isinstance(item, h5py.Group):
                 pending.append((where, item))
             elif isinstance(item, h5py.Dataset):
