@@ -22,7 +22,7 @@ def synthesize_scene(config: SynthConfig) -> str:
     return str(header)
 
 
-def _is_io_error(state: object) -> bool:
+def is_io_error(state: object) -> bool:
     """Retry transient I/O failures only; a bad file fails at once with its message."""
     from spectraflow.errors import SpectraflowError
 
@@ -38,7 +38,7 @@ def _is_io_error(state: object) -> bool:
 
 
 @task(name="ingest-file", retries=2, retry_delay_seconds=1,
-      retry_condition_fn=lambda task, run, state: _is_io_error(state))
+      retry_condition_fn=lambda task, run, state: is_io_error(state))
 def ingest_file(config: IngestConfig, data_root: str = "data") -> str:
     """Ingest ``config.source_path`` into the store ``config.out``; retried on transient I/O errors.
 

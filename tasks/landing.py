@@ -9,11 +9,11 @@ from prefect.logging import get_run_logger
 
 from spectraflow.config import LandingConfig
 from spectraflow.landing import Landed, land_file
-from tasks.ingest import _is_io_error
+from tasks.ingest import is_io_error
 
 
 @task(name="land-file", retries=2, retry_delay_seconds=1, task_run_name="land {path.name}",
-      retry_condition_fn=lambda task, run, state: _is_io_error(state))
+      retry_condition_fn=lambda task, run, state: is_io_error(state))
 def land(path: Path, config: LandingConfig) -> Landed:
     """Ingest, reject or defer one landed file; only an I/O error fails (and retries) the task."""
     outcome = land_file(path, config.stores, settle_seconds=config.settle_seconds, data_root="data")

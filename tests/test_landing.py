@@ -110,3 +110,16 @@ def test_links_and_fifos_are_rejected_not_read(zone: Path, workspace: Path,
     assert outside.is_file() and not list(stores.glob("*.zarr"))
     assert sorted(p.name for p in (zone / "rejected").iterdir()) == [
         "link.npy", "link.npy.error.txt", "pipe.npy", "pipe.npy.error.txt"]
+
+
+def test_a_rejected_envi_pair_moves_together(zone: Path, workspace: Path) -> None:
+    from spectraflow.io import write_envi
+
+    header, raw = write_envi(zone / "pair.img", _cube(8))
+    header.write_text(header.read_text().replace("data type = 4", "data type = 99"))
+    _settled(header, raw)
+    (found,) = landed_files(zone)  # the header stands for the pair
+    outcome = land_file(found, workspace / "data/stores/landing")
+    assert outcome.status == "rejected" and "data type" in outcome.message
+    assert sorted(p.name for p in (zone / "rejected").iterdir()) == ["pair.hdr", "pair.hdr.error.txt", "pair.img"]
+    assert not list(zone.glob("pair*"))

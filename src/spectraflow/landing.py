@@ -126,11 +126,18 @@ def land_file(path: str | os.PathLike[str], stores: str | os.PathLike[str], *, s
 
 def reject(path: Path, message: str) -> Landed:
     """Move ``path`` (with an ENVI pair's other half) into the zone's rejected folder beside its message."""
+    from .io._envi import find_envi_pair
+
     rejected = path.parent / REJECTED
     rejected.mkdir(exist_ok=True)
     moved = []
-    companions = [path.with_suffix(s) for s in ("", ".img", ".dat", ".raw")] if path.suffix.lower() == ".hdr" else []
-    for item in [path, *(c for c in companions if c != path and c.is_file())]:
+    companions = []
+    if path.suffix.lower() == ".hdr":
+        try:
+            companions = [find_envi_pair(path)[1]]
+        except SpectraflowError:
+            pass  # a header without its raw file goes alone
+    for item in [path, *companions]:
         target = rejected / item.name
         if target.exists():  # an earlier drop of the same name: keep both
             target = rejected / f"{item.stem}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}{item.suffix}"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._atomic import atomic_output, check_replaceable
+from .._atomic import atomic_output
 from ..cube import CUBE, validate_scene
 from ..errors import ConfigError, StoreError
 from . import _shardwriter
@@ -93,10 +93,9 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
     written and its result merged into the store's attributes before the store is moved into place (ingest
     uses it for hashes computed while the data stream). ``kind`` names the stage output this store is
     (``"scene"``, ``"preprocessed"``, ...): only a previous store of the same kind at ``dest`` is replaced,
-    anything else there is refused before any work. Returns ``dest``.
+    anything else there is refused before the data are computed. Returns ``dest``.
     """
     dest = Path(dest)
-    check_replaceable(dest, kind)
     validate_scene(scene, str(dest))
     cube = scene[CUBE]
     ny, nx, nb = cube.shape
