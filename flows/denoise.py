@@ -1,22 +1,23 @@
-"""Stage ``denoise``: the configured denoiser on the preprocessed scene, scored when noise was added to it."""
+"""Stage ``denoise@<scene>``: the configured denoisers on the preprocessed scene, scored when noise was added."""
 
 from __future__ import annotations
 
 from prefect import flow
 
-from flows._params import section
-from spectraflow.config import DenoiseConfig, from_mapping
+from flows._params import scene_argument, scene_config
+from spectraflow.collection import SceneLayout
+from spectraflow.config import DenoiseConfig
 from tasks.denoise import denoise_scene, evaluate_denoising
 
 
-@flow(name="denoise")
-def denoise(metrics_path: str = "data/metrics/denoise.json", figure_path: str = "data/plots/denoising.png",
-            bands_path: str = "data/plots/denoise_bands.csv") -> str:
-    config = from_mapping(DenoiseConfig, section("denoise"), "denoise")
-    store = denoise_scene(config, metrics_path)
-    evaluate_denoising(store, config.input, figure_path, bands_path)
+@flow(name="denoise", flow_run_name="denoise {scene}")
+def denoise(scene: str) -> str:
+    layout = SceneLayout(scene)
+    config = scene_config(DenoiseConfig, "denoise", scene)
+    store = denoise_scene(config, layout.metrics("denoise"))
+    evaluate_denoising(store, config.input, layout.plot("denoising.png"), layout.plot("denoise_bands.csv"))
     return store
 
 
 if __name__ == "__main__":
-    denoise()
+    denoise(scene_argument())

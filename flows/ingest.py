@@ -1,24 +1,26 @@
-"""Stage ``ingest``: read the configured source file into a sharded zarr store."""
+"""Stage ``ingest@<scene>``: read one scene's source file into a sharded zarr store."""
 
 from __future__ import annotations
 
 from prefect import flow
 
-from flows._params import section
+from flows._params import scene_argument, scene_config, section
+from spectraflow.collection import SceneLayout
 from spectraflow.compute import dask_scheduler
 from spectraflow.config import ComputeConfig, IngestConfig, from_mapping
 from tasks.ingest import describe_store, ingest_file, scene_figure
 
 
-@flow(name="ingest")
-def ingest(metrics_path: str = "data/metrics/ingest.json", figure_path: str = "data/plots/scene.png") -> str:
+@flow(name="ingest", flow_run_name="ingest {scene}")
+def ingest(scene: str) -> str:
+    layout = SceneLayout(scene)
     compute = from_mapping(ComputeConfig, section("compute"), "compute")
     with dask_scheduler(compute.scheduler, n_workers=compute.n_workers, memory_limit=compute.memory_limit):
-        store = ingest_file(from_mapping(IngestConfig, section("ingest"), "ingest"))
-    describe_store(store, metrics_path)
-    scene_figure(store, figure_path)
+        store = ingest_file(scene_config(IngestConfig, "ingest", scene))
+    describe_store(store, layout.metrics("ingest"))
+    scene_figure(store, layout.plot("scene.png"))
     return store
 
 
 if __name__ == "__main__":
-    ingest()
+    ingest(scene_argument())

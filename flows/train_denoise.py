@@ -1,4 +1,5 @@
-"""Stage ``train_denoise``: the deep denoiser trained on the preprocessed scene's patches, noise added on the fly."""
+"""Stage ``train_denoise``: the deep denoiser trained on one scene's preprocessed patches, noise added on the
+fly. Its scores on that scene are named ``<method>_on_training_scene``; on every other scene they are not."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def train_denoise(metrics_path: str = "data/metrics/train_denoise.json",
                   figure_path: str = "data/plots/train_denoise.png") -> str:
     config = from_mapping(TrainDenoiseConfig, section("train_denoise"), "train_denoise")
     checkpoint = train_denoiser(config, metrics_path, curves_path)
-    training_figure(curves_path, figure_path, "qrnn3d denoiser")
+    training_figure(curves_path, figure_path, f"qrnn3d denoiser (trained on scene {config.scene})")
     return checkpoint
 
 

@@ -1,25 +1,27 @@
-"""Stage ``unmix``: endmembers and abundances of the scene, scored against its ground truth when it has one."""
+"""Stage ``unmix@<scene>``: endmembers and abundances of the scene, scored against its ground truth if any."""
 
 from __future__ import annotations
 
 from prefect import flow
 
-from flows._params import section
+from flows._params import scene_argument, scene_config, section
+from spectraflow.collection import SceneLayout
 from spectraflow.compute import dask_scheduler
 from spectraflow.config import ComputeConfig, UnmixConfig, from_mapping
 from tasks.unmix import evaluate_unmixing, unmix_scene_store
 
 
-@flow(name="unmix")
-def unmix(metrics_path: str = "data/metrics/unmix.json", figure_path: str = "data/plots/unmixing.png",
-          endmembers_path: str = "data/plots/unmix_endmembers.csv") -> str:
-    config = from_mapping(UnmixConfig, section("unmix"), "unmix")
+@flow(name="unmix", flow_run_name="unmix {scene}")
+def unmix(scene: str) -> str:
+    layout = SceneLayout(scene)
+    config = scene_config(UnmixConfig, "unmix", scene)
     compute = from_mapping(ComputeConfig, section("compute"), "compute")
     with dask_scheduler(compute.scheduler, n_workers=compute.n_workers, memory_limit=compute.memory_limit):
         store = unmix_scene_store(config)
-    evaluate_unmixing(store, metrics_path, figure_path, endmembers_path)
+    evaluate_unmixing(store, layout.metrics("unmix"), layout.plot("unmixing.png"),
+                      layout.plot("unmix_endmembers.csv"))
     return store
 
 
 if __name__ == "__main__":
-    unmix()
+    unmix(scene_argument())

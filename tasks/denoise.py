@@ -28,6 +28,8 @@ def evaluate_denoising(store: str, source: str, figure_path: str, bands_path: st
     """Noisy / denoised / clean band and spectrum (the figure), and a table per band that ``dvc plots`` draws
     over wavelength: PSNR of each cube against the clean one when noise was added, else the standard deviation
     of what each method removed."""
+    import numpy as np
+
     from spectraflow._atomic import write_csv
     from spectraflow.io import open_store
     from spectraflow.methods.denoisers import RESULT_PREFIX
@@ -40,12 +42,13 @@ def evaluate_denoising(store: str, source: str, figure_path: str, bands_path: st
     noisy = result["noisy"] if "noisy" in result else None
     clean = open_store(source)["cube"] if noisy is not None else None
     wavelength = result["wavelength"].values
+    valid = np.isfinite(result["cube"].values).all(axis=-1)  # nodata pixels are NaN in every cube
     if noisy is not None and clean is not None:  # PSNR per band against the clean cube
-        columns = {f"psnr_{name}": band_psnr(cube.values, clean.values)
+        columns = {f"psnr_{name}": band_psnr(cube.values, clean.values, valid=valid)
                    for name, cube in {"noisy": noisy, **results}.items()}
     else:  # no reference: how much each method changed each band (noisy bands and stripes stand out)
         given = open_store(source)["cube"].values
-        columns = {f"removed_std_{name}": (given - cube.values).std(axis=(0, 1)) for name, cube in results.items()}
+        columns = {f"removed_std_{name}": (given - cube.values)[valid].std(axis=0) for name, cube in results.items()}
     write_csv(bands_path, [{"band": b, "wavelength": round(float(wavelength[b]), 3),
                             **{key: round(float(values[b]), 4) for key, values in columns.items()}}
                            for b in range(len(wavelength))])

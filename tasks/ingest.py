@@ -12,12 +12,12 @@ from spectraflow.io import ingest, resolve_inside, store_info
 from spectraflow.synth import synthetic_scene, write_scene_envi
 
 
-@task(name="synthesize-scene")
-def synthesize_scene(config: SynthConfig) -> str:
-    """Write the built-in synthetic scene as an ENVI cube plus ground truth; return the header path."""
-    scene = synthetic_scene(config.seed, height=config.height, width=config.width,
-                            endmembers=config.endmembers, sensor=config.sensor)
-    header, raw = write_scene_envi(scene, config.out_dir)
+@task(name="synthesize-scene", task_run_name="synthesize {directory}")
+def synthesize_scene(config: SynthConfig, directory: str) -> str:
+    """Write one built-in synthetic scene as an ENVI cube plus ground truth in ``directory``; return the header."""
+    scene = synthetic_scene(config.seed, height=config.height, width=config.width, endmembers=config.endmembers,
+                            sensor=config.sensor, nodata_corner=config.nodata_corner)
+    header, raw = write_scene_envi(scene, directory)
     get_run_logger().info("wrote %s (%d bytes)", raw, raw.stat().st_size)
     return str(header)
 

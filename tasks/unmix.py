@@ -36,19 +36,21 @@ def evaluate_unmixing(store: str, metrics_path: str, figure_path: str, endmember
                                   "hysime_k": int(result.attrs["hysime_k"])}
     order = None
     if "true_endmembers" in result and result.sizes["true_endmember"] == result.sizes["endmember"]:
-        scores = unmixing_scores(result["endmembers"], result["abundances"], result["true_endmembers"],
-                                 result["true_abundances"])
+        valid = result["valid"].values if "valid" in result else np.ones(result["abundances"].shape[:2], bool)
+        scores = unmixing_scores(result["endmembers"], result["abundances"].values[valid], result["true_endmembers"],
+                                 result["true_abundances"].values[valid])  # valid pixels: (pixel, endmember)
         order = scores.pop("order")
         metrics.update(scores)
     write_json(metrics_path, metrics)
     abundances = result["abundances"].values
-    rows = [{"endmember": str(name), "mean_abundance": round(float(abundances[..., k].mean()), 6)}
+    rows = [{"endmember": str(name), "mean_abundance": round(float(np.nanmean(abundances[..., k])), 6)}
             for k, name in enumerate(result["endmember"].values)]
     if order is not None:  # each true endmember, the estimate matched to it
         truth = result["true_abundances"].values
-        rows = [{"endmember": str(name), "mean_abundance": round(float(abundances[..., order[k]].mean()), 6),
+        rows = [{"endmember": str(name), "mean_abundance": round(float(np.nanmean(abundances[..., order[k]])), 6),
                  "sad_deg": round(metrics["sad_per_endmember"][k], 6),  # type: ignore[index]
-                 "abundance_rmse": round(float(np.sqrt(((abundances[..., order[k]] - truth[..., k]) ** 2).mean())), 6)}
+                 "abundance_rmse": round(float(np.sqrt(np.nanmean((abundances[..., order[k]] - truth[..., k]) ** 2))),
+                                         6)}
                 for k, name in enumerate(result["true_endmember"].values)]
     write_csv(endmembers_path, rows)
     create_table_artifact(key="unmixing-metrics", description=f"Unmixing of {store}",

@@ -145,14 +145,15 @@ class ComputeConfig:
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """The built-in synthetic scene (``synth`` section)."""
+    """One scene of the built-in synthetic collection (an entry of ``synth.scenes``); see
+    :func:`spectraflow.synth.synthetic_scene`."""
 
     seed: int = 0
     height: int = 128
     width: int = 128
     sensor: str = "aviris"
     endmembers: tuple[str, ...] = ("vegetation", "soil", "water", "asphalt", "kaolinite")
-    out_dir: str = "data/raw"
+    nodata_corner: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "endmembers", tuple(self.endmembers))
@@ -246,11 +247,12 @@ class DenoiseConfig:
 
 @dataclass(frozen=True)
 class TrainDenoiseConfig:
-    """The deep denoiser's training stage (``train_denoise`` section): the preprocessed store whose patches it
-    trains on, where the checkpoint goes, the network, the batches (:class:`DenoiserData` fields), the noise
-    to train for, and how to train (:class:`spectraflow.train.TrainConfig` fields)."""
+    """The deep denoiser's training stage (``train_denoise`` section): the scene of the collection whose
+    preprocessed patches it trains on (its scores there are named as such), where the checkpoint goes, the
+    network, the batches (:class:`DenoiserData` fields), the noise to train for, and how to train
+    (:class:`spectraflow.train.TrainConfig` fields)."""
 
-    input: str = "data/stores/preprocessed.zarr"
+    scene: str = "aviris"
     out: str = "data/models/denoiser"
     network: Mapping[str, Any] = field(default_factory=lambda: {"features": 16, "levels": 2})
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -259,6 +261,13 @@ class TrainDenoiseConfig:
 
     def __post_init__(self) -> None:  # the nested sections are checked now, not after the data is read
         self.settings()
+
+    @property
+    def input(self) -> str:
+        """The preprocessed store of :attr:`scene`."""
+        from .collection import SceneLayout
+
+        return SceneLayout(self.scene).store("preprocessed")
 
     def settings(self) -> tuple[Any, Any]:
         """The typed ``(TrainConfig, DenoiserData)`` of the ``train`` and ``data`` sub-sections."""

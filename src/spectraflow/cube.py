@@ -43,6 +43,7 @@ import xarray as xr
 from .errors import FormatError
 
 __all__ = [
+    "fill_invalid",
     "array_of",
     "CUBE",
     "DIMS",
@@ -54,6 +55,22 @@ __all__ = [
 
 CUBE = "cube"
 DIMS = ("y", "x", "band")
+
+
+def fill_invalid(cube: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray | None]:
+    """``(filled, valid)`` of a ``(y, x, band)`` cube (NumPy- or dask-backed; dask stays lazy).
+
+    A pixel with a non-finite sample in any band (nodata, the edge of a tilted swath) is invalid and takes the
+    valid pixels' mean spectrum: an interior point of the data that neither a spatial filter nor an endmember
+    search mistakes for signal. ``valid`` is the ``(y, x)`` mask, None when every pixel is valid. Methods run on
+    ``filled``; their results are NaN again at invalid pixels and scores count valid pixels only.
+    """
+    valid = np.isfinite(cube).all("band")
+    if bool(valid.all()):
+        return cube, None
+    if not bool(valid.any()):
+        raise ValueError("every pixel of the cube has a missing (non-finite) sample: nothing to process")
+    return cube.where(valid, cube.where(valid).mean(("y", "x"))).astype(cube.dtype), valid.compute()
 
 
 def array_of(obj: Any) -> Any:

@@ -91,21 +91,14 @@ def _git(workspace: Path, *args: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def _resolve(text: str, params: Mapping[str, Any]) -> str:
-    """``${section.key}`` in a dvc.yaml path → its value in params.yaml."""
+def _declared(workspace: Path) -> list[tuple[str, str, str]]:
+    """``(stage, kind, path)`` of every metrics file and PNG plot the workspace's ``dvc.yaml`` declares, stages in
+    file order, ``foreach`` stages expanded by DVC itself (``denoise@aviris``)."""
+    from dvc.repo import Repo
 
-    def lookup(match: re.Match[str]) -> str:
-        value: Any = params
-        for part in match.group(1).split("."):
-            value = value[part]
-        return str(value)
-
-    return re.sub(r"\$\{([^}]+)\}", lookup, text)
-
-
-def _declared(stage: Mapping[str, Any], kind: str, params: Mapping[str, Any]) -> Iterator[str]:
-    for entry in stage.get(kind) or []:
-        yield from (_resolve(path, params) for path in (entry if isinstance(entry, Mapping) else [entry]))
+    with Repo(str(workspace)) as repo:
+        return [(stage.addressing, "metrics" if out.metric else "plots", out.def_path)
+                for stage in repo.index.stages for out in stage.outs if out.metric or out.plot]
 
 
 def _number(value: Any) -> bool:
@@ -241,19 +234,17 @@ def collect_report(workspace: str | os.PathLike[str] = ".", baseline: str = "HEA
     """Everything the report shows, read from ``workspace`` (see the module's docstring)."""
     workspace = Path(workspace)
     params_text = (workspace / "params.yaml").read_text()
-    params = load_params(workspace / "params.yaml")
-    stages = (yaml.safe_load((workspace / "dvc.yaml").read_text()) or {}).get("stages") or {}
+    load_params(workspace / "params.yaml")  # refused as the stages refuse it (aliases, size)
+    declared = _declared(workspace)
     lock_path = workspace / "dvc.lock"
     lock = yaml.safe_load(lock_path.read_text()) if lock_path.is_file() else {}
     revision = (_git(workspace, "rev-parse", "HEAD") or "").strip() or "not a git repository"
     if _git(workspace, "status", "--porcelain", "--untracked-files=no"):
         revision += " + uncommitted changes"
-    metrics = [_metric_table(workspace, path, name, baseline)
-               for name, stage in stages.items() for path in _declared(stage, "metrics", params)
-               if (workspace / path).is_file()]
-    figures = [Figure(f"{name}: {path}", workspace / path)
-               for name, stage in stages.items() for path in _declared(stage, "plots", params)
-               if path.endswith(".png") and (workspace / path).is_file()]
+    metrics = [_metric_table(workspace, path, stage, baseline) for stage, kind, path in declared
+               if kind == "metrics" and (workspace / path).is_file()]
+    figures = [Figure(f"{stage}: {path}", workspace / path) for stage, kind, path in declared
+               if kind == "plots" and path.endswith(".png") and (workspace / path).is_file()]
     results = Path(benchmarks) if benchmarks is not None else workspace / "benchmarks" / "results"
     benchmark_tables = [table for path in sorted(results.glob("*.md"))
                         for table in _markdown_tables(path.read_text(), path.stem)]

@@ -23,23 +23,32 @@ from ..preprocess._bands import WATER_WINDOWS_NM, in_windows
 
 __all__ = ["ENDMEMBER_LIBRARY", "endmember_spectra", "sensor_grid", "synthetic_scene", "write_scene_envi"]
 
+#: The DN that marks a missing sample in a written scene (EnMAP's and most L2 products' choice).
+NODATA_DN = -32768
+
+
 def sensor_grid(sensor: str = "aviris") -> tuple[np.ndarray, np.ndarray]:
     """Band centres and FWHM (nm) of a sensor's nominal grid.
 
     ``aviris``: AVIRIS-classic, 224 channels over 400–2500 nm (~9.4 nm sampling, FWHM ~10 nm);
-    ``aviris-ng``: 425 channels over 380–2510 nm at 5 nm; ``hyspex-vnir``: 160 channels over 410–990 nm.
+    ``aviris-ng``: 425 channels over 380–2510 nm at 5 nm; ``hyspex-vnir``: 160 channels over 410–990 nm;
+    ``enmap``: EnMAP's two spectrometers, 91 VNIR channels over 420–1000 nm (~6.5 nm) and 133 SWIR channels over
+    900–2445 nm (~10 nm; the two overlap around 950 nm); ``camera31``: a 31-band snapshot camera, 400–700 nm
+    at 10 nm (the CAVE / ICVL layout).
     """
     grids = {
-        "aviris": (400.0, 2500.0, 224),
-        "aviris-ng": (380.0, 2510.0, 425),
-        "hyspex-vnir": (410.0, 990.0, 160),
+        "aviris": [(400.0, 2500.0, 224)],
+        "aviris-ng": [(380.0, 2510.0, 425)],
+        "hyspex-vnir": [(410.0, 990.0, 160)],
+        "enmap": [(420.0, 1000.0, 91), (900.0, 2445.0, 133)],
+        "camera31": [(400.0, 700.0, 31)],
     }
     if sensor not in grids:
         raise ConfigError(f"sensor {sensor!r}: expected one of {sorted(grids)}")
-    lo, hi, n = grids[sensor]
-    centres = np.linspace(lo, hi, n)
-    fwhm = np.full(n, 1.06 * (hi - lo) / (n - 1))
-    return centres, fwhm
+    centres = np.concatenate([np.linspace(lo, hi, n) for lo, hi, n in grids[sensor]])
+    fwhm = np.concatenate([np.full(n, 1.06 * (hi - lo) / (n - 1)) for lo, hi, n in grids[sensor]])
+    order = np.argsort(centres, kind="stable")
+    return centres[order], fwhm[order]
 
 
 def _gauss(wl: np.ndarray, centre: float, width: float) -> np.ndarray:
@@ -131,6 +140,7 @@ def synthetic_scene(
     sharpness: float = 3.0,
     length: float = 10.0,
     pure_patch: int = 4,
+    nodata_corner: float = 0.0,
 ) -> xr.Dataset:
     """Generate a clean scene ``(y, x, band)`` in reflectance with ``endmembers``/``abundances`` ground truth.
 
@@ -150,6 +160,10 @@ def synthetic_scene(
         Spatial correlation length of the abundance fields, in pixels.
     pure_patch
         Side of the square patch of pure pixels placed for each endmember (0 for none).
+    nodata_corner
+        Fraction of the tile's width cut off as a wedge of missing pixels in its top-left corner, as a tile of a
+        tilted swath has (0 for none): those pixels are NaN in the cube, and the writer stores them as nodata.
+        Their abundances stay in the ground truth; scores count valid pixels only.
     """
     if height < 2 or width < 2 or len(endmembers) < 2:
         raise ConfigError("synthetic_scene needs height, width >= 2 and at least two endmembers")
@@ -173,6 +187,9 @@ def synthetic_scene(
             y0, x0 = (cell // cols) * side, (cell % cols) * side
             abundances[y0 : y0 + side, x0 : x0 + side] = np.eye(k)[i]
     cube = (abundances @ spectra).astype(np.float32)
+    if nodata_corner > 0:
+        yy, xx = np.mgrid[0:height, 0:width]
+        cube[xx / width + yy / height < 2 * nodata_corner] = np.nan
     good = ~in_windows(wavelength, WATER_WINDOWS_NM)
     scene = make_scene(
         cube, wavelength=wavelength, fwhm=fwhm, good_band=good, units="reflectance", sensor=sensor,
@@ -193,13 +210,17 @@ def write_scene_envi(scene: xr.Dataset, directory: str | Path, name: str = "scen
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    dn = np.clip(np.rint(scene["cube"].values * scale), -32768, 32767).astype(np.int16)
+    values = scene["cube"].values
+    missing = np.isnan(values)
+    dn = np.clip(np.rint(np.nan_to_num(values) * scale), -32767, 32767).astype(np.int16)
+    dn[missing] = NODATA_DN
     from ..io import write_envi
 
     header, raw = write_envi(
         directory / f"{name}.img", dn, interleave=interleave,
         wavelength=scene["wavelength"].values, fwhm=scene["fwhm"].values,
         bbl=scene["good_band"].values.astype(int), reflectance_scale_factor=scale,
+        data_ignore_value=float(NODATA_DN) if missing.any() else None,
         sensor_type=str(scene["cube"].attrs.get("sensor", "unknown")),
         description=f"spectraflow synthetic scene, seed {scene.attrs.get('synth_seed')}",
     )

@@ -13,9 +13,19 @@ import numpy as np
 
 from ...errors import ConfigError
 
-__all__ = ["denoise_store", "RESULT_PREFIX"]
+__all__ = ["denoise_store", "trained_on", "RESULT_PREFIX", "SEEN_SUFFIX"]
 
 RESULT_PREFIX = "denoised_"  # the store variable of each method after the first (``denoised_<name>``)
+#: The suffix of a learned method's metrics on a store its checkpoint trained on (scores there are not held out).
+SEEN_SUFFIX = "_on_training_scene"
+
+
+def trained_on(checkpoint: str | os.PathLike[str] | None) -> set[Path]:
+    """The stores a checkpoint's model trained on (its ``model.json`` records them), resolved."""
+    if checkpoint is None or not (Path(checkpoint) / "model.json").is_file():
+        return set()
+    record = json.loads((Path(checkpoint) / "model.json").read_text())
+    return {Path(store).resolve() for store in (record.get("data") or {}).get("stores") or []}
 
 
 def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
@@ -32,7 +42,7 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
     {scores..., seconds}}`` (no scores without ``noise``).
     """
     from ..._atomic import check_replaceable
-    from ...cube import CUBE
+    from ...cube import CUBE, fill_invalid
     from ...io import open_store, write_store
     from ...metrics import denoising_scores
     from ...synth import add_noise
@@ -50,18 +60,23 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
                           "parameters with `dvc exp run -S`)")
     scene = open_store(source)
     cube = scene[CUBE].load()
+    cube, valid = fill_invalid(cube)  # nodata pixels: denoised as the mean spectrum, NaN again after
     metrics: dict[str, Any] = {}
     noisy = cube
     if noise is not None:
         noisy = cube.copy(data=add_noise(cube.values, **dict(noise)))
-        metrics["noisy"] = denoising_scores(noisy.values, cube.values)
+        metrics["noisy"] = denoising_scores(noisy.values, cube.values, valid)
     results = {}
     for denoiser in denoisers:
         tic = time.perf_counter()
         results[denoiser.name] = denoiser.denoise(noisy).astype(np.float32)
         seconds = time.perf_counter() - tic
-        scores = denoising_scores(results[denoiser.name].values, cube.values) if noise is not None else {}
-        metrics[denoiser.name] = {**scores, "seconds": seconds}
+        scores = denoising_scores(results[denoiser.name].values, cube.values, valid) if noise is not None else {}
+        seen = Path(source).resolve() in trained_on(method_params(denoiser).get("checkpoint"))
+        metrics[denoiser.name + (SEEN_SUFFIX if seen else "")] = {**scores, "seconds": seconds}
+    if valid is not None:
+        results = {name: result.where(valid) for name, result in results.items()}
+        noisy = noisy.where(valid)
     first, *others = names
     out = scene.assign({CUBE: results[first], **{f"{RESULT_PREFIX}{n}": results[n] for n in others}})
     if noise is not None:

@@ -48,7 +48,7 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     is copied along as ``true_endmembers``/``true_abundances`` for evaluation.
     """
     from ..._atomic import atomic_output, check_replaceable
-    from ...cube import CUBE
+    from ...cube import CUBE, fill_invalid
     from ...io import open_store
     from ...preprocess import hysime, parse_steps, run_chain
     from .. import method_params
@@ -56,13 +56,18 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     check_replaceable(dest, "unmixing")  # before any work
     scene = run_chain(open_store(source), parse_steps(steps))
     cube = scene[CUBE].persist() if scene[CUBE].nbytes < 2 << 30 else scene[CUBE]
-    estimate = hysime(cube)
+    estimate = hysime(cube)  # its statistics skip invalid pixels
+    cube, valid = fill_invalid(cube)  # nodata pixels: unmixed as the mean spectrum, NaN abundances after
     n = int(n_endmembers or estimate.k)
     built = {"blind": build_method(blind, "blind")} if blind is not None else {
         "endmembers": build_method(endmembers, "endmembers"), "abundances": build_method(abundances, "abundances")}
     em, ab = unmix_scene(cube, n, **built)
+    if valid is not None:
+        ab = ab.where(valid)
     result = xr.Dataset({"endmembers": em.drop_vars([c for c in em.coords if c == "pixel_index"]),
                          "abundances": ab})
+    if valid is not None:
+        result["valid"] = valid
     if "pixel_index" in em.coords:
         result["endmember_pixel"] = ("endmember", np.asarray(em["pixel_index"].values))
     for name in ("endmembers", "abundances"):

@@ -1,0 +1,112 @@
+"""The collection: the scenes ``params.yaml`` declares, each flowing through every per-scene stage.
+
+``params.yaml`` declares them under ``collection.scenes``, one entry per scene keyed by its name::
+
+    collection:
+      parallel: 2                  # scenes the pipeline flow runs at once
+      scenes:
+        aviris:
+          source_dir: data/raw/aviris   # where the scene's file(s) are, inside the workspace
+          source: scene.hdr
+          ground_truth: scene_groundtruth.nc   # optional
+          format: null             # optional ingest keys: format, nonfinite, compressor
+          unmix: {n_endmembers: 5}  # optional per-stage overrides (keys of that stage's section)
+
+``dvc.yaml`` expands ``ingest@<scene>``, ``preprocess@<scene>``, ``denoise@<scene>`` and ``unmix@<scene>``
+over the entries (``foreach``), so adding a scene adds its stages only. Every artifact of a scene lives under
+a directory named after it (:class:`SceneLayout`); dvc.yaml spells the same paths, and a test holds the two
+together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["PER_SCENE_STAGES", "INGEST_KEYS", "STAGE_STORES", "SceneLayout", "check_scene_name", "scene_entries",
+           "stage_values"]
+
+#: The stages dvc.yaml runs once per scene, in order.
+PER_SCENE_STAGES = ("ingest", "preprocess", "denoise", "unmix")
+#: Keys of a scene entry that configure its ingestion (the rest of the ``ingest`` section is shared).
+INGEST_KEYS = ("source_dir", "source", "ground_truth", "format", "nonfinite", "compressor")
+#: The store each per-scene stage reads (None: the scene's files) and the one it writes.
+STAGE_STORES: dict[str, tuple[str | None, str]] = {"ingest": (None, "scene"), "preprocess": ("scene", "preprocessed"),
+                                                   "denoise": ("preprocessed", "denoised"),
+                                                   "unmix": ("scene", "unmixing")}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def check_scene_name(name: object) -> str:
+    """A scene name is a directory name and part of a DVC stage name: ASCII letters, digits, ``_`` and ``-``."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(f"params.yaml [collection.scenes]: scene name {name!r}; expected 1-64 ASCII letters, "
+                          "digits, '_' or '-', starting with a letter or digit")
+    return name
+
+
+@dataclass(frozen=True)
+class SceneLayout:
+    """Where the artifacts of scene ``name`` live (dvc.yaml's ``foreach`` stages name the same paths)."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        check_scene_name(self.name)
+
+    def store(self, kind: str) -> str:
+        """The store of ``kind``: ``scene`` (ingested), ``preprocessed``, ``denoised`` or ``unmixing``."""
+        return f"data/stores/{self.name}/{kind}.zarr"
+
+    def metrics(self, stage: str) -> str:
+        return f"data/metrics/{self.name}/{stage}.json"
+
+    def plot(self, file: str) -> str:
+        return f"data/plots/{self.name}/{file}"
+
+
+def scene_entries(params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``collection.scenes`` of ``params``, every name and entry checked."""
+    collection = params.get("collection") or {}
+    scenes = collection.get("scenes") if isinstance(collection, Mapping) else None
+    if not isinstance(scenes, Mapping) or not scenes:
+        raise ConfigError("params.yaml [collection.scenes]: expected a mapping of scene names to their entries "
+                          f"(source_dir, source, ...), found {scenes!r}")
+    allowed = (*INGEST_KEYS, *PER_SCENE_STAGES[1:])
+    entries = {}
+    for name, entry in scenes.items():
+        check_scene_name(name)
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"params.yaml [collection.scenes.{name}]: expected a mapping, found {entry!r}")
+        unknown = sorted(set(entry) - set(allowed))
+        if unknown:
+            raise ConfigError(f"params.yaml [collection.scenes.{name}]: unknown key(s) {unknown}; allowed: "
+                              f"{sorted(allowed)}")
+        for stage in PER_SCENE_STAGES[1:]:
+            if entry.get(stage) is not None and not isinstance(entry[stage], Mapping):
+                raise ConfigError(f"params.yaml [collection.scenes.{name}.{stage}]: expected a mapping of "
+                                  f"{stage} keys to override, found {entry[stage]!r}")
+        entries[name] = dict(entry)
+    return entries
+
+
+def stage_values(params: Mapping[str, Any], stage: str, scene: str) -> dict[str, Any]:
+    """The ``params.yaml`` section of ``stage`` as scene ``scene`` sees it: the shared section, the scene's
+    overrides on top (key by key), and the scene's input and output paths."""
+    entries = scene_entries(params)
+    if scene not in entries:
+        raise ConfigError(f"params.yaml [collection.scenes]: no scene {scene!r}; the collection has "
+                          f"{sorted(entries)}")
+    entry, layout = entries[scene], SceneLayout(scene)
+    values = dict(params.get(stage) or {})
+    source, out = STAGE_STORES[stage]
+    if source is None:  # ingest: the scene's files
+        values.update({k: v for k, v in entry.items() if k in INGEST_KEYS}, name=scene)
+    else:
+        values.update(entry.get(stage) or {}, input=layout.store(source))
+    values["out"] = layout.store(out)
+    return values
