@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
+
+from prefect import Flow
 
 from spectraflow.collection import stage_values
 from spectraflow.config import from_mapping, load_params
@@ -26,9 +30,42 @@ def scene_config(cls: type[C], stage: str, scene: str, path: Path = PARAMS) -> C
     return from_mapping(cls, stage_values(load_params(path), stage, scene), f"{stage} of scene {scene}")
 
 
-def scene_argument() -> str:
-    """The scene named on the command line of a per-scene stage (``python -m flows.<stage> <scene>``)."""
-    if len(sys.argv) != 2:
-        raise SystemExit(f"usage: python -m {Path(sys.argv[0]).stem} <scene>  (a name under collection.scenes "
-                         "in params.yaml)")
-    return sys.argv[1]
+#: The environment variable through which a stage's command takes over the flow run the pipeline made for it.
+FLOW_RUN_VARIABLE = "SPECTRAFLOW_FLOW_RUN_ID"
+
+
+def stage_flow(module: ModuleType) -> Flow[..., Any]:
+    """The flow a stage module defines (each ``flows.<stage>`` module defines one)."""
+    flows = [v for v in vars(module).values() if isinstance(v, Flow) and v.fn.__module__ == module.__name__]
+    if len(flows) != 1:
+        raise RuntimeError(f"{module.__name__}: expected one flow, found {len(flows)}")
+    return flows[0]
+
+
+def command_parameters(flow: Flow[..., Any], args: list[str]) -> dict[str, str]:
+    """The flow's parameters from a stage command's arguments (positional: ``python -m flows.denoise aviris``)."""
+    names = list(flow.parameters.properties)
+    required = list(flow.parameters.required or [])
+    if len(args) > len(names) or len(args) < len(required):
+        usage = " ".join(f"<{n}>" for n in required)
+        hint = "  (<scene>: a name under collection.scenes in params.yaml)" if "scene" in required else ""
+        raise SystemExit(f"usage: python -m flows.<stage> {usage}".rstrip() + hint)
+    return dict(zip(names, args, strict=False))
+
+
+def main(flow: Flow[..., Any]) -> None:
+    """Run a stage's flow from its command line, as dvc.yaml does. Started by the pipeline flow, the command
+    takes over the flow run created for it there (a child of the stage's task run, on the pipeline's server)."""
+    from uuid import UUID
+
+    parameters = command_parameters(flow, sys.argv[1:])
+    run_id = os.environ.pop(FLOW_RUN_VARIABLE, None)
+    if run_id is None:
+        flow(**parameters)
+        return
+    from prefect.flow_engine import load_flow_run, run_flow
+
+    flow_run = load_flow_run(UUID(run_id))
+    if flow_run.parameters != parameters:
+        raise RuntimeError(f"flow run {run_id} has parameters {flow_run.parameters}; the command gives {parameters}")
+    run_flow(flow, flow_run=flow_run, parameters=parameters)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._params import scene_argument, scene_config
+from flows._params import main, scene_config
 from spectraflow.collection import SceneLayout
 from spectraflow.config import DenoiseConfig
 from tasks.denoise import denoise_scene, evaluate_denoising
@@ -20,4 +20,4 @@ def denoise(scene: str) -> str:
 
 
 if __name__ == "__main__":
-    denoise(scene_argument())
+    main(denoise)

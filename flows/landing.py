@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from flows._params import section
+from flows._params import main, section
 from flows.pipeline import pipeline
 from spectraflow.config import LandingConfig, from_mapping
 from spectraflow.landing import landed_files, unregistered_stores
@@ -45,4 +45,4 @@ def landing_zone(trigger_pipeline: bool = True) -> list[str]:
 
 
 if __name__ == "__main__":
-    landing_zone()
+    main(landing_zone)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._params import section
+from flows._params import main, section
 from spectraflow.config import OperatorDataConfig, from_mapping
 from tasks.operator import operator_data
 
@@ -15,4 +15,4 @@ def operator_data_flow() -> list[str]:
 
 
 if __name__ == "__main__":
-    operator_data_flow()
+    main(operator_data_flow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._params import scene_argument, scene_config, section
+from flows._params import main, scene_config, section
 from spectraflow.collection import SceneLayout
 from spectraflow.compute import dask_scheduler
 from spectraflow.config import ComputeConfig, PreprocessConfig, from_mapping
@@ -23,4 +23,4 @@ def preprocess(scene: str) -> str:
 
 
 if __name__ == "__main__":
-    preprocess(scene_argument())
+    main(preprocess)

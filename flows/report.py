@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._params import section
+from flows._params import main, section
 from spectraflow.config import ReportConfig, from_mapping
 from tasks.report import write_html_report
 
@@ -18,4 +18,4 @@ def report() -> str:
 
 
 if __name__ == "__main__":
-    report()
+    main(report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._params import section
+from flows._params import main, section
 from spectraflow.collection import check_scene_name
 from spectraflow.config import SynthConfig, from_mapping
 from spectraflow.errors import ConfigError
@@ -25,4 +25,4 @@ def synth() -> list[str]:
 
 
 if __name__ == "__main__":
-    synth()
+    main(synth)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._params import section
+from flows._params import main, section
 from spectraflow.config import TrainDenoiseConfig, from_mapping
 from tasks.train import train_denoiser, training_figure
 
@@ -21,4 +21,4 @@ def train_denoise(metrics_path: str = "data/metrics/train_denoise.json",
 
 
 if __name__ == "__main__":
-    train_denoise()
+    main(train_denoise)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._params import section
+from flows._params import main, section
 from spectraflow.config import TrainOperatorConfig, from_mapping
 from tasks.operator import train_operator
 from tasks.train import training_figure
@@ -23,4 +23,4 @@ def train_operator_flow(metrics_path: str = "data/metrics/train_operator.json",
 
 
 if __name__ == "__main__":
-    train_operator_flow()
+    main(train_operator_flow)

@@ -1,11 +1,37 @@
-"""Tasks driving DVC through its Python API: one stage at a time, metrics, push."""
+"""Tasks driving DVC: each stage of ``dvc.yaml`` run as its own Prefect task, scenes in parallel; metrics; push.
+
+How scenes run in parallel while DVC's records stay consistent: ``dvc repro`` holds the repository lock for
+as long as a stage's command runs, so two ``dvc repro`` processes cannot overlap. The pipeline flow therefore
+splits what ``dvc repro`` does for one stage into its two parts. Asking DVC whether the stage changed, and
+recording it afterwards (``Repo.commit(stage, force=True)``: the hashes of its dependencies and outputs into
+``dvc.lock``, the outputs into the cache, as ``dvc repro`` records a stage it ran) take the lock briefly, one
+at a time (:data:`_DVC`). Running the stage's command, the long part, takes no lock: the commands of stages
+whose upstream stages are done run side by side, at most ``collection.parallel`` at once. A stage that fails
+is not recorded, so the next run (or ``dvc repro``) sees it changed and runs it, and only it, again; stages
+downstream of it wait for that run; every other stage finishes and is recorded. A test checks that the
+outputs and ``dvc.lock`` equal a serial ``dvc repro``'s.
+"""
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from prefect import task
 from prefect.logging import get_run_logger
+
+from flows._params import FLOW_RUN_VARIABLE
+
+#: Serialises this process's use of the DVC repository (its lock admits one holder at a time).
+_DVC = threading.Lock()
+#: Stages that gather the whole collection: they run on what succeeded even when a scene failed.
+SUMMARY_STAGES = frozenset({"report"})
 
 
 def _repo() -> Any:
@@ -14,23 +40,102 @@ def _repo() -> Any:
     return Repo(".")
 
 
-def stages_in_order() -> list[str]:
-    """dvc.yaml's stages, each after the stages it depends on."""
+def stage_graph() -> dict[str, list[str]]:
+    """Every stage of ``dvc.yaml`` (``foreach`` expanded), each after the stages it depends on, mapped to them."""
     import networkx as nx
 
-    with _repo() as repo:
+    with _DVC, _repo() as repo:
         graph = repo.index.graph  # edges point from a stage to the stages it depends on
-        return [stage.addressing for stage in reversed(list(nx.topological_sort(graph)))]
+        order = list(reversed(list(nx.topological_sort(graph))))
+        return {stage.addressing: sorted(dep.addressing for dep in graph.successors(stage)) for stage in order}
 
 
-@task(name="dvc-stage", task_run_name="stage {name}")
-def repro_stage(name: str) -> bool:
-    """Reproduce one stage if DVC sees it changed; return whether it ran."""
+@dataclass(frozen=True)
+class StageOutcome:
+    """What one stage did in a run: ``ran``, ``unchanged``, ``failed`` or ``blocked`` (an upstream stage
+    failed), in how many seconds, and the error."""
+
+    stage: str
+    status: str
+    seconds: float = 0.0
+    error: str = ""
+
+    @property
+    def scene(self) -> str:
+        return self.stage.partition("@")[2]
+
+
+def _stage_command(name: str) -> tuple[str, bool]:
+    """The stage's command and whether DVC sees it changed."""
+    with _DVC, _repo() as repo, repo.lock:
+        stage = repo.stage.collect(name)[0]
+        return str(stage.cmd), bool(stage.changed())
+
+
+def _flow_run_for(command: str) -> str | None:
+    """A flow run, child of the current task run, that the stage's command (``python -m flows.<module> [args]``)
+    takes over: the UI shows it under this task, with its logs. None when the command is not a flow module."""
+    import importlib
+
+    from prefect import get_client
+    from prefect.context import TaskRunContext
+    from prefect.states import Pending
+
+    from flows._params import command_parameters, stage_flow
+
+    words = shlex.split(command)
+    context = TaskRunContext.get()
+    if len(words) < 3 or words[:2] != ["python", "-m"] or not words[2].startswith("flows.") or context is None:
+        return None
+    flow = stage_flow(importlib.import_module(words[2]))
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(flow=flow, parameters=command_parameters(flow, words[3:]), state=Pending(),
+                                     name=" ".join([flow.name, *words[3:]]), parent_task_run_id=context.task_run.id)
+    return str(run.id)
+
+
+def _api_url() -> str:
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        return str(client.api_url)
+
+
+@task(name="dvc-stage", task_run_name="{label}")
+def run_stage(name: str, label: str) -> StageOutcome:
+    """Run one stage if DVC sees it changed, then record it in ``dvc.lock``; the command runs unlocked, as a
+    child flow run of this task on the pipeline's Prefect server (no server of its own)."""
     logger = get_run_logger()
-    with _repo() as repo:
-        ran = repo.reproduce(name, single_item=True)
-    logger.info("stage %s: %s", name, "reproduced" if ran else "unchanged, skipped")
-    return bool(ran)
+    start = time.perf_counter()
+    command, changed = _stage_command(name)
+    if not changed:
+        logger.info("stage %s: unchanged, skipped", name)
+        return StageOutcome(name, "unchanged", time.perf_counter() - start)
+    env = {**os.environ, "PREFECT_API_URL": _api_url()}
+    child = _flow_run_for(command)
+    if child is not None:
+        env[FLOW_RUN_VARIABLE] = child
+    words = shlex.split(command)
+    if words[0] == "python":
+        words[0] = sys.executable
+    logger.info("stage %s: running %s", name, command)
+    done = subprocess.run(words, env=env, capture_output=True, text=True)
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        tail = "\n".join(output.splitlines()[-40:])
+        raise RuntimeError(f"stage {name} failed (exit {done.returncode}): {command}\n{tail}")
+    with _DVC, _repo() as repo:
+        repo.commit(name, force=True)
+    logger.info("stage %s: reproduced", name)
+    return StageOutcome(name, "ran", time.perf_counter() - start)
+
+
+def error_line(exc: BaseException) -> str:
+    """The line of an error that says what went wrong: a stage's failure carries its command's output, whose
+    last ``SomethingError: message`` line is the cause."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reasons = [line for line in lines if line.split(":", 1)[0].endswith(("Error", "Exception", "Failed"))]
+    return (reasons[-1] if reasons else lines[0] if lines else type(exc).__name__)[:500]
 
 
 def flatten_metrics(shown: dict[str, Any]) -> list[dict[str, Any]]:
@@ -44,14 +149,14 @@ def flatten_metrics(shown: dict[str, Any]) -> list[dict[str, Any]]:
 
 @task(name="dvc-metrics")
 def collect_metrics() -> list[dict[str, Any]]:
-    with _repo() as repo:
+    with _DVC, _repo() as repo:
         return flatten_metrics(repo.metrics.show())
 
 
 @task(name="dvc-push", retries=2, retry_delay_seconds=5)
 def push_if_remote() -> int | None:
     """Push every artifact to the default remote, when one is configured; return the count pushed."""
-    with _repo() as repo:
+    with _DVC, _repo() as repo:
         if not repo.config["core"].get("remote"):
             get_run_logger().info("no default DVC remote configured: nothing pushed")
             return None

@@ -96,8 +96,8 @@ def _declared(workspace: Path) -> list[tuple[str, str, str]]:
     file order, ``foreach`` stages expanded by DVC itself (``denoise@aviris``)."""
     from dvc.repo import Repo
 
-    with Repo(str(workspace)) as repo:
-        return [(stage.addressing, "metrics" if out.metric else "plots", out.def_path)
+    with Repo(str(workspace), uninitialized=True) as repo:  # a workspace without .dvc/ reads as well
+        return [(stage.name, "metrics" if out.metric else "plots", out.def_path)
                 for stage in repo.index.stages for out in stage.outs if out.metric or out.plot]
 
 

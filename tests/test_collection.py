@@ -1,0 +1,121 @@
+"""The collection: params.yaml's scenes, the per-scene stages DVC expands from them, the default collection's
+sensors and nodata, and how methods and scores treat missing pixels."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from spectraflow.collection import PER_SCENE_STAGES, STAGE_STORES, SceneLayout, stage_values
+from spectraflow.cube import fill_invalid
+from spectraflow.errors import ConfigError
+from spectraflow.io import ingest, open_store
+from spectraflow.metrics import denoising_scores
+from spectraflow.synth import sensor_grid, synthetic_scene, write_scene_envi
+
+from .conftest import REPO
+
+
+def _stages(workspace: Path) -> dict[str, list[str]]:
+    from dvc.repo import Repo
+
+    with Repo(str(workspace), uninitialized=True) as repo:
+        return {stage.name: [out.def_path for out in stage.outs] for stage in repo.index.stages}
+
+
+def test_dvc_expands_the_per_scene_stages_at_the_layouts_paths() -> None:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    stages = _stages(REPO)
+    for scene in params["collection"]["scenes"]:
+        layout = SceneLayout(scene)
+        for stage in PER_SCENE_STAGES:
+            outs = stages[f"{stage}@{scene}"]
+            assert layout.store(STAGE_STORES[stage][1]) in outs
+            assert layout.metrics(stage) in outs
+            assert stage_values(params, stage, scene)["out"] == layout.store(STAGE_STORES[stage][1])
+
+
+def test_adding_and_removing_a_scene_adds_and_removes_only_its_stages(tmp_path: Path) -> None:
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    before = _stages(tmp_path)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["collection"]["scenes"]["tile-7"] = {"source_dir": "data/acquisitions/tile-7", "source": "t.tif"}
+    del params["collection"]["scenes"]["camera"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    after = _stages(tmp_path)
+    assert set(after) - set(before) == {f"{s}@tile-7" for s in PER_SCENE_STAGES}
+    assert set(before) - set(after) == {f"{s}@camera" for s in PER_SCENE_STAGES}
+    assert all(after[name] == outs for name, outs in before.items() if name in after)
+
+
+def test_stage_values_apply_the_scenes_overrides_and_paths() -> None:
+    params = {"ingest": {"nonfinite": "refuse", "compressor": "none"},
+              "unmix": {"n_endmembers": None, "endmembers": "vca"},
+              "collection": {"scenes": {"a": {"source_dir": "data/a", "source": "a.hdr", "nonfinite": "mask",
+                                              "unmix": {"n_endmembers": 3}},
+                                        "b": {"source_dir": "data/b", "source": "b.mat"}}}}
+    assert stage_values(params, "ingest", "a") == {"nonfinite": "mask", "compressor": "none", "source_dir": "data/a",
+                                                   "source": "a.hdr", "name": "a", "out": "data/stores/a/scene.zarr"}
+    assert stage_values(params, "unmix", "a") == {"n_endmembers": 3, "endmembers": "vca",
+                                                  "input": "data/stores/a/scene.zarr",
+                                                  "out": "data/stores/a/unmixing.zarr"}
+    assert stage_values(params, "unmix", "b")["n_endmembers"] is None
+    assert stage_values(params, "ingest", "b")["nonfinite"] == "refuse"
+    with pytest.raises(ConfigError, match="no scene 'c'"):
+        stage_values(params, "ingest", "c")
+    for bad, match in (({"../x": {}}, "scene name"), ({"a": {"sorce": "x"}}, r"unknown key\(s\) \['sorce'\]"),
+                       ({"a": {"unmix": 3}}, "collection.scenes.a.unmix"), ({}, "collection.scenes")):
+        with pytest.raises(ConfigError, match=match):
+            stage_values({"collection": {"scenes": bad}}, "ingest", "a")
+
+
+def test_sensor_grids_of_the_default_collection() -> None:
+    enmap, fwhm = sensor_grid("enmap")
+    assert enmap.shape == fwhm.shape == (224,) and (np.diff(enmap) >= 0).all()
+    assert ((enmap > 900) & (enmap < 1000)).sum() > 20  # the two spectrometers overlap
+    camera, _ = sensor_grid("camera31")
+    np.testing.assert_allclose(camera, np.arange(400, 701, 10))
+
+
+def test_a_nodata_corner_survives_envi_and_ingest(tmp_path: Path) -> None:
+    seed = int(np.random.default_rng().integers(1000))
+    scene = synthetic_scene(seed, height=24, width=32, sensor="enmap", nodata_corner=0.2)
+    yy, xx = np.mgrid[0:24, 0:32]
+    corner = xx / 32 + yy / 24 < 0.4  # the wedge, computed independently
+    assert (np.isnan(scene["cube"].values).all(axis=-1) == corner).all() and corner.any()
+    header, _ = write_scene_envi(scene, tmp_path)
+    assert "data ignore value = -32768" in header.read_text()
+    store = open_store(ingest(header, tmp_path / "scene.zarr"))
+    cube = store["cube"].values
+    assert (cube[corner] == -32768).all() and (cube[~corner] > 0).all()
+    assert store["cube"].attrs["nodata"] == -32768
+
+
+def test_fill_invalid_and_scores_on_valid_pixels() -> None:
+    rng = np.random.default_rng()
+    values = rng.random((24, 26, 5)).astype(np.float32)
+    valid = rng.random((24, 26)) > 0.3
+    with_gaps = values.copy()
+    with_gaps[~valid] = np.nan
+    with_gaps[0, 0, 2] = np.inf if valid[0, 0] else np.nan  # one non-finite sample invalidates its pixel
+    valid[0, 0] = False
+    filled, mask = fill_invalid(xr.DataArray(with_gaps, dims=("y", "x", "band")))
+    assert mask is not None and (mask.values == valid).all()
+    np.testing.assert_allclose(filled.values[valid], values[valid])
+    np.testing.assert_allclose(filled.values[~valid], np.broadcast_to(values[valid].mean(axis=0), ((~valid).sum(), 5)),
+                               rtol=1e-5)
+    same, none = fill_invalid(xr.DataArray(values, dims=("y", "x", "band")))
+    assert none is None and same.values is values
+    estimate = values + rng.normal(0, 0.05, values.shape)
+    scores = denoising_scores(estimate, values, valid)
+    mse = ((estimate[valid] - values[valid]) ** 2).mean(axis=0)  # per band, over valid pixels only
+    assert scores["mpsnr"] == pytest.approx(float(np.mean(10 * np.log10(1 / mse))))
+    garbage = estimate.copy()
+    garbage[~valid] = 1e6  # what invalid pixels hold does not count
+    assert denoising_scores(garbage, values, valid)["mpsnr"] == pytest.approx(scores["mpsnr"])
