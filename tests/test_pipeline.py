@@ -219,11 +219,16 @@ def parallel_run(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str], 
 
 def test_parallel_pipeline_flow_equals_a_serial_dvc_repro(repo: Path, parallel_run: Path, env: dict[str, str],
                                                           prefect_server: str) -> None:
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc_repo:
+        declared = {stage.name for stage in dvc_repo.index.stages}
+    assert len([s for s in declared if "@" in s]) == 12
     serial = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
     parallel = yaml.safe_load((parallel_run / "dvc.lock").read_text())["stages"]
-    assert set(parallel) == set(serial) and len([s for s in serial if "@" in s]) == 12
+    assert declared <= set(parallel) and declared <= set(serial)
     for name, stage in serial.items():
-        if name == "report":  # the page carries its creation time and the git revision
+        if name == "report" or name not in declared:  # the page carries its creation time and the git revision
             continue
         # every store and raw file is bit-identical (metrics and models also carry their timings)
         outs = {o["path"]: o["md5"] for o in stage["outs"] if o["md5"].endswith(".dir")}
@@ -279,28 +284,29 @@ def test_a_failed_scene_fails_its_own_stages_only(parallel_run: Path, env: dict[
     server_env = {**env, **PINNED, "PREFECT_API_URL": prefect_server}
     params = parallel_run / "params.yaml"
     good = params.read_text()
-    assert "source_dir: data/raw/camera\n      source: scene.hdr" in good
-    params.write_text(good.replace("source_dir: data/raw/camera\n      source: scene.hdr",
-                                   "source_dir: data/raw/camera\n      source: missing.hdr"))
+    entry = "source_dir: data/raw/camera\n      source: scene.hdr"
+    assert entry in good
+    params.write_text(good.replace(entry, entry + "\n      format: matlab"))  # the ENVI header read as MATLAB
     untouched = {p: tree_digest(parallel_run / p) for p in ("data/stores/aviris", "data/stores/enmap")}
     proc = subprocess.run([sys.executable, "-m", "flows.pipeline"], cwd=parallel_run, env=server_env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode != 0
-    assert "ingest@camera" in proc.stdout + proc.stderr and "missing.hdr" in proc.stdout + proc.stderr
+    assert "ingest@camera" in proc.stdout + proc.stderr and "MAT-file" in proc.stdout + proc.stderr
     rows = {(r["stage"], r["scene"]): r for r in _rows(prefect_server, "pipeline-stages")}
     failed = rows[("ingest", "camera")]
-    assert failed["status"] == "failed" and "missing.hdr" in str(failed["error"])
+    assert failed["status"] == "failed" and "scene.hdr" in str(failed["error"]), failed
     assert {rows[(s, "camera")]["status"] for s in ("preprocess", "denoise", "unmix")} == {"blocked"}
     assert {rows[(s, n)]["status"] for s in ("ingest", "preprocess", "denoise", "unmix")
             for n in ("aviris", "enmap")} == {"unchanged"}
     assert rows[("report", "—")]["status"] == "ran"  # the report of what succeeded
     assert {p: tree_digest(parallel_run / p) for p in untouched} == untouched
-    params.write_text(good)  # the next run retries only what failed
+    params.write_text(good.replace(entry, entry + "\n      format: envi"))  # fixed: the next run retries it only
     out = _run([sys.executable, "-m", "flows.pipeline"], parallel_run, server_env)
     assert "stage ingest@camera: reproduced" in out and "stage ingest@aviris: unchanged, skipped" in out
     rows = {(r["stage"], r["scene"]): r["status"] for r in _rows(prefect_server, "pipeline-stages")}
-    # the store made again is the one the failed run left in place, so nothing downstream of it changed
-    assert {stage for stage, status in rows.items() if status == "ran"} == {("ingest", "camera")}
+    # the store made again equals the one the failed run left in place, so nothing downstream of it changed
+    # (the report reruns: it depends on params.yaml as a whole)
+    assert {stage for stage, status in rows.items() if status == "ran"} == {("ingest", "camera"), ("report", "—")}
     assert "up to date" in _run(["dvc", "status"], parallel_run, env)
 
 
