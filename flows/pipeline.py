@@ -32,8 +32,9 @@ class PipelineFailed(RuntimeError):
     """Some stages failed; the others finished and were recorded."""
 
 
-def _parallel() -> int:
-    value = (section("collection") or {}).get("parallel", 1)
+def parallel_bound(collection: dict[str, object]) -> int:
+    """``collection.parallel``: how many stages the flow runs at once (1 when unset)."""
+    value = collection.get("parallel", 1)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"params.yaml [collection.parallel]: {value!r}; expected a whole number >= 1")
     return value
@@ -60,7 +61,7 @@ def run_stages(graph: dict[str, list[str]], parallel: int) -> dict[str, StageOut
             if failed and name not in SUMMARY_STAGES:
                 outcomes[name] = StageOutcome(name, "blocked", error=f"upstream stage {failed[0]} did not finish")
                 continue
-            running[name] = run_stage.with_options(task_run_name=_label(name)).submit(name, _label(name))
+            running[name] = run_stage.with_options(task_run_name=_label(name)).submit(name)
         if not running:
             continue
         wait([future.wrapped_future for future in running.values()], return_when=FIRST_COMPLETED)
@@ -75,7 +76,7 @@ def run_stages(graph: dict[str, list[str]], parallel: int) -> dict[str, StageOut
 @flow(name="pipeline")
 def pipeline(push: bool = True) -> dict[str, str]:
     start = time.perf_counter()
-    outcomes = run_stages(stage_graph(), _parallel())
+    outcomes = run_stages(stage_graph(), parallel_bound(section("collection")))
     create_table_artifact(
         key="pipeline-stages", description=f"stages of this run ({time.perf_counter() - start:.0f} s)",
         table=[{"stage": o.stage.partition("@")[0], "scene": o.scene or "—", "status": o.status,

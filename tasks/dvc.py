@@ -8,8 +8,8 @@ recording it afterwards (``Repo.commit(stage, force=True)``: the hashes of its d
 at a time (:data:`_DVC`). Running the stage's command, the long part, takes no lock: the commands of stages
 whose upstream stages are done run side by side, at most ``collection.parallel`` at once. A stage that fails
 is not recorded, so the next run (or ``dvc repro``) sees it changed and runs it, and only it, again; stages
-downstream of it wait for that run; every other stage finishes and is recorded. A test checks that the
-outputs and ``dvc.lock`` equal a serial ``dvc repro``'s.
+downstream of it wait for that run; every other stage finishes and is recorded. A test checks that the raw
+files and stores, the stages' params and their metrics (timings aside) equal a serial ``dvc repro``'s.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def _api_url() -> str:
         return str(client.api_url)
 
 
-@task(name="dvc-stage", task_run_name="{label}")
-def run_stage(name: str, label: str) -> StageOutcome:
+@task(name="dvc-stage")
+def run_stage(name: str) -> StageOutcome:
     """Run one stage if DVC sees it changed, then record it in ``dvc.lock``; the command runs unlocked, as a
     child flow run of this task on the pipeline's Prefect server (no server of its own)."""
     logger = get_run_logger()

@@ -119,3 +119,12 @@ def test_fill_invalid_and_scores_on_valid_pixels() -> None:
     garbage = estimate.copy()
     garbage[~valid] = 1e6  # what invalid pixels hold does not count
     assert denoising_scores(garbage, values, valid)["mpsnr"] == pytest.approx(scores["mpsnr"])
+
+
+def test_parallel_bound() -> None:
+    from flows.pipeline import parallel_bound
+
+    assert parallel_bound({}) == 1 and parallel_bound({"parallel": 3}) == 3
+    for bad in (0, -1, True, 1.5, "2"):
+        with pytest.raises(ConfigError, match=r"collection.parallel"):
+            parallel_bound({"parallel": bad})
