@@ -13,6 +13,7 @@ from prefect import Flow
 from spectraflow.collection import stage_values
 from spectraflow.config import from_mapping, load_params
 from spectraflow.errors import ConfigError
+from spectraflow.stage_server import prefect_api
 
 PARAMS = Path("params.yaml")
 C = TypeVar("C")
@@ -55,17 +56,20 @@ def command_parameters(flow: Flow[..., Any], args: list[str]) -> dict[str, str]:
 
 def main(flow: Flow[..., Any]) -> None:
     """Run a stage's flow from its command line, as dvc.yaml does. Started by the pipeline flow, the command
-    takes over the flow run created for it there (a child of the stage's task run, on the pipeline's server)."""
+    takes over the flow run created for it there (a child of the stage's task run, on the pipeline's server);
+    started by a bare ``dvc repro``, it runs on the stage server the stages share (spectraflow.stage_server)."""
     from uuid import UUID
 
     parameters = command_parameters(flow, sys.argv[1:])
     run_id = os.environ.pop(FLOW_RUN_VARIABLE, None)
-    if run_id is None:
-        flow(**parameters)
-        return
-    from prefect.flow_engine import load_flow_run, run_flow
+    with prefect_api():
+        if run_id is None:
+            flow(**parameters)
+            return
+        from prefect.flow_engine import load_flow_run, run_flow
 
-    flow_run = load_flow_run(UUID(run_id))
-    if flow_run.parameters != parameters:
-        raise RuntimeError(f"flow run {run_id} has parameters {flow_run.parameters}; the command gives {parameters}")
-    run_flow(flow, flow_run=flow_run, parameters=parameters)
+        flow_run = load_flow_run(UUID(run_id))
+        if flow_run.parameters != parameters:
+            raise RuntimeError(f"flow run {run_id} has parameters {flow_run.parameters}; "
+                               f"the command gives {parameters}")
+        run_flow(flow, flow_run=flow_run, parameters=parameters)

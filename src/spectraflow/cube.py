@@ -11,8 +11,9 @@ coordinates on ``band``
 ``cube.attrs``
     ``units`` (of the stored values, ``"DN"`` or ``"reflectance"`` or ``"unknown"``), ``data_scale`` (divide
     the stored values by it to get physical units, 1.0 when none; deliberately not CF's ``scale_factor``,
-    which xarray would apply as a multiplier when opening), ``nodata`` (value marking missing samples,
-    or absent), ``sensor``.
+    which xarray would apply as a multiplier when opening), ``data_offset`` (added after that division; absent
+    when 0, as GDAL's ``OFFSET``), ``nodata`` (value marking missing samples, or absent), ``sensor``, and
+    ``acquired`` (ISO-8601 start of the acquisition, when the source says).
 ``Dataset.attrs`` — provenance
     ``name``, ``source_file`` (file name of the primary input), ``source_sha256``, ``source_files`` (JSON list
     of ``{"name", "sha256", "size"}`` for every input file), ``reader`` and ``reader_version``,
@@ -124,8 +125,10 @@ def make_scene(
     good_band: Sequence[bool] | np.ndarray | None = None,
     units: str = "unknown",
     data_scale: float = 1.0,
+    data_offset: float = 0.0,
     nodata: float | None = None,
     sensor: str = "unknown",
+    acquired: str | None = None,
     attrs: Mapping[str, Any] | None = None,
     source: str = "<memory>",
 ) -> xr.Dataset:
@@ -156,10 +159,29 @@ def make_scene(
     coords["good_band"] = ("band", gb)
 
     cube_attrs: dict[str, Any] = {"units": units, "data_scale": float(data_scale), "sensor": sensor}
+    if data_offset:
+        cube_attrs["data_offset"] = float(data_offset)
     if nodata is not None:
         cube_attrs["nodata"] = float(nodata)
+    if acquired:
+        cube_attrs["acquired"] = str(acquired)
     cube = xr.Variable(DIMS, data, attrs=cube_attrs)
     return xr.Dataset({CUBE: cube}, coords=coords, attrs=dict(attrs or {}))
+
+
+def physical_values(stored: np.ndarray, attrs: Mapping[str, Any], *, gain: float = 1.0, offset: float = 0.0,
+                    dtype: Any = np.float32) -> np.ndarray:
+    """Stored samples in physical units, ``gain * (stored / data_scale + data_offset) + offset`` as ``dtype``,
+    with the cube's ``nodata`` samples and non-finite results as NaN (``attrs``: the cube's attributes)."""
+    kind = np.dtype(dtype).type
+    data_scale = float(attrs.get("data_scale", 1.0)) or 1.0
+    intercept = gain * float(attrs.get("data_offset", 0.0)) + offset
+    values = stored.astype(dtype) * kind(gain / data_scale) + kind(intercept)
+    nodata = attrs.get("nodata")
+    if nodata is not None:
+        values[stored == nodata] = np.nan
+    values[~np.isfinite(values)] = np.nan
+    return values
 
 
 def _check_band_vector(source: str, field: str, values: np.ndarray, n_bands: int) -> None:

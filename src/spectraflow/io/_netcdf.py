@@ -5,7 +5,13 @@ The cube is ``variable=`` or else the largest 3-D numeric variable. Its dimensio
 ``lat`` → y; ``x``/``col``/``samples``/``lon`` → x); unnamed HDF5 dimensions are taken as ``(y, x, band)``
 unless ``dims=`` gives their order. A 1-D variable or coordinate named ``wavelength`` on the band
 dimension becomes the wavelength coordinate (its ``units`` attribute honoured), likewise ``fwhm`` and
-``good_band``/``bbl``.
+``good_band``/``bbl``; they are looked up in the root and then in a band-parameter group.
+
+NASA EMIT L2A reflectance (``EMIT_L2A_RFL_*.nc``) reads as it is: ``reflectance (downtrack, crosstrack,
+bands)`` with ``_FillValue`` −9999 as nodata, and the ``sensor_band_parameters`` group's ``wavelengths``,
+``fwhm`` and ``good_wavelengths`` (1 = good) as the band coordinates; ``sensor`` and ``time_coverage_start``
+become the cube's ``sensor`` and ``acquired``. The unorthorectified swath is kept (the ``location`` group's
+geometry lookup table is not applied).
 """
 
 from __future__ import annotations
@@ -27,9 +33,12 @@ __all__ = ["NetcdfReader"]
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _ALIASES = {
     "band": ("band", "bands", "wavelength", "wavelengths", "spectral", "channel", "lambda"),
-    "y": ("y", "row", "rows", "line", "lines", "lat", "latitude", "northing"),
-    "x": ("x", "col", "cols", "column", "columns", "sample", "samples", "lon", "longitude", "easting"),
+    "y": ("y", "row", "rows", "line", "lines", "lat", "latitude", "northing", "downtrack"),
+    "x": ("x", "col", "cols", "column", "columns", "sample", "samples", "lon", "longitude", "easting",
+          "crosstrack"),
 }
+#: Groups that hold per-band vectors beside the root's (EMIT: sensor_band_parameters).
+_BAND_GROUPS = ("sensor_band_parameters",)
 _UNIT_SCALE = {"nm": 1.0, "nanometers": 1.0, "nanometer": 1.0, "um": 1000.0, "micrometers": 1000.0,
                "micrometer": 1000.0, "microns": 1000.0, "µm": 1000.0}
 
@@ -43,7 +52,7 @@ def _hdf5_signature_at(head: bytes) -> bool:
 class NetcdfReader(Reader):
     """HDF5 / NetCDF-4 / NetCDF-3 through xarray."""
 
-    version = "1.0"
+    version = "1.1"  # 1.1: band vectors in a band-parameter group (EMIT L2A)
     extensions = (".nc", ".nc4", ".h5", ".hdf5", ".he5", ".cdf")
 
     @classmethod
@@ -81,15 +90,19 @@ class NetcdfReader(Reader):
         band_dim = next(d for d, new in rename.items() if new == "band")
         wanted = wanted_chunks(chunks, array.shape, array.dtype.itemsize, path)
         data = array.data.rechunk(tuple(wanted[d] for d in ("y", "x", "band")))
+        tables = [source, *([] if netcdf3 else self._band_groups(path))]
         scene = make_scene(
             data,
-            wavelength=self._band_vector(path, source, band_dim, ("wavelength", "wavelengths"), scaled=True),
-            fwhm=self._band_vector(path, source, band_dim, ("fwhm",), scaled=True),
-            good_band=self._band_vector(path, source, band_dim, ("good_band", "bbl"), scaled=False),
+            wavelength=self._band_vector(path, tables, band_dim, ("wavelength", "wavelengths"), scaled=True),
+            fwhm=self._band_vector(path, tables, band_dim, ("fwhm",), scaled=True),
+            good_band=self._band_vector(path, tables, band_dim, ("good_band", "bbl", "good_wavelengths"),
+                                        scaled=False),
             units=str(array.attrs.get("units", "unknown")),
             data_scale=1.0 / float(array.attrs.get("scale_factor", 1.0)),
+            data_offset=float(array.attrs.get("add_offset", 0.0)),
             nodata=array.attrs.get("_FillValue", array.attrs.get("nodata")),
             sensor=str(array.attrs.get("sensor", source.attrs.get("sensor", "unknown"))),
+            acquired=source.attrs.get("time_coverage_start"),
             source=str(path),
             attrs=provenance_attrs(name or path.stem, source_entries([path]), self.name,
                                    f"{self.version}; xarray {xr.__version__}"),
@@ -127,9 +140,17 @@ class NetcdfReader(Reader):
         raise FormatError(path, "dimensions", "names recognisable as y, x and band, or dims=(...)", tuple(dims))
 
     @staticmethod
-    def _band_vector(path: Path, source: xr.Dataset, band_dim: Any, names: Sequence[str],
+    def _band_groups(path: Path) -> list[xr.Dataset]:
+        import h5netcdf
+
+        with h5netcdf.File(path, "r") as handle:
+            present = [g for g in _BAND_GROUPS if g in handle.groups]
+        return [xr.open_dataset(path, engine="h5netcdf", group=g, mask_and_scale=False) for g in present]
+
+    @staticmethod
+    def _band_vector(path: Path, tables: Sequence[xr.Dataset], band_dim: Any, names: Sequence[str],
                      scaled: bool) -> np.ndarray | None:
-        for key in names:
+        for key, source in ((k, t) for k in names for t in tables):
             if key in source.variables and source[key].dims == (band_dim,):
                 values = np.asarray(source[key].values)
                 if values.dtype.kind not in "iufb":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..cube import CUBE
+from ..cube import CUBE, physical_values
 from ._spectra import map_spectra, replace_cube
 
 __all__ = ["to_physical", "VALID"]
@@ -15,25 +15,20 @@ VALID = "valid"  # (y, x) bool: the pixel has a finite value in every good band
 
 def to_physical(scene: xr.Dataset, *, gain: float = 1.0, offset: float = 0.0,
                 dtype: str = "float32") -> xr.Dataset:
-    """Convert the cube to physical values: ``gain * stored / data_scale + offset``, as ``dtype``.
+    """Convert the cube to physical values: ``gain * (stored / data_scale + data_offset) + offset``, as ``dtype``.
 
-    The cube's ``data_scale`` says how stored values map to physical ones (an ENVI ``reflectance scale
-    factor`` makes DN into reflectance); ``gain``/``offset`` add a calibration of your own. Samples equal
-    to the cube's ``nodata`` value, and non-finite samples, become NaN, and the dataset gains a ``valid``
-    ``(y, x)`` mask (``False`` where any good band is missing) that later steps and the statistics honour.
+    The cube's ``data_scale`` and ``data_offset`` say how stored values map to physical ones (an ENVI
+    ``reflectance scale factor`` or GDAL's ``SCALE``/``OFFSET`` make DN into reflectance); ``gain``/``offset``
+    add a calibration of your own. Samples equal to the cube's ``nodata`` value, and non-finite samples, become
+    NaN, and the dataset gains a ``valid`` ``(y, x)`` mask (``False`` where any good band is missing) that later
+    steps and the statistics honour.
     """
     cube = scene[CUBE]
-    data_scale = float(cube.attrs.get("data_scale", 1.0)) or 1.0
     nodata = cube.attrs.get("nodata")
-    factor = gain / data_scale
     out_dtype = np.dtype(dtype)
 
     def convert(block: np.ndarray) -> np.ndarray:
-        values = block.astype(out_dtype) * out_dtype.type(factor) + out_dtype.type(offset)
-        if nodata is not None:
-            values[block == nodata] = np.nan
-        values[~np.isfinite(values)] = np.nan
-        return values
+        return physical_values(block, cube.attrs, gain=gain, offset=offset, dtype=out_dtype)
 
     data = map_spectra(cube, convert, dtype=out_dtype)
     attrs = {"data_scale": 1.0, "units": cube.attrs.get("units", "unknown")}
@@ -41,6 +36,7 @@ def to_physical(scene: xr.Dataset, *, gain: float = 1.0, offset: float = 0.0,
         attrs["nodata_converted"] = float(nodata)
     out = replace_cube(scene, data, attrs=attrs)
     out[CUBE].attrs.pop("nodata", None)
+    out[CUBE].attrs.pop("data_offset", None)
     good = np.asarray(scene["good_band"].values, dtype=bool)
     finite = out[CUBE].isel(band=np.flatnonzero(good) if good.any() else slice(None)).notnull()
     return out.assign({VALID: finite.all("band")})

@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from .._atomic import atomic_output
-from ..cube import CUBE
+from ..cube import CUBE, physical_values
 
 __all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview",
            "training_curves", "operator_overview"]
@@ -37,15 +37,9 @@ def _stretch(image: np.ndarray, low: float = 2.0, high: float = 98.0) -> np.ndar
 
 def _physical_sample(cube: xr.DataArray, max_pixels: int) -> np.ndarray:
     """A spatially subsampled copy (about ``max_pixels`` pixels) in physical units, nodata as NaN."""
-    scale = float(cube.attrs.get("data_scale", 1.0)) or 1.0
     ny, nx = cube.shape[:2]
     step = max(1, int(np.ceil(np.sqrt(ny * nx / max_pixels))))
-    raw = cube[::step, ::step].values
-    sample = raw.astype(np.float64) / scale
-    nodata = cube.attrs.get("nodata")
-    if nodata is not None:
-        sample[raw == nodata] = np.nan
-    return sample
+    return physical_values(cube[::step, ::step].values, cube.attrs, dtype=np.float64)
 
 
 def _save(fig: object, path: str | os.PathLike[str]) -> Path:

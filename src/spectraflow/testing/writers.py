@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_mat_v5", "write_mat_v73", "write_netcdf", "write_hdf5", "write_geotiff", "write_npy"]
+__all__ = ["write_mat_v5", "write_mat_v73", "write_netcdf", "write_hdf5", "write_geotiff", "write_npy",
+           "write_emit_l2a"]
 
 
 def write_mat_v5(path: Path, variables: dict[str, np.ndarray]) -> Path:
@@ -80,4 +81,38 @@ def write_geotiff(path: Path, cube: np.ndarray, wavelength: np.ndarray | None, c
 
 def write_npy(path: Path, cube: np.ndarray, fortran: bool = False) -> Path:
     np.save(path, np.asfortranarray(cube) if fortran else np.ascontiguousarray(cube))
+    return path
+
+
+def write_emit_l2a(path: Path, reflectance: np.ndarray, wavelengths: np.ndarray, fwhm: np.ndarray,
+                   good: np.ndarray, start: str = "2023-03-16T04:51:33+0000") -> Path:
+    """A file laid out as NASA's EMIT L2A reflectance product (``EMIT_L2A_RFL_001_*.nc``, NetCDF-4), written
+    from the product's public description: ``reflectance (downtrack, crosstrack, bands)`` float32 with
+    ``_FillValue`` -9999, groups ``sensor_band_parameters`` (``wavelengths``, ``fwhm`` in nm,
+    ``good_wavelengths`` 1/0) and ``location`` (``lat``, ``lon``, ``elev``, ``glt_x``, ``glt_y``), and the
+    global attributes ``sensor``, ``platform``, ``time_coverage_start``. NaN in ``reflectance`` is written
+    as the fill value."""
+    import xarray as xr
+
+    ny, nx, nb = reflectance.shape
+    swath = ("downtrack", "crosstrack")
+    data = np.where(np.isfinite(reflectance), reflectance, -9999.0).astype(np.float32)
+    root = xr.Dataset(
+        {"reflectance": (("downtrack", "crosstrack", "bands"), data,
+                         {"long_name": "Surface Reflectance", "units": "unitless"})},
+        attrs={"ncei_template_version": "NCEI_NetCDF_Swath_Template_v2.0", "title": "EMIT L2A Surface "
+               "Reflectance, 60 m, V001", "sensor": "EMIT (Earth Surface Mineral Dust Source Investigation)",
+               "instrument": "EMIT", "platform": "ISS", "time_coverage_start": start,
+               "product_version": "V001"})
+    root["reflectance"].encoding["_FillValue"] = np.float32(-9999.0)
+    bands = xr.Dataset({"wavelengths": ("bands", wavelengths.astype(np.float32), {"units": "nm"}),
+                        "fwhm": ("bands", fwhm.astype(np.float32), {"units": "nm"}),
+                        "good_wavelengths": ("bands", good.astype(np.uint8))})
+    lat, lon = np.meshgrid(np.linspace(30.0, 30.1, ny), np.linspace(-110.0, -109.9, nx), indexing="ij")
+    location = xr.Dataset({"lat": (swath, lat), "lon": (swath, lon), "elev": (swath, np.zeros((ny, nx))),
+                           "glt_x": (("ortho_y", "ortho_x"), np.zeros((ny, nx), np.int32)),
+                           "glt_y": (("ortho_y", "ortho_x"), np.zeros((ny, nx), np.int32))})
+    root.to_netcdf(path, engine="h5netcdf")
+    bands.to_netcdf(path, mode="a", group="sensor_band_parameters", engine="h5netcdf")
+    location.to_netcdf(path, mode="a", group="location", engine="h5netcdf")
     return path
