@@ -34,6 +34,7 @@ def describe_preprocessing(source: str, store: str, metrics_path: str, figure_pa
     for record in records:
         if record["step"] == "bad_bands":
             metrics["bands_removed"] = len(record["fitted"]["removed"])
+    metrics["noise_std_median"] = _median_noise(after)
     if "patch_split" in after:
         split = after["patch_split"].values
         metrics.update(patches_train=int((split == 0).sum()), patches_val=int((split == 1).sum()))
@@ -43,6 +44,22 @@ def describe_preprocessing(source: str, store: str, metrics_path: str, figure_pa
          "fitted": ", ".join(f"{k}: {_brief(v)}" for k, v in r["fitted"].items())} for r in records])
     preprocessing_overview(before, after, figure_path)
     return metrics
+
+
+def _median_noise(scene: object, max_pixels: int = 100_000) -> float:
+    """The median over bands of the noise standard deviation (HySime's regression estimate) of the scene's
+    valid pixels, at most ``max_pixels`` of them evenly spaced: the overview's noise figure."""
+    import numpy as np
+
+    from spectraflow.cube import CUBE
+    from spectraflow.preprocess import estimate_noise
+
+    cube = scene[CUBE]  # type: ignore[index]
+    pixels = cube.values.reshape(-1, cube.shape[-1])
+    if "valid" in scene:  # type: ignore[operator]
+        pixels = pixels[scene["valid"].values.reshape(-1)]  # type: ignore[index]
+    pixels = pixels[:: max(1, len(pixels) // max_pixels)].astype(np.float64)
+    return float(np.median(estimate_noise(pixels[:, None, :], "regression")))
 
 
 def _brief(value: object) -> str:

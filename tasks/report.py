@@ -33,7 +33,7 @@ def publish_report(html_path: str, baseline: str) -> list[str]:
 
     report = collect_report(".", baseline)
     keys = []
-    for table in report.metrics:
+    for table in report.all_metrics():
         key = "metrics-" + _key(table.title.split(":", 1)[0])
         create_table_artifact(key=key, table=table.records(), description=table.title)
         keys.append(key)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
-from spectraflow.io import ingest, open_store
+from spectraflow.io import open_store
 from spectraflow.synth import synthetic_scene
 from spectraflow.testing.browser import chromium_path, render_offline
 from spectraflow.testing.faults import kill_while_writing, partials, write_window
@@ -116,9 +116,13 @@ def test_report_and_plots_of_the_default_run(repo: Path, env: dict[str, str]) ->
     page = repo / yaml.safe_load((repo / "params.yaml").read_text())["report"]["out"]
     rendered = render_offline(page, executable)
     assert rendered.requests == [page.resolve().as_uri()]
-    assert len(rendered.images) == len(pngs) and all(w > 300 for w in rendered.natural_widths)
+    scenes = ("aviris", "enmap", "camera")
+    assert len(rendered.images) == len(pngs) + len(scenes)  # every figure (scenes': thumbnails) + the overview's
+    assert sum(w > 300 for w in rendered.natural_widths) == len(pngs)
     assert all(image.std() > 10 for image in rendered.images)
-    for scene in ("aviris", "enmap", "camera"):
+    scene_figures = sum((repo / p).stat().st_size for p in pngs if p.split("/")[2] in scenes)
+    assert page.stat().st_size < 0.5 * scene_figures  # scenes add thumbnails, not their full figures
+    for scene in scenes:
         denoise = json.loads((repo / f"data/metrics/{scene}/denoise.json").read_text())
         assert f"denoise@{scene}" in rendered.text
         assert f"{denoise['robust_subspace_tv']['mpsnr']:.4g}" in rendered.text
@@ -324,33 +328,49 @@ def test_prefect_yaml_deploys_with_schedules(repo: Path, env: dict[str, str], pr
         assert deployment["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(repo)
 
 
-def test_landing_zone_ingests_each_file_once(repo: Path, env: dict[str, str], prefect_server: str) -> None:
+def test_a_landed_enmap_tile_becomes_a_scene_of_the_collection(repo: Path, env: dict[str, str],
+                                                               prefect_server: str, shared_data: Path) -> None:
+    """A real EnMAP L2A tile dropped in the landing zone (beside a copy of it and a broken file) is accepted,
+    tracked, declared, and the triggered pipeline run makes its stores and its rows in the report."""
     landing = repo / "data/landing"
     landing.mkdir(parents=True, exist_ok=True)
-    np.save(landing / "acq1.npy", np.random.default_rng(3).random((12, 10, 6)).astype("f4"))
-    shutil.copy(landing / "acq1.npy", landing / "acq1-again.npy")  # the same content dropped twice
+    tile = shared_data / "sensor_product/enmap_potsdam_tile_96_0.tif"
+    shutil.copy(tile, landing / tile.name)
+    shutil.copy(tile, landing / "the-same-tile-again.tif")  # the same content dropped twice
     (landing / "broken.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))  # truncated: rejected, blocks nothing
-    np.save(landing / "zz-after.npy", np.ones((5, 4, 3), "f4"))
-    earlier = ingest(landing / "zz-after.npy", repo / "data/stores/landing/earlier-0000.zarr")  # never dvc-added
     past = time.time() - 60  # copied a minute ago: settled
     for path in landing.iterdir():
         os.utime(path, (past, past))
-    server_env = {**env, "PREFECT_API_URL": prefect_server}
-    code = "from flows.landing import landing_zone; print('NEW', landing_zone(trigger_pipeline=False))"
+    server_env = {**env, **PINNED, "PREFECT_API_URL": prefect_server}
+    code = "from flows.landing import landing_zone; print('NEW', landing_zone())"
     first = _run([sys.executable, "-c", code], repo, server_env)
-    stores = sorted((repo / "data/stores/landing").glob("*.zarr"))
-    assert len(stores) == 3 and all((s.parent / f"{s.name}.dvc").is_file() for s in stores), stores
-    assert earlier in stores
+    scene = "enmap_potsdam_tile_96_0"
+    assert f"NEW ['{scene}']" in first
+    entry = yaml.safe_load((repo / "params.yaml").read_text())["collection"]["scenes"][scene]
+    assert entry == {"source_dir": f"data/acquisitions/{scene}", "source": tile.name, "nonfinite": "mask",
+                     "preprocess": {"patches": None}}
+    assert (repo / f"data/acquisitions/{scene}.dvc").is_file()
+    assert tree_digest(repo / f"data/acquisitions/{scene}/{tile.name}") == tree_digest(tile)
+    assert sorted(p.name for p in landing.iterdir()) == ["rejected"]
     assert sorted(p.name for p in (landing / "rejected").iterdir()) == ["broken.mat", "broken.mat.error.txt"]
-    second = _run([sys.executable, "-c", code], repo, server_env)
-    assert "NEW []" in second and "NEW ['" in first
-    acq1 = next(s for s in stores if s.name.startswith("acq1"))
-    np.testing.assert_array_equal(open_store(acq1)["cube"].values, np.load(landing / "acq1.npy"))
     table = _api(prefect_server, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": ["landing-zone"]}}})
     data = table[0]["data"]  # type: ignore[index]
     rows = json.loads(data) if isinstance(data, str) else data
-    assert {r["file"]: r["status"] for r in rows} == {"acq1-again.npy": "known", "acq1.npy": "known",
-                                                     "zz-after.npy": "known"}  # the second run's table
+    assert {r["file"]: r["status"] for r in rows} == {"broken.mat": "rejected", tile.name: "accepted",
+                                                     "the-same-tile-again.tif": "known"}
+    for kind in ("scene", "preprocessed", "denoised", "unmixing"):
+        assert (repo / f"data/stores/{scene}/{kind}.zarr/zarr.json").is_file(), kind
+    denoised = open_store(repo / f"data/stores/{scene}/denoised.zarr")
+    assert denoised["cube"].shape[:2] == (32, 32) and 200 < denoised.sizes["band"] < 224  # bad bands dropped
+    metrics = json.loads((repo / f"data/metrics/{scene}/denoise.json").read_text())
+    assert "qrnn3d" in metrics and "qrnn3d_on_training_scene" not in metrics  # never trained on this tile
+    page = (repo / "data/report/index.html").read_text()
+    assert f"denoise@{scene}" in page and f"unmix@{scene}" in page
+    assert "up to date" in _run(["dvc", "status"], repo, env)
+    second = _run([sys.executable, "-c", code], repo, server_env)
+    assert "NEW []" in second
+    _run(["git", "add", "-A"], repo, env)
+    _run(["git", "commit", "-qm", "a landed scene"], repo, env)
 
 
 def test_kill_9_during_dvc_repro_then_repro_gives_the_uninterrupted_artifacts(repo: Path,

@@ -20,15 +20,17 @@ together.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["PER_SCENE_STAGES", "INGEST_KEYS", "STAGE_STORES", "SceneLayout", "check_scene_name", "scene_entries",
-           "stage_values"]
+__all__ = ["PER_SCENE_STAGES", "INGEST_KEYS", "STAGE_STORES", "SceneLayout", "add_scenes", "check_scene_name",
+           "scene_entries", "stage_values"]
 
 #: The stages dvc.yaml runs once per scene, in order.
 PER_SCENE_STAGES = ("ingest", "preprocess", "denoise", "unmix")
@@ -110,3 +112,51 @@ def stage_values(params: Mapping[str, Any], stage: str, scene: str) -> dict[str,
         values.update(entry.get(stage) or {}, input=layout.store(source))
     values["out"] = layout.store(out)
     return values
+
+
+def _flow(entry: Mapping[str, Any]) -> str:
+    import yaml
+
+    return str(yaml.safe_dump(dict(entry), default_flow_style=True, width=10**6, sort_keys=False)).strip()
+
+
+def add_scenes(params_path: str | os.PathLike[str], entries: Mapping[str, Mapping[str, Any]]) -> None:
+    """Append scenes to ``collection.scenes`` of the ``params.yaml`` at ``params_path``, one line each after the
+    last scene, leaving every other byte of the file as it was (comments, layout); written beside and renamed
+    over, so a crash leaves the old file or the new one. Refuses a name the collection has, or an entry
+    :func:`scene_entries` would refuse, before writing anything; checks that the new file parses to the old
+    parameters plus exactly these scenes."""
+    import yaml
+
+    from .config import load_params
+
+    path = Path(params_path)
+    before = load_params(path)
+    taken = sorted(set(entries) & set(scene_entries(before)))
+    if taken:
+        raise ConfigError(f"{path} [collection.scenes]: scene(s) {taken} already in the collection")
+    scene_entries({"collection": {"scenes": dict(entries)}})  # checks the new names and keys
+    text = path.read_text(encoding="utf-8")
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    collection = next(v for k, v in root.value if k.value == "collection")
+    scenes = next(v for k, v in collection.value if k.value == "scenes")
+    if not isinstance(scenes, yaml.MappingNode) or scenes.flow_style:
+        raise ConfigError(f"{path} [collection.scenes]: expected a block mapping (one scene per entry) to add to")
+    indent = " " * scenes.value[0][0].start_mark.column
+    end = scenes.value[-1][1].end_mark
+    at = end.line + (1 if end.column > 0 else 0)  # the line after the last scene's value
+    lines = text.splitlines(keepends=True)
+    if at > 0 and not lines[at - 1].endswith("\n"):
+        lines[at - 1] += "\n"
+    added = [f"{indent}{name}: {_flow(entry)}\n" for name, entry in entries.items()]
+    new_text = "".join(lines[:at] + added + lines[at:])
+    expected = yaml.safe_load(text)
+    expected["collection"]["scenes"].update({k: dict(v) for k, v in entries.items()})
+    if yaml.safe_load(new_text) != expected:
+        raise RuntimeError(f"{path}: adding scenes {sorted(entries)} would change other parameters; not written")
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(new_text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)

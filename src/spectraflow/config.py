@@ -352,17 +352,24 @@ class UnmixConfig:
 
 @dataclass(frozen=True)
 class LandingConfig:
-    """The landing zone (``landing`` section): where new acquisitions are dropped, where their stores go, and
-    how long a file must be unchanged before it is taken (it may still be being copied)."""
+    """The landing zone (``landing`` section): where new acquisitions are dropped, where they are kept once
+    accepted (each a scene of the collection), how long a file must be unchanged before it is taken (it may
+    still be being copied), and the collection entry keys every landed scene gets (``scene``: ingest keys and
+    per-stage overrides, as in ``collection.scenes``)."""
 
     directory: str = "data/landing"
-    stores: str = "data/stores/landing"
+    acquisitions: str = "data/acquisitions"
     settle_seconds: float = 2.0
+    scene: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0 <= self.settle_seconds <= 86400:
             raise ConfigError(f"params.yaml [landing]: settle_seconds={self.settle_seconds!r}; expected seconds in "
                               "0..86400 (how long a file must be unchanged before it is taken)")
+        reserved = sorted(set(self.scene) & {"source_dir", "source", "ground_truth"})
+        if reserved:
+            raise ConfigError(f"params.yaml [landing.scene]: {reserved} are set per landed file; expected only "
+                              "reader options and per-stage overrides")
 
 
 @dataclass(frozen=True)

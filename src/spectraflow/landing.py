@@ -1,55 +1,66 @@
-"""The landing zone: files dropped in a directory become stores, one outcome per file, none blocking another.
+"""The landing zone: files dropped in a directory become acquisitions, scenes of the collection.
 
 Each file the zone holds ends a pass in exactly one state (:class:`Landed`):
 
-``ingested``
-    read and written to ``<stores>/<safe name>-<content key>.zarr``; the key is a hash of the scene's files,
-    so the same content dropped again under any name is ``known``, never ingested twice.
+``accepted``
+    its format is recognised and its structure reads (header, declared shape and size, band metadata: the
+    reader's ``open``, which reads no pixel data); its file(s) are moved into ``<acquisitions>/<scene>/`` with
+    ``landed.json`` (the content key, the original names, the time), and the caller adds ``<scene>`` to the
+    collection. The scene name is the file's stem made safe (:func:`scene_name`), with ``-<key>`` appended
+    when the collection already has that name.
 ``known``
-    a store of the same content exists.
+    an acquisition of the same content (sha256 over its files: the content key) exists: the drop is removed
+    from the zone (its content is kept there), and the message names the scene.
 ``waiting``
     the file may still be arriving: it was modified less than ``settle_seconds`` ago, or its size or
-    modification time changed while it was read (the store made from it is then discarded). It is taken on
-    a later pass, once stable. Writers that cannot guarantee this can copy to a dot-file and rename it in
-    (dot-files are never taken).
+    modification time changed while it was hashed. It is taken on a later pass, once stable. Writers that
+    cannot guarantee this can copy to a dot-file and rename it in (dot-files are never taken).
 ``rejected``
     it cannot be read as a scene: moved to ``<directory>/rejected/`` with ``<name>.error.txt`` holding the
     message, so it is never retried and never blocks the others. A drop of the same name later is a new file.
 
+A file whose structure reads but whose pixels fail later (a non-finite value under ``nonfinite: refuse``)
+fails its own ``ingest@<scene>`` stage in the pipeline run, which names it; the other scenes go on.
 Only an I/O error (``OSError`` that is not a spectraflow error) leaves a file in place, for the caller to
-retry. Store names are the file's stem made safe (ASCII letters, digits, ``.``, ``_``, ``-``; at most
-:data:`MAX_STEM` characters; never starting with ``-`` or ``.``); the original file name stays in the store's
-provenance (``source_files``).
+retry. Moving is crash-safe: the files are linked (or copied) into a hidden directory, which is renamed into
+place once complete, and only then removed from the zone; a pass that stops in between leaves either the
+drop (taken again, then ``known``) or both.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 import re
 import shutil
 import time
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .collection import check_scene_name
 from .errors import SpectraflowError
 
-__all__ = ["Landed", "MAX_STEM", "REJECTED", "safe_stem", "landed_files", "land_file", "unregistered_stores"]
+__all__ = ["Landed", "MAX_STEM", "REJECTED", "LANDED_RECORD", "safe_stem", "scene_name", "landed_files", "land_file",
+           "acquisitions"]
 
 MAX_STEM = 64
 REJECTED = "rejected"
-Status = Literal["ingested", "known", "waiting", "rejected"]
+LANDED_RECORD = "landed.json"
+Status = Literal["accepted", "known", "waiting", "rejected"]
 
 
 @dataclass(frozen=True)
 class Landed:
-    """What became of one landed file: its ``status``, the store (ingested or known) or the reason."""
+    """What became of one landed file: its ``status``, the scene (accepted or known) or the reason."""
 
     path: Path
     status: Status
-    store: Path | None = None
+    scene: str | None = None
     message: str = ""
 
 
@@ -59,6 +70,13 @@ def safe_stem(name: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_text).lstrip("._-")[:MAX_STEM].rstrip("._-")
     return safe or "scene"
+
+
+def scene_name(name: str, key: str, taken: Collection[str]) -> str:
+    """The scene name of a landed file ``name``: its safe stem with ``.`` as ``_`` (a DVC stage name takes no
+    dots), ``-<key[:8]>`` appended if ``taken`` has it."""
+    stem = safe_stem(name).replace(".", "_")[: MAX_STEM - 9]
+    return check_scene_name(stem if stem not in taken else f"{stem}-{key[:8]}")
 
 
 def landed_files(directory: str | os.PathLike[str]) -> list[Path]:
@@ -92,36 +110,67 @@ def content_key(files: list[Path]) -> str:
     return hashlib.sha256("".join(sha256_file(f) for f in files).encode()).hexdigest()[:16]
 
 
-def land_file(path: str | os.PathLike[str], stores: str | os.PathLike[str], *, settle_seconds: float = 2.0,
-              data_root: str | os.PathLike[str] | None = None) -> Landed:
+def acquisitions(directory: str | os.PathLike[str]) -> dict[str, dict[str, object]]:
+    """The acquisitions under ``directory``: scene name -> its ``landed.json`` record (key, files, time)."""
+    found = {}
+    for record in sorted(Path(directory).glob(f"*/{LANDED_RECORD}")):
+        found[record.parent.name] = json.loads(record.read_text(encoding="utf-8"))
+    return found
+
+
+def land_file(path: str | os.PathLike[str], acquisitions_dir: str | os.PathLike[str], *,
+              taken: Collection[str] = (), settle_seconds: float = 2.0) -> Landed:
     """Bring one landed file to a final state for this pass (see the module's docstring).
 
-    ``data_root`` (when given) is the directory the store must stay inside. Raises only ``OSError`` (an I/O
-    failure worth retrying); every reading error is a rejection.
+    ``taken``: the collection's scene names (a new scene gets another). Raises only ``OSError`` (an I/O failure
+    worth retrying); every reading error is a rejection.
     """
-    from .io import detect_format, get_reader, ingest
+    from .io import detect_format, get_reader
 
-    path, stores = Path(path), Path(stores)
+    path, target_root = Path(path), Path(acquisitions_dir)
     if path.is_symlink():
         return reject(path, f"{path}: a symbolic link (to {os.readlink(path)}); the landing zone takes only files "
                             "copied into it")
     try:
-        files = get_reader(detect_format(path)).source_files(path)
+        reader = get_reader(detect_format(path))
+        files = reader.source_files(path)
         before = _stamp(files)
         if time.time() - max(mtime for _, mtime in before) / 1e9 < settle_seconds:
             return Landed(path, "waiting", message=f"modified less than {settle_seconds} s ago")
-        key = content_key(files)
-        existing = sorted(stores.glob(f"*-{key}.zarr"))
-        if existing:
-            return Landed(path, "known", existing[0])
-        store = stores / f"{safe_stem(path.name)}-{key}.zarr"
-        ingest(path, store, name=store.stem, data_root=data_root)
-        if _stamp(files) != before:  # it grew or changed while read: this store is not of the final file
-            shutil.rmtree(store)
-            return Landed(path, "waiting", message="changed while it was read")
-        return Landed(path, "ingested", store)
+        reader.open(path)  # the structure must read: header, declared shape against the file's size, bands
     except SpectraflowError as exc:
         return reject(path, str(exc))
+    key = content_key(files)
+    if _stamp(files) != before:  # it grew or changed while hashed: not the final file yet
+        return Landed(path, "waiting", message="changed while it was read")
+    existing = acquisitions(target_root)
+    same = sorted(name for name, record in existing.items() if record.get("key") == key)
+    if same:
+        for f in files:
+            f.unlink()
+        return Landed(path, "known", same[0], f"the same content as acquisition {same[0]}; the drop was removed")
+    scene = scene_name(path.name, key, {*taken, *existing})
+    _move_into(files, target_root / scene, {"key": key, "files": [f.name for f in files],
+                                            "landed": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+    return Landed(path, "accepted", scene)
+
+
+def _move_into(files: list[Path], dest: Path, record: dict[str, object]) -> None:
+    """Move ``files`` into the new directory ``dest`` with ``record`` beside them: linked (or copied) into a
+    hidden sibling first, renamed into place complete, then removed from where they were."""
+    partial = dest.with_name(f".{dest.name}.partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    for f in files:
+        try:
+            os.link(f, partial / f.name)
+        except OSError:
+            shutil.copy2(f, partial / f.name)
+    (partial / LANDED_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    os.replace(partial, dest)
+    for f in files:
+        f.unlink()
 
 
 def reject(path: Path, message: str) -> Landed:
@@ -145,11 +194,3 @@ def reject(path: Path, message: str) -> Landed:
         moved.append(target)
     (rejected / f"{moved[0].name}.error.txt").write_text(message + "\n", encoding="utf-8")
     return Landed(path, "rejected", message=message)
-
-
-def unregistered_stores(stores: str | os.PathLike[str]) -> list[Path]:
-    """Stores of the zone that have no ``.dvc`` pointer yet (ingested by a pass that stopped before adding them)."""
-    stores = Path(stores)
-    if not stores.is_dir():
-        return []
-    return sorted(s for s in stores.glob("*.zarr") if not s.with_name(s.name + ".dvc").exists())

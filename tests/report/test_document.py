@@ -42,7 +42,7 @@ def _git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=env)
 
 
-def _figure(path: Path, seed: int) -> None:
+def _figure(path: Path, seed: int, dpi: int = 80) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,7 +51,7 @@ def _figure(path: Path, seed: int) -> None:
     fig, ax = plt.subplots(figsize=(4, 3))
     ax.imshow(np.random.default_rng(seed).random((20, 30)), cmap="viridis")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
 
 
@@ -198,3 +198,67 @@ def test_cli_report(run_workspace: tuple[Path, dict, dict], tmp_path: Path) -> N
     assert "1 metrics tables, 2 figures, 2 benchmark tables" in result.output and out.is_file()
     missing = CliRunner().invoke(app, ["report", "--workspace", str(tmp_path / "nowhere"), "--out", str(out)])
     assert missing.exit_code == 2 and "nowhere" in missing.output and "params.yaml" in missing.output.replace("\n", "")
+
+
+def _collection_workspace(tmp_path: Path, scenes: dict[str, int]) -> Path:
+    """A workspace of a collection: per scene (name: seed) an ingested store, metrics and two figures; the last
+    scene has no unmix metrics (its stage failed)."""
+    from spectraflow.io import write_store
+    from spectraflow.synth import synthetic_scene
+
+    ws = tmp_path / "collection"
+    ws.mkdir(parents=True)
+    entries = {name: {"source_dir": f"data/raw/{name}", "source": "scene.hdr"} for name in scenes}
+    (ws / "params.yaml").write_text(yaml.safe_dump({"collection": {"scenes": entries}}, sort_keys=False))
+    stage = {"foreach": "${collection.scenes}", "do": {"cmd": "true"}}
+    stages = {name: {**stage, "do": {"cmd": "true", "metrics": [{f"data/metrics/${{key}}/{name}.json": {
+        "cache": False}}], "plots": [f"data/plots/${{key}}/{name}.png"]}}
+        for name in ("preprocess", "denoise", "unmix")}
+    (ws / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    for i, (name, seed) in enumerate(scenes.items()):
+        write_store(synthetic_scene(seed, height=40 + 8 * i, width=48, sensor="aviris"),
+                    ws / f"data/stores/{name}/scene.zarr")
+        metrics = {"preprocess": {"bands_out": 180 + i, "noise_std_median": 0.01 * (i + 1)},
+                   "denoise": {"noisy": {"mpsnr": 10.0}, "subspace_tv": {"mpsnr": 30.0 + i}},
+                   "unmix": {"sad_mean": 0.02 * (i + 1), "n_endmembers": 5}}
+        if i == len(scenes) - 1:
+            del metrics["unmix"]
+        for stage_name, values in metrics.items():
+            (ws / f"data/metrics/{name}").mkdir(parents=True, exist_ok=True)
+            (ws / f"data/metrics/{name}/{stage_name}.json").write_text(json.dumps(values))
+        for stage_name in ("preprocess", "denoise", "unmix"):
+            _figure(ws / f"data/plots/{name}/{stage_name}.png", seed + len(stage_name), dpi=250)  # 1000 px wide
+    _git(ws, "init", "-q")
+    return ws
+
+
+def test_a_collection_gets_an_overview_row_and_a_section_per_scene(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    ws = _collection_workspace(tmp_path, {"first": 3, "second": 4, "broken": 5})
+    report = collect_report(ws)
+    assert report.overview is not None and [s.name for s in report.scenes] == ["first", "second", "broken"]
+    rows = {row[1]: row for row in report.overview.rows}
+    assert rows["first"][2:] == ("aviris", "40 × 48 × 224", 180, 0.01, "subspace_tv: 30.00 dB",
+                                 f"SAD {np.degrees(0.02):.2f}° (5 endmembers)", "complete")
+    assert rows["second"][3] == "48 × 48 × 224" and rows["second"][6] == "subspace_tv: 31.00 dB"
+    assert rows["broken"][7] == "—" and rows["broken"][8] == "missing: unmix"
+    thumbnail = Image.open(io.BytesIO(rows["first"][0].png))
+    assert thumbnail.format == "PNG" and max(thumbnail.size) <= 96
+    for section in report.scenes:  # each scene's tables and figures in its own section, none run-wide
+        assert all(t.title.split(":")[0].endswith(f"@{section.name}") for t in section.metrics)
+        assert len(section.figures) == 3
+    assert report.metrics == [] and report.figures == []
+    page = ws / "data/report/index.html"
+    write_report(page, ws)
+    text = page.read_text()
+    parser = _References()
+    parser.feed(text)
+    links = [r for r in parser.references if not r.startswith(("data:", "#"))]
+    assert sorted(links) == sorted(f"../plots/{s}/{n}.png" for s in ("first", "second", "broken")
+                                   for n in ("preprocess", "denoise", "unmix"))
+    assert all((page.parent / link).is_file() for link in links)  # thumbnails link to the full figures
+    thumbnails = text.count("data:image/jpeg;base64,") + text.count("data:image/png;base64,")
+    assert thumbnails == 3 + 9  # the overview's and the scene figures' (JPEG or PNG, whichever is smaller)

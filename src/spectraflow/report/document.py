@@ -8,11 +8,17 @@
 - one metrics table per metrics file ``dvc.yaml`` declares, each value next to the same metric at a baseline
   revision (default ``HEAD``: the last committed run, what ``dvc metrics diff`` compares against);
 - the tables the benchmarks printed (``benchmarks/results/*.md``: ours beside the peers, measured in one run);
-- the PNG figures ``dvc.yaml`` declares under ``plots:``, in stage order.
+- the PNG figures ``dvc.yaml`` declares under ``plots:``, in stage order;
+- for a collection (``collection.scenes``), an overview with one row per scene (a thumbnail, sensor, size,
+  bands kept, noise, each task's headline score, status) and a section per scene with its stages' metrics
+  and figures (``denoise@aviris``).
 
-:func:`render_html` makes one self-contained page of it (figures inlined as data URIs, styles inline, no
-script, and a content security policy that forbids the page any request), :func:`render_markdown` the same
-tables for a Prefect artifact, and :func:`write_report` writes the page atomically.
+:func:`render_html` makes one self-contained page of it (images inlined as data URIs, styles inline, no
+script, and a content security policy that forbids the page any request). The figures of the run-wide stages
+are inlined whole; a scene's figures as JPEG thumbnails linking to the full PNG, so the page grows by about
+0.1 MB per scene (about 5 MB for 50 scenes), not by its full figures (about 0.8 MB per scene).
+:func:`render_markdown` gives the same tables for a Prefect artifact, and :func:`write_report` writes the page
+atomically.
 """
 
 from __future__ import annotations
@@ -35,8 +41,8 @@ import yaml
 from .._atomic import atomic_output
 from ..config import load_params
 
-__all__ = ["Table", "Figure", "Report", "collect_report", "render_html", "render_markdown", "write_report",
-           "flatten"]
+__all__ = ["Table", "Figure", "Thumbnail", "SceneSection", "Report", "collect_report", "render_html",
+           "render_markdown", "write_report", "flatten"]
 
 #: What the page may load: nothing but its own inline styles and data-URI images.
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -61,6 +67,26 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Thumbnail:
+    """A small inline image in a table cell (the overview's picture of a scene)."""
+
+    png: bytes
+    alt: str
+
+    def __str__(self) -> str:
+        return self.alt
+
+
+@dataclass(frozen=True)
+class SceneSection:
+    """The metrics tables and figures of one scene's stages."""
+
+    name: str
+    metrics: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Report:
     title: str
     created: str
@@ -71,6 +97,15 @@ class Report:
     metrics: list[Table] = field(default_factory=list)
     benchmarks: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    overview: Table | None = None
+    scenes: list[SceneSection] = field(default_factory=list)
+
+    def all_metrics(self) -> list[Table]:
+        """The run-wide metrics tables, then each scene's."""
+        return [*self.metrics, *(t for s in self.scenes for t in s.metrics)]
+
+    def all_figures(self) -> list[Figure]:
+        return [*self.figures, *(f for s in self.scenes for f in s.figures)]
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -248,10 +283,74 @@ def collect_report(workspace: str | os.PathLike[str] = ".", baseline: str = "HEA
     results = Path(benchmarks) if benchmarks is not None else workspace / "benchmarks" / "results"
     benchmark_tables = [table for path in sorted(results.glob("*.md"))
                         for table in _markdown_tables(path.read_text(), path.stem)]
+    scenes = _scene_names(workspace)
+    sections = [SceneSection(scene, [t for t in metrics if _scene_of(t.title) == scene],
+                             [f for f in figures if _scene_of(f.caption) == scene]) for scene in scenes]
+    stages = {stage for stage, _, _ in declared}
     return Report(title="spectraflow pipeline report", created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   revision=revision, baseline=baseline, parameters=params_text,
-                  provenance=_provenance(workspace, lock or {}), metrics=metrics, benchmarks=benchmark_tables,
-                  figures=figures)
+                  provenance=_provenance(workspace, lock or {}),
+                  metrics=[t for t in metrics if _scene_of(t.title) not in scenes], benchmarks=benchmark_tables,
+                  figures=[f for f in figures if _scene_of(f.caption) not in scenes],
+                  overview=_overview(workspace, scenes, stages) if scenes else None, scenes=sections)
+
+
+def _scene_of(title: str) -> str | None:
+    """The scene of a table or figure titled ``<stage>@<scene>: <path>``, or None for a run-wide stage."""
+    stage = title.split(":", 1)[0]
+    return stage.split("@", 1)[1] if "@" in stage else None
+
+
+def _scene_names(workspace: Path) -> list[str]:
+    from ..collection import scene_entries
+
+    params = load_params(workspace / "params.yaml")
+    return list(scene_entries(params)) if (params.get("collection") or {}).get("scenes") else []
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _overview(workspace: Path, scenes: list[str], stages: set[str]) -> Table:
+    """One row per scene: thumbnail, sensor, size, bands kept, noise, headline scores, status."""
+    from ..collection import PER_SCENE_STAGES, SceneLayout
+    from ..cube import CUBE
+    from ..io import open_store
+    from .figures import scene_thumbnail
+
+    rows = []
+    for scene in scenes:
+        layout = SceneLayout(scene)
+        metrics = {stage: _read_json(workspace / layout.metrics(stage)) for stage in PER_SCENE_STAGES}
+        missing = [s for s in PER_SCENE_STAGES if f"{s}@{scene}" in stages and not metrics[s]]
+        picture: Any = "—"
+        sensor = size = "—"
+        store = workspace / layout.store("scene")
+        if (store / "zarr.json").is_file():
+            ingested = open_store(store)
+            picture = Thumbnail(scene_thumbnail(ingested), f"{scene} (RGB)")
+            sensor = str(ingested[CUBE].attrs.get("sensor", "unknown"))
+            size = " × ".join(str(n) for n in ingested[CUBE].shape)
+        denoise = {k: v for k, v in metrics["denoise"].items() if k != "noisy" and isinstance(v, Mapping)}
+        first = next(iter(denoise), None)
+        denoised = f"{first}: {denoise[first]['mpsnr']:.2f} dB" if first and "mpsnr" in denoise[first] else "—"
+        unmix = metrics["unmix"]
+        unmixed = (f"SAD {math.degrees(unmix['sad_mean']):.2f}° ({unmix.get('n_endmembers')} endmembers)"
+                   if _number(unmix.get("sad_mean")) else
+                   f"{unmix['n_endmembers']} endmembers" if "n_endmembers" in unmix else "—")
+        preprocess = metrics["preprocess"]
+        rows.append((picture, scene, sensor, size, preprocess.get("bands_out"), preprocess.get("noise_std_median"),
+                     denoised, unmixed, "missing: " + ", ".join(missing) if missing else "complete"))
+    return Table("The collection", ("", "scene", "sensor", "size (y × x × bands)", "bands kept",
+                                    "noise σ (median, normalised)", "denoised (first method, MPSNR)",
+                                    "unmixed", "status"), tuple(rows),
+                 "status: complete when every per-scene stage has written its metrics; a failed or not yet run "
+                 "stage is named.")
 
 
 _STYLE = """
@@ -266,10 +365,15 @@ pre { background: #f5f6f8; padding: 1em; overflow-x: auto; font-size: 12px; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #e0e3e8; }
 figcaption { color: #5a6270; font-size: 12px; }
 code.hash { font-size: 11px; }
+img.thumb { width: 96px; image-rendering: pixelated; border: 0; }
+section.scene figure { display: inline-block; width: 480px; margin: .5em 1em .5em 0; vertical-align: top; }
 """
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, Thumbnail):
+        return (f'<td><img class="thumb" alt="{html.escape(value.alt)}" '
+                f'src="data:image/png;base64,{base64.b64encode(value.png).decode()}"></td>')
     text = format_value(value)
     if re.fullmatch(r"[0-9a-f]{32,64}(\.dir)?", text):
         return f'<td><code class="hash" title="{text}">{text[:12]}…</code></td>'
@@ -285,16 +389,46 @@ def _html_table(table: Table) -> str:
             f"<tbody>\n{body}\n</tbody></table>{note}")
 
 
-def render_html(report: Report) -> str:
-    """One self-contained page: nothing in it makes the browser fetch anything."""
-    figures = "\n".join(
-        f'<figure><img alt="{html.escape(f.caption)}" src="data:image/png;base64,'
-        f'{base64.b64encode(f.path.read_bytes()).decode()}"><figcaption>{html.escape(f.caption)}</figcaption></figure>'
-        for f in report.figures)
-    sections = [
+def _figure_html(figure: Figure, page_dir: Path | None) -> str:
+    """A run-wide figure inlined whole; a scene's figure as a JPEG thumbnail linking to the full PNG."""
+    caption = html.escape(figure.caption)
+    if _scene_of(figure.caption) is None:
+        data = base64.b64encode(figure.path.read_bytes()).decode()
+        return (f'<figure><img alt="{caption}" src="data:image/png;base64,{data}"><figcaption>{caption}'
+                "</figcaption></figure>")
+    from .figures import figure_thumbnail
+
+    mime, thumbnail = figure_thumbnail(figure.path)
+    image = f'<img alt="{caption}" src="data:{mime};base64,{base64.b64encode(thumbnail).decode()}">'
+    if page_dir is not None:
+        href = html.escape(Path(os.path.relpath(figure.path.resolve(), page_dir.resolve())).as_posix())
+        image = f'<a href="{href}">{image}</a>'
+    return f"<figure>{image}<figcaption>{caption} (full size: click)</figcaption></figure>"
+
+
+def render_html(report: Report, page: str | os.PathLike[str] | None = None) -> str:
+    """One self-contained page: nothing in it makes the browser fetch anything. With ``page`` (where it will be
+    written), scene figures link to their full PNG by a relative path."""
+    page_dir = Path(page).parent if page is not None else None
+    figures = "\n".join(_figure_html(f, page_dir) for f in report.figures)
+    scenes = "\n".join(
+        f'<section class="scene"><h3 id="scene-{html.escape(s.name)}">{html.escape(s.name)}</h3>'
+        + "".join(_html_table(t) for t in s.metrics) + "".join(_figure_html(f, page_dir) for f in s.figures)
+        + "</section>" for s in report.scenes)
+    sections = []
+    if report.overview is not None:
+        sections.append(("Collection", _html_table(report.overview) + "<p>"
+                         + " · ".join(f'<a href="#scene-{html.escape(s.name)}">{html.escape(s.name)}</a>'
+                                      for s in report.scenes) + "</p>"))
+    sections += [
         ("Metrics", f"<p>Each value beside the same metric at <code>{html.escape(report.baseline)}</code> "
                     "(the last committed run).</p>" + "".join(_html_table(t) for t in report.metrics)),
         ("Figures", figures or "<p>No figures.</p>"),
+    ]
+    if report.scenes:
+        sections.append(("Scenes", "<p>Each scene's metrics (beside the same metric at "
+                                   f"<code>{html.escape(report.baseline)}</code>) and figures.</p>" + scenes))
+    sections += [
         ("Benchmarks", "<p>Measured by hand with the scripts in <code>benchmarks/</code>, ours beside the peers in "
                        "one run on one machine.</p>" + ("".join(_html_table(t) for t in report.benchmarks)
                                                        or "<p>No benchmark results recorded.</p>")),
@@ -330,10 +464,12 @@ def render_markdown(report: Report, html_path: str | os.PathLike[str] | None = N
     parts = [f"# {report.title}", "", f"Written {report.created} · revision `{report.revision}`"]
     if html_path is not None:
         parts.append(f"The full page with the figures: `{html_path}`")
+    if report.overview is not None:
+        parts += ["", "## Collection", "", _markdown_table(report.overview)]
     parts += ["", f"## Metrics (previous: `{report.baseline}`)", ""]
-    parts += [_markdown_table(t) + "\n" for t in report.metrics]
+    parts += [_markdown_table(t) + "\n" for t in report.all_metrics()]
     parts += ["## Benchmarks", ""] + [_markdown_table(t) + "\n" for t in report.benchmarks]
-    parts += ["## Figures", ""] + [f"- {f.caption}" for f in report.figures]
+    parts += ["## Figures", ""] + [f"- {f.caption}" for f in report.all_figures()]
     parts += ["", "## Provenance", ""] + [_markdown_table(t) + "\n" for t in report.provenance]
     return "\n".join(parts)
 
@@ -344,5 +480,5 @@ def write_report(out: str | os.PathLike[str], workspace: str | os.PathLike[str] 
     report = collect_report(workspace, baseline)
     dest = Path(out)
     with atomic_output(dest) as tmp:
-        tmp.write_text(render_html(report), encoding="utf-8")
+        tmp.write_text(render_html(report, dest), encoding="utf-8")
     return dest, report

@@ -15,7 +15,7 @@ from .._atomic import atomic_output
 from ..cube import CUBE, physical_values
 
 __all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview",
-           "training_curves", "operator_overview"]
+           "training_curves", "operator_overview", "scene_thumbnail", "figure_thumbnail"]
 
 #: Wavelengths (nm) shown as red, green and blue in true-colour composites.
 TRUE_COLOUR_NM = (640.0, 550.0, 460.0)
@@ -291,3 +291,41 @@ def operator_overview(inputs: np.ndarray, target: np.ndarray, prediction: np.nda
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def scene_thumbnail(scene: xr.Dataset, size: int = 96) -> bytes:
+    """A small PNG (about ``size`` pixels on the long side) of the scene's RGB composite, stretched, nodata
+    black: the overview table's picture of a scene."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    cube = scene[CUBE]
+    ny, nx = cube.shape[:2]
+    step = max(1, int(np.ceil(max(ny, nx) / size)))
+    sample = physical_values(cube[::step, ::step, rgb_bands(scene["wavelength"].values, cube.shape[2])].values,
+                             cube.attrs, dtype=np.float64)
+    image = np.nan_to_num(_stretch(sample), nan=0.0)
+    buffer = io.BytesIO()
+    plt.imsave(buffer, np.clip(image, 0, 1), format="png")
+    return buffer.getvalue()
+
+
+def figure_thumbnail(path: str | os.PathLike[str], width: int = 480) -> tuple[str, bytes]:
+    """The PNG figure at ``path`` made ``width`` pixels wide, as ``(mime type, bytes)``: JPEG or PNG, whichever
+    is smaller (photographs of scenes favour JPEG, line plots PNG). What a scene's section embeds, linking to
+    the full figure."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(path) as opened:
+        figure = opened.convert("RGB")
+        height = max(1, round(figure.height * width / figure.width))
+        small = figure.resize((width, height), Image.Resampling.LANCZOS) if figure.width > width else figure
+        encoded = []
+        for kind, options in (("jpeg", {"quality": 80, "optimize": True}), ("png", {"optimize": True})):
+            buffer = io.BytesIO()
+            small.save(buffer, format=kind.upper(), **options)
+            encoded.append((f"image/{kind}", buffer.getvalue()))
+    return min(encoded, key=lambda item: len(item[1]))
