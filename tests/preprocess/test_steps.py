@@ -243,3 +243,26 @@ def test_same_result_on_threads_and_a_process_cluster(tmp_path: Path) -> None:
             dest = preprocess_store(source, tmp_path / f"{scheduler}.zarr", steps)
         results[scheduler] = open_store(dest)["cube"].values
     np.testing.assert_allclose(results["threads"], results["processes"], rtol=1e-5, atol=1e-5)
+
+
+def test_the_snr_test_skips_bands_the_source_flags_even_when_they_are_all_nodata() -> None:
+    """EnMAP L2A: the bands of the 1.4 µm gap are flagged (bbl 0) and hold only nodata; the SNR of the other
+    bands is still estimated, and a noisy kept band is still removed."""
+    from spectraflow.preprocess import to_physical
+    from spectraflow.preprocess._bands import band_snr
+
+    rng = np.random.default_rng(11)
+    data = np.cumsum(rng.normal(size=(24, 20, 10)), axis=2) + 50.0
+    data[..., 7] = rng.normal(0.0, 40.0, size=(24, 20))  # pure noise: a low SNR
+    data[..., 3] = -32768  # the flagged gap, all nodata
+    good = np.ones(10, bool)
+    good[3] = False
+    scene = to_physical(make_scene(data.astype(np.float32), wavelength=np.linspace(400, 900, 10), good_band=good,
+                                   nodata=-32768))
+    expected = band_snr(scene["cube"].isel(band=[0, 1, 2, 4, 5, 6, 7, 8, 9]), "shift_difference")
+    step = methods.get("preprocess", "bad_bands")(water_windows=[], min_snr=float(np.sort(expected)[1]))
+    out, fitted = step.apply(scene)
+    assert fitted["reasons"]["header"] == [3]
+    kept = [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    assert fitted["reasons"]["snr"] == [kept[i] for i in np.flatnonzero(expected < np.sort(expected)[1])]
+    assert 7 in fitted["reasons"]["snr"] and out.sizes["band"] == 10 - 1 - len(fitted["reasons"]["snr"])

@@ -118,12 +118,17 @@ class BadBands(Step):
             reasons["header"] = ~np.asarray(scene["good_band"].values, dtype=bool)
         if self.water_windows:
             reasons["water"] = in_windows(scene["wavelength"].values, self.water_windows)
-        if self.min_snr is not None:
-            snr = band_snr(cube, self.snr_method)  # type: ignore[arg-type]
-            reasons["snr"] = snr < self.min_snr
         bad = np.zeros(n_bands, dtype=bool)
         for flags in reasons.values():
             bad |= flags
+        if self.min_snr is not None and not bad.all():
+            # the SNR of the bands still in: a band the source flags is often all nodata (EnMAP's 1.4 µm gap),
+            # which would leave no pixel finite in every band to estimate the noise from
+            kept = np.flatnonzero(~bad)
+            snr = band_snr(cube.isel(band=kept), self.snr_method)  # type: ignore[arg-type]
+            reasons["snr"] = np.zeros(n_bands, dtype=bool)
+            reasons["snr"][kept] = snr < self.min_snr
+            bad |= reasons["snr"]
         if bad.all():
             raise ConfigError(f"params.yaml [preprocess.steps: bad_bands] would remove all {n_bands} bands")
         fitted: Fitted = {
