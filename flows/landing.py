@@ -34,7 +34,8 @@ def landing_zone(trigger_pipeline: bool = True) -> list[str]:
         resolve_inside(place, "data", what)
     directory = Path(config.directory)
     directory.mkdir(parents=True, exist_ok=True)
-    collection = set(scene_entries(load_params(PARAMS)))
+    declared = set(scene_entries(load_params(PARAMS)))
+    collection = set(declared)  # and the scenes this run accepts
     rows = []
     for path in landed_files(directory):
         state = land(path, config, sorted(collection), return_state=True)
@@ -46,7 +47,6 @@ def landing_zone(trigger_pipeline: bool = True) -> list[str]:
                 collection.add(outcome.scene)
         else:  # an I/O error that outlived the retries: the file stays, the next run tries again
             rows.append({"file": path.name, "status": "failed", "scene": "", "message": str(state.message)})
-    declared = set(scene_entries(load_params(PARAMS)))
     root = Path(config.acquisitions)
     untracked = {scene: record for scene, record in acquisitions(root).items()
                  if not (root / f"{scene}.dvc").exists()}

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spectraflow._atomic import MARKER
 from spectraflow.collection import add_scenes, check_scene_name, scene_entries
 from spectraflow.config import load_params
 from spectraflow.errors import ConfigError
@@ -142,7 +143,7 @@ def test_envi_pairs_move_together(zone: Path, workspace: Path) -> None:
     assert [p.name for p in found] == ["good.hdr", "pair.hdr"]
     outcomes = [land_file(p, workspace / "data/acquisitions") for p in found]
     assert outcomes[0].status == "accepted" and sorted(p.name for p in (workspace / "data/acquisitions/good")
-                                                        .iterdir()) == ["good.hdr", "good.img", LANDED_RECORD]
+                                                        .iterdir()) == [MARKER, "good.hdr", "good.img", LANDED_RECORD]
     assert outcomes[1].status == "rejected" and "data type" in outcomes[1].message
     assert sorted(p.name for p in (zone / "rejected").iterdir()) == ["pair.hdr", "pair.hdr.error.txt", "pair.img"]
     assert not list(zone.glob("*.hdr")) and not list(zone.glob("*.img"))

@@ -37,8 +37,8 @@ from typing import Any
 
 from .errors import OutputConflictError
 
-__all__ = ["atomic_output", "check_replaceable", "output_kind", "remove_stale_partials", "write_json", "write_csv",
-           "MARKER", "KIND_ATTRIBUTE", "FILE"]
+__all__ = ["atomic_output", "check_replaceable", "output_kind", "pid_alive", "remove_stale_partials", "write_json",
+           "write_csv", "MARKER", "KIND_ATTRIBUTE", "FILE"]
 
 #: The file inside a directory output (not a zarr store) that names its kind.
 MARKER = ".spectraflow-output"
@@ -124,7 +124,8 @@ def check_replaceable(dest: str | os.PathLike[str], kind: str) -> None:
     raise OutputConflictError(dest, kind, found)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -142,7 +143,7 @@ def remove_stale_partials(dest: Path) -> list[Path]:
             pid = int(candidate.name.rsplit(".partial-", 1)[1].split("-", 1)[0])
         except (IndexError, ValueError):
             continue
-        if not _pid_alive(pid) or pid == os.getpid():
+        if not pid_alive(pid) or pid == os.getpid():
             _remove(candidate)
             removed.append(candidate)
     for candidate in dest.parent.glob(f".{dest.name}.old-*"):

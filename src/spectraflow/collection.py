@@ -128,6 +128,7 @@ def add_scenes(params_path: str | os.PathLike[str], entries: Mapping[str, Mappin
     parameters plus exactly these scenes."""
     import yaml
 
+    from ._atomic import atomic_output
     from .config import load_params
 
     path = Path(params_path)
@@ -154,9 +155,5 @@ def add_scenes(params_path: str | os.PathLike[str], entries: Mapping[str, Mappin
     expected["collection"]["scenes"].update({k: dict(v) for k, v in entries.items()})
     if yaml.safe_load(new_text) != expected:
         raise RuntimeError(f"{path}: adding scenes {sorted(entries)} would change other parameters; not written")
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write(new_text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(new_text, encoding="utf-8")

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ._atomic import atomic_output
 from .collection import check_scene_name
 from .errors import SpectraflowError
 
@@ -51,6 +52,7 @@ __all__ = ["Landed", "MAX_STEM", "REJECTED", "LANDED_RECORD", "safe_stem", "scen
 MAX_STEM = 64
 REJECTED = "rejected"
 LANDED_RECORD = "landed.json"
+ACQUISITION = "acquisition"  # the output kind of an acquisition directory
 Status = Literal["accepted", "known", "waiting", "rejected"]
 
 
@@ -157,18 +159,16 @@ def land_file(path: str | os.PathLike[str], acquisitions_dir: str | os.PathLike[
 
 def _move_into(files: list[Path], dest: Path, record: dict[str, object]) -> None:
     """Move ``files`` into the new directory ``dest`` with ``record`` beside them: linked (or copied) into a
-    hidden sibling first, renamed into place complete, then removed from where they were."""
-    partial = dest.with_name(f".{dest.name}.partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    for f in files:
-        try:
-            os.link(f, partial / f.name)
-        except OSError:
-            shutil.copy2(f, partial / f.name)
-    (partial / LANDED_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    os.replace(partial, dest)
+    temporary directory that :func:`~spectraflow._atomic.atomic_output` renames into place complete, then
+    removed from where they were."""
+    with atomic_output(dest, ACQUISITION) as partial:
+        partial.mkdir(parents=True)
+        for f in files:
+            try:
+                os.link(f, partial / f.name)
+            except OSError:
+                shutil.copy2(f, partial / f.name)
+        (partial / LANDED_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     for f in files:
         f.unlink()
 

@@ -27,6 +27,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from ._atomic import pid_alive
+
 __all__ = ["prefect_api", "shared_server_url", "state_dir"]
 
 IDLE_VARIABLE = "SPECTRAFLOW_STAGE_SERVER_IDLE"
@@ -50,16 +52,6 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _healthy(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
@@ -74,7 +66,7 @@ def _running(directory: Path) -> str | None:
         state = json.loads((directory / "server.json").read_text())
     except (OSError, ValueError):
         return None
-    if _alive(int(state["pid"])) and _healthy(state["url"]):
+    if pid_alive(int(state["pid"])) and _healthy(state["url"]):
         return str(state["url"])
     return None
 
@@ -146,7 +138,7 @@ def _serve(directory: Path, port: int, idle: float) -> None:
             with _locked(directory):
                 held = False
                 for lease in leases.glob("*") if leases.is_dir() else []:
-                    if lease.name.isdigit() and _alive(int(lease.name)):
+                    if lease.name.isdigit() and pid_alive(int(lease.name)):
                         held = True
                     else:
                         lease.unlink(missing_ok=True)
