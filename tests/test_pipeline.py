@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +17,12 @@ import pytest
 import yaml
 
 from spectraflow.io import open_store
+from spectraflow.stage_server import free_port
 from spectraflow.synth import synthetic_scene
 from spectraflow.testing.browser import chromium_path, render_offline
 from spectraflow.testing.faults import kill_while_writing, partials, write_window
-from spectraflow.testing.workspace import copy_workspace, isolated_env, tree_digest
+from spectraflow.testing.workspace import api_post, artifact_rows, copy_workspace, isolated_env, tree_digest, wait_for
+from spectraflow.testing.workspace import prefect_server as prefect_server_at
 from spectraflow.testing.workspace import run as _run
 
 from .conftest import REPO
@@ -30,23 +30,6 @@ from .conftest import REPO
 pytestmark = pytest.mark.slow
 ARTIFACTS = ("data/raw", "data/stores/aviris/scene.zarr", "data/plots/aviris/scene.png")
 PINNED = {"SOURCE_DATE_EPOCH": "1700000000"}  # stores and files carry this time, so two runs can be compared
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(url: str, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
 
 
 @pytest.fixture(scope="module")
@@ -146,11 +129,11 @@ def test_push_pull_local_remote(repo: Path, env: dict[str, str], tmp_path: Path)
 
 @pytest.fixture
 def moto_server(env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/moto-api/")
+        wait_for(f"http://127.0.0.1:{port}/moto-api/")
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -179,32 +162,9 @@ def test_push_pull_s3_remote(repo: Path, env: dict[str, str], tmp_path: Path, mo
 
 @pytest.fixture(scope="module")
 def prefect_server(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    home = tmp_path_factory.mktemp("server")  # its own database: runs of temporary servers stay out of it
-    log = open(home / "server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env={**env, "PREFECT_HOME": str(home)}, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/api/health", 120)
-        yield f"http://127.0.0.1:{port}/api"
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
-
-
-def _api(url: str, path: str, body: dict[str, object]) -> object:
-    request = urllib.request.Request(f"{url}{path}", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def _rows(url: str, key: str) -> list[dict[str, object]]:
-    artifacts = _api(url, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": [key]}}})
-    data = artifacts[0]["data"]  # type: ignore[index]
-    return json.loads(data) if isinstance(data, str) else data
+    # its own database: runs of temporary servers stay out of it
+    with prefect_server_at(env, tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 def _without_timings(value: object) -> object:
@@ -245,11 +205,11 @@ def test_parallel_pipeline_flow_equals_a_serial_dvc_repro(repo: Path, parallel_r
                     _without_timings(json.loads((repo / out["path"]).read_text())), out["path"]
     assert "up to date" in _run(["dvc", "status"], parallel_run, env)
     # the UI: one task run per stage and scene, named "<stage> <scene>", each with its stage's flow run as a child
-    flows = {f["id"]: f["name"] for f in _api(prefect_server, "/flows/filter", {})}  # type: ignore[union-attr]
-    runs = _api(prefect_server, "/flow_runs/filter", {})
+    flows = {f["id"]: f["name"] for f in api_post(prefect_server, "/flows/filter", {})}  # type: ignore[union-attr]
+    runs = api_post(prefect_server, "/flow_runs/filter", {})
     pipeline_runs = [r for r in runs if flows[r["flow_id"]] == "pipeline"]  # type: ignore[index]
     assert [r["state_type"] for r in pipeline_runs] == ["COMPLETED"]  # type: ignore[index]
-    tasks = {t["id"]: t for t in _api(prefect_server, "/task_runs/filter", {})  # type: ignore[union-attr]
+    tasks = {t["id"]: t for t in api_post(prefect_server, "/task_runs/filter", {})  # type: ignore[union-attr]
              if t["flow_run_id"] == pipeline_runs[0]["id"]}  # type: ignore[index]
     by_name = {t["name"]: t for t in tasks.values()}
     for scene in ("aviris", "enmap", "camera"):
@@ -259,7 +219,7 @@ def test_parallel_pipeline_flow_equals_a_serial_dvc_repro(repo: Path, parallel_r
             (child,) = [r for r in runs if r["parent_task_run_id"] == task["id"]]  # type: ignore[index]
             assert flows[child["flow_id"]] == stage and child["parameters"] == {"scene": scene}  # type: ignore[index]
             assert child["state_type"] == "COMPLETED" and child["name"] == f"{stage} {scene}"  # type: ignore[index]
-    rows = {(r["stage"], r["scene"]): r["status"] for r in _rows(prefect_server, "pipeline-stages")}
+    rows = {(r["stage"], r["scene"]): r["status"] for r in artifact_rows(prefect_server, "pipeline-stages")}
     assert rows[("denoise", "enmap")] == "ran" and rows[("report", "—")] == "ran"
     # the metrics artifact is `dvc metrics show`
     shown = json.loads(_run(["dvc", "metrics", "show", "--json"], parallel_run, env))[""]["data"]
@@ -271,11 +231,11 @@ def test_parallel_pipeline_flow_equals_a_serial_dvc_repro(repo: Path, parallel_r
                                                                           inner).items()}
 
     expected = {(path, key): value for path, entry in shown.items() for key, value in dotted("", entry["data"]).items()}
-    assert {(r["path"], r["metric"]): r["value"] for r in _rows(prefect_server, "pipeline-metrics")} == expected
+    assert {(r["path"], r["metric"]): r["value"] for r in artifact_rows(prefect_server, "pipeline-metrics")} == expected
     assert ("data/metrics/enmap/denoise.json", "qrnn3d.mpsnr") in expected  # nested metrics are really compared
     keys = ["metrics-denoise-aviris", "metrics-unmix-camera", "metrics-train-operator", "pipeline-report",
             "pipeline-report-page"]
-    published = _api(prefect_server, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": keys}}})
+    published = api_post(prefect_server, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": keys}}})
     by_key = {a["key"]: a for a in published}  # type: ignore[union-attr]
     assert set(by_key) == set(keys)
     assert "## Metrics" in by_key["pipeline-report"]["data"]
@@ -296,7 +256,7 @@ def test_a_failed_scene_fails_its_own_stages_only(parallel_run: Path, env: dict[
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode != 0
     assert "ingest@camera" in proc.stdout + proc.stderr and "MAT-file" in proc.stdout + proc.stderr
-    rows = {(r["stage"], r["scene"]): r for r in _rows(prefect_server, "pipeline-stages")}
+    rows = {(r["stage"], r["scene"]): r for r in artifact_rows(prefect_server, "pipeline-stages")}
     failed = rows[("ingest", "camera")]
     assert failed["status"] == "failed" and "scene.hdr" in str(failed["error"]), failed
     assert {rows[(s, "camera")]["status"] for s in ("preprocess", "denoise", "unmix")} == {"blocked"}
@@ -307,7 +267,7 @@ def test_a_failed_scene_fails_its_own_stages_only(parallel_run: Path, env: dict[
     params.write_text(good.replace(entry, entry + "\n      format: envi"))  # fixed: the next run retries it only
     out = _run([sys.executable, "-m", "flows.pipeline"], parallel_run, server_env)
     assert "stage ingest@camera: reproduced" in out and "stage ingest@aviris: unchanged, skipped" in out
-    rows = {(r["stage"], r["scene"]): r["status"] for r in _rows(prefect_server, "pipeline-stages")}
+    rows = {(r["stage"], r["scene"]): r["status"] for r in artifact_rows(prefect_server, "pipeline-stages")}
     # what reruns is camera's (its store records the reader options, so its downstream stages may follow) and
     # the report (it depends on params.yaml as a whole); nothing of the other scenes
     ran = {stage for stage, status in rows.items() if status == "ran"}
@@ -320,7 +280,7 @@ def test_prefect_yaml_deploys_with_schedules(repo: Path, env: dict[str, str], pr
     server_env = {**env, "PREFECT_API_URL": prefect_server, "SPECTRAFLOW_REPO": str(repo)}
     _run(["prefect", "work-pool", "create", "spectraflow", "--type", "process"], repo, server_env)
     _run(["prefect", "--no-prompt", "deploy", "--all"], repo, server_env)
-    deployments = {d["name"]: d for d in _api(prefect_server, "/deployments/filter", {})}  # type: ignore[union-attr]
+    deployments = {d["name"]: d for d in api_post(prefect_server, "/deployments/filter", {})}  # type: ignore[union-attr]
     assert set(deployments) == {"nightly", "landing-zone"}
     for deployment in deployments.values():
         assert deployment["work_pool_name"] == "spectraflow"
@@ -353,7 +313,7 @@ def test_a_landed_enmap_tile_becomes_a_scene_of_the_collection(repo: Path, env: 
     assert tree_digest(repo / f"data/acquisitions/{scene}/{tile.name}") == tree_digest(tile)
     assert sorted(p.name for p in landing.iterdir()) == ["rejected"]
     assert sorted(p.name for p in (landing / "rejected").iterdir()) == ["broken.mat", "broken.mat.error.txt"]
-    table = _api(prefect_server, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": ["landing-zone"]}}})
+    table = api_post(prefect_server, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": ["landing-zone"]}}})
     data = table[0]["data"]  # type: ignore[index]
     rows = json.loads(data) if isinstance(data, str) else data
     assert {r["file"]: r["status"] for r in rows} == {"broken.mat": "rejected", tile.name: "accepted",

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["copy_workspace", "isolated_env", "run", "tree_digest"]
+from ..stage_server import free_port
+
+__all__ = ["api_post", "artifact_rows", "copy_workspace", "isolated_env", "prefect_server", "run", "tree_digest",
+           "wait_for"]
 
 
 def isolated_env(home: Path) -> dict[str, str]:
@@ -40,6 +49,50 @@ def copy_workspace(source: Path, dest: Path, env: dict[str, str]) -> Path:
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "workspace copy"]):
         run(cmd, dest, env)
     return dest
+
+
+def wait_for(url: str, seconds: float = 90) -> None:
+    """Return once ``url`` answers; raise TimeoutError after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+@contextlib.contextmanager
+def prefect_server(env: dict[str, str], home: Path) -> Iterator[str]:
+    """A real Prefect server on a free loopback port, its database and log under ``home``; yields its API URL."""
+    port = free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "server.log", "w") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
+                                 "127.0.0.1", "--port", str(port)], env={**env, "PREFECT_HOME": str(home)},
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/api/health", 120)
+            yield f"http://127.0.0.1:{port}/api"
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def api_post(url: str, path: str, body: dict[str, object]) -> Any:
+    """POST ``body`` to the Prefect API at ``url`` + ``path``; the decoded answer."""
+    request = urllib.request.Request(f"{url}{path}", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def artifact_rows(url: str, key: str) -> list[dict[str, Any]]:
+    """The rows of the latest table artifact ``key`` on the Prefect server at ``url``."""
+    artifacts = api_post(url, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": [key]}}})
+    data = artifacts[0]["data"]
+    return json.loads(data) if isinstance(data, str) else data
 
 
 def tree_digest(path: Path) -> str:

@@ -1,0 +1,72 @@
+"""Stage commands forked from a warm process instead of a fresh interpreter.
+
+A stage command (``python -m flows.denoise aviris``) spends 2–3 s importing Prefect, torch, xarray and dask
+before it does any work; with four stages per scene that was the larger part of the pipeline's overhead per
+scene (``benchmarks/collection.py``). The pipeline flow therefore starts each such command as a process
+forked from a *fork server* (:mod:`multiprocessing`'s ``forkserver``: a clean single-threaded process, started
+once per pipeline run, that has imported the stage modules). Each stage still runs in a process of its own:
+a crash or a leak stays in it, its memory is returned when it ends, and it runs the module as ``python -m``
+would (``__main__``, ``sys.argv``, the environment the pipeline gives it, its output captured).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pkgutil
+import runpy
+import sys
+import tempfile
+import warnings
+from collections.abc import Mapping
+from multiprocessing.context import ForkServerContext
+
+__all__ = ["run_module"]
+
+_CONTEXT: list[ForkServerContext] = []
+
+
+def _context() -> ForkServerContext:
+    """The fork-server context of this process; its server (started with the first stage) imports every module of
+    the ``flows`` package, and ``__main__`` once there rather than in each stage."""
+    if not _CONTEXT:
+        import flows
+
+        context = multiprocessing.get_context("forkserver")
+        assert isinstance(context, ForkServerContext)
+        stages = sorted(f"flows.{m.name}" for m in pkgutil.iter_modules(flows.__path__))
+        context.set_forkserver_preload(["__main__", *stages])
+        _CONTEXT.append(context)
+    return _CONTEXT[0]
+
+
+def _main(module: str, args: list[str], env: Mapping[str, str], output: str) -> None:
+    """In the forked process: the environment, output and arguments of ``python -m module args``, then run it."""
+    fd = os.open(output, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = [module, *args]
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # the server imported the module already: runpy runs it again as __main__, as `python -m` would
+    warnings.filterwarnings("ignore", f"'{module}' found in sys.modules", RuntimeWarning)
+    # Prefect read its settings when the server imported it; the API this stage reports to is the pipeline's
+    url = env.get("PREFECT_API_URL")
+    settings = temporary_settings({PREFECT_API_URL: url}) if url else temporary_settings(
+        restore_defaults=[PREFECT_API_URL])
+    with settings:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+def run_module(module: str, args: list[str], env: Mapping[str, str]) -> tuple[int, str]:
+    """Run ``python -m module args`` (``module`` one of ``flows``) in a process forked from the warm server;
+    its exit code (negative: the signal that ended it) and its output."""
+    with tempfile.NamedTemporaryFile("w+", prefix="stage-", suffix=".log") as output:
+        process = _context().Process(target=_main, args=(module, args, dict(env), output.name), name=module)
+        process.start()
+        process.join()
+        output.seek(0)
+        return process.exitcode if process.exitcode is not None else 1, output.read()
