@@ -61,12 +61,13 @@ def _all(url: str, path: str) -> list[dict[str, Any]]:
 
 
 def stage_times(url: str) -> dict[str, tuple[float, float]]:
-    """Each stage of the latest pipeline run that ran: (seconds as the pipeline saw it, its flow run's working
-    seconds on the server)."""
+    """Each stage that ran in the latest pipeline run, by its task run's name (``denoise s03``): (seconds as the
+    pipeline saw it, the working seconds of the stage's flow run, the child of that task run)."""
     seen = {(r["stage"], r["scene"]): float(r["seconds"]) for r in artifact_rows(url, "pipeline-stages")
             if r["status"] == "ran"}
-    working = {r["name"]: float(r["total_run_time"]) for r in _all(url, "/flow_runs/filter")
-               if r["parent_task_run_id"] and r["state_type"] == "COMPLETED"}
+    tasks = {r["id"]: r["name"] for r in _all(url, "/task_runs/filter")}
+    working = {tasks[r["parent_task_run_id"]]: float(r["total_run_time"]) for r in _all(url, "/flow_runs/filter")
+               if r["parent_task_run_id"] in tasks and r["state_type"] == "COMPLETED"}
     names = {(stage, scene): f"{stage} {scene}" if scene != "—" else stage for stage, scene in seen}
     return {name: (seen[key], working.get(name, float("nan"))) for key, name in names.items()}
 

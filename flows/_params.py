@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 from prefect import Flow
 
-from spectraflow.collection import stage_values
-from spectraflow.config import from_mapping, load_params
+from spectraflow.collection import parallel_bound, stage_values
+from spectraflow.compute import limit_threads, stage_threads
+from spectraflow.config import ComputeConfig, from_mapping, load_params
 from spectraflow.errors import ConfigError
 from spectraflow.stage_server import prefect_api
 
@@ -57,10 +58,13 @@ def command_parameters(flow: Flow[..., Any], args: list[str]) -> dict[str, str]:
 def main(flow: Flow[..., Any]) -> None:
     """Run a stage's flow from its command line, as dvc.yaml does. Started by the pipeline flow, the command
     takes over the flow run created for it there (a child of the stage's task run, on the pipeline's server);
-    started by a bare ``dvc repro``, it runs on the stage server the stages share (spectraflow.stage_server)."""
+    started by a bare ``dvc repro``, it runs on the stage server the stages share (spectraflow.stage_server).
+    Either way it computes with the threads of :func:`spectraflow.compute.stage_threads`."""
     from uuid import UUID
 
     parameters = command_parameters(flow, sys.argv[1:])
+    compute = from_mapping(ComputeConfig, section("compute"), "compute")
+    limit_threads(stage_threads(compute.threads, parallel_bound(section("collection"))))
     run_id = os.environ.pop(FLOW_RUN_VARIABLE, None)
     with prefect_api():
         if run_id is None:

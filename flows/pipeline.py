@@ -22,22 +22,14 @@ from prefect.artifacts import create_table_artifact
 from prefect.futures import PrefectConcurrentFuture
 
 from flows._params import main, section
+from spectraflow.collection import parallel_bound
 from spectraflow.config import ReportConfig, from_mapping
-from spectraflow.errors import ConfigError
 from tasks.dvc import SUMMARY_STAGES, StageOutcome, collect_metrics, error_line, push_if_remote, run_stage, stage_graph
 from tasks.report import publish_report
 
 
 class PipelineFailed(RuntimeError):
     """Some stages failed; the others finished and were recorded."""
-
-
-def parallel_bound(collection: dict[str, object]) -> int:
-    """``collection.parallel``: how many stages the flow runs at once (1 when unset)."""
-    value = collection.get("parallel", 1)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"params.yaml [collection.parallel]: {value!r}; expected a whole number >= 1")
-    return value
 
 
 def _label(stage: str) -> str:

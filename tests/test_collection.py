@@ -122,7 +122,7 @@ def test_fill_invalid_and_scores_on_valid_pixels() -> None:
 
 
 def test_parallel_bound() -> None:
-    from flows.pipeline import parallel_bound
+    from spectraflow.collection import parallel_bound
 
     assert parallel_bound({}) == 1 and parallel_bound({"parallel": 3}) == 3
     for bad in (0, -1, True, 1.5, "2"):

@@ -1,7 +1,12 @@
-"""compute.scheduler: the same ingest on threads, a local process cluster, and a cluster given by address."""
+"""compute.scheduler: the same ingest on threads, a local process cluster, and a cluster given by address;
+compute.threads: the threads a stage computes with."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dask
@@ -9,6 +14,7 @@ import numpy as np
 import pytest
 
 from spectraflow.compute import dask_scheduler
+from spectraflow.config import ComputeConfig
 from spectraflow.errors import ConfigError
 from spectraflow.io import StoreLayout, ingest, open_store, write_envi
 
@@ -42,3 +48,34 @@ def test_process_cluster_and_address(tmp_path: Path) -> None:
 def test_bad_scheduler() -> None:
     with pytest.raises(ConfigError, match="compute.scheduler"), dask_scheduler("gpu-magic"):
         pass
+
+
+def test_stage_threads_share_the_cores_among_concurrent_stages() -> None:
+    from spectraflow.compute import available_cores, stage_threads
+
+    cores = available_cores()
+    assert stage_threads(None, 1) == cores and stage_threads(None, 2) == max(1, cores // 2)
+    assert stage_threads(None, 10 * cores) == 1 and stage_threads(3, 2) == 3  # pinned: whatever the machine
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ConfigError, match=r"compute\.threads"):
+            ComputeConfig(threads=bad)  # type: ignore[arg-type]
+
+
+def test_limit_threads_reaches_torch_blas_and_dask() -> None:
+    """In a fresh process that loaded numpy's BLAS and torch first: every thread pool reports the limit."""
+    code = """
+import json, numpy, torch, dask
+from threadpoolctl import threadpool_info
+from spectraflow.compute import limit_threads
+before = [p["num_threads"] for p in threadpool_info()]
+limit_threads(1)
+numpy.ones((64, 64)) @ numpy.ones((64, 64))
+print(json.dumps({"before": before, "pools": [p["num_threads"] for p in threadpool_info()],
+                  "torch": torch.get_num_threads(), "dask": dask.config.get("num_workers")}))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = json.loads(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                    check=True).stdout.splitlines()[-1])
+    assert out["pools"] and set(out["pools"]) == {1} and out["torch"] == 1 and out["dask"] == 1
+    if os.cpu_count() and os.cpu_count() > 1:  # the limit changed something: the pools started wider
+        assert max(out["before"]) > 1

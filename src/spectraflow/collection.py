@@ -114,6 +114,14 @@ def stage_values(params: Mapping[str, Any], stage: str, scene: str) -> dict[str,
     return values
 
 
+def parallel_bound(collection: Mapping[str, Any]) -> int:
+    """``collection.parallel``: how many stages the pipeline flow runs at once (1 when unset)."""
+    value = collection.get("parallel", 1)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"params.yaml [collection.parallel]: {value!r}; expected a whole number >= 1")
+    return value
+
+
 def _flow(entry: Mapping[str, Any]) -> str:
     import yaml
 

@@ -4,17 +4,26 @@
 debugging); ``processes`` on a :class:`distributed.LocalCluster` started for the duration of the stage;
 any ``tcp://``/``tls://``/``host:port`` address connects to an existing distributed scheduler. Stages write
 stores through the workers, so with a remote cluster the data directory must be on storage the workers share.
+
+Threads: each stage process computes with :func:`stage_threads` threads (torch, the BLAS libraries, dask's
+threaded scheduler): ``compute.threads`` when set, else the machine's cores shared among the
+``collection.parallel`` stages the pipeline flow runs at once. Without that share, two stages on two cores each
+ran two torch/BLAS threads and were slower together than one after the other. A bare ``dvc repro`` applies
+the same rule, so it and the pipeline flow write the same bytes; float reductions summed by a different number
+of threads differ in their last bits, so pin ``compute.threads`` to get the same bytes on another machine.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["dask_scheduler", "LOCAL_SCHEDULERS"]
+__all__ = ["dask_scheduler", "limit_threads", "stage_threads", "LOCAL_SCHEDULERS"]
 
 LOCAL_SCHEDULERS = ("threads", "synchronous", "processes")
 
@@ -42,3 +51,31 @@ def dask_scheduler(scheduler: str = "threads", *, n_workers: int | None = None,
         return
     raise ConfigError(f"compute.scheduler={scheduler!r}: expected one of {LOCAL_SCHEDULERS} "
                       "or the address of a distributed scheduler (tcp://host:8786)")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def stage_threads(threads: int | None, parallel: int) -> int:
+    """The threads one stage process computes with: ``threads`` (``compute.threads``) when set, else the cores
+    shared among ``parallel`` (``collection.parallel``) concurrent stages, at least one."""
+    return threads if threads is not None else max(1, available_cores() // parallel)
+
+
+def limit_threads(threads: int) -> None:
+    """Make torch, the BLAS/OpenMP libraries and dask's threaded scheduler compute with ``threads`` threads in
+    this process (and, through the environment, in the processes it starts)."""
+    import dask
+    from threadpoolctl import threadpool_limits
+
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    threadpool_limits(threads)  # the libraries already loaded (numpy's OpenBLAS, torch's OpenMP)
+    dask.config.set(num_workers=threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)

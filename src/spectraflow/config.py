@@ -133,14 +133,23 @@ def from_mapping(cls: type[C], values: Mapping[str, Any] | None, section: str) -
 
 @dataclass(frozen=True)
 class ComputeConfig:
-    """Where dask computes (``compute`` section); see :mod:`spectraflow.compute`.
+    """Where and with how many threads stages compute (``compute`` section); see :mod:`spectraflow.compute`.
 
-    Deliberately not a DVC ``params`` dependency of any stage: it changes where work runs, not its result.
+    ``scheduler``, ``n_workers`` and ``memory_limit`` are deliberately not DVC ``params`` dependencies: they
+    change where work runs, not its result. ``threads`` is one (of every computing stage): the number of threads
+    summing a float reduction changes its last bits.
     """
 
     scheduler: str = "threads"
     n_workers: int | None = None
     memory_limit: str | None = None
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise ConfigError(f"params.yaml [compute.threads]: {self.threads!r}; expected a whole number >= 1, "
+                              "or null (the cores shared among collection.parallel stages)")
 
 
 @dataclass(frozen=True)
