@@ -116,7 +116,7 @@ def main() -> None:
         print(f"| ratio ingest / np.save | {save_s / ingest_s:.2f}x | >= 0.5x |")
         durable_save = min(r["durable_s"] for r in saves)
         durable_ingest = min(r["durable_s"] for r in ingests)
-        print(f"| to the disk (each timed until ``os.sync()`` returns): np.save | {gb / durable_save:.2f} GB/s "
+        print(f"| to the disk (each timed until os.sync() returns): np.save | {gb / durable_save:.2f} GB/s "
               f"({durable_save:.2f} s) | reference |")
         print(f"| to the disk: spectraflow ingest | {gb / durable_ingest:.2f} GB/s ({durable_ingest:.2f} s) | |")
         print(f"| ratio to the disk: ingest / np.save | {durable_save / durable_ingest:.2f}x | >= 0.5x |")
