@@ -36,7 +36,7 @@ SCENE = {"height": 128, "width": 128, "sensor": "aviris",
 PER_SCENE = ("ingest", "preprocess", "denoise", "unmix")
 
 
-def declare(repo: Path, scenes: int, parallel: int) -> list[str]:
+def declare(repo: Path, env: dict[str, str], scenes: int, parallel: int) -> list[str]:
     """Make ``repo``'s params.yaml declare ``scenes`` generated scenes; their names."""
     path = repo / "params.yaml"
     params = yaml.safe_load(path.read_text())
@@ -47,7 +47,7 @@ def declare(repo: Path, scenes: int, parallel: int) -> list[str]:
     params["collection"]["parallel"] = parallel
     params["train_denoise"]["scene"] = names[0]
     path.write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "commit", "-qam", f"{scenes} scenes"], repo, os.environ.copy())
+    run(["git", "commit", "-qam", f"{scenes} scenes"], repo, env)
     return names
 
 
@@ -90,7 +90,7 @@ def best_of(cmd: list[str], repo: Path, env: dict[str, str], times: int = 3) -> 
 def collection(work: Path, scenes: int, parallel: int) -> dict[str, Any]:
     env = isolated_env(work / "home")
     repo = copy_workspace(REPO, work / "repo", env)
-    names = declare(repo, scenes, parallel)
+    names = declare(repo, env, scenes, parallel)
     with prefect_server(env, work / "server") as url:
         wall = pipeline(repo, env, url)
         times = stage_times(url)

@@ -63,8 +63,9 @@ def main(flow: Flow[..., Any]) -> None:
     from uuid import UUID
 
     parameters = command_parameters(flow, sys.argv[1:])
-    compute = from_mapping(ComputeConfig, section("compute"), "compute")
-    limit_threads(stage_threads(compute.threads, parallel_bound(section("collection"))))
+    params = load_params(PARAMS)
+    compute = from_mapping(ComputeConfig, params.get("compute") or {}, "compute")
+    limit_threads(stage_threads(compute.threads, parallel_bound(params.get("collection") or {})))
     run_id = os.environ.pop(FLOW_RUN_VARIABLE, None)
     with prefect_api():
         if run_id is None:

@@ -11,6 +11,7 @@ would (``__main__``, ``sys.argv``, the environment the pipeline gives it, its ou
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import pkgutil
@@ -23,21 +24,17 @@ from multiprocessing.context import ForkServerContext
 
 __all__ = ["run_module"]
 
-_CONTEXT: list[ForkServerContext] = []
-
-
+@functools.cache
 def _context() -> ForkServerContext:
     """The fork-server context of this process; its server (started with the first stage) imports every module of
     the ``flows`` package, and ``__main__`` once there rather than in each stage."""
-    if not _CONTEXT:
-        import flows
+    import flows
 
-        context = multiprocessing.get_context("forkserver")
-        assert isinstance(context, ForkServerContext)
-        stages = sorted(f"flows.{m.name}" for m in pkgutil.iter_modules(flows.__path__))
-        context.set_forkserver_preload(["__main__", *stages])
-        _CONTEXT.append(context)
-    return _CONTEXT[0]
+    context = multiprocessing.get_context("forkserver")
+    assert isinstance(context, ForkServerContext)
+    stages = sorted(f"flows.{m.name}" for m in pkgutil.iter_modules(flows.__path__))
+    context.set_forkserver_preload(["__main__", *stages])
+    return context
 
 
 def _main(module: str, args: list[str], env: Mapping[str, str], output: str) -> None:

@@ -6,12 +6,12 @@ splits what ``dvc repro`` does for one stage into its two parts. Asking DVC whet
 recording it afterwards (``Repo.commit(stage, force=True)``: the hashes of its dependencies and outputs into
 ``dvc.lock``, the outputs into the cache, as ``dvc repro`` records a stage it ran) take the lock briefly, one
 at a time (:data:`_DVC`). Running the stage's command, the long part, takes no lock: the commands of stages
-whose upstream stages are done run side by side, at most ``collection.parallel`` at once. Each command runs in a
-process of its own, forked from a server that imported the stage modules once (:mod:`tasks._warm`: 2 s less
-per stage than a fresh interpreter). A stage that fails
-is not recorded, so the next run (or ``dvc repro``) sees it changed and runs it, and only it, again; stages
-downstream of it wait for that run; every other stage finishes and is recorded. A test checks that the raw
-files and stores, the stages' params and their metrics (timings aside) equal a serial ``dvc repro``'s.
+whose upstream stages are done run side by side, at most ``collection.parallel`` at once, each in a process of
+its own forked from a server that imported the stage modules once (:mod:`tasks._warm`: 2 s less per stage than
+a fresh interpreter). A stage that fails is not recorded, so the next run (or ``dvc repro``) sees it changed
+and runs it, and only it, again; stages downstream of it wait for that run; every other stage finishes and is
+recorded. A test checks that the raw files and stores, the stages' params and their metrics (timings aside)
+equal a serial ``dvc repro``'s.
 """
 
 from __future__ import annotations
