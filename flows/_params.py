@@ -13,6 +13,7 @@ from prefect import Flow
 from spectraflow.collection import parallel_bound, stage_values
 from spectraflow.compute import limit_threads, stage_threads
 from spectraflow.config import ComputeConfig, from_mapping, load_params
+from spectraflow.cube import STAGE_VARIABLE
 from spectraflow.errors import ConfigError
 from spectraflow.stage_server import prefect_api
 
@@ -63,6 +64,7 @@ def main(flow: Flow[..., Any]) -> None:
     from uuid import UUID
 
     parameters = command_parameters(flow, sys.argv[1:])
+    os.environ[STAGE_VARIABLE] = flow.name  # no clock in what it writes (spectraflow.cube.creation_time)
     params = load_params(PARAMS)
     compute = from_mapping(ComputeConfig, params.get("compute") or {}, "compute")
     limit_threads(stage_threads(compute.threads, parallel_bound(params.get("collection") or {})))

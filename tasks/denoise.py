@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 from prefect import task
-from prefect.artifacts import create_table_artifact
 
-from spectraflow._atomic import write_json
 from spectraflow.config import DenoiseConfig
+from tasks.metrics import record_metrics
 
 
 @task(name="denoise-store")
@@ -17,9 +16,7 @@ def denoise_scene(config: DenoiseConfig, metrics_path: str) -> str:
     from spectraflow.methods.denoisers import denoise_store
 
     store, metrics = denoise_store(config.input, config.out, config.methods, config.noise)
-    write_json(metrics_path, metrics)
-    rows = [{"cube": k, **{m: round(v, 4) for m, v in scores.items()}} for k, scores in metrics.items()]
-    create_table_artifact(key="denoising-metrics", table=rows, description=f"denoising {config.input}")
+    record_metrics(metrics_path, metrics)
     return str(store)
 
 

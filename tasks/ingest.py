@@ -6,10 +6,10 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.logging import get_run_logger
 
-from spectraflow._atomic import write_json
 from spectraflow.config import IngestConfig, SynthConfig
 from spectraflow.io import ingest, resolve_inside, store_info
 from spectraflow.synth import synthetic_scene, write_scene_envi
+from tasks.metrics import artifact_key, metrics_stage, record_metrics
 
 
 @task(name="synthesize-scene", task_run_name="synthesize {directory}")
@@ -69,9 +69,9 @@ def describe_store(store: str, metrics_path: str) -> dict[str, object]:
     info = store_info(store)
     metrics = {"files": info["files"], "megabytes": round(info["bytes"] / 1e6, 3),
                **{f"size_{k}": v for k, v in info["dims"].items()}}
-    write_json(metrics_path, metrics)
-    create_table_artifact(key="ingest-store", table=[{"field": k, "value": str(v)} for k, v in
-                                                     {**info["dims"], "files": info["files"], "shards": info["shards"],
-                                                      "source_sha256": info["provenance"]["source_sha256"]}.items()],
-                          description=f"Store {store}")
+    record_metrics(metrics_path, metrics)
+    layout = {**info["dims"], "files": info["files"], "shards": info["shards"],
+              "source_sha256": info["provenance"]["source_sha256"]}
+    create_table_artifact(key=artifact_key(f"store {metrics_stage(metrics_path)}"), description=f"Store {store}",
+                          table=[{"field": k, "value": str(v)} for k, v in layout.items()])
     return metrics

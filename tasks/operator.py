@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import create_table_artifact
 
-from spectraflow._atomic import write_csv, write_json
+from spectraflow._atomic import write_csv
 from spectraflow.config import OperatorDataConfig, TrainOperatorConfig
+from tasks.metrics import record_metrics
 
 
 @task(name="operator-data")
@@ -29,11 +29,9 @@ def train_operator(config: TrainOperatorConfig, metrics_path: str, curves_path: 
     metrics, evaluation = train_operator_stores(config.input, config.out, config.model, train=config.settings(),
                                                 batch_size=config.batch_size, loss=config.loss,
                                                 symmetries=config.symmetries, curves=curves_path, resume=True)
-    write_json(metrics_path, metrics)
+    record_metrics(metrics_path, metrics)
     rows = [{"resolution": int(k.removeprefix("test_")), **v} for k, v in metrics.items() if k.startswith("test_")]
     write_csv(resolutions_path, rows)
-    trained = f"{metrics['model']} on {metrics['equation']} (trained at {metrics['train_size']})"
-    create_table_artifact(key="operator-metrics", table=rows, description=trained)
     operator_overview(evaluation["inputs"], evaluation["target"], evaluation["prediction"], figure_path,
                       title=f"{metrics['model']} on {metrics['equation']}, test set")
     return config.out

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
-from spectraflow._atomic import write_json
 from spectraflow.config import PreprocessConfig
+from tasks.metrics import artifact_key, metrics_stage, record_metrics
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -42,8 +42,9 @@ def describe_preprocessing(source: str, store: str, metrics_path: str, figure_pa
     if "patch_split" in after:
         split = after["patch_split"].values
         metrics.update(patches_train=int((split == 0).sum()), patches_val=int((split == 1).sum()))
-    write_json(metrics_path, metrics)
-    create_table_artifact(key="preprocess-chain", description=f"Preprocessing chain of {store}", table=[
+    record_metrics(metrics_path, metrics)
+    create_table_artifact(key=artifact_key(f"chain {metrics_stage(metrics_path)}"),
+                          description=f"Preprocessing chain of {store}", table=[
         {"step": r["step"], "params": json.dumps(r["params"]),
          "fitted": ", ".join(f"{k}: {_brief(v)}" for k, v in r["fitted"].items())} for r in records])
     preprocessing_overview(before, after, figure_path)

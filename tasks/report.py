@@ -1,11 +1,11 @@
-"""Tasks of the report: the HTML page, and the same tables published as keyed Prefect artifacts."""
+"""Tasks of the report: the HTML page, and the same tables as a Prefect markdown artifact."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from prefect import task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
 from spectraflow.report.document import Report
 
@@ -18,28 +18,17 @@ def write_html_report(out: str, baseline: str) -> Report:
     return write_report(out, ".", baseline)[1]
 
 
-def _key(title: str) -> str:
-    """A Prefect artifact key (lowercase letters, digits and dashes) from a table's title."""
-    return "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
-
-
 @task(name="publish-report")
 def publish_report(html_path: str, baseline: str) -> list[str]:
-    """Each metrics table as a keyed table artifact, the whole report as markdown, and a link to the page.
-
-    Keys stay the same from run to run, so the Artifacts page keeps each one's history.
-    """
+    """The whole report as markdown and a link to the page (each stage published its own metrics table,
+    ``metrics-<stage>``, when it ran). Keys stay the same from run to run, so the Artifacts page keeps each one's
+    history."""
     from spectraflow.report.document import collect_report, render_markdown
 
     report = collect_report(".", baseline)
-    keys = []
-    for table in report.all_metrics():
-        key = "metrics-" + _key(table.title.split(":", 1)[0])
-        create_table_artifact(key=key, table=table.records(), description=table.title)
-        keys.append(key)
     create_markdown_artifact(key="pipeline-report", markdown=render_markdown(report, html_path),
                              description="the run's report (the HTML page holds the figures)")
     page = Path(html_path).resolve()
     create_link_artifact(key="pipeline-report-page", link=page.as_uri(), link_text=str(html_path),
                          description="the self-contained HTML report")
-    return [*keys, "pipeline-report", "pipeline-report-page"]
+    return ["pipeline-report", "pipeline-report-page"]

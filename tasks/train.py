@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
-from spectraflow._atomic import write_json
 from spectraflow.config import TrainDenoiseConfig
+from tasks.metrics import record_metrics
 
 
 @task(name="train-denoiser")
@@ -21,10 +21,11 @@ def train_denoiser(config: TrainDenoiseConfig, metrics_path: str, curves_path: s
     history = train_denoiser(config.input, config.out, network=config.network, train=train, data=data,
                              noise=config.noise, curves=curves_path, resume=True)
     metrics = {"best_epoch": history.best_epoch, "epochs": len(history.rows), **history.best,
-               "train_seconds": history.train_seconds, "device": history.device, "precision": history.precision}
+               "train_seconds": history.train_seconds, "device": history.device, "precision": history.precision,
+               "threads": history.threads}
     metrics.pop("epoch")
-    write_json(metrics_path, metrics)
-    create_table_artifact(key="train-denoiser-curves", table=history.rows,
+    record_metrics(metrics_path, metrics)
+    create_table_artifact(key="curves-train-denoise", table=history.timed_rows(),
                           description=f"qrnn3d training on {config.input} ({history.device}, {history.precision})")
     return config.out
 

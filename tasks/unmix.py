@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from prefect import task
-from prefect.artifacts import create_table_artifact
 
-from spectraflow._atomic import write_json
 from spectraflow.config import UnmixConfig
+from tasks.metrics import record_metrics
 
 
 @task(name="unmix-store")
@@ -41,7 +38,7 @@ def evaluate_unmixing(store: str, metrics_path: str, figure_path: str, endmember
                                  result["true_abundances"].values[valid])  # valid pixels: (pixel, endmember)
         order = scores.pop("order")
         metrics.update(scores)
-    write_json(metrics_path, metrics)
+    record_metrics(metrics_path, metrics)
     abundances = result["abundances"].values
     rows = [{"endmember": str(name), "mean_abundance": round(float(np.nanmean(abundances[..., k])), 6)}
             for k, name in enumerate(result["endmember"].values)]
@@ -53,7 +50,5 @@ def evaluate_unmixing(store: str, metrics_path: str, figure_path: str, endmember
                                          6)}
                 for k, name in enumerate(result["true_endmember"].values)]
     write_csv(endmembers_path, rows)
-    create_table_artifact(key="unmixing-metrics", description=f"Unmixing of {store}",
-                          table=[{"metric": k, "value": json.dumps(v)} for k, v in metrics.items()])
     unmixing_overview(result, figure_path, order=order)
     return metrics

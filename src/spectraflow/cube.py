@@ -105,14 +105,21 @@ def provenance_attrs(
         "reader": reader,
         "reader_version": reader_version,
         "spectraflow_version": __version__,
-        "created": creation_time(),
+        **({"created": created} if (created := creation_time()) is not None else {}),
     }
 
 
-def creation_time() -> str:
-    """Now (UTC, ISO 8601), or ``$SOURCE_DATE_EPOCH`` where it is set (the reproducible-builds convention):
-    with it, a rerun of a deterministic stage writes a bit-identical store."""
+#: Set (to the stage's name) in the process of a pipeline stage's command (``python -m flows.<stage>``).
+STAGE_VARIABLE = "SPECTRAFLOW_STAGE"
+
+
+def creation_time() -> str | None:
+    """Now (UTC, ISO 8601), or ``$SOURCE_DATE_EPOCH`` where it is set (the reproducible-builds convention).
+    None inside a pipeline stage's command (``$SPECTRAFLOW_STAGE`` set): what a DVC stage writes is a function of
+    its inputs, so a rerun writes the same bytes, and git records when (the commit of its ``dvc.lock`` entry)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch and os.environ.get(STAGE_VARIABLE):
+        return None
     when = _dt.datetime.fromtimestamp(int(epoch), _dt.UTC) if epoch else _dt.datetime.now(_dt.UTC)
     return when.isoformat(timespec="seconds")
 

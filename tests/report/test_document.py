@@ -262,3 +262,31 @@ def test_a_collection_gets_an_overview_row_and_a_section_per_scene(tmp_path: Pat
     assert all((page.parent / link).is_file() for link in links)  # thumbnails link to the full figures
     thumbnails = text.count("data:image/jpeg;base64,") + text.count("data:image/png;base64,")
     assert thumbnails == 3 + 9  # the overview's and the scene figures' (JPEG or PNG, whichever is smaller)
+
+
+def test_benchmark_floors_not_met_are_marked_and_inline_code_is_rendered(tmp_path: Path) -> None:
+    from spectraflow.report.document import FLOOR_MISSED, Report, _markdown_tables
+
+    text = """command: `python benchmarks/x.py`
+| measure | value | floor |
+|---|---|---|
+| ratio to ``os.sync()`` | 0.30x | >= 0.5x |
+| files | 54 | <= 100 |
+| peak RSS | 1100 MB | <= 1024 MB |
+| reference | 4.5 GB/s | reference |
+
+| scenes | overhead |
+|---|---|
+| 1 | 21 % (floor <= 10 %) |
+| 10 | 8 % (floor <= 10 %) |
+
+| plain | table |
+|---|---|
+| 1 | 2 |
+"""
+    ratios, overhead, plain = _markdown_tables(text, "x")
+    assert ratios.columns[-1] == overhead.columns[-1] == "floor met" and plain.columns == ("plain", "table")
+    assert [r[-1] for r in ratios.rows] == [FLOOR_MISSED, "✓ met", FLOOR_MISSED, ""]
+    assert [r[-1] for r in overhead.rows] == [FLOOR_MISSED, "✓ met"]
+    page = render_html(Report("r", "now", "rev", "HEAD", "", benchmarks=[ratios]))
+    assert page.count('<td class="missed">') == 2 and "<code>os.sync()</code>" in page and "``" not in page

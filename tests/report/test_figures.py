@@ -34,8 +34,8 @@ def test_overview_of_synthetic_and_real_scenes(tmp_path: Path) -> None:
 
 def test_training_curves_and_denoising_comparison(tmp_path: Path) -> None:
     curves = tmp_path / "curves.csv"
-    rows = ["epoch,train_loss,val_loss,val_mpsnr,lr,seconds"]
-    rows += [f"{e},{0.1 / (e + 1)},{0.12 / (e + 1)},{20 + e},0.001,1.0" for e in range(6)]
+    rows = ["epoch,train_loss,val_loss,val_mpsnr,lr"]
+    rows += [f"{e},{0.1 / (e + 1)},{0.12 / (e + 1)},{20 + e},0.001" for e in range(6)]
     curves.write_text("\n".join(rows) + "\n")
     image = matplotlib.image.imread(training_curves(curves, tmp_path / "curves.png", title="run"))
     assert image.shape[1] > 600 and image[..., :3].std() > 0.05
@@ -44,4 +44,4 @@ def test_training_curves_and_denoising_comparison(tmp_path: Path) -> None:
     noisy = clean + 0.05
     path = denoising_overview({"a": clean * 0.99, "b": clean * 0.98}, tmp_path / "d.png", noisy=noisy, clean=clean)
     wide = matplotlib.image.imread(path)
-    assert wide.shape[1] > 1500  # noisy, a, b, clean and the spectra: five panels
+    assert wide.shape[1] > 1100 and wide.shape[0] > 700  # noisy, a, b, clean and the spectra: rows of three panels

@@ -42,7 +42,7 @@ from .._atomic import atomic_output
 from ..config import load_params
 
 __all__ = ["Table", "Figure", "Thumbnail", "SceneSection", "Report", "collect_report", "render_html",
-           "render_markdown", "write_report", "flatten"]
+           "render_markdown", "write_report", "flatten", "format_value", "metric_table"]
 
 #: What the page may load: nothing but its own inline styles and data-URI images.
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -165,7 +165,7 @@ def _change(new: Any, old: Any) -> str:
     return "=" if new == old else "changed"
 
 
-def _metric_table(workspace: Path, path: str, stage: str, baseline: str) -> Table:
+def metric_table(workspace: Path, path: str, stage: str, baseline: str) -> Table:
     current = flatten(json.loads((workspace / path).read_text()))
     shown = _git(workspace, "show", f"{baseline}:./{path}")
     try:
@@ -235,8 +235,39 @@ def _provenance(workspace: Path, lock: Mapping[str, Any]) -> list[Table]:
     ]
 
 
+_BOUND = re.compile(r"(>=|<=|≥|≤)\s*~?\s*([-+]?\d*\.?\d+)")
+_FIRST_NUMBER = re.compile(r"[-+]?\d*\.?\d+")
+#: The column a benchmark table gains when any of its rows states a floor (its ``floor`` column, or a cell's
+#: ``(floor <= 10 %)``): whether the measured value meets it.
+FLOOR_COLUMN = "floor met"
+FLOOR_MISSED = "✗ not met"
+
+
+def _meets(value: str, floor: str) -> bool | None:
+    """Whether the first number of ``value`` meets the bound in ``floor`` (``>= 0.5x``, ``<= ~100``); None
+    where either has no number (``reference``, an empty cell)."""
+    bound, number = _BOUND.search(floor), _FIRST_NUMBER.search(value)
+    if bound is None or number is None:
+        return None
+    return float(number[0]) >= float(bound[2]) if bound[1] in (">=", "≥") else float(number[0]) <= float(bound[2])
+
+
+def _floor_marks(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str] | None:
+    """Per row, ``✓ met``, ``✗ not met`` or empty, against the floor it states; None when no row states one."""
+    at = [i for i, c in enumerate(columns) if c.lower() == "floor" and i > 0]
+    marks, stated = [], False
+    for row in rows:
+        checks = [_meets(row[i - 1], row[i]) for i in at]
+        checks += [_meets(cell.split("(floor", 1)[0], cell.split("(floor", 1)[1]) for cell in row if "(floor" in cell]
+        known = [c for c in checks if c is not None]
+        stated = stated or bool(known)
+        marks.append("" if not known else "✓ met" if all(known) else FLOOR_MISSED)
+    return marks if stated else None
+
+
 def _markdown_tables(text: str, source: str) -> list[Table]:
-    """The markdown tables in a benchmark's printed output, each titled by the heading above it."""
+    """The markdown tables in a benchmark's printed output, each titled by the heading above it; a table
+    stating floors gains a column saying, row by row, whether its value meets the floor."""
     tables: list[Table] = []
     lines = text.splitlines()
     header = [line for line in lines[:4] if line.startswith(("command:", "measured:"))]
@@ -254,6 +285,10 @@ def _markdown_tables(text: str, source: str) -> list[Table]:
                 cells = [c.strip().replace("**", "") for c in lines[i].strip().strip("|").split("|")]
                 rows.append(tuple((cells + [""] * len(columns))[: len(columns)]))
                 i += 1
+            marks = _floor_marks(columns, rows)
+            if marks is not None:
+                columns = (*columns, FLOOR_COLUMN)
+                rows = [(*row, mark) for row, mark in zip(rows, marks, strict=True)]
             name = f"{source}: {title}" if title else source
             taken = sum(1 for t in tables if t.title == name or t.title.startswith(name + " ("))
             tables.append(Table(name if not taken else f"{name} ({taken + 1})", columns, tuple(rows), note))
@@ -276,7 +311,7 @@ def collect_report(workspace: str | os.PathLike[str] = ".", baseline: str = "HEA
     revision = (_git(workspace, "rev-parse", "HEAD") or "").strip() or "not a git repository"
     if _git(workspace, "status", "--porcelain", "--untracked-files=no"):
         revision += " + uncommitted changes"
-    metrics = [_metric_table(workspace, path, stage, baseline) for stage, kind, path in declared
+    metrics = [metric_table(workspace, path, stage, baseline) for stage, kind, path in declared
                if kind == "metrics" and (workspace / path).is_file()]
     figures = [Figure(f"{stage}: {path}", workspace / path) for stage, kind, path in declared
                if kind == "plots" and path.endswith(".png") and (workspace / path).is_file()]
@@ -365,8 +400,10 @@ pre { background: #f5f6f8; padding: 1em; overflow-x: auto; font-size: 12px; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #e0e3e8; }
 figcaption { color: #5a6270; font-size: 12px; }
 code.hash { font-size: 11px; }
+td.missed { color: #a4161a; font-weight: 600; background: #fdecec; }
 img.thumb { width: 96px; image-rendering: pixelated; border: 0; }
-section.scene figure { display: inline-block; width: 480px; margin: .5em 1em .5em 0; vertical-align: top; }
+section.scene figure { display: inline-block; width: 720px; max-width: 100%; margin: .5em 1em .5em 0;
+                       vertical-align: top; }
 """
 
 
@@ -378,7 +415,12 @@ def _cell(value: Any) -> str:
     if re.fullmatch(r"[0-9a-f]{32,64}(\.dir)?", text):
         return f'<td><code class="hash" title="{text}">{text[:12]}…</code></td>'
     numeric = re.fullmatch(r"[+\-−]?[0-9.,]+(e[+\-]?\d+)?( \([+\-][0-9.]+%\))?( [a-zA-Zµ°/%]+)?", text) is not None
-    return f'<td class="num">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>"
+    if numeric:
+        return f'<td class="num">{html.escape(text)}</td>'
+    if text == FLOOR_MISSED:
+        return f'<td class="missed">{text}</td>'
+    # markdown's inline code (`x`, ``x``) as code, not as literal backticks
+    return "<td>" + re.sub(r"(`+)(.+?)\1", r"<code>\2</code>", html.escape(text)) + "</td>"
 
 
 def _html_table(table: Table) -> str:

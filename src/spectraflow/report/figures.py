@@ -173,20 +173,23 @@ def unmixing_overview(result: xr.Dataset, path: str | os.PathLike[str], order: A
     for i in range(min(p, len(order))):
         k = int(order[i])
         axes[0, i].imshow(abundances[..., k], vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
-        axes[0, i].set_title(f"estimate ↔ {truth_names[i] if has_truth else k + 1}", fontsize=9)
+        axes[0, i].set_title(f"estimate ↔ {truth_names[i] if has_truth else k + 1}", fontsize=11)
         axes[0, i].set_axis_off()
-        axes[0, p].plot(x, endmembers[k], color=colours[i % len(colours)], lw=1.3, label=f"estimate {k + 1}")
+        label = str(truth_names[i]) if has_truth else f"endmember {k + 1}"
+        axes[0, p].plot(x, endmembers[k], color=colours[i % len(colours)], lw=1.3, label=label)
         if has_truth:
             axes[1, i].imshow(result["true_abundances"].values[..., i], vmin=0, vmax=1, cmap="viridis",
                               interpolation="nearest")
-            axes[1, i].set_title(f"true {truth_names[i]}", fontsize=9)
+            axes[1, i].set_title(f"true {truth_names[i]}", fontsize=11)
             axes[1, i].set_axis_off()
             axes[0, p].plot(x, result["true_endmembers"].values[i], color=colours[i % len(colours)], lw=1.0,
-                            ls="--", label=f"true {truth_names[i]}")
-    axes[0, p].set_title("endmembers (dashed: truth)", fontsize=9)
-    axes[0, p].legend(fontsize=6, loc="best")
-    if has_truth:
+                            ls="--")
+    axes[0, p].set_title("endmembers (dashed: truth)" if has_truth else "endmembers", fontsize=10)
+    if has_truth:  # the legend in the free panel beneath the spectra, large enough to read
         axes[1, p].set_axis_off()
+        axes[1, p].legend(*axes[0, p].get_legend_handles_labels(), loc="center", fontsize=11, frameon=False)
+    else:
+        axes[0, p].legend(fontsize=9, loc="best")
     fig.suptitle(f"{result.attrs.get('name', '')}: abundances (0–1)", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
@@ -213,18 +216,24 @@ def denoising_overview(results: Mapping[str, xr.DataArray], path: str | os.PathL
     wavelength = first["wavelength"].values if "wavelength" in first.coords else np.arange(nb)
     x = wavelength if np.isfinite(wavelength).all() else np.arange(nb)
     low, high = np.percentile(reference[..., band], [1, 99])
-    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(3.6 * (len(panels) + 1), 3.6))
+    columns = min(3, len(panels) + 1)  # rows of three panels: readable at the report's thumbnail width
+    rows = -(-(len(panels) + 1) // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(3.8 * columns, 3.6 * rows), squeeze=False)
+    axes = list(grid.ravel())
+    for ax in axes[len(panels) + 1:]:
+        ax.set_axis_off()
+    axes = axes[:len(panels) + 1]
     for ax, name in zip(axes, panels, strict=False):
         ax.imshow(values[name][..., band], cmap="gray", vmin=low, vmax=high, interpolation="nearest")
         ax.plot(pixel[1], pixel[0], "r+", ms=8)
-        ax.set_title(f"{name}, band {band}", fontsize=9)
+        ax.set_title(f"{name}, band {band}", fontsize=12)
         ax.set_axis_off()
     for name in panels:
         axes[-1].plot(x, values[name][pixel], lw=0.8 if name == "noisy" else 1.3, label=name,
                       alpha=0.6 if name == "noisy" else 1.0)
-    axes[-1].set_title(f"spectrum at (y={pixel[0]}, x={pixel[1]})", fontsize=9)
-    axes[-1].legend(fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    axes[-1].set_title(f"spectrum at (y={pixel[0]}, x={pixel[1]})", fontsize=12)
+    axes[-1].legend(fontsize=10)
+    fig.suptitle(title, fontsize=12)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -311,7 +320,7 @@ def scene_thumbnail(scene: xr.Dataset, size: int = 96) -> bytes:
     return buffer.getvalue()
 
 
-def figure_thumbnail(path: str | os.PathLike[str], width: int = 480) -> tuple[str, bytes]:
+def figure_thumbnail(path: str | os.PathLike[str], width: int = 720) -> tuple[str, bytes]:
     """The PNG figure at ``path`` made ``width`` pixels wide, as ``(mime type, bytes)``: JPEG or PNG, whichever
     is smaller (photographs of scenes favour JPEG, line plots PNG). What a scene's section embeds, linking to
     the full figure."""

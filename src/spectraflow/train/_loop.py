@@ -77,19 +77,27 @@ class TrainConfig:
 
 @dataclass
 class History:
-    """One row per epoch (``epoch``, ``train_loss``, ``val_loss``, ``lr``, ``seconds`` and the validation
-    scores), the best epoch and its validation loss, and whether early stopping ended the run."""
+    """One row per epoch (``epoch``, ``train_loss``, ``val_loss``, ``lr`` and the validation scores), the best
+    epoch and its validation loss, and whether early stopping ended the run. The rows are what the checkpoint
+    and the curves keep (the same on every rerun); ``seconds`` holds how long each epoch this process ran took
+    (a timing, kept apart: :mod:`spectraflow.timings`)."""
 
     rows: list[dict[str, float]] = field(default_factory=list)
+    seconds: dict[int, float] = field(default_factory=dict)
     best_epoch: int = -1
     best_val_loss: float = math.inf
     stopped_early: bool = False
     device: str = "cpu"
     precision: str = "fp32"
+    threads: int = 1
 
     @property
     def train_seconds(self) -> float:
-        return float(sum(r["seconds"] for r in self.rows))
+        return float(sum(self.seconds.values()))
+
+    def timed_rows(self) -> list[dict[str, float]]:
+        """The rows with each epoch's ``seconds`` (where this process ran it), for a table to look at."""
+        return [{**r, "seconds": self.seconds.get(int(r["epoch"]), math.nan)} for r in self.rows]
 
     @property
     def best(self) -> dict[str, float]:
@@ -178,19 +186,24 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
     left); otherwise it trains afresh.
     """
     import torch
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .._progress import ProgressReport
 
     device = select_device(config.device)
     dtype = autocast_dtype(config.precision, device)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
+    # the same weights from the same data, seed and thread count (on the CPU, and on CUDA where torch has a
+    # deterministic kernel; where it has none it warns)
+    torch.use_deterministic_algorithms(True, warn_only=True)
     torch.manual_seed(config.seed)
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
                  if config.schedule == "cosine" else torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0))
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    history = History(device=str(device), precision="fp32" if dtype is None else str(dtype).removeprefix("torch."))
+    history = History(device=str(device), precision="fp32" if dtype is None else str(dtype).removeprefix("torch."),
+                      threads=torch.get_num_threads())
     best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     start = 0
     if checkpoint is not None:
@@ -203,13 +216,12 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         best_weights = state["best_model"]
-        history.rows = [dict(r) for r in state["rows"]]
+        # (checkpoints of earlier versions timed each row; timings are kept apart now)
+        history.rows = [{k: v for k, v in r.items() if k != "seconds"} for r in state["rows"]]
         history.best_epoch, history.best_val_loss = int(state["best_epoch"]), float(state["best_val_loss"])
         start = int(state["epoch"]) + 1
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[status]}"))
-    with Progress(*columns, disable=not progress, transient=False) as bar:
-        task = bar.add_task(f"train {meta['name']}", total=config.epochs, completed=start, status="")
+    with ProgressReport(f"train {meta['name']}", config.epochs, completed=start, enabled=progress,
+                        interval=0.0) as bar:  # off a terminal: a line per epoch
         for epoch in range(start, config.epochs):
             if history.best_epoch >= 0 and config.patience is not None and \
                     epoch - history.best_epoch > config.patience:
@@ -241,7 +253,7 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
             scheduler.step()
             row = {"epoch": epoch, "train_loss": train_loss,
                    **_evaluate(model, val_batches(), loss_fn, scores, device, dtype), "lr": lr}
-            row["seconds"] = time.perf_counter() - tic
+            history.seconds[epoch] = time.perf_counter() - tic
             history.rows.append(row)
             if row["val_loss"] < history.best_val_loss:
                 history.best_epoch, history.best_val_loss = epoch, row["val_loss"]
@@ -256,6 +268,6 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
                 save_checkpoint(checkpoint, best_weights, record, training_state=state)
             if curves is not None:
                 write_csv(curves, history.rows)
-            bar.update(task, advance=1, status=f"train {row['train_loss']:.4g}  val {row['val_loss']:.4g}")
+            bar.advance(status=f"train {row['train_loss']:.4g}  val {row['val_loss']:.4g}")
     model.load_state_dict(best_weights)
     return history

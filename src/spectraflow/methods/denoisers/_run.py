@@ -42,6 +42,7 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
     {scores..., seconds}}`` (no scores without ``noise``).
     """
     from ..._atomic import check_replaceable
+    from ..._progress import log_line
     from ...cube import CUBE, fill_invalid
     from ...io import open_store, write_store
     from ...metrics import denoising_scores
@@ -74,6 +75,8 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
         scores = denoising_scores(results[denoiser.name].values, cube.values, valid) if noise is not None else {}
         seen = Path(source).resolve() in trained_on(method_params(denoiser).get("checkpoint"))
         metrics[denoiser.name + (SEEN_SUFFIX if seen else "")] = {**scores, "seconds": seconds}
+        scored = f", MPSNR {scores['mpsnr']:.2f} dB" if "mpsnr" in scores else ""
+        log_line(f"denoise {Path(source).parent.name}: {denoiser.name} done in {seconds:.1f} s{scored}")
     if valid is not None:
         results = {name: result.where(valid) for name, result in results.items()}
         noisy = noisy.where(valid)

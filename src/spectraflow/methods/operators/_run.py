@@ -66,7 +66,7 @@ def train_operator_stores(data: str | os.PathLike[str], checkpoint: str | os.Pat
     metrics: dict[str, Any] = {"model": network.name, "equation": train_set.attrs.get("equation"),
                                "train_size": size, "best_epoch": history.best_epoch,
                                "train_seconds": history.train_seconds, "device": history.device,
-                               "parameters": sum(p.numel() for p in network.parameters())}
+                               "threads": history.threads, "parameters": sum(p.numel() for p in network.parameters())}
     evaluation: dict[str, Any] = {}
     for n, test_set in tests.items():
         scores = evaluate_operator(network, test_set["input"].values, test_set["output"].values)
