@@ -143,7 +143,7 @@ def test_report_and_plots_of_the_default_run(repo: Path, env: dict[str, str]) ->
     assert sum(w > 300 for w in rendered.natural_widths) == len(pngs)
     assert all(image.std() > 10 for image in rendered.images)
     scene_figures = sum((repo / p).stat().st_size for p in pngs if p.split("/")[2] in scenes)
-    assert page.stat().st_size < 0.5 * scene_figures  # scenes add thumbnails, not their full figures
+    assert page.stat().st_size < 0.6 * scene_figures  # scenes add thumbnails, not their full figures (>= 1.33x)
     for scene in scenes:
         denoise = json.loads((repo / f"data/metrics/{scene}/denoise.json").read_text())
         assert f"denoise@{scene}" in rendered.text
@@ -336,7 +336,7 @@ def test_a_landed_enmap_tile_becomes_a_scene_of_the_collection(repo: Path, env: 
     assert f"NEW ['{scene}']" in first
     entry = yaml.safe_load((repo / "params.yaml").read_text())["collection"]["scenes"][scene]
     assert entry == {"source_dir": f"data/acquisitions/{scene}", "source": tile.name, "nonfinite": "mask",
-                     "preprocess": {"patches": None}}
+                     "preprocess": {"patches": None}, "unmix": {"n_endmembers": "subspace"}}
     assert (repo / f"data/acquisitions/{scene}.dvc").is_file()
     assert tree_digest(repo / f"data/acquisitions/{scene}/{tile.name}") == tree_digest(tile)
     assert sorted(p.name for p in landing.iterdir()) == ["rejected"]

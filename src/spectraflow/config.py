@@ -339,6 +339,10 @@ class TrainOperatorConfig:
         return from_mapping(TrainConfig, self.train, "train_operator.train")
 
 
+#: ``unmix.n_endmembers: subspace``: as many endmembers as HySime's signal-subspace dimension.
+SUBSPACE = "subspace"
+
+
 @dataclass(frozen=True)
 class UnmixConfig:
     """The unmixing stage (``unmix`` section): a light preprocessing chain, then either an endmember
@@ -347,16 +351,18 @@ class UnmixConfig:
     input: str = "data/stores/scene.zarr"
     out: str = "data/stores/unmixing.zarr"
     steps: tuple[Any, ...] = ()
-    n_endmembers: int | None = None
+    n_endmembers: int | str | None = None
     endmembers: Any = "vca"
     abundances: Any = "fcls"
     blind: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", tuple(self.steps or ()))
-        if self.n_endmembers is not None and (not isinstance(self.n_endmembers, int) or self.n_endmembers < 1):
-            raise ConfigError(f"params.yaml [unmix]: n_endmembers={self.n_endmembers!r}; expected a positive "
-                              "integer, or null to estimate it (HySime)")
+        count = self.n_endmembers
+        if count is not None and count != SUBSPACE and (not isinstance(count, int) or isinstance(count, bool)
+                                                        or count < 1):
+            raise ConfigError(f"params.yaml [unmix]: n_endmembers={count!r}; expected a positive integer, or "
+                              f"'{SUBSPACE}' (HySime's signal-subspace dimension, an upper bound)")
 
 
 @dataclass(frozen=True)

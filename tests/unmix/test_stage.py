@@ -19,10 +19,14 @@ from spectraflow.synth import synthetic_scene
 def test_unmix_store_writes_results_with_provenance_and_truth(tmp_path: Path) -> None:
     scene = synthetic_scene(3, height=32, width=32, endmembers=["vegetation", "soil", "kaolinite"])
     source = write_store(scene, tmp_path / "scene.zarr")
-    dest = unmix_store(source, tmp_path / "unmix.zarr", steps=["radiometric", {"bad_bands": {"header": True}}],
+    steps = ["radiometric", {"bad_bands": {"header": True}}]
+    with pytest.raises(ConfigError, match=r"scene.zarr: unmix.n_endmembers is not set\. Set the number.*HySime"):
+        unmix_store(source, tmp_path / "unmix.zarr", steps=steps)  # no count, no guess: the user is asked
+    assert not (tmp_path / "unmix.zarr").exists()
+    dest = unmix_store(source, tmp_path / "unmix.zarr", steps=steps, n_endmembers="subspace",
                        endmembers={"nfindr": {"seed": 1}}, abundances="fcls")
     result = xr.open_zarr(dest, consolidated=False).compute()
-    assert result.attrs["hysime_k"] == 3 and result.attrs["n_endmembers"] == 3  # estimated, and right
+    assert result.attrs["hysime_k"] == 3 and result.attrs["n_endmembers"] == 3  # the subspace's dimension
     assert json.loads(result.attrs["unmixing"])["endmembers"]["name"] == "nfindr"
     assert result["endmembers"].shape == (3, int(scene["good_band"].sum()))
     scores = unmixing_scores(result["endmembers"], result["abundances"], result["true_endmembers"],

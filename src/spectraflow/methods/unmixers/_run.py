@@ -11,9 +11,18 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ...config import SUBSPACE
 from ...errors import ConfigError
 
-__all__ = ["build_method", "unmix_scene", "unmix_store"]
+__all__ = ["build_method", "unmix_scene", "unmix_store", "COUNT_UNSET"]
+
+#: Why the unmixing stage asks for the number of endmembers rather than estimating it.
+COUNT_UNSET = (
+    "Set the number of endmembers the scene holds: for every scene in params.yaml (unmix.n_endmembers: 4) or for "
+    "one (collection.scenes.<scene>.unmix: {n_endmembers: 4}). No estimator at hand counts them: HySime gives the "
+    "signal subspace's dimension, an upper bound (78 on Samson's 3 endmembers, 22 on Jasper Ridge's 4), and the "
+    "HFC/NW-HFC virtual dimensionality found the right count on at most 3 of 8 scenes "
+    f"(benchmarks/results/endmember_count.md). n_endmembers: {SUBSPACE} unmixes into that upper bound.")
 
 
 def build_method(spec: Mapping[str, Any] | str, regime: str) -> Any:
@@ -39,13 +48,15 @@ def unmix_scene(cube: xr.DataArray, n: int, *, endmembers: Any = None, abundance
 
 
 def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *, steps: Sequence[Any] = (),
-                n_endmembers: int | None = None, endmembers: Mapping[str, Any] | str = "vca",
+                n_endmembers: int | str | None = None, endmembers: Mapping[str, Any] | str = "vca",
                 abundances: Mapping[str, Any] | str = "fcls", blind: Mapping[str, Any] | str | None = None) -> Path:
     """Unmix the scene in store ``source`` and write endmembers, abundances and provenance to ``dest``.
 
     ``steps`` is a preprocessing chain applied first (lazily; typically ``radiometric`` and ``bad_bands``).
-    ``n_endmembers`` None estimates it by HySime. Ground truth in the source (``endmembers``/``abundances``)
-    is copied along as ``true_endmembers``/``true_abundances`` for evaluation.
+    ``n_endmembers`` is the count, or ``"subspace"`` for HySime's signal-subspace dimension (an upper bound on
+    it); None is refused with :data:`COUNT_UNSET` (no estimator measured counts endmembers). Ground truth in the
+    source (``endmembers``/``abundances``) is copied along as ``true_endmembers``/``true_abundances`` for
+    evaluation.
     """
     from ..._atomic import atomic_output, check_replaceable
     from ...cube import CUBE, fill_invalid
@@ -54,11 +65,13 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     from .. import method_params
 
     check_replaceable(dest, "unmixing")  # before any work
+    if n_endmembers is None:
+        raise ConfigError(f"{source}: unmix.n_endmembers is not set. {COUNT_UNSET}")
     scene = run_chain(open_store(source), parse_steps(steps))
     cube = scene[CUBE].persist() if scene[CUBE].nbytes < 2 << 30 else scene[CUBE]
     estimate = hysime(cube)  # its statistics skip invalid pixels
     cube, valid = fill_invalid(cube)  # nodata pixels: unmixed as the mean spectrum, NaN abundances after
-    n = int(n_endmembers or estimate.k)
+    n = estimate.k if n_endmembers == SUBSPACE else int(n_endmembers)
     built = {"blind": build_method(blind, "blind")} if blind is not None else {
         "endmembers": build_method(endmembers, "endmembers"), "abundances": build_method(abundances, "abundances")}
     em, ab = unmix_scene(cube, n, **built)
