@@ -5,7 +5,7 @@ from __future__ import annotations
 import dask.array as da
 import pytest
 
-from spectraflow._progress import ProgressReport, RichDaskProgress
+from spectraflow._progress import DaskProgress, ProgressReport
 
 
 def test_lines_when_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
@@ -29,7 +29,7 @@ def test_interval_limits_the_lines_and_disabled_shows_nothing(capsys: pytest.Cap
 
 
 def test_dask_computation_reports_its_tasks(capsys: pytest.CaptureFixture[str]) -> None:
-    with RichDaskProgress("sum", interval=3600):
+    with DaskProgress("sum", interval=3600):
         total = da.ones((100, 100), chunks=10).sum().compute(scheduler="sync")
     assert total == 10_000
     (line,) = capsys.readouterr().err.splitlines()

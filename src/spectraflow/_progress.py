@@ -19,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-__all__ = ["ProgressReport", "RichDaskProgress", "log_line"]
+__all__ = ["ProgressReport", "DaskProgress", "log_line"]
 
 
 def log_line(text: str) -> None:
@@ -44,19 +44,20 @@ class ProgressReport:
                  interval: float = 10.0, terminal: bool | None = None) -> None:
         self.description, self.total, self.completed = description, total, completed
         self.enabled, self.interval = enabled, interval
-        self.terminal = Console(stderr=True).is_terminal if terminal is None else terminal
+        self._console = Console(stderr=True)
+        self.terminal = self._console.is_terminal if terminal is None else terminal
         self._bar: Progress | None = None
         self._task: Any = None
         self._start = self._last = 0.0
         self._status = ""
-        self._done_at_start = completed
+        self._started_at = completed  # steps done before this run (a resumed training)
 
     def __enter__(self) -> ProgressReport:
         self._start = self._last = time.monotonic()
         if self.enabled and self.terminal:
             self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
-                                 console=Console(stderr=True))
+                                 console=self._console)
             self._bar.start()
             self._task = self._bar.add_task(self.description, total=self.total, completed=self.completed,
                                             status="")
@@ -75,7 +76,7 @@ class ProgressReport:
     def line(self) -> str:
         """The progress as one line of text."""
         elapsed = time.monotonic() - self._start
-        done = self.completed - self._done_at_start
+        done = self.completed - self._started_at
         text = f"{self.description}: {self.completed}/{self.total}"
         if self.total:
             text += f" ({100 * self.completed / self.total:.0f} %)"
@@ -95,8 +96,8 @@ class ProgressReport:
             self._line()
 
 
-class RichDaskProgress(Callback):
-    """Show the tasks of every dask computation run inside ``with RichDaskProgress("label"):`` as a
+class DaskProgress(Callback):
+    """Show the tasks of every dask computation run inside ``with DaskProgress("label"):`` as a
     :class:`ProgressReport`."""
 
     def __init__(self, label: str, interval: float = 10.0) -> None:

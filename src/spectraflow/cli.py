@@ -39,13 +39,13 @@ def ingest(
     ] = None,
 ) -> None:
     """Read an instrument file and write it as a sharded zarr store (atomically)."""
-    from ._progress import RichDaskProgress
+    from ._progress import DaskProgress
     from .io import ingest as ingest_file
     from .io import store_info
 
     options: dict[str, Any] = {"variable": variable} if variable else {}
     try:
-        with RichDaskProgress(f"ingest {path.name}"):
+        with DaskProgress(f"ingest {path.name}"):
             store = ingest_file(path, out, format=format, name=name, data_root=data_root,
                                 nonfinite=nonfinite, compressor=compressor,  # type: ignore[arg-type]
                                 ground_truth=ground_truth, **options)

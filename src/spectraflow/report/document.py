@@ -240,7 +240,7 @@ _FIRST_NUMBER = re.compile(r"[-+]?\d*\.?\d+")
 #: The column a benchmark table gains when any of its rows states a floor (its ``floor`` column, or a cell's
 #: ``(floor <= 10 %)``): whether the measured value meets it.
 FLOOR_COLUMN = "floor met"
-FLOOR_MISSED = "✗ not met"
+FLOOR_MET, FLOOR_MISSED = "✓ met", "✗ not met"
 
 
 def _meets(value: str, floor: str) -> bool | None:
@@ -253,7 +253,8 @@ def _meets(value: str, floor: str) -> bool | None:
 
 
 def _floor_marks(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str] | None:
-    """Per row, ``✓ met``, ``✗ not met`` or empty, against the floor it states; None when no row states one."""
+    """Per row, :data:`FLOOR_MET`, :data:`FLOOR_MISSED` or empty, against the floor it states; None when no row
+    states one."""
     at = [i for i, c in enumerate(columns) if c.lower() == "floor" and i > 0]
     marks, stated = [], False
     for row in rows:
@@ -261,7 +262,7 @@ def _floor_marks(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[
         checks += [_meets(cell.split("(floor", 1)[0], cell.split("(floor", 1)[1]) for cell in row if "(floor" in cell]
         known = [c for c in checks if c is not None]
         stated = stated or bool(known)
-        marks.append("" if not known else "✓ met" if all(known) else FLOOR_MISSED)
+        marks.append("" if not known else FLOOR_MET if all(known) else FLOOR_MISSED)
     return marks if stated else None
 
 
