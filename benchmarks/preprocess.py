@@ -17,11 +17,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
+
+from _memory import PeakRSS
 
 CHAIN = [
     "radiometric",
@@ -31,42 +32,6 @@ CHAIN = [
     {"pca": {"n_components": 20}},
 ]
 N_BANDS = 224
-
-
-class PeakRSS:
-    """Peak resident memory of this process plus all its children, sampled in a thread."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        import psutil
-
-        self.process = psutil.Process()
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _total(self) -> int:
-        total = 0
-        for p in [self.process, *self.process.children(recursive=True)]:
-            try:
-                total += p.memory_info().rss
-            except Exception:  # a child that just exited  # noqa: BLE001
-                pass
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._total())
-            time.sleep(self.interval)
-
-    def __enter__(self) -> PeakRSS:
-        self.peak = self._total()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _generate_block(block_id: tuple[int, ...], rows: int, width: int, seed: int) -> np.ndarray:

@@ -58,6 +58,16 @@ class BandStatistics:
         n = max(self.count, 2)
         return (self.gram - n * np.outer(self.mean, self.mean)) / (n - 1)
 
+    def scaled(self, factor: np.ndarray) -> BandStatistics:
+        """The statistics of the same pixels with band ``b`` multiplied by ``factor[b] > 0`` (no second pass)."""
+        outer = np.outer(factor, factor)
+        return BandStatistics(
+            count=self.count, total=self.total * factor, total_sq=self.total_sq * factor**2,
+            minimum=self.minimum * factor, maximum=self.maximum * factor,
+            gram=None if self.gram is None else self.gram * outer,
+            diff_gram=None if self.diff_gram is None else self.diff_gram * outer, diff_count=self.diff_count,
+            sketch=None if self.sketch is None else self.sketch * factor[:, None])
+
     def quantile(self, q: float | np.ndarray) -> np.ndarray:
         """Per-band quantile(s) ``q`` in [0, 1] read off the merged sketch (rank error well under 1 %)."""
         if self.sketch is None:

@@ -9,7 +9,7 @@ predicts the noise: the output is the input plus a learned correction.
 
 Weights come from a checkpoint written by the training stage (``python -m flows.train_denoise``, or
 :func:`spectraflow.methods.denoisers.train_denoiser`). Inference runs tile by tile under ``memory_mb`` of
-activations (:func:`spectraflow.train.tiled_apply`), on the GPU when one is present.
+activations (:func:`spectraflow.blocks.map_tiles`), on the GPU when one is present.
 
 References
 ----------
@@ -88,29 +88,21 @@ class QRNN3D(Denoiser):
     """Deep QRNN3D-class denoiser; ``checkpoint`` is the directory the training stage wrote.
 
     ``memory_mb`` bounds the activations of one tile (the tile side follows from it unless ``tile`` is
-    given); tiles overlap by ``overlap`` pixels and are blended. ``device``: ``auto`` | ``cpu`` | ``cuda[:N]``;
+    given); each tile sees ``halo`` pixels of its neighbours. ``device``: ``auto`` | ``cpu`` | ``cuda[:N]``;
     ``precision``: ``auto`` (bf16 on CUDA) | ``fp32`` | ``bf16`` | ``fp16``.
     """
 
     name = "qrnn3d"
-    reads_lazily = True
-    checkpoint: str | None = None
     memory_mb: float = 1024.0
-    tile: int | None = None
-    overlap: int = 16
+    checkpoint: str | None = None
     device: str = "auto"
     precision: str = "auto"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.checkpoint is None:
             self._fail("checkpoint", None, "the directory of a trained model (the train_denoise stage writes "
                        "data/models/denoiser; train_denoiser() in Python)")
-        if not self.memory_mb > 0:
-            self._fail("memory_mb", self.memory_mb, "a positive activation budget in MiB")
-        if self.tile is not None and self.tile < 8:
-            self._fail("tile", self.tile, "a tile side of at least 8 pixels, or null (from memory_mb)")
-        if not 0 <= self.overlap:
-            self._fail("overlap", self.overlap, "a non-negative number of pixels")
 
     @cached_property
     def network(self) -> Any:
@@ -128,17 +120,14 @@ class QRNN3D(Denoiser):
         features = self.network.head.out_channels
         return 4.0 * 14 * features
 
-    def restore(self, noisy: Any) -> np.ndarray:
+    def restore(self, noisy: Any) -> Any:
         import torch
 
-        from ...train import autocast_dtype, select_device, tile_for_budget, tiled_apply
+        from ...train import autocast_dtype, select_device
 
         device = select_device(self.device)
         dtype = autocast_dtype(self.precision, device)
         network = self.network.to(device)
-        n_bands = noisy.shape[2]
-        tile = self.tile or tile_for_budget(self.memory_mb * 2**20, n_bands, self.bytes_per_voxel())
-        overlap = min(self.overlap, tile // 2)
 
         def apply(window: np.ndarray) -> np.ndarray:
             volume = torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1)))[None, None].to(device)
@@ -146,4 +135,4 @@ class QRNN3D(Denoiser):
                 restored = network(volume)
             return restored[0, 0].float().cpu().numpy().transpose(1, 2, 0)
 
-        return tiled_apply(apply, noisy, tile, overlap)
+        return self.tiled(apply, noisy)

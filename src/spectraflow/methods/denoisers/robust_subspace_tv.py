@@ -5,8 +5,13 @@ an outlier for a least-squares subspace fit. Following the low-rank + sparse / �
 L1HyMixDe [1]_, the whitened cube is factorised as ``Y ≈ Z Eᵀ + m`` under an ℓ1 loss by alternating
 iteratively reweighted least squares: each pixel's coefficients ``z`` given the basis, then each band's
 row of the basis and mean given the coefficients (a band that is mostly impulses is fitted on its clean
-pixels only). The ``subspace`` eigen-images are then TV-denoised as in ``subspace_tv``. The per-band noise
-σ is estimated robustly (median absolute deviation of horizontal differences).
+pixels only). The per-band noise σ is estimated robustly (median absolute deviation of horizontal
+differences).
+
+The fit (σ, mean and basis) is made on whole rows evenly spaced over the scene, at most ``max_pixels`` of them
+(every pixel of a smaller scene; :func:`spectraflow.blocks.sample_rows`). Then, tile by tile, each pixel's
+coefficients on that basis are found under the same ℓ1 loss and the ``subspace`` eigen-images TV-denoised as in
+``subspace_tv``.
 
 References
 ----------
@@ -17,6 +22,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,11 +44,13 @@ def l1_rows(design: np.ndarray, target: np.ndarray, start: np.ndarray, iteration
     ``design`` (m, k), ``target`` (n, m), ``start`` (n, k) → (n, k).
     """
     rows = start
-    ridge = 1e-9 * np.eye(design.shape[1])
+    k = design.shape[1]
+    ridge = 1e-9 * np.eye(k, dtype=design.dtype)
+    outer = (design[:, :, None] * design[:, None, :]).reshape(len(design), k * k)  # (m, k²): one matmul per step
     for _ in range(iterations):
         weights = 1.0 / np.maximum(np.abs(target - rows @ design.T), eps)
-        normal = np.einsum("mk,nm,ml->nkl", design, weights, design) + ridge
-        rhs = np.einsum("mk,nm->nk", design, weights * target)
+        normal = (weights @ outer).reshape(-1, k, k) + ridge
+        rhs = (weights * target) @ design
         rows = np.linalg.solve(normal, rhs[..., None])[..., 0]
     return rows
 
@@ -55,27 +63,37 @@ class RobustSubspaceTV(Denoiser):
     weight: float = 0.7
     outer: int = 4
     irls: int = 6
+    max_pixels: int = 20_000
     noise_std: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.subspace < 1:
             self._fail("subspace", self.subspace, "a positive integer")
         if not self.weight > 0:
             self._fail("weight", self.weight, "a positive TV weight")
         if self.outer < 1 or self.irls < 1:
             self._fail("outer/irls", (self.outer, self.irls), "positive iteration counts")
+        if self.max_pixels < 1:
+            self._fail("max_pixels", self.max_pixels, "a positive number of pixels to fit the subspace on")
 
-    def restore(self, noisy: np.ndarray) -> np.ndarray:
-        ny, nx, nb = noisy.shape
+    def bytes_per_voxel(self) -> float:
+        return 40.0  # the float32 window, its whitened copy, the IRLS weights and residuals, the reconstruction
+
+    def restore(self, noisy: Any) -> Any:
+        from ...blocks import sample_rows
+
+        nb = noisy.shape[2]
         k = min(self.subspace, nb)
+        _, sample = sample_rows(noisy, self.max_pixels)
         if self.noise_std is not None:
             sigma = np.asarray(self.noise_std, dtype=np.float64)
             if sigma.shape != (nb,):
                 self._fail("noise_std", f"{sigma.size} values", f"{nb} (one per band)")
         else:
-            sigma = robust_noise_std(noisy)
-        sigma = np.maximum(sigma, 1e-6 * max(float(np.abs(noisy).max()), 1e-12))
-        y = noisy.reshape(-1, nb) / sigma
+            sigma = robust_noise_std(sample)
+        sigma = np.maximum(sigma, 1e-6 * max(float(np.abs(sample).max()), 1e-12))
+        y = sample.reshape(-1, nb) / sigma
         mean = np.median(y, axis=0)
         _, vectors = np.linalg.eigh(np.cov((y - mean).T))
         basis = np.column_stack([vectors[:, ::-1][:, :k], mean])  # (band, k + 1): last column the mean
@@ -85,6 +103,17 @@ class RobustSubspaceTV(Denoiser):
             coefficients = np.column_stack([z, np.ones(len(y))])
             basis = l1_rows(coefficients, y.T, basis, self.irls)
         orthonormal, triangular = np.linalg.qr(basis[:, :k])
-        eigen_images = (coefficients[:, :k] @ triangular.T).T.reshape(k, ny, nx)
-        restored = tv_denoise(eigen_images, self.weight)
-        return ((restored.reshape(k, -1).T @ orthonormal.T + basis[:, k]) * sigma).reshape(noisy.shape)
+        projection = np.linalg.pinv(basis[:, :k])  # least-squares coefficients: where IRLS starts
+
+        design = basis[:, :k].astype(np.float32)
+
+        def step(window: np.ndarray) -> np.ndarray:
+            height, width, _ = window.shape
+            # each pixel's coefficients under the ℓ1 loss (float32: the IRLS weights are the tile's bulk)
+            target = (window.reshape(-1, nb) / sigma - basis[:, k]).astype(np.float32)
+            z = l1_rows(design, target, target @ projection.T.astype(np.float32), self.irls * self.outer)
+            eigen_images = (z @ triangular.T).T.reshape(k, height, width)
+            restored = tv_denoise(eigen_images, self.weight)
+            return ((restored.reshape(k, -1).T @ orthonormal.T + basis[:, k]) * sigma).reshape(window.shape)
+
+        return self.tiled(step, noisy)

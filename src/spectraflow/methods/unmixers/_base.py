@@ -11,6 +11,7 @@ millions of pixels never needs to fit in memory.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,16 +19,10 @@ import xarray as xr
 
 from ...errors import ConfigError
 
-__all__ = ["AbundanceEstimator", "EndmemberExtractor", "BlindUnmixer", "pixels", "endmember_array",
+__all__ = ["AbundanceEstimator", "EndmemberExtractor", "BlindUnmixer", "endmember_array",
            "ENDMEMBER"]
 
 ENDMEMBER = "endmember"
-
-
-def pixels(cube: Any) -> np.ndarray:
-    """``(pixel, band)`` float64 view of a cube (loads it)."""
-    values = np.asarray(getattr(cube, "values", cube), dtype=np.float64)
-    return values.reshape(-1, values.shape[-1])
 
 
 def endmember_array(spectra: np.ndarray, cube: xr.DataArray, names: Any = None) -> xr.DataArray:
@@ -79,24 +74,33 @@ class AbundanceEstimator(_Method):
         return xr.DataArray(result, dims=("y", "x", ENDMEMBER), coords=coords, name="abundances")
 
 
+@dataclass(frozen=True)
 class EndmemberExtractor(_Method):
-    """Endmembers from the data alone (the geometric step of the semi-supervised/blind pipelines)."""
+    """Endmembers from the data alone (the geometric step of the semi-supervised/blind pipelines).
+
+    A scene of more than ``max_pixels`` pixels is searched on a representative subset
+    (:func:`spectraflow.blocks.representative_pixels`: evenly spaced rows plus the extremes of many directions
+    of the data, which hold the candidate vertices); ``seed`` seeds the methods that draw at random.
+    """
 
     regime: ClassVar[str] = "extraction"
     seed: int = 0
+    max_pixels: int = 200_000
 
     def extract(self, y: np.ndarray, n: int) -> np.ndarray:
         """Indices of the ``n`` pixels of ``y`` ``(pixel, band)`` chosen as endmembers."""
         raise NotImplementedError
 
     def endmembers(self, cube: xr.DataArray, n: int) -> xr.DataArray:
-        y = pixels(cube)
+        from ...blocks import representative_pixels
+
+        indices, y = representative_pixels(cube, self.max_pixels, seed=self.seed)
         if not 1 <= n <= min(y.shape):
             raise ConfigError(f"n={n} endmembers: expected 1..{min(y.shape)} for a cube of {y.shape[0]} pixels "
                               f"and {y.shape[1]} bands")
-        index = np.asarray(self.extract(y, n))
-        out = endmember_array(y[index], cube)
-        return out.assign_coords(pixel_index=(ENDMEMBER, index))
+        chosen = np.asarray(self.extract(y, n))
+        out = endmember_array(y[chosen], cube)
+        return out.assign_coords(pixel_index=(ENDMEMBER, indices[chosen]))
 
 
 class BlindUnmixer(_Method):

@@ -68,7 +68,7 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     if n_endmembers is None:
         raise ConfigError(f"{source}: unmix.n_endmembers is not set. {COUNT_UNSET}")
     scene = run_chain(open_store(source), parse_steps(steps))
-    cube = scene[CUBE].persist() if scene[CUBE].nbytes < 2 << 30 else scene[CUBE]
+    cube = scene[CUBE]  # lazy: every step below reads it block by block (a few passes, never the whole cube)
     estimate = hysime(cube)  # its statistics skip invalid pixels
     cube, valid = fill_invalid(cube)  # nodata pixels: unmixed as the mean spectrum, NaN abundances after
     n = estimate.k if n_endmembers == SUBSPACE else int(n_endmembers)

@@ -44,7 +44,7 @@ import numpy as np
 import xarray as xr
 
 from .. import get, register
-from ._base import BlindUnmixer, endmember_array, pixels
+from ._base import BlindUnmixer, endmember_array
 
 
 @register("unmix", "archetypal")
@@ -61,7 +61,7 @@ class ArchetypalAnalysis(BlindUnmixer):
     inner_b: int = 10
     step: float = 4.0
     restarts: int = 1
-    max_pixels: int = 50_000
+    max_pixels: int = 10_000
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -118,14 +118,11 @@ class ArchetypalAnalysis(BlindUnmixer):
     def unmix(self, cube: xr.DataArray, n: int) -> tuple[xr.DataArray, xr.DataArray]:
         import torch
 
+        from ...blocks import representative_pixels
         from ...train import select_device
 
         device = select_device(self.device)
-        y_all = pixels(cube)
-        rng = np.random.default_rng(self.seed)
-        fit_index = (np.sort(rng.choice(len(y_all), self.max_pixels, replace=False))
-                     if len(y_all) > self.max_pixels else np.arange(len(y_all)))
-        y_fit = y_all[fit_index]
+        _, y_fit = representative_pixels(cube, self.max_pixels, seed=self.seed)
         fitted = y_fit
         if self.normalize:
             norms = np.linalg.norm(y_fit, axis=1)

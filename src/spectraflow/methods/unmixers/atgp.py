@@ -19,7 +19,6 @@ from ._base import EndmemberExtractor
 @dataclass(frozen=True)
 class ATGP(EndmemberExtractor):
     name = "atgp"
-    seed: int = 0  # unused: ATGP is deterministic (kept so every extractor takes a seed)
 
     def extract(self, y: np.ndarray, n: int) -> np.ndarray:
         index = [int(np.argmax((y**2).sum(axis=1)))]

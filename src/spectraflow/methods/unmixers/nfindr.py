@@ -23,7 +23,6 @@ from .atgp import ATGP
 @dataclass(frozen=True)
 class NFINDR(EndmemberExtractor):
     name = "nfindr"
-    seed: int = 0
     init: str = "atgp"
     max_sweeps: int = 10
 

@@ -21,7 +21,6 @@ from ._geometry import principal_subspace
 @dataclass(frozen=True)
 class VCA(EndmemberExtractor):
     name = "vca"
-    seed: int = 0
     snr: float | None = None  # dB; estimated from the data when None
 
     def extract(self, y: np.ndarray, n: int) -> np.ndarray:

@@ -1,0 +1,232 @@
+"""Scenes larger than memory: the per-scene methods on generated 224-band cubes of 0.25 to 8 GB, under 2 GB.
+
+Prints, measured in one run on the dask threaded scheduler (every core):
+
+* per cube: wall seconds, seconds per GB (of the generated float32 cube) and peak RSS of this process (sampled
+  every 50 ms) for each step, store to store: ``preprocess`` (params.yaml's chain: radiometric, bad bands,
+  min–max), ``subspace_tv`` and ``robust_subspace_tv`` on the preprocessed cube with Gaussian noise added
+  (σ = 10/255), and ``unmix``: archetypal endmembers fitted on a representative subset of the
+  ``subspace_tv`` result, then FCLS abundances of every pixel (the unmix stage's ``unmix_store``); then each
+  step's time per GB relative to the 1 GB cube's;
+* at 1 GB: MPSNR (against the clean preprocessed cube) of ``subspace_tv`` tiled under its default ``memory_mb``
+  and run as one tile over the whole cube, and their difference;
+* archetypal analysis on Samson and Jasper Ridge fitted on a subset (``max_pixels`` below the scene's pixel
+  count) against the fit on every pixel: SAD (degrees) and abundance RMSE, mean ± std over seeds.
+
+The generated scene: five library endmembers mixed by abundances that vary smoothly in space (softmax of a few
+random low-frequency cosines, the same field in every block, so blocks have no seams), AVIRIS band grid.
+Nothing here chose a method's setting: ``memory_mb``/``halo``/``max_pixels`` are the methods' defaults.
+
+Run by hand: ``python benchmarks/scale.py [--sizes 0.25 1 4 8] [--workdir /tmp/spectraflow-scale] [--seeds 3]``
+(about an hour for the default sizes on 2 cores; needs ~3.5× the largest cube of free disk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from _memory import PeakRSS
+from _results import recorded
+
+ROOT = Path(__file__).resolve().parents[1]
+MATERIALS = ["vegetation", "soil", "water", "asphalt", "kaolinite"]
+NOISE_SIGMA = 10 / 255
+WIDTH = 2048
+ROWS_PER_BLOCK = 32
+
+
+def _abundance_block(y0: int, rows: int, width: int, seed: int) -> np.ndarray:
+    """Smooth abundances ``(rows, width, material)`` of image rows ``y0…``: a softmax of random cosines."""
+    rng = np.random.default_rng(seed)  # the same field parameters in every block
+    n = len(MATERIALS)
+    frequency = rng.uniform(1 / 400, 1 / 40, (n, 3, 2)) * rng.choice([-1, 1], (n, 3, 2))
+    phase = rng.uniform(0, 2 * np.pi, (n, 3))
+    yy, xx = np.mgrid[y0:y0 + rows, 0:width].astype(np.float64)
+    logits = np.stack([sum(3.0 * np.cos(2 * np.pi * (f[0] * yy + f[1] * xx) + p)
+                           for f, p in zip(frequency[k], phase[k], strict=True)) for k in range(n)], axis=-1)
+    weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def generated_store(path: Path, gigabytes: float, seed: int = 0) -> Path:
+    """A float32 reflectance cube of about ``gigabytes`` (AVIRIS grid, 224 bands) written as a store."""
+    import dask
+    import dask.array as da
+
+    from spectraflow.cube import make_scene
+    from spectraflow.io import write_store
+    from spectraflow.preprocess import WATER_WINDOWS_NM, in_windows
+    from spectraflow.synth import endmember_spectra, sensor_grid
+
+    wavelength, fwhm = sensor_grid("aviris")
+    spectra = endmember_spectra(MATERIALS, wavelength).astype(np.float32)
+    height = max(1, round(gigabytes * 1e9 / (WIDTH * len(wavelength) * 4) / ROWS_PER_BLOCK)) * ROWS_PER_BLOCK
+    if path.exists():
+        return path
+
+    def block(block_id: tuple[int, ...] = (0,)) -> np.ndarray:
+        y0 = block_id[0] * ROWS_PER_BLOCK
+        return (_abundance_block(y0, ROWS_PER_BLOCK, WIDTH, seed).astype(np.float32) @ spectra)
+
+    data = da.map_blocks(block, dtype=np.float32, meta=np.empty((0, 0, 0), np.float32),
+                         chunks=((ROWS_PER_BLOCK,) * (height // ROWS_PER_BLOCK), (WIDTH,), (len(wavelength),)))
+    scene = make_scene(data, wavelength=wavelength, fwhm=fwhm, good_band=~in_windows(wavelength, WATER_WINDOWS_NM),
+                       units="reflectance", sensor="aviris")
+    scene.attrs.update(name=path.stem, source_file="generated")
+    with dask.config.set(scheduler="threads"):
+        write_store(scene, path)
+    return path
+
+
+def noisy_store(clean: Path, path: Path, seed: int = 0) -> Path:
+    """``clean`` plus Gaussian noise of σ = 10/255 (seeded per block), written as a store."""
+    import dask.array as da
+
+    from spectraflow.io import open_store, write_store
+
+    scene = open_store(clean)
+    cube = scene["cube"]
+    noise = da.random.RandomState(seed).standard_normal(cube.shape, chunks=cube.data.chunks).astype(np.float32)
+    write_store(scene.assign(cube=cube + NOISE_SIGMA * noise), path, kind="preprocessed")
+    return path
+
+
+def measured(step: Any, *args: Any, **kwargs: Any) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of ``step(*args, **kwargs)``."""
+    with PeakRSS() as rss:
+        start = time.perf_counter()
+        step(*args, **kwargs)
+        seconds = time.perf_counter() - start
+    return seconds, rss.peak
+
+
+def denoise(source: Path, dest: Path, method: str, **config: Any) -> None:
+    from spectraflow.io import open_store, write_store
+    from spectraflow.methods import get
+
+    scene = open_store(source)
+    write_store(scene.assign(cube=get("denoise", method)(**config).denoise(scene["cube"])), dest, kind="denoised")
+
+
+def mpsnr(estimate: Path, clean: Path) -> float:
+    """MPSNR of two stores' cubes, computed block by block."""
+    import dask.array as da
+
+    from spectraflow.io import open_store
+
+    a, b = open_store(estimate)["cube"].data, open_store(clean)["cube"].data
+    mse = ((a.rechunk(b.chunks).astype(np.float64) - b) ** 2).mean(axis=(0, 1))
+    return float(np.mean(10 * np.log10(1.0 / np.maximum(da.compute(mse)[0], 1e-30))))
+
+
+def scale_table(sizes: list[float], work: Path) -> None:
+    from spectraflow.methods.unmixers import unmix_store
+    from spectraflow.preprocess import parse_steps, preprocess_store
+
+    steps = parse_steps(yaml.safe_load((ROOT / "params.yaml").read_text())["preprocess"]["steps"])
+    names = ["preprocess", "subspace_tv", "robust_subspace_tv", "unmix"]
+    rows: dict[float, dict[str, tuple[float, int]]] = {}
+    print("| cube | pixels | " + " | ".join(f"{n} s (s/GB, peak RSS)" for n in names) + " | total s/GB |")
+    print("|---|---|" + "---|" * (len(names) + 1))
+    for size in sizes:
+        directory = work / f"{size:g}GB"
+        raw = generated_store(directory / "raw.zarr", size)
+        from spectraflow.io import open_store
+
+        shape = open_store(raw)["cube"].shape
+        gigabytes = shape[0] * shape[1] * shape[2] * 4 / 1e9
+        for name in ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "whole.zarr"):
+            shutil.rmtree(directory / name, ignore_errors=True)
+        pre, noisy = directory / "pre.zarr", directory / "noisy.zarr"
+        results = {"preprocess": measured(preprocess_store, raw, pre, steps)}
+        noisy_store(pre, noisy)
+        results["subspace_tv"] = measured(denoise, noisy, directory / "subspace_tv.zarr", "subspace_tv")
+        results["robust_subspace_tv"] = measured(denoise, noisy, directory / "robust.zarr",
+                                                 "robust_subspace_tv")
+        results["unmix"] = measured(unmix_store, directory / "subspace_tv.zarr", directory / "unmix.zarr",
+                                    n_endmembers=len(MATERIALS), blind={"archetypal": {"seed": 0}})
+        rows[gigabytes] = results
+        cells = [f"{s:.0f} ({s / gigabytes:.1f}, {rss / 2**30:.2f} GB)" for s, rss in results.values()]
+        total = sum(s for s, _ in results.values())
+        print(f"| {gigabytes:.2f} GB ({shape[0]}×{shape[1]}×{shape[2]}) | {shape[0] * shape[1] / 1e6:.1f} M | "
+              + " | ".join(cells) + f" | {total / gigabytes:.1f} |", flush=True)
+        if abs(size - 1) < 1e-9:
+            with_tiles = mpsnr(directory / "subspace_tv.zarr", pre)
+            whole_seconds, whole_rss = measured(denoise, noisy, directory / "whole.zarr", "subspace_tv",
+                                                  memory_mb=1e6)
+            whole = mpsnr(directory / "whole.zarr", pre)
+            tiled_note = (f"subspace_tv at {gigabytes:.2f} GB: MPSNR tiled {with_tiles:.3f} dB, whole cube as one tile "
+                          f"{whole:.3f} dB (difference {with_tiles - whole:+.4f} dB; the whole-cube run took "
+                          f"{whole_seconds:.0f} s and {whole_rss / 2**30:.1f} GB); noisy "
+                          f"{mpsnr(noisy, pre):.3f} dB")
+        for name in ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "whole.zarr"):
+            shutil.rmtree(directory / name, ignore_errors=True)
+    print()
+    reference = min(rows, key=lambda gb: abs(gb - 1))
+    print(f"time per GB relative to the {reference:.2f} GB cube's:\n")
+    print("| cube | " + " | ".join(names) + " | total |")
+    print("|---|" + "---|" * (len(names) + 1))
+    for gigabytes, results in rows.items():
+        ratios = [results[n][0] / gigabytes / (rows[reference][n][0] / reference) for n in names]
+        total = (sum(s for s, _ in results.values()) / gigabytes) / (sum(s for s, _ in rows[reference].values())
+                                                                     / reference)
+        print(f"| {gigabytes:.2f} GB | " + " | ".join(f"{r:.2f}" for r in ratios) + f" | {total:.2f} |")
+    print()
+    if "tiled_note" in locals():
+        print(tiled_note)
+        print()
+
+
+def subset_table(seeds: int, subsets: list[int]) -> None:
+    from spectraflow import datasets, methods
+    from spectraflow.metrics import unmixing_scores
+
+    print("archetypal fitted on a representative subset (rows + extremes) against every pixel, "
+          f"{seeds} seeds:\n")
+    print("| scene | pixels fitted | SAD° | abundance RMSE | Δ SAD° vs all pixels (per seed, max) | fit s |")
+    print("|---|---|---|---|---|---|")
+    for name in ("samson", "jasper_ridge"):
+        scene = datasets.load(name)
+        cube, truth_e, truth_a = scene["cube"], scene["endmembers"], scene["abundances"]
+        n = scene.sizes["endmember"]
+        full: list[float] = []
+        for max_pixels in [cube.sizes["y"] * cube.sizes["x"], *subsets]:
+            sad, rmse, seconds = [], [], []
+            for seed in range(seeds):
+                start = time.perf_counter()
+                em, ab = methods.get("unmix", "archetypal")(seed=seed, max_pixels=max_pixels).unmix(cube, n)
+                seconds.append(time.perf_counter() - start)
+                scores = unmixing_scores(em, ab, truth_e, truth_a)
+                sad.append(scores["sad_mean"])
+                rmse.append(scores["abundance_rmse"])
+            full = full or sad
+            delta = max(abs(a - b) for a, b in zip(sad, full, strict=True))
+            print(f"| {name} | {max_pixels} | {np.mean(sad):.3f} ± {np.std(sad):.3f} | {np.mean(rmse):.4f} ± "
+                  f"{np.std(rmse):.4f} | {delta:.3f} | {np.mean(seconds):.1f} |", flush=True)
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[0.25, 1, 4, 8])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/spectraflow-scale"))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--subsets", type=int, nargs="+", default=[5000, 2500])
+    parser.add_argument("--skip-subset", action="store_true")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    with recorded("scale"):
+        scale_table(args.sizes, args.workdir)
+        if not args.skip_subset:
+            subset_table(args.seeds, args.subsets)
+
+
+if __name__ == "__main__":
+    main()
