@@ -5,8 +5,8 @@ Every per-scene method reads its cube (NumPy, or lazy from a store) through one 
 * **statistics** in one streaming pass (:func:`spectraflow.preprocess.band_statistics`);
 * **spatial steps** tile by tile (:func:`map_tiles`): each tile is processed with a margin (``halo``) of its
   neighbours' pixels around it and cropped back, so a step whose reach is within the halo gives exactly the
-  whole-image result; for steps of wider reach (total variation) the methods measure the seams
-  (``tests/methods``, ``benchmarks/scale.py``). The tile side follows from a memory budget
+  whole-image result; for steps of wider reach (total variation) the seams are measured
+  (``tests/denoise/test_denoisers.py``, ``benchmarks/scale.py``). The tile side follows from a memory budget
   (:func:`tile_for_budget`), so memory is bounded by the tile, not the cube;
 * **blind fits** whose cost grows faster than the pixels (archetypal analysis, endmember search, robust subspace
   fits) on a subset (:func:`representative_pixels`): whole rows evenly spaced over the scene (a systematic

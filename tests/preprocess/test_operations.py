@@ -68,6 +68,12 @@ def test_band_statistics_match_numpy(seed: int) -> None:
     d = _chunk_differences(data)
     assert stats.diff_count == d.shape[0]
     np.testing.assert_allclose(stats.diff_gram, d.T @ d, rtol=1e-9)
+    # scaling the bands scales every statistic as a second pass over the scaled cube would find them
+    factor = np.random.default_rng(seed + 10).uniform(0.1, 10.0, data.shape[-1])
+    scaled, direct = stats.scaled(factor), band_statistics(cube * factor, gram=True, shift_difference=True)
+    for name in ("total", "total_sq", "minimum", "maximum", "gram", "diff_gram"):
+        np.testing.assert_allclose(getattr(scaled, name), getattr(direct, name), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(scaled.quantile(0.5)[:, 0], stats.quantile(0.5)[:, 0] * factor, rtol=1e-12)
 
 
 def test_regression_noise_matches_least_squares_per_band() -> None:

@@ -103,15 +103,14 @@ class RobustSubspaceTV(Denoiser):
             coefficients = np.column_stack([z, np.ones(len(y))])
             basis = l1_rows(coefficients, y.T, basis, self.irls)
         orthonormal, triangular = np.linalg.qr(basis[:, :k])
-        projection = np.linalg.pinv(basis[:, :k])  # least-squares coefficients: where IRLS starts
-
         design = basis[:, :k].astype(np.float32)
+        start = np.linalg.pinv(basis[:, :k]).T.astype(np.float32)  # least-squares coefficients: where IRLS starts
 
         def step(window: np.ndarray) -> np.ndarray:
             height, width, _ = window.shape
             # each pixel's coefficients under the ℓ1 loss (float32: the IRLS weights are the tile's bulk)
             target = (window.reshape(-1, nb) / sigma - basis[:, k]).astype(np.float32)
-            z = l1_rows(design, target, target @ projection.T.astype(np.float32), self.irls * self.outer)
+            z = l1_rows(design, target, target @ start, self.irls * self.outer)
             eigen_images = (z @ triangular.T).T.reshape(k, height, width)
             restored = tv_denoise(eigen_images, self.weight)
             return ((restored.reshape(k, -1).T @ orthonormal.T + basis[:, k]) * sigma).reshape(window.shape)

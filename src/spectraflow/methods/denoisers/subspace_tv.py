@@ -13,7 +13,7 @@ eigen-images instead of every band removes most of the noise by the projection a
 
 Steps 1–2 need only the band Gram matrix, accumulated in one streaming pass; step 3 runs tile by tile with a
 ``halo`` (TV's reach is not bounded, but it decays within a few pixels: the tiled result is within 0.05 dB
-MPSNR of the whole-cube one, tests/methods/test_denoisers.py and benchmarks/scale.py).
+MPSNR of the whole-cube one, tests/denoise/test_denoisers.py and benchmarks/scale.py).
 
 References
 ----------

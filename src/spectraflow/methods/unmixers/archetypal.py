@@ -23,7 +23,10 @@ Three choices make the fit agree with the published ground truths of real scenes
 
 The defaults (``sparsity`` 0.01, ``step`` 4, 300 × (10 + 10) steps) were chosen on Samson and Jasper Ridge;
 benchmarks/unmix.py prints the sensitivity to ``sparsity`` beside them. The abundances returned are FCLS on
-the final endmembers over the whole cube.
+the final endmembers over the whole cube. A scene of more than ``max_pixels`` pixels is fitted on a representative
+subset (:func:`spectraflow.blocks.representative_pixels`: evenly spaced rows plus the extremes of 64 directions),
+so the fit's cost does not grow with the scene; on 2 500 of Samson's or Jasper Ridge's pixels the SAD stays within
+0.07° / 0.15° of the fit on all of them (benchmarks/results/scale_subset.md).
 
 References
 ----------
