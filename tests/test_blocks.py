@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from scipy.ndimage import uniform_filter
 
-from spectraflow.blocks import extreme_pixels, map_tiles, representative_pixels, sample_rows, tile_for_budget
+from spectraflow.blocks import (
+    extreme_pixels,
+    map_tiles,
+    representative_pixels,
+    sample_rows,
+    tile_chunks,
+    tile_for_budget,
+)
 from spectraflow.errors import ConfigError
 
 
@@ -70,3 +77,21 @@ def test_representative_pixels() -> None:
     axis = np.linalg.eigh(np.cov(flat[finite].T))[1][:, -1]
     projection = np.where(finite, np.nan_to_num(flat) @ axis, np.nan)
     assert {int(np.nanargmin(projection)), int(np.nanargmax(projection))} <= set(indices.tolist())
+
+
+@pytest.mark.parametrize(("length", "tile", "halo", "grain"), [(2176, 207, 16, 34), (544, 207, 16, 34),
+                                                               (100, 30, 8, 1), (20, 64, 8, 7), (97, 40, 16, 10)])
+def test_tiles_are_whole_input_blocks_within_the_budget(length: int, tile: int, halo: int, grain: int) -> None:
+    sides = tile_chunks(length, tile, halo, grain=grain)
+    assert sum(sides) == length
+    assert all(s % grain == 0 for s in sides[:-1])  # rows of tiles end where the input's blocks end
+    assert max(sides[:-1], default=0) <= max(tile, grain)
+    assert len(sides) == 1 or sides[-1] >= halo  # no sliver narrower than the halo
+    assert len(sides) > 1 or length <= max(tile, grain) or sides == (length,)
+    assert tile_chunks(100, 207, 16, grain=34) == (100,)  # a cube within one tile stays one tile
+
+
+def test_rows_of_tiles_follow_a_store_s_strips() -> None:
+    cube = da.zeros((100, 40, 3), chunks=(10, 40, 3), dtype=np.float32)
+    rows = map_tiles(lambda w: w, cube, tile=25, halo=4).chunks[0]
+    assert rows == (20, 20, 20, 20, 20)

@@ -25,7 +25,7 @@ import numpy as np
 from .cube import array_of
 from .errors import ConfigError
 
-__all__ = ["tile_for_budget", "map_tiles", "sample_rows", "extreme_pixels", "representative_pixels"]
+__all__ = ["tile_for_budget", "tile_chunks", "map_tiles", "sample_rows", "extreme_pixels", "representative_pixels"]
 
 
 def tile_for_budget(budget_bytes: float, n_bands: int, bytes_per_voxel: float, *, halo: int = 0,
@@ -42,6 +42,20 @@ def tile_for_budget(budget_bytes: float, n_bands: int, bytes_per_voxel: float, *
     return side
 
 
+def tile_chunks(length: int, tile: int, halo: int = 0, *, grain: int = 1) -> tuple[int, ...]:
+    """Tile sides along an axis of ``length`` pixels: at most ``tile`` (or ``grain``, if larger), multiples of
+    ``grain``, evened out over the axis; a last tile narrower than ``halo`` joins the one before it."""
+    count = -(-length // tile)
+    if count == 1:
+        return (length,)
+    side = -(-length // count)  # evened out
+    side = max(grain, side // grain * grain)
+    sizes = [side] * (length // side) + ([length % side] if length % side else [])
+    if len(sizes) > 1 and sizes[-1] < halo:
+        sizes[-2:] = [sizes[-2] + sizes[-1]]
+    return tuple(sizes)
+
+
 def map_tiles(func: Callable[[np.ndarray], np.ndarray], cube: Any, *, tile: int, halo: int) -> Any:
     """``func`` applied to ``cube`` ``(y, x, band)`` tile by tile: a lazy dask array of the same shape (float32).
 
@@ -55,12 +69,15 @@ def map_tiles(func: Callable[[np.ndarray], np.ndarray], cube: Any, *, tile: int,
         raise ConfigError(f"tiling: tile={tile}, halo={halo}; expected tile >= 1 and halo >= 0")
     data = array_of(cube)
     height, width, _ = data.shape
-    # tiles evened out over the image, so that none is a sliver narrower than the halo
-    sides = [-(-length // -(-length // tile)) for length in (height, width)]
+    # rows of tiles made of whole rows of the input's blocks (a store's strips of shards): each block is read
+    # for one row of tiles only, and a writer can cut the result between rows of tiles without recomputing
+    regular = isinstance(data, da.Array) and len(set(data.chunks[0][:-1])) <= 1 and data.chunks[0][0] <= tile
+    row_grain = data.chunks[0][0] if regular else 1
+    chunks = (tile_chunks(height, tile, halo, grain=row_grain), tile_chunks(width, tile, halo), (data.shape[2],))
     if isinstance(data, da.Array):
-        data = data.rechunk((sides[0], sides[1], -1))
+        data = data.rechunk(chunks)
     else:
-        data = da.from_array(np.asarray(data), chunks=(sides[0], sides[1], -1))
+        data = da.from_array(np.asarray(data), chunks=chunks)
     depth = {0: min(halo, *data.chunks[0]), 1: min(halo, *data.chunks[1]), 2: 0}
 
     def run(window: np.ndarray) -> np.ndarray:

@@ -78,3 +78,42 @@ def test_shard_buffers_travel_to_process_workers_as_fresh_caches() -> None:
     buffers.get(64)
     copy = pickle.loads(pickle.dumps(buffers))  # what a process cluster does with the write's tasks
     assert isinstance(copy, _shardwriter.ShardBuffers) and copy.get(16).nbytes == 16
+
+
+def test_a_lazy_cube_is_written_in_passes_of_whole_blocks_and_shards(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows of shards are computed pass by pass (bounded memory), each block of the lazy cube once, and the
+    small lazy variables derived from the cube land where they belong: the store equals the in-memory scene."""
+    import dask
+    import dask.array as da
+    from dask.callbacks import Callback
+
+    from spectraflow.io import _store
+
+    rng = np.random.default_rng()
+    values = rng.random((60, 11, 4)).astype("float32")
+    calls: list[int] = []
+
+    def block(x: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        calls.append(block_info[0]["chunk-location"][0])
+        return x * 2
+
+    cube = da.from_array(values, chunks=(12, 11, 4)).map_blocks(block, dtype=np.float32)
+    scene = make_scene(cube)
+    scene["bright"] = (("y", "x"), (scene["cube"] > 1).any("band").data)  # lazy, derived from the cube
+    scene["band_peak"] = (("band",), scene["cube"].max(("y", "x")).data)
+    row_bytes = 11 * 4 * 4
+    monkeypatch.setattr(_store, "PASS_BYTES", 20 * row_bytes)
+    passes = _store._row_passes((12,) * 5, 6, row_bytes)
+    assert passes == [(0, 24), (24, 48), (48, 60)]  # 20 rows, rounded up to where a block and a shard end
+    assert _store._row_passes((12,) * 5, 5, row_bytes) == [(0, 40), (40, 60)]  # none within 2×: cut anyway
+    computations: list[int] = []
+    with Callback(start=lambda dsk: computations.append(len(dsk))), dask.config.set(scheduler="threads"):
+        store = write_store(scene, tmp_path / "s.zarr", layout=StoreLayout((3, 11, 4), (6, 11, 4)))
+    assert len(computations) == len(passes) + 1  # one per pass, one for the variables without rows
+    # the passes compute every block once; a variable without rows (band_peak) costs a pass of its own
+    assert sorted(calls[:5]) == [0, 1, 2, 3, 4] and sorted(calls[5:]) == [0, 1, 2, 3, 4]
+    written = open_store(store)
+    np.testing.assert_array_equal(written["cube"].values, values * 2)
+    np.testing.assert_array_equal(written["bright"].values, (values * 2 > 1).any(axis=2))
+    np.testing.assert_array_equal(written["band_peak"].values, (values * 2).max(axis=(0, 1)))

@@ -100,11 +100,13 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
     cube = scene[CUBE]
     ny, nx, nb = cube.shape
     layout = layout or store_layout((ny, nx, nb), cube.dtype.itemsize)
+    passes = _row_passes(cube.chunks[0] if cube.chunks is not None else (ny,), layout.shards[0],
+                         nx * nb * cube.dtype.itemsize)
     scene = scene.copy()
     scene[CUBE] = cube.chunk(layout.dask_chunks())
     # ground truth and masks are small and stored as one chunk each; lazy ones (a mask derived from the
     # cube) are computed in the same pass as the cube, after the metadata are written
-    small_lazy = {str(k): v.data for k, v in scene.data_vars.items() if k != CUBE and v.chunks is not None}
+    small_lazy = {str(k): v for k, v in scene.data_vars.items() if k != CUBE and v.chunks is not None}
     scene = scene.assign({k: v.chunk(-1) if v.chunks is not None else v
                           for k, v in scene.data_vars.items() if k != CUBE})
     encoding: dict[str, dict[str, Any]] = {
@@ -128,8 +130,15 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
             if _shardwriter.supports(array):
                 import dask
 
-                small = dask.compute(_write_shards(tmp / CUBE, array, scene[CUBE].data), small_lazy)[1]
-                for name, values in small.items():
+                by_row = {k: v for k, v in small_lazy.items() if "y" in v.dims}
+                for y0, y1 in passes:  # the (y, ...) variables in the same pass as their rows of the cube
+                    rows = {k: v.isel(y=slice(y0, y1)) for k, v in by_row.items()}
+                    shards = _write_shards(tmp / CUBE, array, scene[CUBE].data[y0:y1], y0 // layout.shards[0])
+                    for name, part in dask.compute(shards, {k: v.data for k, v in rows.items()})[1].items():
+                        region = tuple(slice(y0, y1) if d == "y" else slice(None) for d in rows[name].dims)
+                        zarr.open_array(tmp / name, mode="r+")[region] = part
+                rest = {k: v.data for k, v in small_lazy.items() if k not in by_row}
+                for name, values in dask.compute(rest)[0].items():
                     zarr.open_array(tmp / name, mode="r+")[...] = values
             else:
                 pending.compute()
@@ -144,15 +153,43 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
     return dest
 
 
-def _write_shards(array_dir: Path, array: Any, data: Any) -> Any:
-    """A lazy array whose computation writes the cube shard by shard (dask blocks are whole shards)."""
+#: rows of the cube computed and written at a time (about this many bytes of it): dask orders the tasks
+#: within a pass and the passes run one after the other, so a lazy cube's working memory is bounded by one
+#: pass and its inputs instead of by how far ahead the scheduler reads (``benchmarks/scale.py``: a 4 GB
+#: ``subspace_tv`` peaked at 3.2 GB in one pass, 1.6 GB in passes, in the same time)
+PASS_BYTES = 256 << 20
+
+
+def _row_passes(block_rows: tuple[int, ...], shard_rows: int, row_bytes: int,
+                pass_bytes: int | None = None) -> list[tuple[int, int]]:
+    """``(y0, y1)`` row ranges that cover the cube in order, each of at least ``pass_bytes`` (but the last)
+    and whole rows of shards. A pass ends where a block of the lazy cube ends too, so that no block is
+    computed twice, unless no such place comes within twice the pass size (then the block across the cut
+    is computed for both passes)."""
+    height = int(sum(block_rows))
+    block_ends = {int(e) for e in np.cumsum(block_rows)}
+    target = max(1, -(-(pass_bytes or PASS_BYTES) // max(row_bytes, 1)))
+    passes: list[tuple[int, int]] = []
+    start = 0
+    for end in [*range(shard_rows, height, shard_rows), height]:
+        rows = end - start
+        if end == height or (rows >= target and (end in block_ends or rows >= 2 * target)):
+            passes.append((start, end))
+            start = end
+    return passes
+
+
+def _write_shards(array_dir: Path, array: Any, data: Any, first_shard_row: int = 0) -> Any:
+    """A lazy array whose computation writes ``data`` (the cube's rows from shard row ``first_shard_row`` on)
+    shard by shard (dask blocks are whole shards)."""
     import dask.array as da
 
     buffers = _shardwriter.ShardBuffers()  # freed with this graph, after the write
 
     def write(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
         assert block_info is not None
-        _shardwriter.write_shard(array_dir, array, tuple(block_info[0]["chunk-location"]), block, buffers)
+        row, *others = block_info[0]["chunk-location"]
+        _shardwriter.write_shard(array_dir, array, (first_shard_row + row, *others), block, buffers)
         return np.zeros((1,) * block.ndim, dtype=np.uint8)
 
     return da.map_blocks(write, data, dtype=np.uint8, chunks=tuple((1,) * len(c) for c in data.chunks))
