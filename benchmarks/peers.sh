@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 target=.peers
 python -m pip install -q --target "$target" --no-deps pysptools==0.15.0 cvxopt scikit-learn joblib threadpoolctl narwhals \
   hyde-images pytorch_wavelets PyWavelets "setuptools<81" kornia kornia_rs bm3d bm4d \
-  neuraloperator==2.0.0 tensorly tensorly-torch opt-einsum zencfg configmypy ruamel.yaml
+  neuraloperator==2.0.0 spectral==0.25 tensorly tensorly-torch opt-einsum zencfg configmypy ruamel.yaml
 sed -i -E 's/dtype=np\.float\b/dtype=np.float64/; s/dtype=np\.int\b/dtype=np.int64/' \
   "$target"/pysptools/abundance_maps/amaps_int.py "$target"/pysptools/eea/eea.py "$target"/pysptools/eea/eea_int.py
 sed -i 's/math.fabs(sp.linalg._flinalg.sdet_c(TestMatrix)\[0\])/math.fabs(np.linalg.det(TestMatrix))/' \

@@ -16,12 +16,18 @@ Scenes (citations in the MANIFEST):
 ``san_diego``
     100 x 100 x 189 AVIRIS DN with the aircraft ``anomaly_map``; wavelengths are not distributed with it.
     X. Kang et al., IEEE TGRS 55(10), 2017.
+``abu_beach_2``, ``abu_beach_3``, ``abu_urban_1``, ``abu_urban_3``, ``abu_airport``
+    The anomaly-detection scenes of the ABU set (100 x 100 crops of AVIRIS scenes, 188–204 bands, int16 or
+    uint16 DN cast to float32) with their ``anomaly_map``; no wavelengths are distributed with them.
+    ``abu_airport`` is ``sandiego_airport_otad.mat``, a different crop from ``san_diego``. X. Kang et al.,
+    IEEE TGRS 55(10), 2017.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +53,11 @@ CHECKSUMS: dict[str, str] = {
     "unmixing/jasper_ridge/envi/jasperRidge2_R198.hdr":
         "4d2e1afb0696bb3d4728166474441a476e97891005b484e948c0a04c94636fd1",
     "hsi/san_diego/sandiego_plane.mat": "9800a9fbd9d043c46171b14c5ef1077f57be287ccf3a61198cc1746b6217d2cb",
+    "anomaly/abu-beach-2.mat": "3ec5f0c5c36b2f98a41f9d9e69946e9f3e6fdbeee0f42b3e402485a4efd9bb80",
+    "anomaly/abu-beach-3.mat": "56622ebe89aa1a37aced4b41286eb0a045677553f637c63f90c8222f1027f576",
+    "anomaly/abu-urban-1.mat": "951d8d9c405d7ae200634dfd5244586545c01a561b1028f0e65e09e562523942",
+    "anomaly/abu-urban-3.mat": "a4e4ef3c512b72510f5852300a5050e9e544f80abb021d79ee04921c2070598b",
+    "anomaly/sandiego_airport_otad.mat": "6830b031438366acbcf3d20f35a5589f969783471a6fd987b792954c51283b01",
     "envi/aviris_ng/ang20140912t192359_corr_v1c_img_2580-2590_540-550.hdr":
         "46d8b760f2ebfe84a575715e6ffdf95887da2800b2bd246976e8b9536799f517",
     "envi/aviris_ng/ang20140912t192359_corr_v1c_img_2580-2590_540-550.img":
@@ -165,10 +176,33 @@ def san_diego(root: str | os.PathLike[str] | None = None) -> xr.Dataset:
     return _finish(scene, "san_diego", files)
 
 
+#: the ABU anomaly scenes: dataset name → (file under anomaly/, scene as listed by Kang et al.)
+ABU_SCENES = {
+    "abu_beach_2": ("abu-beach-2.mat", "San Diego beach"),
+    "abu_beach_3": ("abu-beach-3.mat", "Bay Champagne beach"),
+    "abu_urban_1": ("abu-urban-1.mat", "Texas Coast urban"),
+    "abu_urban_3": ("abu-urban-3.mat", "Gainesville urban"),
+    "abu_airport": ("sandiego_airport_otad.mat", "San Diego airport"),
+}
+
+
+def _abu(name: str, root: str | os.PathLike[str] | None = None) -> xr.Dataset:
+    from .io import read
+
+    file, place = ABU_SCENES[name]
+    files = _shared("anomaly", (file,), root)
+    scene = read(files[f"anomaly/{file}"], format="matlab", checksum=False, variable="data").compute()
+    scene = scene.rename({"map": "anomaly_map"})
+    scene["cube"] = scene["cube"].astype(np.float32).assign_attrs(units="DN", sensor="AVIRIS", place=place)
+    scene["anomaly_map"] = scene["anomaly_map"].astype(bool)
+    return _finish(scene, name, files)
+
+
 _LOADERS: dict[str, Callable[..., xr.Dataset]] = {
     "samson": samson,
     "jasper_ridge": jasper_ridge,
     "san_diego": san_diego,
+    **{name: partial(_abu, name) for name in ABU_SCENES},
 }
 
 

@@ -15,13 +15,14 @@ from ..errors import UnknownMethodError
 
 __all__ = ["FAMILIES", "register", "get", "names", "registry", "build", "method_params"]
 
-FAMILIES = ("denoise", "unmix", "operator", "preprocess")
+FAMILIES = ("denoise", "unmix", "anomaly", "operator", "preprocess")
 _REGISTRIES: dict[str, Registry[Any]] = {family: Registry(f"{family} method") for family in FAMILIES}
 # the modules whose import registers a family's methods (imported on first use, so `import spectraflow` is fast)
 _PROVIDERS: dict[str, tuple[str, ...]] = {
     "preprocess": ("spectraflow.preprocess",),
     "unmix": ("spectraflow.methods.unmixers",),
     "denoise": ("spectraflow.methods.denoisers",),
+    "anomaly": ("spectraflow.methods.anomaly",),
     "operator": ("spectraflow.methods.operators",),
 }
 

@@ -3,13 +3,15 @@
 Unmixing: :func:`sad` (spectral angle distance between endmembers, degrees), :func:`match_endmembers`
 (Hungarian assignment of estimated to true endmembers by SAD), :func:`rmse`, :func:`sre` (signal-to-
 reconstruction error, dB). Denoising: :func:`band_psnr`, :func:`mpsnr`, :func:`mssim`, :func:`sam`,
-:func:`ergas`. Operator learning: :func:`relative_l2`, :func:`relative_h1`.
+:func:`ergas`. Anomaly detection: :func:`roc_auc`, :func:`roc_curve`,
+:func:`anomaly_scores`. Operator learning: :func:`relative_l2`, :func:`relative_h1`.
 """
 
+from ._anomaly import anomaly_scores, roc_auc, roc_curve
 from ._image import band_psnr, denoising_scores, ergas, mpsnr, mssim, sam
 from ._operator import relative_h1, relative_l2
 from ._unmix import match_endmembers, rmse, sad, spectral_angle, sre, unmixing_scores
 
 __all__ = ["spectral_angle", "sad", "match_endmembers", "rmse", "sre", "unmixing_scores",
            "band_psnr", "mpsnr", "mssim", "sam", "ergas", "denoising_scores",
-           "relative_l2", "relative_h1"]
+           "roc_auc", "roc_curve", "anomaly_scores", "relative_l2", "relative_h1"]
