@@ -155,8 +155,9 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
 
 #: rows of the cube computed and written at a time (about this many bytes of it): dask orders the tasks
 #: within a pass and the passes run one after the other, so a lazy cube's working memory is bounded by one
-#: pass and its inputs instead of by how far ahead the scheduler reads (``benchmarks/scale.py``: a 4 GB
-#: ``subspace_tv`` peaked at 3.2 GB in one pass, 1.6 GB in passes, in the same time)
+#: pass and its inputs instead of by how far ahead the scheduler reads (measured by hand on
+#: ``benchmarks/scale.py``'s 4 GB cube, not yet recorded there: ``subspace_tv`` peaked at 3.2 GB in one pass,
+#: 1.6 GB in passes, in about the same time)
 PASS_BYTES = 256 << 20
 
 

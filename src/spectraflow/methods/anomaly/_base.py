@@ -39,16 +39,18 @@ class Detector:
         raise ConfigError(f"anomaly method {self.name!r}: {field}={value!r}; expected {expected}")
 
 
-def principal_components(cube: Any, count: int) -> Any:
-    """``cube`` ``(y, x, band)`` projected on its ``count`` leading principal axes, whitened (unit variance per
-    component), float64 (lazy for a lazy cube); non-finite pixels stay NaN."""
+def principal_components(cube: Any, count: int | None = None, *, ridge: float = 1e-12) -> Any:
+    """``cube`` ``(y, x, band)`` projected on its ``count`` (default: every) leading principal axes and whitened,
+    float64 (lazy for a lazy cube; non-finite pixels stay NaN). ``ridge`` × the largest eigenvalue is added to
+    every eigenvalue, so a singular covariance (duplicated bands) stays invertible. Mean and covariance come
+    from one streaming pass."""
     from ...preprocess import band_statistics
 
     stats = band_statistics(cube, gram=True)
     values, vectors = np.linalg.eigh(stats.covariance())
-    order = np.argsort(values)[::-1][:min(count, cube.shape[2])]
-    scale = np.sqrt(np.maximum(values[order], values[order][0] * 1e-12))
-    projection = vectors[:, order] / scale
+    values = np.maximum(values, 0) + ridge * max(values.max(), 1e-300)
+    order = np.argsort(values)[::-1][:min(count or cube.shape[2], cube.shape[2])]
+    projection = vectors[:, order] / np.sqrt(values[order])
     return (cube.astype(np.float64) - stats.mean) @ projection
 
 

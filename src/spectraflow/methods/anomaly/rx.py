@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from .. import register
-from ._base import Detector
+from ._base import Detector, principal_components
 
 
 @register("anomaly", "rx")
@@ -30,20 +28,5 @@ class RX(Detector):
             self._fail("ridge", self.ridge, "a non-negative relative regularisation")
 
     def score(self, cube: Any) -> Any:
-        import dask.array as da
-
-        from ...preprocess import band_statistics
-
-        stats = band_statistics(cube, gram=True)
-        values, vectors = np.linalg.eigh(stats.covariance())
-        values = np.maximum(values, 0) + self.ridge * max(values.max(), 1e-300)
-        whitening = vectors / np.sqrt(values)
-        mean = stats.mean
-
-        def distance(block: np.ndarray) -> np.ndarray:
-            white = (block.reshape(-1, block.shape[-1]).astype(np.float64) - mean) @ whitening
-            return np.einsum("ij,ij->i", white, white).reshape(block.shape[:2])
-
-        if isinstance(cube, da.Array):
-            return cube.rechunk({2: -1}).map_blocks(distance, drop_axis=2, dtype=np.float64)
-        return distance(np.asarray(cube))
+        # the squared norm of the whitened pixel; lazy and block by block for a lazy cube
+        return (principal_components(cube, ridge=self.ridge) ** 2).sum(axis=2)
