@@ -23,11 +23,12 @@ def denoise_scene(config: DenoiseConfig, metrics_path: str) -> str:
 @task(name="evaluate-denoising")
 def evaluate_denoising(store: str, source: str, figure_path: str, bands_path: str) -> str:
     """Noisy / denoised / clean band and spectrum (the figure), and a table per band that ``dvc plots`` draws
-    over wavelength: PSNR of each cube against the clean one when noise was added, else the standard deviation
-    of what each method removed."""
+    over the spectral axis (wavelength): PSNR of each cube against the clean one when noise was added, else the
+    standard deviation of what each method removed."""
     import numpy as np
 
     from spectraflow._atomic import write_csv
+    from spectraflow.cube import spectral_axis, spectral_positions
     from spectraflow.io import open_store
     from spectraflow.methods.denoisers import RESULT_PREFIX
     from spectraflow.metrics import band_psnr
@@ -38,7 +39,8 @@ def evaluate_denoising(store: str, source: str, figure_path: str, bands_path: st
     results = {names[0]: result["cube"], **{n: result[f"{RESULT_PREFIX}{n}"] for n in names[1:]}}
     noisy = result["noisy"] if "noisy" in result else None
     clean = open_store(source)["cube"] if noisy is not None else None
-    wavelength = result["wavelength"].values
+    axis = spectral_axis(result)
+    positions = spectral_positions(result)
     valid = np.isfinite(result["cube"].values).all(axis=-1)  # nodata pixels are NaN in every cube
     if noisy is not None and clean is not None:  # PSNR per band against the clean cube
         columns = {f"psnr_{name}": band_psnr(cube.values, clean.values, valid=valid)
@@ -46,7 +48,7 @@ def evaluate_denoising(store: str, source: str, figure_path: str, bands_path: st
     else:  # no reference: how much each method changed each band (noisy bands and stripes stand out)
         given = open_store(source)["cube"].values
         columns = {f"removed_std_{name}": (given - cube.values)[valid].std(axis=0) for name, cube in results.items()}
-    write_csv(bands_path, [{"band": b, "wavelength": round(float(wavelength[b]), 3),
+    write_csv(bands_path, [{"band": b, axis.name: round(float(positions[b]), 3),
                             **{key: round(float(values[b]), 4) for key, values in columns.items()}}
-                           for b in range(len(wavelength))])
+                           for b in range(len(positions))])
     return str(denoising_overview(results, figure_path, noisy=noisy, clean=clean, title=f"denoising {source}"))

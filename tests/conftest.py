@@ -19,7 +19,7 @@ def shared_data() -> Path:
     root = shared_data_dir()
     if not (root / "MANIFEST.md").is_file():
         pytest.fail(f"shared benchmark data not found at {root.resolve()}: set {SHARED_DATA_ENV}")
-    return root
+    return root.resolve()  # tests that change directory still find it
 
 
 @pytest.fixture

@@ -29,9 +29,10 @@ def test_synth_ingest_info_round_trip(workspace: Path) -> None:
     assert info["dims"] == {"y": 20, "x": 16, "band": 224}
     assert info["provenance"]["name"] == "demo" and info["provenance"]["reader"] == "envi"
     assert sorted(info["variables"]) == ["abundances", "cube", "endmembers"]
-    assert 399 < info["wavelength_nm"][0] < 401
+    assert info["spectral_axis"]["name"] == "wavelength" and info["spectral_axis"]["units"] == "nm"
+    assert 399 < info["spectral_axis"]["range"][0] < 401
     table = runner.invoke(app, ["info", "data/scene.zarr"])
-    assert "chunks / shards" in table.output and "source_sha256" in table.output
+    assert "chunks / shards" in table.output and "source_sha256" in table.output and " nm" in table.output
 
 
 def test_explicit_format_overrides_detection(workspace: Path) -> None:

@@ -25,7 +25,8 @@ def _fail(exc: SpectraflowError) -> None:
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="Input file (ENVI header or raw, .mat, .nc/.h5, .tif, .npy).")],
+    path: Annotated[Path, typer.Argument(
+        help="Input file (ENVI header or raw, .mat, .nc/.h5, .tif, .npy, .dm3/.dm4, .emd).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Store to write, e.g. data/stores/scene.zarr.")],
     format: Annotated[str | None, typer.Option("--format", "-f", help="Reader to use instead of detecting it.")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Dataset name recorded in the store.")] = None,
@@ -34,6 +35,7 @@ def ingest(
     nonfinite: Annotated[str, typer.Option(help="NaN/inf in float data: 'refuse' or 'mask' (keep as NaN).")] = "refuse",
     compressor: Annotated[str, typer.Option(help="Cube compression: none, lz4 or zstd.")] = "none",
     variable: Annotated[str | None, typer.Option(help="Variable holding the cube (.mat, .nc/.h5).")] = None,
+    signal: Annotated[int | None, typer.Option(help="Which spectrum image of a Velox .emd (0-based).")] = None,
     ground_truth: Annotated[
         Path | None, typer.Option(help="NetCDF with endmembers/abundances/masks to store with the cube.")
     ] = None,
@@ -44,6 +46,8 @@ def ingest(
     from .io import store_info
 
     options: dict[str, Any] = {"variable": variable} if variable else {}
+    if signal is not None:
+        options["signal"] = signal
     try:
         with DaskProgress(f"ingest {path.name}"):
             store = ingest_file(path, out, format=format, name=name, data_root=data_root,
@@ -61,7 +65,8 @@ def info(
     store: Annotated[Path, typer.Argument(help="A spectraflow zarr store.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Print a store's dims, wavelength range, chunks/shards, file count and provenance."""
+    """Print a store's dims, spectral axis (wavelength, energy loss, ...) and its range, chunks/shards, file count
+    and provenance."""
     from .io import store_info
 
     try:
@@ -75,11 +80,12 @@ def info(
     table = Table(title=str(store), show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
-    wl = details["wavelength_nm"]
+    axis = details["spectral_axis"]
+    span = axis["range"]
     rows = {
         "dims": ", ".join(f"{k}={v}" for k, v in details["dims"].items()),
         "dtype": details["dtype"],
-        "wavelength": f"{wl[0]:.1f}–{wl[1]:.1f} nm" if wl else "unknown",
+        axis["name"].replace("_", " "): f"{span[0]:.1f}–{span[1]:.1f} {axis['units']}" if span else "unknown",
         "good bands": str(details["good_bands"]),
         "chunks / shards": f"{details['chunks']} / {details['shards']}",
         "files / bytes": f"{details['files']} / {details['bytes']:,}",

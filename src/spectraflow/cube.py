@@ -6,8 +6,11 @@ A *scene* is an :class:`xarray.Dataset` holding
     The image, in the dtype the instrument wrote (``int16`` DN, ``float32`` reflectance, ...). ``y`` is the
     image row (ENVI ``lines``), ``x`` the column (ENVI ``samples``).
 coordinates on ``band``
-    ``wavelength`` (float64, nanometres; all-NaN when the source does not say), ``fwhm`` (nanometres; present
-    only when known) and ``good_band`` (bool; ``False`` for bands the source flags as bad, e.g. ENVI ``bbl``).
+    the band positions on the scene's *spectral axis* (float64; all-NaN when the source does not say), named
+    after the axis: ``wavelength`` in nm for imaging spectrometers, ``energy_loss`` in eV for EELS spectrum
+    images, ``wavenumber`` in cm⁻¹ for Raman/IR (:data:`SPECTRAL_AXES` is the one table of them; a scene has
+    exactly one); ``fwhm`` (the bands' widths in the axis' units; present only when known) and ``good_band``
+    (bool; ``False`` for bands the source flags as bad, e.g. ENVI ``bbl``).
 ``cube.attrs``
     ``units`` (of the stored values, ``"DN"`` or ``"reflectance"`` or ``"unknown"``), ``data_scale`` (divide
     the stored values by it to get physical units, 1.0 when none; deliberately not CF's ``scale_factor``,
@@ -36,6 +39,7 @@ import datetime as _dt
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,6 +48,11 @@ import xarray as xr
 from .errors import FormatError
 
 __all__ = [
+    "SpectralAxis",
+    "SPECTRAL_AXES",
+    "WAVELENGTH",
+    "spectral_axis",
+    "spectral_positions",
     "fill_invalid",
     "array_of",
     "CUBE",
@@ -56,6 +65,46 @@ __all__ = [
 
 CUBE = "cube"
 DIMS = ("y", "x", "band")
+
+
+@dataclass(frozen=True)
+class SpectralAxis:
+    """What a scene's ``band`` dimension measures: the name of its coordinate, the coordinate's units and
+    the label figures put on it."""
+
+    name: str
+    units: str
+    label: str
+
+    def describe(self, positions: np.ndarray) -> str:
+        """``"400.0–2500.0 nm"``, or ``"unknown"`` when no position is known."""
+        known = np.asarray(positions, dtype=np.float64)
+        known = known[np.isfinite(known)]
+        return f"{known.min():.1f}–{known.max():.1f} {self.units}" if known.size else "unknown"
+
+
+WAVELENGTH = SpectralAxis("wavelength", "nm", "wavelength (nm)")
+#: Every spectral axis a scene may have, by the name of its coordinate.
+SPECTRAL_AXES = {axis.name: axis for axis in (
+    WAVELENGTH,
+    SpectralAxis("energy_loss", "eV", "energy loss (eV)"),       # EELS
+    SpectralAxis("wavenumber", "cm-1", "wavenumber (cm⁻¹)"),     # Raman / IR
+)}
+
+
+def spectral_axis(obj: xr.Dataset | xr.DataArray, source: str = "<scene>") -> SpectralAxis:
+    """The spectral axis of a scene or of a variable with a ``band`` dimension (:class:`FormatError` naming
+    ``source`` unless exactly one of :data:`SPECTRAL_AXES` is among its coordinates)."""
+    found = [axis for name, axis in SPECTRAL_AXES.items() if name in obj.coords]
+    if len(found) != 1:
+        raise FormatError(source, "spectral axis",
+                          f"exactly one band coordinate of {sorted(SPECTRAL_AXES)}", [a.name for a in found])
+    return found[0]
+
+
+def spectral_positions(obj: xr.Dataset | xr.DataArray) -> np.ndarray:
+    """The band positions on the spectral axis, float64 (NaN where unknown)."""
+    return np.asarray(obj[spectral_axis(obj).name].values, dtype=np.float64)
 
 
 def fill_invalid(cube: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray | None]:
@@ -128,6 +177,8 @@ def make_scene(
     data: Any,
     *,
     wavelength: Sequence[float] | np.ndarray | None = None,
+    energy_loss: Sequence[float] | np.ndarray | None = None,
+    wavenumber: Sequence[float] | np.ndarray | None = None,
     fwhm: Sequence[float] | np.ndarray | None = None,
     good_band: Sequence[bool] | np.ndarray | None = None,
     units: str = "unknown",
@@ -141,26 +192,29 @@ def make_scene(
 ) -> xr.Dataset:
     """Build a scene from a ``(y, x, band)`` array (NumPy or dask).
 
-    ``wavelength`` and ``fwhm`` are in nanometres. Lengths are checked against the band count; ``source``
-    names the file in error messages.
+    The band positions come under the name of their spectral axis (:data:`SPECTRAL_AXES`): ``wavelength`` in
+    nm (the default axis, all-NaN when none is given), ``energy_loss`` in eV or ``wavenumber`` in cm⁻¹; at most
+    one of them. ``fwhm`` is in the axis' units. Lengths are checked against the band count; ``source`` names
+    the file in error messages.
     """
     if getattr(data, "ndim", None) != 3:
         raise FormatError(source, "shape", "a 3-D (y, x, band) array", getattr(data, "shape", None))
     if min(data.shape) < 1:
         raise FormatError(source, "shape", "at least one row, column and band", tuple(data.shape))
     n_bands = int(data.shape[2])
-    coords: dict[str, Any] = {}
-    wl = (
-        np.full(n_bands, np.nan)
-        if wavelength is None
-        else np.asarray(wavelength, dtype=np.float64)
-    )
-    _check_band_vector(source, "wavelength", wl, n_bands)
-    coords["wavelength"] = ("band", wl, {"units": "nm"})
+    given = {name: values for name, values in
+             (("wavelength", wavelength), ("energy_loss", energy_loss), ("wavenumber", wavenumber))
+             if values is not None}
+    if len(given) > 1:
+        raise FormatError(source, "spectral axis", "band positions on one axis", sorted(given))
+    axis = SPECTRAL_AXES[next(iter(given), WAVELENGTH.name)]
+    positions = np.asarray(given.get(axis.name, np.full(n_bands, np.nan)), dtype=np.float64)
+    _check_band_vector(source, axis.name, positions, n_bands)
+    coords: dict[str, Any] = {axis.name: ("band", positions, {"units": axis.units})}
     if fwhm is not None:
         fw = np.asarray(fwhm, dtype=np.float64)
         _check_band_vector(source, "fwhm", fw, n_bands)
-        coords["fwhm"] = ("band", fw, {"units": "nm"})
+        coords["fwhm"] = ("band", fw, {"units": axis.units})
     gb = np.ones(n_bands, dtype=bool) if good_band is None else np.asarray(good_band).astype(bool)
     _check_band_vector(source, "good_band", gb, n_bands)
     coords["good_band"] = ("band", gb)
@@ -203,7 +257,8 @@ def validate_scene(scene: xr.Dataset, source: str = "<scene>") -> xr.Dataset:
     cube = scene[CUBE]
     if cube.dims != DIMS:
         raise FormatError(source, "cube dims", str(DIMS), cube.dims)
-    for name in ("wavelength", "good_band"):
+    axis = spectral_axis(scene, source)
+    for name in (axis.name, "good_band"):
         if name not in scene.coords or scene[name].dims != ("band",):
             raise FormatError(source, name, "a coordinate on the 'band' dimension")
     if "endmembers" in scene:

@@ -137,4 +137,6 @@ class TestNpy(ReaderConformance):
 def test_every_registered_reader_has_a_conformance_class() -> None:
     covered = {cls.reader_name for cls in globals().values()
                if isinstance(cls, type) and issubclass(cls, ReaderConformance) and cls is not ReaderConformance}
-    assert covered == set(readers.names())
+    # formats no library writes (DigitalMicrograph, Velox): tested on real files in test_microscopy.py
+    read_only = {"dm", "emd"}
+    assert covered | read_only == set(readers.names()) and not covered & read_only

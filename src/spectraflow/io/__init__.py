@@ -8,6 +8,8 @@ One module per format, all behind :data:`readers`:
 ``netcdf``   HDF5 / NetCDF-3/4 through xarray                       (:mod:`._netcdf`)
 ``geotiff``  GeoTIFF / COG through rioxarray, CRS kept              (:mod:`._geotiff`)
 ``npy``      NumPy .npy, lazy                                       (:mod:`._npy`)
+``dm``       Gatan DigitalMicrograph .dm3/.dm4 (EELS), RosettaSciIO  (:mod:`._microscopy`)
+``emd``      Thermo Fisher Velox .emd (EELS), RosettaSciIO          (:mod:`._microscopy`)
 ========  ==========================================================
 """
 
@@ -17,6 +19,7 @@ from ._fields import fields_dataset, open_fields_store, write_fields_store
 from ._geotiff import GeoTiffReader
 from ._ingest import attach_ground_truth, check_name, detect_format, get_reader, ingest, read, resolve_inside
 from ._matlab import MatlabReader, pixels_to_cube
+from ._microscopy import DigitalMicrographReader, VeloxReader
 from ._netcdf import NetcdfReader
 from ._npy import NpyReader
 from ._store import StoreLayout, count_files, open_store, store_info, store_layout, write_store
@@ -30,6 +33,8 @@ __all__ = [
     "NetcdfReader",
     "GeoTiffReader",
     "NpyReader",
+    "DigitalMicrographReader",
+    "VeloxReader",
     "detect_format",
     "get_reader",
     "read",

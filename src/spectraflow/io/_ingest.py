@@ -23,7 +23,7 @@ from ._store import StoreLayout, store_layout, write_store
 __all__ = ["detect_format", "get_reader", "read", "ingest", "attach_ground_truth", "check_name", "resolve_inside"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_SNIFF_ORDER = ("envi", "matlab", "netcdf", "geotiff", "npy")
+_SNIFF_ORDER = ("envi", "matlab", "netcdf", "geotiff", "npy", "dm", "emd")
 NonFinitePolicy = Literal["refuse", "mask"]
 
 

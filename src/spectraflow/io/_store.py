@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from .._atomic import atomic_output
-from ..cube import CUBE, validate_scene
+from ..cube import CUBE, spectral_axis, spectral_positions, validate_scene
 from ..errors import ConfigError, StoreError
 from . import _shardwriter
 
@@ -241,18 +241,20 @@ def count_files(path: str | os.PathLike[str]) -> int:
 
 
 def store_info(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """What ``spectraflow info`` prints: dims, wavelength range, chunking, files and provenance."""
+    """What ``spectraflow info`` prints: dims, the spectral axis and its range, chunking, files and provenance."""
     path = Path(path)
     scene = open_store(path)
     array = _cube_array(path)
     cube = scene[CUBE]
-    wl = scene["wavelength"].values
-    known = wl[np.isfinite(wl)]
+    axis = spectral_axis(scene, str(path))
+    positions = spectral_positions(scene)
+    known = positions[np.isfinite(positions)]
     return {
         "path": str(path),
         "dims": dict(cube.sizes),
         "dtype": str(cube.dtype),
-        "wavelength_nm": [float(known.min()), float(known.max())] if known.size else None,
+        "spectral_axis": {"name": axis.name, "units": axis.units,
+                          "range": [float(known.min()), float(known.max())] if known.size else None},
         "good_bands": int(scene["good_band"].values.sum()),
         "chunks": list(array.chunks),
         "shards": list(array.shards) if array.shards else None,

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
-from ..cube import CUBE
+from ..cube import CUBE, WAVELENGTH, spectral_axis, spectral_positions
 from ..errors import ConfigError
 from ..methods import register
 from ._bands import WATER_WINDOWS_NM, band_snr, in_windows
@@ -54,9 +54,9 @@ class Step:
 
 
 def _band_axis(cube: xr.DataArray) -> np.ndarray:
-    """Wavelengths where known, else the band index (for steps that need an abscissa)."""
-    wavelength = np.asarray(cube["wavelength"].values, dtype=np.float64)
-    return wavelength if np.isfinite(wavelength).all() else np.arange(wavelength.size, dtype=np.float64)
+    """The positions on the spectral axis where known, else the band index (for steps that need an abscissa)."""
+    positions = spectral_positions(cube)
+    return positions if np.isfinite(positions).all() else np.arange(positions.size, dtype=np.float64)
 
 
 @register("preprocess", "radiometric")
@@ -86,7 +86,8 @@ class Radiometric(Step):
 class BadBands(Step):
     """Remove (or only flag) bad bands: the source's flags, water-absorption windows, and low-SNR bands.
 
-    ``water_windows`` are ``[start, stop]`` nm pairs (``stop`` null = open-ended; an empty list for none);
+    ``water_windows`` are ``[start, stop]`` nm pairs (``stop`` null = open-ended; an empty list for none; applied
+    on a wavelength axis only: an EELS or Raman cube has no atmosphere);
     ``min_snr`` (null to skip) drops bands whose ``|mean| / noise std`` is lower, the noise estimated by
     ``snr_method`` (``shift_difference`` or ``regression``) in one pass; ``drop: false`` only clears
     ``good_band``.
@@ -116,8 +117,9 @@ class BadBands(Step):
         reasons: dict[str, np.ndarray] = {}
         if self.header:
             reasons["header"] = ~np.asarray(scene["good_band"].values, dtype=bool)
-        if self.water_windows:
-            reasons["water"] = in_windows(scene["wavelength"].values, self.water_windows)
+        axis = spectral_axis(scene)
+        if self.water_windows and axis is WAVELENGTH:  # atmospheric absorption: no meaning on another axis
+            reasons["water"] = in_windows(scene[axis.name].values, self.water_windows)
         bad = np.zeros(n_bands, dtype=bool)
         for flags in reasons.values():
             bad |= flags
@@ -133,7 +135,7 @@ class BadBands(Step):
             raise ConfigError(f"params.yaml [preprocess.steps: bad_bands] would remove all {n_bands} bands")
         fitted: Fitted = {
             "removed": np.flatnonzero(bad).tolist(),
-            "removed_wavelength": np.asarray(scene["wavelength"].values)[bad].tolist(),
+            f"removed_{axis.name}": spectral_positions(scene)[bad].tolist(),
             "reasons": {k: np.flatnonzero(v).tolist() for k, v in reasons.items()},
         }
         if self.drop:
@@ -233,7 +235,7 @@ class _Projection(Step):
                        "good_band": ("band", np.ones(k, dtype=bool)),
                        "component": ("band", [f"{projection.method}{i + 1}" for i in range(k)])}
         record = projection.to_record()
-        record["source_wavelength"] = np.asarray(cube["wavelength"].values).tolist()
+        record[f"source_{spectral_axis(cube).name}"] = spectral_positions(cube).tolist()
         return replace_cube(scene, data, band_coords=band_coords, attrs={"units": projection.method}), record
 
     def invert(self, cube: xr.DataArray, fitted: Fitted) -> Any:
@@ -306,7 +308,10 @@ class Resample(Step):
 
     def apply(self, scene: xr.Dataset) -> tuple[xr.Dataset, Fitted]:
         cube = scene[CUBE]
-        source = np.asarray(cube["wavelength"].values, dtype=np.float64)
+        if spectral_axis(scene) is not WAVELENGTH:
+            raise ConfigError(f"preprocess step resample: the cube's spectral axis is {spectral_axis(scene).name}; "
+                              "resampling to a sensor's bands needs wavelengths")
+        source = spectral_positions(cube)
         if not np.isfinite(source).all():
             raise ConfigError("preprocess step resample: the cube's wavelengths are unknown (NaN)")
         wavelength, fwhm = self.target()

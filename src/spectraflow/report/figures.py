@@ -12,13 +12,30 @@ import numpy as np
 import xarray as xr
 
 from .._atomic import atomic_output
-from ..cube import CUBE, physical_values
+from ..cube import CUBE, SPECTRAL_AXES, WAVELENGTH, physical_values, spectral_axis, spectral_positions
 
 __all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview",
            "training_curves", "operator_overview", "scene_thumbnail", "figure_thumbnail"]
 
 #: Wavelengths (nm) shown as red, green and blue in true-colour composites.
 TRUE_COLOUR_NM = (640.0, 550.0, 460.0)
+
+
+def band_abscissa(obj: xr.Dataset | xr.DataArray, n_bands: int) -> tuple[np.ndarray, str]:
+    """Where spectra are plotted over the bands of ``obj``, and the axis label: the positions on its spectral
+    axis when all are known, else the band numbers."""
+    if sum(name in obj.coords for name in SPECTRAL_AXES) == 1:
+        axis, positions = spectral_axis(obj), spectral_positions(obj)
+        if positions.size == n_bands and np.isfinite(positions).all():
+            return positions, axis.label
+    return np.arange(n_bands), "band"
+
+
+def wavelengths(obj: xr.Dataset | xr.DataArray, n_bands: int) -> np.ndarray:
+    """The bands' wavelengths in nm, for colour composites; NaN on any other spectral axis."""
+    if WAVELENGTH.name in obj.coords:
+        return np.asarray(obj[WAVELENGTH.name].values, dtype=np.float64)
+    return np.full(n_bands, np.nan)
 
 
 def rgb_bands(wavelength: np.ndarray, n_bands: int) -> list[int]:
@@ -63,18 +80,17 @@ def scene_overview(scene: xr.Dataset, path: str | os.PathLike[str], max_pixels: 
     import matplotlib.pyplot as plt
 
     cube = scene[CUBE]
-    wavelength = scene["wavelength"].values
     good = scene["good_band"].values.astype(bool)
     ny, nx, nb = cube.shape
     sample = _physical_sample(cube, max_pixels)
-    bands = rgb_bands(wavelength, nb)
-    x = wavelength if np.isfinite(wavelength).all() else np.arange(nb)
-    xlabel = "wavelength (nm)" if x is wavelength else "band"
+    bands = rgb_bands(wavelengths(scene, nb), nb)
+    x, xlabel = band_abscissa(scene, nb)
     has_truth = "endmembers" in scene
     fig, axes = plt.subplots(1, 3 if has_truth else 2, figsize=(15 if has_truth else 10, 4.2),
                              gridspec_kw={"width_ratios": [1, 1.4, 1.4][: 3 if has_truth else 2]})
     axes[0].imshow(_stretch(sample[:, :, bands]), interpolation="nearest")
-    axes[0].set_title("RGB " + "/".join(f"{x[b]:.0f}" for b in bands) + (" nm" if x is wavelength else ""))
+    axes[0].set_title("RGB " + "/".join(f"{x[b]:.0f}" for b in bands) + ("" if xlabel == "band" else
+                                                                           f" {spectral_axis(scene).units}"))
     axes[0].set_axis_off()
     mean = np.nanmean(sample.reshape(-1, nb), axis=0)
     p5, p95 = np.nanpercentile(sample.reshape(-1, nb), [5, 95], axis=0)
@@ -109,11 +125,9 @@ def preprocessing_overview(before: xr.Dataset, after: xr.Dataset, path: str | os
 
     raw = _physical_sample(before[CUBE], max_pixels)
     out = _physical_sample(after[CUBE], max_pixels)
-    wl_in = before["wavelength"].values
-    wl_out = after["wavelength"].values
     has_patches = "patch_y" in after
     fig, axes = plt.subplots(1, 3 if has_patches else 2, figsize=(15 if has_patches else 10, 4.2))
-    x_in = wl_in if np.isfinite(wl_in).all() else np.arange(wl_in.size)
+    x_in, label_in = band_abscissa(before, raw.shape[-1])
     axes[0].plot(x_in, np.nanmean(raw.reshape(-1, raw.shape[-1]), axis=0), lw=1.2)
     records: list[dict[str, Any]] = json.loads(after.attrs.get("preprocessing", "[]"))
     # only the first removal indexes the input's bands (later ones index an already reduced axis)
@@ -123,18 +137,20 @@ def preprocessing_overview(before: xr.Dataset, after: xr.Dataset, path: str | os
     axes[0].set_title("input mean spectrum (removed bands in red)")
     axes[0].set_ylabel(str(before[CUBE].attrs.get("units", "value")))
     flat = out.reshape(-1, out.shape[-1])
-    x_out = wl_out if np.isfinite(wl_out).all() else np.arange(1, wl_out.size + 1)
-    marker = "-" if np.isfinite(wl_out).all() else "o-"
+    x_out, label_out = band_abscissa(after, out.shape[-1])
+    if label_out == "band":  # components of a decomposition: numbered from 1, drawn as points
+        x_out, label_out = x_out + 1, "band / component"
+    marker = "o-" if label_out == "band / component" else "-"
     p5, p95 = np.nanpercentile(flat, [5, 95], axis=0)
     axes[1].fill_between(x_out, p5, p95, alpha=0.3, label="5–95 %")
     axes[1].plot(x_out, np.nanmean(flat, axis=0), marker, lw=1.2, ms=3, label="mean")
     axes[1].set_title(f"after preprocessing: {out.shape[-1]} bands")
     axes[1].legend(loc="best", fontsize=8)
-    for ax, x in ((axes[0], x_in), (axes[1], x_out)):
-        ax.set_xlabel("wavelength (nm)" if x is wl_in or x is wl_out else "band / component")
+    axes[0].set_xlabel(label_in)
+    axes[1].set_xlabel(label_out)
     if has_patches:
         full = after[CUBE]
-        bands = rgb_bands(wl_out, full.sizes["band"])
+        bands = rgb_bands(wavelengths(after, full.sizes["band"]), full.sizes["band"])
         ny, nx = full.sizes["y"], full.sizes["x"]
         axes[2].imshow(_stretch(out[:, :, bands]), extent=(0, nx, ny, 0), interpolation="nearest")
         size = json.loads(after.attrs.get("patches", "{}")).get("size", 0)
@@ -165,8 +181,7 @@ def unmixing_overview(result: xr.Dataset, path: str | os.PathLike[str], order: A
     order = np.arange(p) if order is None else np.asarray(order)
     rows = 2 if has_truth else 1
     fig, axes = plt.subplots(rows, p + 1, figsize=(3.0 * (p + 1), 3.0 * rows), squeeze=False)
-    wavelength = result["wavelength"].values if "wavelength" in result.coords else np.arange(endmembers.shape[1])
-    x = wavelength if np.isfinite(wavelength).all() else np.arange(endmembers.shape[1])
+    x, xlabel = band_abscissa(result, endmembers.shape[1])
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     truth_names = (list(result["true_endmember"].values) if "true_endmember" in result.coords
                    else [f"em{i + 1}" for i in range(p)])
@@ -185,6 +200,7 @@ def unmixing_overview(result: xr.Dataset, path: str | os.PathLike[str], order: A
             axes[0, p].plot(x, result["true_endmembers"].values[i], color=colours[i % len(colours)], lw=1.0,
                             ls="--")
     axes[0, p].set_title("endmembers (dashed: truth)" if has_truth else "endmembers", fontsize=10)
+    axes[0, p].set_xlabel(xlabel)
     if has_truth:  # the legend in the free panel beneath the spectra, large enough to read
         axes[1, p].set_axis_off()
         axes[1, p].legend(*axes[0, p].get_legend_handles_labels(), loc="center", fontsize=11, frameon=False)
@@ -213,8 +229,7 @@ def denoising_overview(results: Mapping[str, xr.DataArray], path: str | os.PathL
     band = nb // 2
     reference = values["clean"] if clean is not None else values[next(iter(results))]
     pixel = np.unravel_index(int(np.argmax(reference[..., band])), (ny, nx))
-    wavelength = first["wavelength"].values if "wavelength" in first.coords else np.arange(nb)
-    x = wavelength if np.isfinite(wavelength).all() else np.arange(nb)
+    x, xlabel = band_abscissa(first, nb)
     low, high = np.percentile(reference[..., band], [1, 99])
     columns = min(3, len(panels) + 1)  # rows of three panels: readable at the report's thumbnail width
     rows = -(-(len(panels) + 1) // columns)
@@ -232,6 +247,7 @@ def denoising_overview(results: Mapping[str, xr.DataArray], path: str | os.PathL
         axes[-1].plot(x, values[name][pixel], lw=0.8 if name == "noisy" else 1.3, label=name,
                       alpha=0.6 if name == "noisy" else 1.0)
     axes[-1].set_title(f"spectrum at (y={pixel[0]}, x={pixel[1]})", fontsize=12)
+    axes[-1].set_xlabel(xlabel)
     axes[-1].legend(fontsize=10)
     fig.suptitle(title, fontsize=12)
     fig.tight_layout()
@@ -312,7 +328,7 @@ def scene_thumbnail(scene: xr.Dataset, size: int = 96) -> bytes:
     cube = scene[CUBE]
     ny, nx = cube.shape[:2]
     step = max(1, int(np.ceil(max(ny, nx) / size)))
-    sample = physical_values(cube[::step, ::step, rgb_bands(scene["wavelength"].values, cube.shape[2])].values,
+    sample = physical_values(cube[::step, ::step, rgb_bands(wavelengths(scene, cube.shape[2]), cube.shape[2])].values,
                              cube.attrs, dtype=np.float64)
     image = np.nan_to_num(_stretch(sample), nan=0.0)
     buffer = io.BytesIO()

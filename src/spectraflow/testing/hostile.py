@@ -19,11 +19,17 @@ from ..errors import SpectraflowError
 __all__ = ["FORMATS", "valid_file", "mutate", "HostileTally", "try_reading", "peak_rss_mb"]
 
 #: The formats fuzzed, by the name of the valid file each starts from.
-FORMATS = ("envi", "mat_v5", "mat_v73", "netcdf4", "hdf5", "geotiff", "npy")
+FORMATS = ("envi", "mat_v5", "mat_v73", "netcdf4", "hdf5", "geotiff", "npy", "dm3", "dm4", "emd")
+#: Formats nothing here writes: their valid file is a copy of a real one of the shared data (MANIFEST §6).
+_REAL_FILES = {"dm3": "eels/EELS_STO.dm3", "dm4": "eels/EELS_SI.dm4", "emd": "eels/velox_EELS_EDS.zip"}
 
 
 def valid_file(directory: Path, format: str, seed: int = 0) -> Path:
     """A small valid file of ``format`` in ``directory`` (an ENVI pair: its header is returned)."""
+    import shutil
+    import zipfile
+
+    from ..datasets import shared_data_dir
     from ..io import write_envi
     from .writers import write_geotiff, write_hdf5, write_mat_v5, write_mat_v73, write_netcdf, write_npy
 
@@ -31,6 +37,14 @@ def valid_file(directory: Path, format: str, seed: int = 0) -> Path:
     cube = rng.random((6, 5, 4)).astype("f4")
     wavelength = np.linspace(400.0, 2400.0, 4)
     directory.mkdir(parents=True, exist_ok=True)
+    if format in _REAL_FILES:
+        real = shared_data_dir() / _REAL_FILES[format]
+        if real.suffix != ".zip":
+            return Path(shutil.copyfile(real, directory / real.name))
+        with zipfile.ZipFile(real) as archive:
+            member = next(n for n in archive.namelist() if n.endswith(".emd"))
+            (directory / "cube.emd").write_bytes(archive.read(member))
+        return directory / "cube.emd"
     if format == "envi":
         return write_envi(directory / "cube.img", cube, wavelength=wavelength, interleave="bil")[0]
     if format == "mat_v5":
