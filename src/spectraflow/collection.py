@@ -33,13 +33,13 @@ __all__ = ["PER_SCENE_STAGES", "INGEST_KEYS", "STAGE_STORES", "SceneLayout", "ad
            "scene_entries", "stage_values"]
 
 #: The stages dvc.yaml runs once per scene, in order.
-PER_SCENE_STAGES = ("ingest", "preprocess", "denoise", "unmix")
+PER_SCENE_STAGES = ("ingest", "preprocess", "denoise", "unmix", "anomaly")
 #: Keys of a scene entry that configure its ingestion (the rest of the ``ingest`` section is shared).
 INGEST_KEYS = ("source_dir", "source", "ground_truth", "format", "nonfinite", "compressor")
 #: The store each per-scene stage reads (None: the scene's files) and the one it writes.
 STAGE_STORES: dict[str, tuple[str | None, str]] = {"ingest": (None, "scene"), "preprocess": ("scene", "preprocessed"),
                                                    "denoise": ("preprocessed", "denoised"),
-                                                   "unmix": ("scene", "unmixing")}
+                                                   "unmix": ("scene", "unmixing"), "anomaly": ("scene", "anomaly")}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
@@ -61,7 +61,7 @@ class SceneLayout:
         check_scene_name(self.name)
 
     def store(self, kind: str) -> str:
-        """The store of ``kind``: ``scene`` (ingested), ``preprocessed``, ``denoised`` or ``unmixing``."""
+        """The store of ``kind``: ``scene`` (ingested), ``preprocessed``, ``denoised``, ``unmixing`` or ``anomaly``."""
         return f"data/stores/{self.name}/{kind}.zarr"
 
     def metrics(self, stage: str) -> str:

@@ -366,6 +366,24 @@ class UnmixConfig:
 
 
 @dataclass(frozen=True)
+class AnomalyConfig:
+    """The anomaly-detection stage (``anomaly`` section): a light preprocessing chain, then every detector in
+    ``methods`` scores the same cube (the first one's scores lead the store, the figure and the overview)."""
+
+    input: str = "data/stores/scene.zarr"
+    out: str = "data/stores/anomaly.zarr"
+    steps: tuple[Any, ...] = ()
+    methods: tuple[Any, ...] = ("rx",)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(self.steps or ()))
+        methods = [self.methods] if isinstance(self.methods, str | Mapping) else list(self.methods or ())
+        if not methods:
+            raise ConfigError("params.yaml [anomaly]: methods is empty; expected a list of detector entries")
+        object.__setattr__(self, "methods", tuple(methods))
+
+
+@dataclass(frozen=True)
 class LandingConfig:
     """The landing zone (``landing`` section): where new acquisitions are dropped, where they are kept once
     accepted (each a scene of the collection), how long a file must be unchanged before it is taken (it may

@@ -43,6 +43,7 @@ BAD_PARAMS: dict[str, tuple[str, Any]] = {
     "normalize": ("method", "zscore"),
     "savgol": ("window", 4),
     "continuum_removal": ("window", 3),
+    "anscombe": ("offset", 0.375),
     "pca": ("n_components", 0),
     "mnf": ("noise", "psychic"),
     "resample": ("fwhm", [-1.0]),
@@ -266,3 +267,14 @@ def test_the_snr_test_skips_bands_the_source_flags_even_when_they_are_all_nodata
     kept = [0, 1, 2, 4, 5, 6, 7, 8, 9]
     assert fitted["reasons"]["snr"] == [kept[i] for i in np.flatnonzero(expected < np.sort(expected)[1])]
     assert 7 in fitted["reasons"]["snr"] and out.sizes["band"] == 10 - 1 - len(fitted["reasons"]["snr"])
+
+
+def test_anscombe_gives_poisson_counts_of_every_mean_unit_variance() -> None:
+    rng = np.random.default_rng(int(np.random.default_rng().integers(1 << 32)))
+    means = np.array([4.0, 20.0, 100.0, 1000.0, 20000.0])
+    counts = rng.poisson(means, size=(200, 100, means.size)).astype(np.float32)
+    (step,) = parse_steps([{"anscombe": {}}])
+    out = run_chain(make_scene(da.from_array(counts, chunks=(50, 50, means.size)), units="counts"), [step])
+    stabilised = out["cube"].values.reshape(-1, means.size)
+    np.testing.assert_allclose(stabilised.var(axis=0), 1.0, rtol=0.08)  # the raw variances span 4 to 20000
+    np.testing.assert_allclose(stabilised, 2 * np.sqrt(counts.reshape(-1, means.size) + 0.375), rtol=1e-6)

@@ -220,7 +220,9 @@ def _collection_workspace(tmp_path: Path, scenes: dict[str, int]) -> Path:
                     ws / f"data/stores/{name}/scene.zarr")
         metrics = {"preprocess": {"bands_out": 180 + i, "noise_std_median": 0.01 * (i + 1)},
                    "denoise": {"noisy": {"mpsnr": 10.0}, "subspace_tv": {"mpsnr": 30.0 + i}},
-                   "unmix": {"sad_mean": 0.02 * (i + 1), "n_endmembers": 5}}
+                   "unmix": {"sad_mean": 0.02 * (i + 1), "n_endmembers": 5},
+                   "anomaly": {"anomalous_pixels": 9, "attribute": {"auc": 0.99 + i / 1000, "scored_pixels": 40}}
+                   if i == 0 else {"anomalous_pixels": None, "rx": {"scored_pixels": 40}}}
         if i == len(scenes) - 1:
             del metrics["unmix"]
         for stage_name, values in metrics.items():
@@ -242,9 +244,10 @@ def test_a_collection_gets_an_overview_row_and_a_section_per_scene(tmp_path: Pat
     assert report.overview is not None and [s.name for s in report.scenes] == ["first", "second", "broken"]
     rows = {row[1]: row for row in report.overview.rows}
     assert rows["first"][2:] == ("aviris", "40 × 48 × 224", 180, 0.01, "subspace_tv: 30.00 dB",
-                                 f"SAD {np.degrees(0.02):.2f}° (5 endmembers)", "complete")
+                                 f"SAD {np.degrees(0.02):.2f}° (5 endmembers)", "attribute: AUC 0.9900", "complete")
     assert rows["second"][3] == "48 × 48 × 224" and rows["second"][6] == "subspace_tv: 31.00 dB"
-    assert rows["broken"][7] == "—" and rows["broken"][8] == "missing: unmix"
+    assert rows["second"][8] == "rx: scored (no map)"
+    assert rows["broken"][7] == "—" and rows["broken"][9] == "missing: unmix"
     thumbnail = Image.open(io.BytesIO(rows["first"][0].png))
     assert thumbnail.format == "PNG" and max(thumbnail.size) <= 96
     for section in report.scenes:  # each scene's tables and figures in its own section, none run-wide

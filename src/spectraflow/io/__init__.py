@@ -22,7 +22,7 @@ from ._matlab import MatlabReader, pixels_to_cube
 from ._microscopy import DigitalMicrographReader, VeloxReader
 from ._netcdf import NetcdfReader
 from ._npy import NpyReader
-from ._store import StoreLayout, count_files, open_store, store_info, store_layout, write_store
+from ._store import StoreLayout, count_files, open_store, store_info, store_layout, write_result, write_store
 
 __all__ = [
     "fields_dataset", "open_fields_store", "write_fields_store",
@@ -49,6 +49,7 @@ __all__ = [
     "StoreLayout",
     "store_layout",
     "write_store",
+    "write_result",
     "open_store",
     "store_info",
     "count_files",

@@ -26,7 +26,7 @@ from ..cube import CUBE, spectral_axis, spectral_positions, validate_scene
 from ..errors import ConfigError, StoreError
 from . import _shardwriter
 
-__all__ = ["StoreLayout", "store_layout", "write_store", "open_store", "store_info", "count_files"]
+__all__ = ["StoreLayout", "store_layout", "write_store", "write_result", "open_store", "store_info", "count_files"]
 
 INNER_CHUNK_BYTES = 1 << 20
 SHARD_BYTES = 64 << 20
@@ -159,6 +159,21 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
 #: ``benchmarks/scale.py``'s 4 GB cube, not yet recorded there: ``subspace_tv`` peaked at 3.2 GB in one pass,
 #: 1.6 GB in passes, in about the same time)
 PASS_BYTES = 256 << 20
+
+
+def write_result(result: xr.Dataset, dest: str | os.PathLike[str], kind: str) -> Path:
+    """Write a stage's result (a small dataset without a cube: abundances, anomaly scores) to a zarr v3 store at
+    ``dest``, computed and atomically (beside, then renamed in), marked as a ``kind`` output."""
+    from .._atomic import atomic_output
+
+    # fixed-width unicode has no zarr v3 encoding yet; variable-length strings do
+    result = result.assign_coords({k: v.astype(object) for k, v in result.coords.items() if v.dtype.kind == "U"})
+    for variable in result.variables.values():
+        variable.encoding = {}
+    dest = Path(dest)
+    with atomic_output(dest, kind) as tmp:
+        result.compute().to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False)
+    return dest
 
 
 def _row_passes(block_rows: tuple[int, ...], shard_rows: int, row_bytes: int,

@@ -1,8 +1,8 @@
 """Dask-lazy spectral preprocessing over the cube data model (chunks of whole spectra).
 
 Operations are plain functions; the registered steps (family ``preprocess``: ``radiometric``, ``bad_bands``,
-``normalize``, ``savgol``, ``continuum_removal``, ``pca``, ``mnf``, ``resample``) wrap them with validated
-parameters so that ``params.yaml`` can declare a chain::
+``normalize``, ``savgol``, ``continuum_removal``, ``anscombe``, ``pca``, ``mnf``, ``resample``) wrap them with
+validated parameters so that ``params.yaml`` can declare a chain::
 
     preprocess:
       steps:

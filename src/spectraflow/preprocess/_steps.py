@@ -213,6 +213,27 @@ class ContinuumRemoval(Step):
         return replace_cube(scene, map_spectra(cube, lambda s: continuum_removed(s, abscissa))), {}
 
 
+@register("preprocess", "anscombe")
+@dataclass(frozen=True)
+class Anscombe(Step):
+    """Variance stabilisation of counting data: ``2·√(x + 3/8)`` makes Poisson noise of any mean about unit
+    variance (Anscombe 1948), so that detectors and decompositions that assume one noise level per band see one
+    (EELS, photon-counting cameras). Values below −3/8 (dark-subtracted counts) are clipped; the inverse is the
+    algebraic one, ``(y/2)² − 3/8``."""
+
+    name: ClassVar[str] = "anscombe"
+    invertible: ClassVar[bool] = True
+
+    def apply(self, scene: xr.Dataset) -> tuple[xr.Dataset, Fitted]:
+        def stabilise(spectra: np.ndarray) -> np.ndarray:
+            return 2 * np.sqrt(np.maximum(spectra + spectra.dtype.type(0.375), 0))
+
+        return replace_cube(scene, map_spectra(scene[CUBE], stabilise), attrs={"units": "anscombe"}), {}
+
+    def invert(self, cube: xr.DataArray, fitted: Fitted) -> Any:
+        return map_spectra(cube, lambda values: (values / 2) ** 2 - values.dtype.type(0.375))
+
+
 class _Projection(Step):
     invertible: ClassVar[bool] = True
     n_components: int

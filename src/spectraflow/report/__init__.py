@@ -1,6 +1,7 @@
 """Figures and reports. Matplotlib is imported only when a figure is drawn (Agg backend, no display)."""
 
 from .figures import (
+    anomaly_overview,
     denoising_overview,
     operator_overview,
     preprocessing_overview,
@@ -11,6 +12,6 @@ from .figures import (
 )
 
 __all__ = [
-    "rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview",
-    "training_curves", "operator_overview",
+    "anomaly_overview", "rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview",
+    "denoising_overview", "training_curves", "operator_overview",
 ]

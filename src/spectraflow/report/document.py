@@ -379,12 +379,16 @@ def _overview(workspace: Path, scenes: list[str], stages: set[str]) -> Table:
         unmixed = (f"SAD {math.degrees(unmix['sad_mean']):.2f}° ({unmix.get('n_endmembers')} endmembers)"
                    if _number(unmix.get("sad_mean")) else
                    f"{unmix['n_endmembers']} endmembers" if "n_endmembers" in unmix else "—")
+        detectors = {k: v for k, v in metrics["anomaly"].items() if isinstance(v, Mapping)}
+        lead = next(iter(detectors), None)
+        anomalies = (f"{lead}: AUC {detectors[lead]['auc']:.4f}" if lead and _number(detectors[lead].get("auc"))
+                     else f"{lead}: scored (no map)" if lead else "—")
         preprocess = metrics["preprocess"]
         rows.append((picture, scene, sensor, size, preprocess.get("bands_out"), preprocess.get("noise_std_median"),
-                     denoised, unmixed, "missing: " + ", ".join(missing) if missing else "complete"))
+                     denoised, unmixed, anomalies, "missing: " + ", ".join(missing) if missing else "complete"))
     return Table("The collection", ("", "scene", "sensor", "size (y × x × bands)", "bands kept",
                                     "noise σ (median, normalised)", "denoised (first method, MPSNR)",
-                                    "unmixed", "status"), tuple(rows),
+                                    "unmixed", "anomalies (first detector)", "status"), tuple(rows),
                  "status: complete when every per-scene stage has written its metrics; a failed or not yet run "
                  "stage is named.")
 

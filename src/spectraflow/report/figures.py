@@ -14,8 +14,8 @@ import xarray as xr
 from .._atomic import atomic_output
 from ..cube import CUBE, SPECTRAL_AXES, WAVELENGTH, physical_values, spectral_axis, spectral_positions
 
-__all__ = ["rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview", "denoising_overview",
-           "training_curves", "operator_overview", "scene_thumbnail", "figure_thumbnail"]
+__all__ = ["anomaly_overview", "rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview",
+           "denoising_overview", "training_curves", "operator_overview", "scene_thumbnail", "figure_thumbnail"]
 
 #: Wavelengths (nm) shown as red, green and blue in true-colour composites.
 TRUE_COLOUR_NM = (640.0, 550.0, 460.0)
@@ -207,6 +207,56 @@ def unmixing_overview(result: xr.Dataset, path: str | os.PathLike[str], order: A
     else:
         axes[0, p].legend(fontsize=9, loc="best")
     fig.suptitle(f"{result.attrs.get('name', '')}: abundances (0–1)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def anomaly_overview(result: xr.Dataset, path: str | os.PathLike[str]) -> Path:
+    """Write a PNG of an anomaly store: each detector's score map (stretched to its 1–99.5 percentiles, nodata
+    black) beside the anomaly map when the scene has one, and then every detector's ROC curve (log false-alarm
+    axis, where the detectors differ)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..metrics import roc_auc, roc_curve
+
+    scores = result["scores"]
+    names = [str(n) for n in scores["method"].values]
+    truth = result["anomaly_map"].values.astype(bool) if "anomaly_map" in result else None
+    valid = result["valid"].values if "valid" in result else np.ones(scores.shape[1:], dtype=bool)
+    panels = len(names) + (2 if truth is not None else 0)
+    columns = min(4, panels)
+    rows = -(-panels // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.4 * rows), squeeze=False)
+    axes = list(grid.ravel())
+    for ax in axes[panels:]:
+        ax.set_axis_off()
+    if truth is not None:
+        axes[0].imshow(truth, cmap="gray", interpolation="nearest")
+        axes[0].set_title(f"anomaly map ({int(truth[valid].sum())} pixels)", fontsize=11)
+        axes[0].set_axis_off()
+    offset = 1 if truth is not None else 0
+    for i, (name, values) in enumerate(zip(names, scores.values, strict=True)):
+        ax = axes[offset + i]
+        ax.imshow(np.nan_to_num(_stretch(values[..., None], 1.0, 99.5)[..., 0], nan=0.0), cmap="inferno",
+                  interpolation="nearest")
+        auc = f", AUC {roc_auc(values[valid], truth[valid]):.4f}" if truth is not None else ""
+        ax.set_title(f"{name}{auc}", fontsize=11)
+        ax.set_axis_off()
+    if truth is not None:
+        ax = axes[offset + len(names)]
+        for name, values in zip(names, scores.values, strict=True):
+            false_alarm, detection = roc_curve(values[valid], truth[valid])
+            ax.plot(np.maximum(false_alarm, 1e-5), detection, lw=1.3, label=name)
+        ax.set_xscale("log")
+        ax.set_xlim(1e-4, 1)
+        ax.set_xlabel("false-alarm rate")
+        ax.set_ylabel("detection rate")
+        ax.set_title("ROC", fontsize=11)
+        ax.legend(fontsize=9, loc="lower right")
+    fig.suptitle(f"{result.attrs.get('name', '')}: anomaly scores (brighter = more anomalous)", fontsize=11)
     fig.tight_layout()
     return _save(fig, path)
 

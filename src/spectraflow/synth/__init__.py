@@ -1,8 +1,10 @@
 """Seeded generators of data that need no file and no network."""
 
+from ._eels import EDGES, PHASES, eels_scene
 from ._noise import NOISE_CASES, add_noise
 from ._operator_data import EQUATIONS, operator_data
 from ._scene import ENDMEMBER_LIBRARY, endmember_spectra, sensor_grid, synthetic_scene, write_scene_envi
 
-__all__ = ["NOISE_CASES", "add_noise", "EQUATIONS", "operator_data", "ENDMEMBER_LIBRARY", "endmember_spectra",
+__all__ = ["EDGES", "PHASES", "eels_scene",
+           "NOISE_CASES", "add_noise", "EQUATIONS", "operator_data", "ENDMEMBER_LIBRARY", "endmember_spectra",
            "sensor_grid", "synthetic_scene", "write_scene_envi"]

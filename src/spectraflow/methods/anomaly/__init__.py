@@ -8,9 +8,11 @@ morphological  ``attribute`` (what area openings/closings of the leading compone
 =============  =====================================================================================
 
 Contract: ``get("anomaly", name)(**config).scores(cube)`` → a ``(y, x)`` DataArray on the cube's coordinates.
+The stage (``anomaly@<scene>``) runs :func:`detect_store`.
 """
 
 from . import attribute, crd, local_rx, rx  # noqa: F401  (registration)
 from ._base import Detector
+from ._run import SCORES, detect_store
 
-__all__ = ["Detector"]
+__all__ = ["Detector", "SCORES", "detect_store"]

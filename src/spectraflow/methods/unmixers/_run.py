@@ -58,9 +58,9 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     source (``endmembers``/``abundances``) is copied along as ``true_endmembers``/``true_abundances`` for
     evaluation.
     """
-    from ..._atomic import atomic_output, check_replaceable
+    from ..._atomic import check_replaceable
     from ...cube import CUBE, fill_invalid
-    from ...io import open_store
+    from ...io import open_store, write_result
     from ...preprocess import hysime, parse_steps, run_chain
     from .. import method_params
 
@@ -92,13 +92,6 @@ def unmix_store(source: str | os.PathLike[str], dest: str | os.PathLike[str], *,
     result.attrs.update({k: v for k, v in scene.attrs.items() if isinstance(v, str | int | float)})
     result.attrs.update(input_store=str(source), n_endmembers=n, hysime_k=int(estimate.k),
                         unmixing=json.dumps(method_record))
-    # fixed-width unicode has no zarr v3 encoding yet; variable-length strings do
-    result = result.assign_coords({k: v.astype(object) for k, v in result.coords.items() if v.dtype.kind == "U"})
-    for variable in result.variables.values():
-        variable.encoding = {}
-    dest = Path(dest)
-    with atomic_output(dest, "unmixing") as tmp:
-        result.compute().to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False)
-    return dest
+    return write_result(result, dest, "unmixing")
 
 

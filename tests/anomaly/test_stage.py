@@ -1,0 +1,75 @@
+"""The anomaly stage's work (``detect_store`` and its evaluation) on stores of a real ABU scene and of the
+synthetic EELS spectrum image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy.stats import mannwhitneyu
+
+from spectraflow import datasets, methods
+from spectraflow.cube import fill_invalid
+from spectraflow.errors import OutputConflictError
+from spectraflow.io import open_store, write_store
+from spectraflow.methods.anomaly import SCORES, detect_store
+from spectraflow.synth import eels_scene
+from tasks.anomaly import evaluate_anomalies
+
+
+def _auc_reference(scores: np.ndarray, truth: np.ndarray) -> float:
+    """ROC AUC as the Mann–Whitney U statistic over (anomaly, background) pairs."""
+    return float(mannwhitneyu(scores[truth], scores[~truth]).statistic / (truth.sum() * (~truth).sum()))
+
+
+def test_every_detector_scores_the_scene_and_is_scored_against_its_map(tmp_path: Path) -> None:
+    scene = datasets.load("abu_beach_3")
+    cube = scene["cube"].values.copy()
+    cube[:3, :5] = np.nan  # a corner of nodata: scored NaN, left out of the metrics
+    scene["cube"] = (("y", "x", "band"), cube)
+    source = write_store(scene, tmp_path / "scene.zarr")
+    store = detect_store(source, tmp_path / "anomaly.zarr", methods=["rx", {"local_rx": {"components": 5}}])
+    result = xr.open_zarr(store, consolidated=False)
+    assert list(result["method"].values) == ["rx", "local_rx"]
+    scores = result[SCORES].values
+    assert np.isnan(scores[:, :3, :5]).all() and np.isfinite(scores[:, 3:]).all()
+    valid = np.isfinite(cube).all(axis=-1)
+    direct = methods.get("anomaly", "local_rx")(components=5).scores(fill_invalid(scene["cube"])[0])
+    np.testing.assert_allclose(scores[1][valid], direct.values[valid], rtol=1e-5)
+
+    metrics = evaluate_anomalies.fn(str(store), str(tmp_path / "anomaly.json"), str(tmp_path / "anomaly.png"))
+    truth = scene["anomaly_map"].values.astype(bool)
+    assert metrics["anomalous_pixels"] == int(truth[valid].sum())
+    for index, name in enumerate(["rx", "local_rx"]):
+        assert metrics[name]["auc"] == pytest.approx(_auc_reference(scores[index][valid], truth[valid]), abs=1e-9)
+        assert metrics[name]["seconds"] >= 0
+    assert json.loads((tmp_path / "anomaly.json").read_text())["rx"]["auc"] == pytest.approx(metrics["rx"]["auc"])
+    assert (tmp_path / "anomaly.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_counting_data_are_stabilised_by_a_step_and_the_planted_regions_found(tmp_path: Path) -> None:
+    scene = eels_scene(int(np.random.default_rng().integers(1000)), dose=500.0)
+    source = write_store(scene, tmp_path / "eels.zarr")
+    store = detect_store(source, tmp_path / "anomaly.zarr", steps=[{"anscombe": {}}], methods=["attribute"])
+    metrics = evaluate_anomalies.fn(str(store), str(tmp_path / "m.json"), str(tmp_path / "f.png"))
+    assert metrics["attribute"]["auc"] >= 0.99  # 4x below the default dose (benchmarks/results/anomaly.md)
+
+
+def test_a_scene_without_a_map_gets_scores_and_timings_only(tmp_path: Path) -> None:
+    scene = datasets.load("abu_beach_3").drop_vars("anomaly_map")
+    source = write_store(scene, tmp_path / "scene.zarr")
+    store = detect_store(source, tmp_path / "anomaly.zarr")
+    metrics = evaluate_anomalies.fn(str(store), str(tmp_path / "m.json"), str(tmp_path / "f.png"))
+    assert metrics["anomalous_pixels"] is None and set(metrics["rx"]) == {"seconds", "scored_pixels"}
+    assert json.loads((tmp_path / "m.json").read_text())["rx"] == {"scored_pixels": 10000}  # seconds: a timing
+
+
+def test_a_directory_of_another_kind_is_not_replaced(tmp_path: Path) -> None:
+    scene = datasets.load("abu_beach_3")
+    source = write_store(scene, tmp_path / "scene.zarr")
+    with pytest.raises(OutputConflictError, match="scene.zarr"):
+        detect_store(source, source)
+    assert open_store(source)["cube"].shape == scene["cube"].shape
