@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
+from spectraflow.collection import PER_SCENE_STAGES
 from spectraflow.io import open_store
 from spectraflow.stage_server import free_port
 from spectraflow.synth import synthetic_scene
@@ -220,7 +221,7 @@ def test_parallel_pipeline_flow_equals_a_serial_dvc_repro(repo: Path, parallel_r
 
     with Repo(str(repo)) as dvc_repo:
         declared = {stage.name for stage in dvc_repo.index.stages}
-    assert len([s for s in declared if "@" in s]) == 12
+    assert len([s for s in declared if "@" in s]) == 3 * len(PER_SCENE_STAGES)  # three scenes
     serial = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
     parallel = yaml.safe_load((parallel_run / "dvc.lock").read_text())["stages"]
     assert declared <= set(parallel) and declared <= set(serial)
@@ -287,9 +288,8 @@ def test_a_failed_scene_fails_its_own_stages_only(parallel_run: Path, env: dict[
     rows = {(r["stage"], r["scene"]): r for r in artifact_rows(prefect_server, "pipeline-stages")}
     failed = rows[("ingest", "camera")]
     assert failed["status"] == "failed" and "scene.hdr" in str(failed["error"]), failed
-    assert {rows[(s, "camera")]["status"] for s in ("preprocess", "denoise", "unmix")} == {"blocked"}
-    assert {rows[(s, n)]["status"] for s in ("ingest", "preprocess", "denoise", "unmix")
-            for n in ("aviris", "enmap")} == {"unchanged"}
+    assert {rows[(s, "camera")]["status"] for s in PER_SCENE_STAGES[1:]} == {"blocked"}
+    assert {rows[(s, n)]["status"] for s in PER_SCENE_STAGES for n in ("aviris", "enmap")} == {"unchanged"}
     assert rows[("report", "—")]["status"] == "ran"  # the report of what succeeded
     assert {p: tree_digest(parallel_run / p) for p in untouched} == untouched
     params.write_text(good.replace(entry, entry + "\n      format: envi"))  # fixed: the next run retries it only
@@ -299,7 +299,7 @@ def test_a_failed_scene_fails_its_own_stages_only(parallel_run: Path, env: dict[
     # what reruns is camera's (its store records the reader options, so its downstream stages may follow) and
     # the report (it depends on params.yaml as a whole); nothing of the other scenes
     ran = {stage for stage, status in rows.items() if status == "ran"}
-    assert ("ingest", "camera") in ran and ran - {(s, "camera") for s in ("preprocess", "denoise", "unmix")} == \
+    assert ("ingest", "camera") in ran and ran - {(s, "camera") for s in PER_SCENE_STAGES[1:]} == \
         {("ingest", "camera"), ("report", "—")}
     assert "up to date" in _run(["dvc", "status"], parallel_run, env)
 

@@ -121,3 +121,21 @@ def test_on_the_real_airport_scene_rx_is_the_peer_s_and_attribute_beats_it() -> 
     attribute = roc_auc(methods.get("anomaly", "attribute")().scores(scene["cube"]), scene["anomaly_map"])
     assert rx == pytest.approx(0.8885, abs=2e-3)  # SPy 0.25's rx on this file: 0.8885 (benchmarks/anomaly.py)
     assert attribute > 0.99 > rx
+
+
+def test_cvae_learns_the_background_and_flags_planted_spectra() -> None:
+    """Fresh data: a smooth mixture of three spectra with noise, a few pixels of a fourth spectrum planted; the
+    VAE trained on the scene reconstructs them worst. Trained twice with one seed: the same scores."""
+    rng = np.random.default_rng(int(np.random.default_rng().integers(1 << 32)))
+    bands = np.linspace(0, 1, 40)
+    spectra = np.stack([np.exp(-((bands - c) / 0.25) ** 2) for c in (0.2, 0.5, 0.8)])
+    yy, xx = np.mgrid[0:32, 0:32] / 32.0
+    weights = np.stack([np.sin(3 * yy) + 1.2, np.cos(2 * xx) + 1.2, yy * xx + 0.5], axis=-1)
+    cube = weights / weights.sum(-1, keepdims=True) @ spectra + rng.normal(0, 0.01, (32, 32, 40))
+    truth = np.zeros((32, 32), dtype=bool)
+    truth[rng.choice(32, 6, replace=False), rng.choice(32, 6, replace=False)] = True
+    cube[truth] = 0.6 + 0.3 * np.sin(12 * bands)  # a spectrum no mixture of the three makes
+    detector = methods.get("anomaly", "cvae")(epochs=6, steps=6, batch_size=8, device="cpu")
+    scores = detector.scores(_cube(cube.astype(np.float32)))
+    assert scores.dims == ("y", "x") and roc_auc(scores, truth) >= 0.95
+    np.testing.assert_array_equal(detector.scores(_cube(cube.astype(np.float32))).values, scores.values)
