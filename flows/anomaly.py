@@ -17,8 +17,8 @@ def anomaly(scene: str) -> str:
     config = scene_config(AnomalyConfig, "anomaly", scene)
     compute = from_mapping(ComputeConfig, section("compute"), "compute")
     with dask_scheduler(compute.scheduler, n_workers=compute.n_workers, memory_limit=compute.memory_limit):
-        store = detect_anomalies(config)
-    evaluate_anomalies(store, layout.metrics("anomaly"), layout.plot("anomaly.png"))
+        store, seconds = detect_anomalies(config)
+    evaluate_anomalies(store, seconds, layout.metrics("anomaly"), layout.plot("anomaly.png"))
     return store
 
 

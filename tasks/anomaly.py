@@ -9,15 +9,18 @@ from tasks.metrics import record_metrics
 
 
 @task(name="anomaly-scores")
-def detect_anomalies(config: AnomalyConfig) -> str:
-    """Score ``config.input`` with every configured detector into the store ``config.out``."""
+def detect_anomalies(config: AnomalyConfig) -> tuple[str, dict[str, float]]:
+    """Score ``config.input`` with every configured detector into the store ``config.out``; the store and each
+    detector's seconds."""
     from spectraflow.methods.anomaly import detect_store
 
-    return str(detect_store(config.input, config.out, steps=config.steps, methods=config.methods))
+    store, seconds = detect_store(config.input, config.out, steps=config.steps, methods=config.methods)
+    return str(store), seconds
 
 
 @task(name="evaluate-anomalies")
-def evaluate_anomalies(store: str, metrics_path: str, figure_path: str) -> dict[str, object]:
+def evaluate_anomalies(store: str, seconds: dict[str, float], metrics_path: str,
+                       figure_path: str) -> dict[str, object]:
     """Per detector: its seconds (apart, a timing), the pixels it scored and, when the scene has an anomaly map,
     ROC AUC, the AUCs of detection and of false alarm against the threshold, separability and SNPR (valid pixels
     only); the figure (score maps beside the truth, ROC curves)."""
@@ -35,7 +38,7 @@ def evaluate_anomalies(store: str, metrics_path: str, figure_path: str) -> dict[
     metrics: dict[str, object] = {"anomalous_pixels": int(result["anomaly_map"].values[valid].sum())
                                   if "anomaly_map" in result else None}
     for entry, values in zip(json.loads(result.attrs["anomaly"]), result[SCORES].values, strict=True):
-        scores: dict[str, object] = {"seconds": entry["seconds"], "scored_pixels": int(valid.sum())}
+        scores: dict[str, object] = {"seconds": seconds[entry["name"]], "scored_pixels": int(valid.sum())}
         if "anomaly_map" in result:
             scores.update(anomaly_scores(values[valid], result["anomaly_map"].values[valid]))
         metrics[entry["name"]] = scores
