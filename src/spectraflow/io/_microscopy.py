@@ -63,8 +63,8 @@ class _RosettaReader(Reader):
         path = require_regular_file(path)
         spectra = [s for s in self._read_signals(path) if _signal_axis(s) is not None]
         if not spectra:
-            raise FormatError(path, "signals", "a spectrum or spectrum image with an energy, wavenumber or "
-                              "wavelength axis", "no such signal")
+            raise FormatError(path, "signals", "a spectrum or spectrum image on an EELS energy-loss (eV) or a "
+                              "wavenumber (cm-1) axis", "no such signal")
         index = options.get("signal", 0)
         if not isinstance(index, int) or not 0 <= index < len(spectra):
             raise FormatError(path, "signal", f"an index 0..{len(spectra) - 1} among its spectra "
