@@ -6,7 +6,8 @@ Prints, measured in one run on the dask threaded scheduler (every core):
   every 50 ms) for each step, store to store: ``preprocess`` (params.yaml's chain: radiometric, bad bands,
   min–max), ``subspace_tv`` and ``robust_subspace_tv`` on the preprocessed cube with Gaussian noise added
   (σ = 10/255), and ``unmix``: archetypal endmembers fitted on a representative subset of the
-  ``subspace_tv`` result, then FCLS abundances of every pixel (the unmix stage's ``unmix_store``); then each
+  ``subspace_tv`` result, then FCLS abundances of every pixel (the unmix stage's ``unmix_store``), and ``rx``
+  (global Reed–Xiaoli scores of the noisy cube, the anomaly stage's ``detect_store``); then each
   step's time per GB relative to the 1 GB cube's;
 * at 1 GB: MPSNR (against the clean preprocessed cube) of ``subspace_tv`` tiled under its default ``memory_mb``
   and run as one tile over the whole cube, and their difference;
@@ -128,11 +129,12 @@ def mpsnr(estimate: Path, clean: Path) -> float:
 
 
 def scale_table(sizes: list[float], work: Path) -> None:
+    from spectraflow.methods.anomaly import detect_store
     from spectraflow.methods.unmixers import unmix_store
     from spectraflow.preprocess import parse_steps, preprocess_store
 
     steps = parse_steps(yaml.safe_load((ROOT / "params.yaml").read_text())["preprocess"]["steps"])
-    names = ["preprocess", "subspace_tv", "robust_subspace_tv", "unmix"]
+    names = ["preprocess", "subspace_tv", "robust_subspace_tv", "unmix", "rx"]
     rows: dict[float, dict[str, tuple[float, int]]] = {}
     print("| cube | pixels | " + " | ".join(f"{n} s (s/GB, peak RSS)" for n in names) + " | total s/GB |")
     print("|---|---|" + "---|" * (len(names) + 1))
@@ -143,7 +145,7 @@ def scale_table(sizes: list[float], work: Path) -> None:
 
         shape = open_store(raw)["cube"].shape
         gigabytes = shape[0] * shape[1] * shape[2] * 4 / 1e9
-        for name in ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "whole.zarr"):
+        for name in ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "rx.zarr", "whole.zarr"):
             shutil.rmtree(directory / name, ignore_errors=True)
         pre, noisy = directory / "pre.zarr", directory / "noisy.zarr"
         results = {"preprocess": measured(preprocess_store, raw, pre, steps)}
@@ -153,6 +155,7 @@ def scale_table(sizes: list[float], work: Path) -> None:
                                                  "robust_subspace_tv")
         results["unmix"] = measured(unmix_store, directory / "subspace_tv.zarr", directory / "unmix.zarr",
                                     n_endmembers=len(MATERIALS), blind={"archetypal": {"seed": 0}})
+        results["rx"] = measured(detect_store, noisy, directory / "rx.zarr", methods=["rx"])
         rows[gigabytes] = results
         cells = [f"{s:.0f} ({s / gigabytes:.1f}, {rss / 2**30:.2f} GB)" for s, rss in results.values()]
         total = sum(s for s, _ in results.values())
@@ -167,7 +170,7 @@ def scale_table(sizes: list[float], work: Path) -> None:
                           f"{whole:.3f} dB (difference {with_tiles - whole:+.4f} dB; the whole-cube run took "
                           f"{whole_seconds:.0f} s and {whole_rss / 2**30:.1f} GB); noisy "
                           f"{mpsnr(noisy, pre):.3f} dB")
-        for name in ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "whole.zarr"):
+        for name in ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "rx.zarr", "whole.zarr"):
             shutil.rmtree(directory / name, ignore_errors=True)
     print()
     reference = min(rows, key=lambda gb: abs(gb - 1))
