@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MATERIALS = ["vegetation", "soil", "water", "asphalt", "kaolinite"]
 NOISE_SIGMA = 10 / 255
 WIDTH = 2048
+#: the stores each cube's steps write (removed before and after them)
+STORES = ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "rx.zarr", "whole.zarr")
 ROWS_PER_BLOCK = 32
 
 
@@ -145,7 +147,7 @@ def scale_table(sizes: list[float], work: Path) -> None:
 
         shape = open_store(raw)["cube"].shape
         gigabytes = shape[0] * shape[1] * shape[2] * 4 / 1e9
-        for name in ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "rx.zarr", "whole.zarr"):
+        for name in STORES:
             shutil.rmtree(directory / name, ignore_errors=True)
         pre, noisy = directory / "pre.zarr", directory / "noisy.zarr"
         results = {"preprocess": measured(preprocess_store, raw, pre, steps)}
@@ -170,7 +172,7 @@ def scale_table(sizes: list[float], work: Path) -> None:
                           f"{whole:.3f} dB (difference {with_tiles - whole:+.4f} dB; the whole-cube run took "
                           f"{whole_seconds:.0f} s and {whole_rss / 2**30:.1f} GB); noisy "
                           f"{mpsnr(noisy, pre):.3f} dB")
-        for name in ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "rx.zarr", "whole.zarr"):
+        for name in STORES:
             shutil.rmtree(directory / name, ignore_errors=True)
     print()
     reference = min(rows, key=lambda gb: abs(gb - 1))
