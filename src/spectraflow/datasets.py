@@ -16,6 +16,14 @@ Scenes (citations in the MANIFEST):
 ``san_diego``
     100 x 100 x 189 AVIRIS DN with the aircraft ``anomaly_map``; wavelengths are not distributed with it.
     X. Kang et al., IEEE TGRS 55(10), 2017.
+``paris_hs_ms``, ``paris_hs_pan``
+    The Paris fusion pairs of HySure (Simões et al., IEEE TGRS 53(6), 2015): EO-1 Hyperion (30 m, 128 of its
+    242 bands, ``non_del_bands`` 1-based) with ALI's multispectral image on the same grid (``ms``, 9 bands, 72 x
+    72) or its panchromatic image 3x finer (``pan`` on ``(pan_y, pan_x)``, 216 x 174 for a 72 x 58 cube). Each
+    carries the ALI spectral responses as boxes over the published band edges (``srf``: ``(ms_band, band)``;
+    ``pan_srf``: ``(band,)``). Hyperion band centres are the linear grids of its two spectrometers as published
+    by USGS (VNIR bands 1-70 from 355.59 nm, SWIR 71-242 from 851.92 nm, ~10 nm apart): within a few tenths of
+    a nanometre of the per-band table. Radiometric scale as distributed (unstated).
 ``abu_beach_2``, ``abu_beach_3``, ``abu_urban_1``, ``abu_urban_3``, ``abu_airport``
     The anomaly-detection scenes of the ABU set (100 x 100 crops of AVIRIS scenes, 188–204 bands, int16 or
     uint16 DN cast to float32) with their ``anomaly_map``; no wavelengths are distributed with them.
@@ -66,6 +74,8 @@ CHECKSUMS: dict[str, str] = {
         "e63fb15a0db3e8f5b5f36d1e5dab57b5e3efe37e322189571848ba6bb056941b",
     "envi/aviris_ng/ang20150420t182808_corr_v1e_img_4200-4210_70-80.img":
         "c065f38a7f65a36af3d57744fc0a63fbca5e029186921c5006976bc2d53ebcc0",
+    "fusion/paris_data_hs_ms.mat": "81e13528535ff32a0e0069368daa3aa9206d1393317391571a29958f5f57d839",
+    "fusion/paris_data_hs_pan.mat": "238baead1beab1c79da7d767ce5bc7f00ec4a7eb1380875fd9a28e6d0ab37837",
     "operator/darcy/darcy_train_16.pt": "0be662acdb1dab7dfd1a1da0b140e97f75cc94f98a14edcf768abe6968b3b418",
     "operator/darcy/darcy_test_16.pt": "d2b19af9d4a6ae04ba2de54b8ecccc8b89766472faf6ce7f506c0b2a60f69a4c",
     "operator/burgers/burgers_train_16.pt": "d12335adc0d96357a893dc39d72957fa89fda852b00902d94da95aa06af23fa0",
@@ -198,11 +208,60 @@ def _abu(name: str, root: str | os.PathLike[str] | None = None) -> xr.Dataset:
     return _finish(scene, name, files)
 
 
+#: ALI's bands (nm, lower and upper edge; NASA EO-1 ALI instrument description)
+ALI_BANDS: dict[str, tuple[float, float]] = {
+    "MS-1p": (433, 453), "MS-1": (450, 515), "MS-2": (525, 605), "MS-3": (630, 690), "MS-4": (775, 805),
+    "MS-4p": (845, 890), "MS-5p": (1200, 1300), "MS-5": (1550, 1750), "MS-7": (2080, 2350), "Pan": (480, 690),
+}
+
+
+def hyperion_wavelength(band_numbers: np.ndarray) -> np.ndarray:
+    """Centres (nm) of Hyperion bands by their 1-based numbers: VNIR 1-70 and SWIR 71-242 linear grids."""
+    numbers = np.asarray(band_numbers, dtype=np.float64)
+    if numbers.min() < 1 or numbers.max() > 242:
+        raise ValueError(f"Hyperion band numbers run from 1 to 242; got {numbers.min():g}..{numbers.max():g}")
+    return np.where(numbers <= 70, 355.59 + (numbers - 1) * 10.1725, 851.92 + (numbers - 71) * 10.09)
+
+
+def box_srf(wavelength: np.ndarray, edges: dict[str, tuple[float, float]]) -> np.ndarray:
+    """Spectral responses ``(len(edges), band)``: each broad band the mean of the narrow bands centred in it."""
+    boxes = np.array([(wavelength >= lo) & (wavelength <= hi) for lo, hi in edges.values()], dtype=np.float64)
+    if not boxes.any(axis=1).all():
+        empty = [name for name, row in zip(edges, boxes, strict=True) if not row.any()]
+        raise ValueError(f"no band centre within {', '.join(empty)}")
+    return boxes / boxes.sum(axis=1, keepdims=True)
+
+
+def _paris(kind: str, root: str | os.PathLike[str] | None = None) -> xr.Dataset:
+    from scipy.io import loadmat
+
+    from .cube import make_scene
+
+    name = f"paris_data_hs_{kind}.mat"
+    files = _shared("fusion", (name,), root)
+    raw = loadmat(files[f"fusion/{name}"])
+    wavelength = hyperion_wavelength(raw["non_del_bands"].ravel())
+    scene = make_scene(raw["HSim"], wavelength=wavelength, sensor="EO-1 Hyperion",
+                       units="as distributed (scale unstated)", source=str(files[f"fusion/{name}"]))
+    scene = scene.assign_coords(hyperion_band=("band", raw["non_del_bands"].ravel().astype(np.int16)))
+    if kind == "ms":
+        ms_bands = {k: v for k, v in ALI_BANDS.items() if k != "Pan"}
+        scene = scene.assign_coords(ms_band=list(ms_bands))
+        scene["ms"] = (("y", "x", "ms_band"), raw["MSim"], {"sensor": "EO-1 ALI"})
+        scene["srf"] = (("ms_band", "band"), box_srf(wavelength, ms_bands))
+    else:
+        scene["pan"] = (("pan_y", "pan_x"), raw["PCim"], {"sensor": "EO-1 ALI", "resolution_ratio": 3})
+        scene["pan_srf"] = (("band",), box_srf(wavelength, {"Pan": ALI_BANDS["Pan"]})[0])
+    return _finish(scene, f"paris_hs_{kind}", files)
+
+
 _LOADERS: dict[str, Callable[..., xr.Dataset]] = {
     "samson": samson,
     "jasper_ridge": jasper_ridge,
     "san_diego": san_diego,
     **{name: partial(_abu, name) for name in ABU_SCENES},
+    "paris_hs_ms": partial(_paris, "ms"),
+    "paris_hs_pan": partial(_paris, "pan"),
 }
 
 

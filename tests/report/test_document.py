@@ -3,6 +3,7 @@ figures), and the page itself opened in a real headless Chromium with the networ
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -88,6 +89,7 @@ def run_workspace(tmp_path: Path) -> tuple[Path, dict[str, object], dict[str, ob
     (ws / "dvc.lock").write_text(yaml.safe_dump(lock))
     (ws / "benchmarks/results").mkdir(parents=True)
     (ws / "benchmarks/results/unmix.md").write_text(BENCHMARK)
+    _figure(ws / "benchmarks/results/fusion_paris.png", 3)
     return ws, old, new
 
 
@@ -130,6 +132,11 @@ def test_benchmarks_provenance_and_figures_are_collected(run_workspace: tuple[Pa
                              "2026-11-22T00:00:00"),)
     assert outputs.rows == (("task", "data/stores/scene.zarr", "0123456789abcdef0123456789abcdef.dir", "10", "2"),)
     assert [f.caption for f in report.figures] == ["task: data/plots/first.png", "task: data/plots/second.png"]
+    (figure,) = report.benchmark_figures
+    assert figure.caption == "fusion_paris (benchmarks/results/fusion_paris.png)"
+    page = render_html(report)
+    benchmarks = page[page.index('id="benchmarks"'):page.index('id="provenance"')]
+    assert base64.b64encode(figure.path.read_bytes()).decode() in benchmarks  # inlined in its section
     markdown = render_markdown(report, "data/report/index.html")
     assert "| sad_mean |" in markdown and "| samson | pysptools 0.15 N-FINDR + FCLS | 5.42 |" in markdown
 
@@ -152,7 +159,7 @@ def test_page_refers_to_nothing_outside_itself(run_workspace: tuple[Path, dict, 
     parser.feed(page)
     assert "script" not in parser.tags and "link" not in parser.tags
     assert parser.references and all(r.startswith(("data:image/png;base64,", "#")) for r in parser.references)
-    assert parser.tags.count("img") == 2
+    assert parser.tags.count("img") == 3  # two run figures and one benchmark figure
     assert "default-src 'none'" in page and "seed: 3" in page
 
 

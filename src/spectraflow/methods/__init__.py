@@ -15,7 +15,7 @@ from ..errors import UnknownMethodError
 
 __all__ = ["FAMILIES", "register", "get", "names", "registry", "build", "method_params"]
 
-FAMILIES = ("denoise", "unmix", "anomaly", "operator", "preprocess")
+FAMILIES = ("denoise", "unmix", "anomaly", "fuse", "operator", "preprocess")
 _REGISTRIES: dict[str, Registry[Any]] = {family: Registry(f"{family} method") for family in FAMILIES}
 # the modules whose import registers a family's methods (imported on first use, so `import spectraflow` is fast)
 _PROVIDERS: dict[str, tuple[str, ...]] = {
@@ -23,6 +23,7 @@ _PROVIDERS: dict[str, tuple[str, ...]] = {
     "unmix": ("spectraflow.methods.unmixers",),
     "denoise": ("spectraflow.methods.denoisers",),
     "anomaly": ("spectraflow.methods.anomaly",),
+    "fuse": ("spectraflow.methods.fusion",),
     "operator": ("spectraflow.methods.operators",),
 }
 

@@ -7,7 +7,8 @@ scores then count the valid pixels only (SSIM: its map averaged over them).
 ``mssim``  mean over bands of SSIM (Wang et al., IEEE TIP 13(4), 2004): Gaussian window σ = 1.5 truncated at
            3.5σ, K1 = 0.01, K2 = 0.03, population statistics — the settings of the denoising benchmarks.
 ``sam``    mean spectral angle over pixels, degrees.
-``ergas``  ``100 · sqrt(mean_band (RMSE_band / mean_band)²)`` (Wald, 2000), resolution ratio 1.
+``ergas``  ``(100 / ratio) · sqrt(mean_band (RMSE_band / mean_band)²)`` (Wald, 2000); ``ratio`` is the
+           resolution ratio of a fusion (1: denoising).
 """
 
 from __future__ import annotations
@@ -71,11 +72,11 @@ def sam(estimate: Any, reference: Any, valid: Any = None) -> float:
     return float(np.degrees(np.arccos(cos)).mean())
 
 
-def ergas(estimate: Any, reference: Any, valid: Any = None) -> float:
+def ergas(estimate: Any, reference: Any, valid: Any = None, ratio: float = 1.0) -> float:
     est, ref = _pair(estimate, reference, valid)
     rmse = np.sqrt(((est - ref) ** 2).mean(axis=(0, 1)))
     mean = np.abs(ref.mean(axis=(0, 1)))
-    return float(100 * np.sqrt(np.mean((rmse / np.maximum(mean, 1e-30)) ** 2)))
+    return float(100 / ratio * np.sqrt(np.mean((rmse / np.maximum(mean, 1e-30)) ** 2)))
 
 
 def denoising_scores(estimate: Any, reference: Any, valid: Any = None) -> dict[str, float]:

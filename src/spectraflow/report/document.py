@@ -7,7 +7,8 @@
   the outputs its source files with their sha256, the reader and the versions that wrote it;
 - one metrics table per metrics file ``dvc.yaml`` declares, each value next to the same metric at a baseline
   revision (default ``HEAD``: the last committed run, what ``dvc metrics diff`` compares against);
-- the tables the benchmarks printed (``benchmarks/results/*.md``: ours beside the peers, measured in one run);
+- the tables the benchmarks printed (``benchmarks/results/*.md``: ours beside the peers, measured in one run) and
+  the figures they drew (``benchmarks/results/*.png``, e.g. the Paris fusion);
 - the PNG figures ``dvc.yaml`` declares under ``plots:``, in stage order;
 - for a collection (``collection.scenes``), an overview with one row per scene (a thumbnail, sensor, size,
   bands kept, noise, each task's headline score, status) and a section per scene with its stages' metrics
@@ -96,6 +97,7 @@ class Report:
     provenance: list[Table] = field(default_factory=list)
     metrics: list[Table] = field(default_factory=list)
     benchmarks: list[Table] = field(default_factory=list)
+    benchmark_figures: list[Figure] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     overview: Table | None = None
     scenes: list[SceneSection] = field(default_factory=list)
@@ -319,6 +321,8 @@ def collect_report(workspace: str | os.PathLike[str] = ".", baseline: str = "HEA
     results = Path(benchmarks) if benchmarks is not None else workspace / "benchmarks" / "results"
     benchmark_tables = [table for path in sorted(results.glob("*.md"))
                         for table in _markdown_tables(path.read_text(), path.stem)]
+    benchmark_figures = [Figure(f"{path.stem} (benchmarks/results/{path.name})", path)
+                         for path in sorted(results.glob("*.png"))]
     scenes = _scene_names(workspace)
     sections = [SceneSection(scene, [t for t in metrics if _scene_of(t.title) == scene],
                              [f for f in figures if _scene_of(f.caption) == scene]) for scene in scenes]
@@ -327,6 +331,7 @@ def collect_report(workspace: str | os.PathLike[str] = ".", baseline: str = "HEA
                   revision=revision, baseline=baseline, parameters=params_text,
                   provenance=_provenance(workspace, lock or {}),
                   metrics=[t for t in metrics if _scene_of(t.title) not in scenes], benchmarks=benchmark_tables,
+                  benchmark_figures=benchmark_figures,
                   figures=[f for f in figures if _scene_of(f.caption) not in scenes],
                   overview=_overview(workspace, scenes, stages) if scenes else None, scenes=sections)
 
@@ -478,7 +483,8 @@ def render_html(report: Report, page: str | os.PathLike[str] | None = None) -> s
     sections += [
         ("Benchmarks", "<p>Measured by hand with the scripts in <code>benchmarks/</code>, ours beside the peers in "
                        "one run on one machine.</p>" + ("".join(_html_table(t) for t in report.benchmarks)
-                                                       or "<p>No benchmark results recorded.</p>")),
+                                                       or "<p>No benchmark results recorded.</p>")
+                       + "".join(_figure_html(f, page_dir) for f in report.benchmark_figures)),
         ("Provenance", "".join(_html_table(t) for t in report.provenance)),
         ("Parameters", f"<pre>{html.escape(report.parameters)}</pre>"),
     ]
@@ -516,6 +522,7 @@ def render_markdown(report: Report, html_path: str | os.PathLike[str] | None = N
     parts += ["", f"## Metrics (previous: `{report.baseline}`)", ""]
     parts += [_markdown_table(t) + "\n" for t in report.all_metrics()]
     parts += ["## Benchmarks", ""] + [_markdown_table(t) + "\n" for t in report.benchmarks]
+    parts += [f"- figure: {f.caption}" for f in report.benchmark_figures]
     parts += ["## Figures", ""] + [f"- {f.caption}" for f in report.all_figures()]
     parts += ["", "## Provenance", ""] + [_markdown_table(t) + "\n" for t in report.provenance]
     return "\n".join(parts)

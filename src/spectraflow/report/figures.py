@@ -15,7 +15,8 @@ from .._atomic import atomic_output
 from ..cube import CUBE, SPECTRAL_AXES, WAVELENGTH, physical_values, spectral_axis, spectral_positions
 
 __all__ = ["anomaly_overview", "rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview",
-           "denoising_overview", "training_curves", "operator_overview", "scene_thumbnail", "figure_thumbnail"]
+           "denoising_overview", "fusion_overview", "training_curves", "operator_overview", "scene_thumbnail",
+           "figure_thumbnail"]
 
 #: Wavelengths (nm) shown as red, green and blue in true-colour composites.
 TRUE_COLOUR_NM = (640.0, 550.0, 460.0)
@@ -404,3 +405,52 @@ def figure_thumbnail(path: str | os.PathLike[str], width: int = 720) -> tuple[st
             small.save(buffer, format=kind.upper(), **options)
             encoded.append((f"image/{kind}", buffer.getvalue()))
     return min(encoded, key=lambda item: len(item[1]))
+
+
+def fusion_overview(panels: Mapping[str, xr.DataArray], path: str | os.PathLike[str], *,
+                    reference: xr.DataArray | None = None, zoom: int = 4, pixels: int = 3, title: str = "") -> Path:
+    """Write a PNG of a resolution enhancement: a colour composite of each panel (``{name: cube}`` on one fine
+    grid, e.g. the input shown by pixel replication, the fused results, the reference) with the same stretch,
+    a ``zoom`` x detail of the centre of each, and the spectra of ``pixels`` pixels in the results and the
+    reference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = {**panels, **({"reference": reference} if reference is not None else {})}
+    first = next(iter(shown.values()))
+    ny, nx, nb = first.shape
+    rgb = rgb_bands(wavelengths(first, nb), nb)
+    basis = np.asarray((reference if reference is not None else first).values, dtype=np.float64)[:, :, rgb]
+    lo, hi = np.nanpercentile(basis, 2, axis=(0, 1)), np.nanpercentile(basis, 98, axis=(0, 1))
+    hy, hx = max(8, ny // zoom), max(8, nx // zoom)
+    window = (slice((ny - hy) // 2, (ny + hy) // 2), slice((nx - hx) // 2, (nx + hx) // 2))
+    rng = np.random.default_rng(0)
+    spots = [(int(rng.integers(window[0].start, window[0].stop)), int(rng.integers(window[1].start, window[1].stop)))
+             for _ in range(pixels)]
+    fig, grid = plt.subplots(3, len(shown), figsize=(3.2 * len(shown), 9.2), squeeze=False)
+    x, xlabel = band_abscissa(first, nb)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for column, (name, cube) in enumerate(shown.items()):
+        values = np.asarray(cube.values, dtype=np.float64)
+        image = np.clip((values[:, :, rgb] - lo) / np.where(hi > lo, hi - lo, 1), 0, 1)
+        grid[0, column].imshow(image, interpolation="nearest")
+        grid[0, column].add_patch(plt.Rectangle((window[1].start, window[0].start), hx, hy, fill=False, ec="w"))
+        grid[0, column].set_title(name, fontsize=11)
+        grid[1, column].imshow(image[window], interpolation="nearest")
+        for (sy, sx), colour in zip(spots, colours, strict=False):
+            grid[1, column].plot(sx - window[1].start, sy - window[0].start, "+", color=colour, ms=9, mew=2)
+        grid[1, column].set_title(f"{name}, {zoom}x detail", fontsize=10)
+        for ax in grid[:2, column]:
+            ax.set_axis_off()
+        for (sy, sx), colour in zip(spots, colours, strict=False):
+            grid[2, column].plot(x, values[sy, sx], color=colour, lw=1.2)
+            if reference is not None and name != "reference":
+                grid[2, column].plot(x, np.asarray(reference.values)[sy, sx], color=colour, lw=0.8, ls=":")
+        grid[2, column].set_xlabel(xlabel, fontsize=9)
+        grid[2, column].set_title("spectra (dotted: reference)" if reference is not None else "spectra",
+                                  fontsize=10)
+    fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["tv_denoise"]
+__all__ = ["tv_denoise", "gradient", "divergence"]
 
 
-def _gradient(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def gradient(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward differences of ``u`` ``(..., y, x)`` along x and y, zero across the last column/row (Neumann)."""
     gx = np.zeros_like(u)
     gy = np.zeros_like(u)
     gx[..., :, :-1] = u[..., :, 1:] - u[..., :, :-1]
@@ -20,7 +21,8 @@ def _gradient(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
-def _divergence(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+def divergence(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Minus the adjoint of :func:`gradient`."""
     div = np.zeros_like(px)
     div[..., :, 0] = px[..., :, 0]
     div[..., :, 1:-1] = px[..., :, 1:-1] - px[..., :, :-2]
@@ -41,13 +43,13 @@ def tv_denoise(images: np.ndarray, weight: float | np.ndarray, iterations: int =
     tau = 0.25  # Chambolle's step bound (1/8 guarantees convergence; 1/4 works in practice)
     previous = f
     for i in range(iterations):
-        gx, gy = _gradient(_divergence(px, py) - f / lam)
+        gx, gy = gradient(divergence(px, py) - f / lam)
         norm = np.sqrt(gx**2 + gy**2)
         px = (px + tau * gx) / (1 + tau * norm)
         py = (py + tau * gy) / (1 + tau * norm)
         if i % 10 == 9:
-            u = f - lam * _divergence(px, py)
+            u = f - lam * divergence(px, py)
             if np.abs(u - previous).max() < tolerance * max(float(np.abs(f).max()), 1e-12):
                 break
             previous = u
-    return f - lam * _divergence(px, py)
+    return f - lam * divergence(px, py)

@@ -1,0 +1,172 @@
+"""What the fusion methods share: the sensor model (MTF blur, decimation), interpolation, the per-band guide.
+
+The sensor model is the one of Wald's reduced-resolution protocol: the low-resolution image is the fine one
+blurred by a Gaussian whose frequency response at the coarse grid's Nyquist frequency is ``mtf_gain`` (the
+sensor's MTF there), then sampled every ``ratio`` pixels starting at ``ratio // 2``. :func:`upsample` is the
+matching interpolation (a coarse pixel's centre lands on the fine pixel it was sampled from).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import xarray as xr
+
+from ...errors import ConfigError
+
+__all__ = ["Fuser", "mtf_sigma", "blur", "degrade", "upsample", "resolution_ratio", "band_guides",
+           "reduced_resolution"]
+
+#: the MTF gain at Nyquist assumed when a sensor's is not known (the value of the MTF-GLP literature for
+#: hyperspectral sensors' generic model)
+DEFAULT_MTF_GAIN = 0.3
+
+
+def mtf_sigma(ratio: int, gain: float = DEFAULT_MTF_GAIN) -> float:
+    """Standard deviation (fine pixels) of the Gaussian whose response at ``1 / (2 ratio)`` cycles/pixel is
+    ``gain``: ``exp(-2 π² σ² f²) = gain``."""
+    if not 0 < gain < 1:
+        raise ConfigError(f"mtf_gain={gain!r}; expected a gain at Nyquist in (0, 1)")
+    return float(ratio * np.sqrt(-2 * np.log(gain)) / np.pi)
+
+
+def blur(image: np.ndarray, ratio: int, gain: float = DEFAULT_MTF_GAIN) -> np.ndarray:
+    """``image`` ``(y, x[, band])`` blurred by the MTF-matched Gaussian (edges reflected)."""
+    from scipy.ndimage import gaussian_filter
+
+    sigma = mtf_sigma(ratio, gain)
+    return gaussian_filter(np.asarray(image, dtype=np.float64), sigma=(sigma, sigma) + (0,) * (image.ndim - 2),
+                           mode="reflect", truncate=4.0)
+
+
+def degrade(image: np.ndarray, ratio: int, gain: float = DEFAULT_MTF_GAIN) -> np.ndarray:
+    """The low-resolution view of ``image``: MTF blur, then every ``ratio``-th pixel from ``ratio // 2``."""
+    start = ratio // 2
+    return blur(image, ratio, gain)[start::ratio, start::ratio]
+
+
+def upsample(image: np.ndarray, ratio: int, shape: tuple[int, int] | None = None, order: int = 3) -> np.ndarray:
+    """``image`` ``(y, x[, band])`` interpolated ``ratio`` times finer (cubic spline by default), onto ``shape``
+    (default: ``ratio`` × its own), coarse pixel ``i`` at fine pixel ``i · ratio + ratio // 2``."""
+    from scipy.ndimage import map_coordinates, spline_filter
+
+    image = np.asarray(image, dtype=np.float64)
+    height, width = shape or (image.shape[0] * ratio, image.shape[1] * ratio)
+    start = ratio // 2
+    rows = (np.arange(height) - start) / ratio
+    cols = (np.arange(width) - start) / ratio
+    grid = np.meshgrid(rows, cols, indexing="ij")
+    planes = image.reshape(image.shape[0], image.shape[1], -1)
+    out = np.empty((height, width, planes.shape[2]))
+    for k in range(planes.shape[2]):
+        coefficients = spline_filter(planes[:, :, k], order=order, mode="mirror") if order > 1 else planes[:, :, k]
+        out[:, :, k] = map_coordinates(coefficients, grid, order=order, mode="mirror", prefilter=False)
+    return out.reshape((height, width) + image.shape[2:])
+
+
+def reduced_resolution(reference: np.ndarray, ratio: int, srf: np.ndarray | None = None,
+                       gain: float = DEFAULT_MTF_GAIN) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Wald's protocol: from a ``(Y, X, band)`` reference (cropped to a multiple of ``ratio``), the
+    low-resolution cube (:func:`degrade`) and the guide seen through the spectral responses ``srf``
+    (``(guide band, band)``, or ``(band,)`` for a panchromatic image; ``None``: no guide). Returns
+    ``(hs_low, guide, reference)``."""
+    reference = np.asarray(reference, dtype=np.float64)
+    height, width = (reference.shape[0] // ratio) * ratio, (reference.shape[1] // ratio) * ratio
+    reference = reference[:height, :width]
+    guide = None if srf is None else reference @ np.asarray(srf, dtype=np.float64).T
+    return degrade(reference, ratio, gain), guide, reference
+
+
+def resolution_ratio(low: tuple[int, ...], high: tuple[int, ...], what: str) -> int:
+    """The integer ratio between a low- and a high-resolution grid (the same along y and x)."""
+    ratios = {h / lo for lo, h in zip(low[:2], high[:2], strict=True)}
+    ratio = ratios.pop() if len(ratios) == 1 else None
+    if ratio is None or ratio != int(ratio) or ratio < 1:
+        raise ConfigError(f"{what}: a {high[0]} x {high[1]} guide for a {low[0]} x {low[1]} cube; expected one "
+                          "integer resolution ratio along y and x")
+    return int(ratio)
+
+
+def _with_intercept(values: np.ndarray) -> np.ndarray:
+    return np.concatenate([values.reshape(-1, values.shape[-1]), np.ones((values[..., 0].size, 1))], axis=1)
+
+
+def band_guides(hs_low: np.ndarray, guide: np.ndarray, ratio: int, gain: float) -> tuple[np.ndarray, np.ndarray]:
+    """One synthetic guide per hyperspectral band: the linear combination (with offset) of the guide's bands
+    that best predicts the band at low resolution (least squares on the degraded guide; a panchromatic guide
+    gives each band a scaled, shifted pan). Returns the guides at full resolution and their low-pass versions
+    (degraded, then interpolated back), both ``(Y, X, band)``: the detail a band receives is their difference.
+
+    With several guide bands this is the hypersharpening of Selva et al. (IEEE JSTSP 9(6), 2015).
+    """
+    guide = guide if guide.ndim == 3 else guide[:, :, None]
+    guide_low = degrade(guide, ratio, gain)
+    coefficients, *_ = np.linalg.lstsq(_with_intercept(guide_low), hs_low.reshape(-1, hs_low.shape[2]), rcond=None)
+    lowpass = upsample(guide_low, ratio, guide.shape[:2])
+    shape = guide.shape[:2] + (hs_low.shape[2],)
+    guides, lowpassed = (_with_intercept(image) @ coefficients for image in (guide, lowpass))
+    return guides.reshape(shape), lowpassed.reshape(shape)
+
+
+@dataclass(frozen=True)
+class Fuser:
+    """Base of the fusion methods.
+
+    Contracts, on ``(y, x, band)`` DataArrays (a panchromatic guide is ``(y, x)``):
+
+    * ``fuse(hs, pan)`` — pansharpening; ``fuse(hs, ms)`` — HS–MS fusion (``srf``: the ``(ms_band, band)``
+      spectral responses where the method uses them; estimated from the data otherwise);
+    * ``superresolve(hs, ratio)`` — single-image super-resolution.
+
+    The result lies on the guide's grid (or ``ratio`` × the cube's) with the cube's bands. Subclasses implement
+    :meth:`sharpen` on bare arrays; a method without a guide (``cubic``) takes ``guide=None``.
+    """
+
+    name: ClassVar[str]
+    #: whether the method can work without a guide (single-image super-resolution)
+    guided: ClassVar[bool] = True
+    mtf_gain: float = DEFAULT_MTF_GAIN
+
+    def sharpen(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int,
+                srf: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def fuse(self, hs: xr.DataArray, guide: xr.DataArray, srf: Any = None) -> xr.DataArray:
+        self._check(hs, "hs", 3)
+        self._check(guide, "guide", guide.ndim if guide.ndim in (2, 3) else 3)
+        ratio = resolution_ratio(hs.shape, guide.shape, f"fuse {self.name!r}")
+        values = np.asarray(guide.values, dtype=np.float64)
+        srf_values = None if srf is None else np.asarray(getattr(srf, "values", srf), dtype=np.float64)
+        if srf_values is not None and srf_values.shape != ((values.shape[2] if values.ndim == 3 else 1),
+                                                           hs.shape[2]):
+            raise ConfigError(f"fuse {self.name!r}: srf of shape {srf_values.shape}; expected (guide band, band) "
+                              f"= ({values.shape[2] if values.ndim == 3 else 1}, {hs.shape[2]})")
+        fused = self.sharpen(np.asarray(hs.values, dtype=np.float64), values, ratio, srf_values)
+        return self._result(hs, fused, ratio, {d: guide[d] for d in ("y", "x") if d in guide.coords})
+
+    def superresolve(self, hs: xr.DataArray, ratio: int) -> xr.DataArray:
+        self._check(hs, "hs", 3)
+        if self.guided:
+            raise ConfigError(f"fuse {self.name!r} needs a guide image (pan or multispectral): use fuse(hs, guide)")
+        if not (isinstance(ratio, int | np.integer) and ratio >= 1):
+            raise ConfigError(f"superresolve {self.name!r}: ratio={ratio!r}; expected a positive integer")
+        return self._result(hs, self.sharpen(np.asarray(hs.values, dtype=np.float64), None, int(ratio)), int(ratio),
+                            {})
+
+    def _check(self, array: Any, what: str, ndim: int) -> None:
+        if not isinstance(array, xr.DataArray) or array.ndim != ndim or array.dims[:2] != ("y", "x"):
+            raise ConfigError(f"fuse {self.name!r}: {what} with dims {getattr(array, 'dims', None)}; expected a "
+                              f"(y, x{', band' if ndim == 3 else ''}) DataArray")
+        if not np.isfinite(np.asarray(array.values)).all():
+            raise ConfigError(f"fuse {self.name!r}: {what} holds non-finite values; fill or mask them first")
+
+    def _result(self, hs: xr.DataArray, fused: np.ndarray, ratio: int, coords: dict[str, Any]) -> xr.DataArray:
+        band_coords = {k: v for k, v in hs.coords.items() if v.dims == ("band",)}
+        return xr.DataArray(fused.astype(hs.dtype if hs.dtype.kind == "f" else np.float64), dims=("y", "x", "band"),
+                            coords={**band_coords, **coords}, name=hs.name,
+                            attrs={**hs.attrs, "fusion": self.name, "resolution_ratio": ratio})
+
+    def _fail(self, field: str, value: Any, expected: str) -> None:
+        raise ConfigError(f"fuse method {self.name!r}: {field}={value!r}; expected {expected}")
