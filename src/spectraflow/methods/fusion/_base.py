@@ -125,9 +125,8 @@ class Fuser:
     """
 
     name: ClassVar[str]
-    #: whether the method can work without a guide (single-image super-resolution)
+    #: whether the method needs a guide (those that do not also super-resolve a single image)
     guided: ClassVar[bool] = True
-    mtf_gain: float = DEFAULT_MTF_GAIN
 
     def sharpen(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int,
                 srf: np.ndarray | None = None) -> np.ndarray:
@@ -135,7 +134,7 @@ class Fuser:
 
     def fuse(self, hs: xr.DataArray, guide: xr.DataArray, srf: Any = None) -> xr.DataArray:
         self._check(hs, "hs", 3)
-        self._check(guide, "guide", guide.ndim if guide.ndim in (2, 3) else 3)
+        self._check(guide, "guide", 2 if getattr(guide, "ndim", 3) == 2 else 3)
         ratio = resolution_ratio(hs.shape, guide.shape, f"fuse {self.name!r}")
         values = np.asarray(guide.values, dtype=np.float64)
         srf_values = None if srf is None else np.asarray(getattr(srf, "values", srf), dtype=np.float64)

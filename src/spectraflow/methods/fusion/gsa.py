@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import register
-from ._base import Fuser, degrade, upsample
+from ._base import DEFAULT_MTF_GAIN, Fuser, degrade, upsample
 
 
 def _substitute(interpolated: np.ndarray, low: np.ndarray, pan: np.ndarray, pan_low: np.ndarray) -> np.ndarray:
@@ -36,6 +36,7 @@ class GSA(Fuser):
     """Gram–Schmidt adaptive component substitution (``mtf_gain`` degrades the guide for the weights' fit)."""
 
     name = "gsa"
+    mtf_gain: float = DEFAULT_MTF_GAIN
 
     def sharpen(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int,
                 srf: np.ndarray | None = None) -> np.ndarray:

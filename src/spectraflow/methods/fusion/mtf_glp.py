@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import register
-from ._base import Fuser, band_guides, upsample
+from ._base import DEFAULT_MTF_GAIN, Fuser, band_guides, upsample
 
 
 @register("fuse", "mtf_glp")
@@ -24,6 +24,7 @@ class MTFGLP(Fuser):
     """Interpolated bands plus each band's guide detail (``mtf_gain``: the sensor MTF's gain at Nyquist)."""
 
     name = "mtf_glp"
+    mtf_gain: float = DEFAULT_MTF_GAIN
 
     def sharpen(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int,
                 srf: np.ndarray | None = None) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import register
 from ..denoisers._tv import divergence, gradient
-from ._base import Fuser, blur, degrade, mtf_sigma, upsample
+from ._base import DEFAULT_MTF_GAIN, Fuser, blur, degrade, mtf_sigma, upsample
 
 
 def _blur_adjoint(image: np.ndarray, ratio: int, gain: float) -> np.ndarray:
@@ -88,6 +88,7 @@ class SubspaceFusion(Fuser):
     """Convex fusion in a ``rank``-dimensional spectral subspace with vector-TV regularisation."""
 
     name = "subspace"
+    mtf_gain: float = DEFAULT_MTF_GAIN
     rank: int = 10
     guide_weight: float = 1.0
     smoothness: float = 1e-4
