@@ -140,11 +140,15 @@ def test_report_and_plots_of_the_default_run(repo: Path, env: dict[str, str]) ->
     rendered = render_offline(page, executable)
     assert rendered.requests == [page.resolve().as_uri()]
     scenes = ("aviris", "enmap", "camera")
-    assert len(rendered.images) == len(pngs) + len(scenes)  # every figure (scenes': thumbnails) + the overview's
-    assert sum(w > 300 for w in rendered.natural_widths) == len(pngs)
+    benchmark_figures = sorted((repo / "benchmarks/results").glob("*.png"))  # the recorded benchmarks' figures
+    # every figure (scenes': thumbnails), the overview's thumbnails and the benchmarks' figures
+    assert len(rendered.images) == len(pngs) + len(scenes) + len(benchmark_figures)
+    assert sum(w > 300 for w in rendered.natural_widths) == len(pngs) + len(benchmark_figures)
     assert all(image.std() > 10 for image in rendered.images)
     scene_figures = sum((repo / p).stat().st_size for p in pngs if p.split("/")[2] in scenes)
-    assert page.stat().st_size < 0.6 * scene_figures  # scenes add thumbnails, not their full figures (>= 1.33x)
+    inlined_benchmarks = sum(-(-f.stat().st_size // 3) * 4 for f in benchmark_figures)  # base64, run-wide
+    # scenes add thumbnails, not their full figures (>= 1.33x)
+    assert page.stat().st_size - inlined_benchmarks < 0.6 * scene_figures
     for scene in scenes:
         denoise = json.loads((repo / f"data/metrics/{scene}/denoise.json").read_text())
         assert f"denoise@{scene}" in rendered.text

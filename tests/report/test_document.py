@@ -181,7 +181,7 @@ def test_report_renders_offline_in_headless_chromium(run_workspace: tuple[Path, 
     rendered = render_offline(path, chromium)
     assert rendered.requests == [path.resolve().as_uri()]  # the page, and not one request more
     assert rendered.title == "spectraflow pipeline report"
-    assert len(rendered.images) == 2 and all(w == 320 for w in rendered.natural_widths)
+    assert len(rendered.images) == 3 and all(w == 320 for w in rendered.natural_widths)  # 2 run, 1 benchmark
     for image in rendered.images:  # each figure drawn: varied pixels, not a blank box
         assert image.shape[0] > 100 and image.std() > 20
         assert len(np.unique(image.reshape(-1, 3), axis=0)) > 100
