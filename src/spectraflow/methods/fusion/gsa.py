@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import register
-from ._base import DEFAULT_MTF_GAIN, Fuser, degrade, upsample
+from ._base import DEFAULT_MTF_GAIN, Fuser, _with_intercept, degrade, upsample
 
 
 def _substitute(interpolated: np.ndarray, low: np.ndarray, pan: np.ndarray, pan_low: np.ndarray) -> np.ndarray:
     """GSA of one group of bands: ``interpolated`` (Y, X, k) and ``low`` (y, x, k) by the guide ``pan``."""
-    design = np.concatenate([low.reshape(-1, low.shape[2]), np.ones((pan_low.size, 1))], axis=1)
-    weights, *_ = np.linalg.lstsq(design, pan_low.ravel(), rcond=None)
+    weights, *_ = np.linalg.lstsq(_with_intercept(low), pan_low.ravel(), rcond=None)
     intensity = interpolated @ weights[:-1] + weights[-1]
     matched = (pan - pan.mean()) * (intensity.std() / max(pan.std(), 1e-30)) + intensity.mean()
     centred = intensity - intensity.mean()

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import register
 from ..denoisers._tv import divergence, gradient
-from ._base import DEFAULT_MTF_GAIN, Fuser, blur, degrade, mtf_sigma, upsample
+from ._base import DEFAULT_MTF_GAIN, Fuser, _with_intercept, blur, degrade, mtf_sigma, upsample
 
 
 def _blur_adjoint(image: np.ndarray, ratio: int, gain: float) -> np.ndarray:
@@ -116,9 +116,8 @@ class SubspaceFusion(Fuser):
         basis = vt[:rank].T                                        # (band, rank), orthonormal columns
         coefficients_low = hs @ basis                              # (y, x, rank)
         if srf is None:
-            design = np.concatenate([coefficients_low.reshape(-1, rank), np.ones((coefficients_low[..., 0].size, 1))],
-                                    axis=1)
-            fit, *_ = np.linalg.lstsq(design, degrade(guide, ratio, self.mtf_gain).reshape(-1, guide.shape[2]),
+            guide_low = degrade(guide, ratio, self.mtf_gain).reshape(-1, guide.shape[2])
+            fit, *_ = np.linalg.lstsq(_with_intercept(coefficients_low), guide_low,
                                       rcond=None)
             response, offset = fit[:rank].T, fit[rank]             # (guide band, rank), (guide band,)
         else:
