@@ -212,7 +212,7 @@ def timing_table(checkpoint: str) -> None:
 
 def paris_figure(data: dict[str, Any], checkpoint: str) -> None:
     from spectraflow.methods import get
-    from spectraflow.report.figures import fusion_overview
+    from spectraflow.report import fusion_overview
 
     low, guide, reference, ratio = data["paris_figure"]
     like = data["paris_hs_ms"][0]

@@ -8,17 +8,25 @@ from prefect.logging import get_run_logger
 
 from spectraflow.config import IngestConfig, SynthConfig
 from spectraflow.io import ingest, resolve_inside, store_info
-from spectraflow.synth import synthetic_scene, write_scene_envi
+from spectraflow.synth import synthetic_acquisition, write_scene_envi
 from tasks.metrics import artifact_key, metrics_stage, record_metrics
 
 
 @task(name="synthesize-scene", task_run_name="synthesize {directory}")
 def synthesize_scene(config: SynthConfig, directory: str) -> str:
-    """Write one built-in synthetic scene as an ENVI cube plus ground truth in ``directory``; return the header."""
-    scene = synthetic_scene(config.seed, height=config.height, width=config.width, endmembers=config.endmembers,
-                            sensor=config.sensor, nodata_corner=config.nodata_corner)
-    header, raw = write_scene_envi(scene, directory)
+    """Write one built-in synthetic scene as an ENVI cube plus ground truth in ``directory`` and, when it has a
+    companion, the companion as ``companion.hdr`` and the fine reference as ``reference.nc``; return the
+    scene's header."""
+    from pathlib import Path
+
+    acquisition = synthetic_acquisition(config.seed, companion=config.companion, ratio=config.ratio,
+                                        height=config.height, width=config.width, endmembers=config.endmembers,
+                                        sensor=config.sensor, nodata_corner=config.nodata_corner)
+    header, raw = write_scene_envi(acquisition.scene, directory)
     get_run_logger().info("wrote %s (%d bytes)", raw, raw.stat().st_size)
+    if acquisition.companion is not None and acquisition.reference is not None:
+        write_scene_envi(acquisition.companion, directory, name="companion")
+        acquisition.reference.to_netcdf(Path(directory) / "reference.nc", engine="h5netcdf")
     return str(header)
 
 

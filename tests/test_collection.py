@@ -11,7 +11,14 @@ import pytest
 import xarray as xr
 import yaml
 
-from spectraflow.collection import PER_SCENE_STAGES, STAGE_STORES, SceneLayout, stage_values
+from spectraflow.collection import (
+    COMPANION_STAGE,
+    PER_SCENE_STAGES,
+    STAGE_STORES,
+    SceneLayout,
+    companion_entries,
+    stage_values,
+)
 from spectraflow.cube import fill_invalid
 from spectraflow.errors import ConfigError
 from spectraflow.io import ingest, open_store
@@ -40,6 +47,37 @@ def test_dvc_expands_the_per_scene_stages_at_the_layouts_paths() -> None:
             assert stage_values(params, stage, scene)["out"] == layout.store(STAGE_STORES[stage][1])
 
 
+def test_dvc_expands_the_fuse_stage_for_the_scenes_with_a_companion_only() -> None:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    stages = _stages(REPO)
+    companions = companion_entries(params)
+    assert companions and set(companions) < set(params["collection"]["scenes"])
+    assert {name for name in stages if name.startswith(f"{COMPANION_STAGE}@")} == {
+        f"{COMPANION_STAGE}@{scene}" for scene in companions}
+    for scene in companions:
+        layout, values = SceneLayout(scene), stage_values(params, COMPANION_STAGE, scene)
+        assert {layout.store("companion"), layout.store("fused"), layout.metrics("fuse")} <= set(
+            stages[f"fuse@{scene}"])
+        assert values["out"] == layout.store("fused") and values["companion_store"] == layout.store("companion")
+        assert values["input"] == layout.store("scene") and "companions" not in values
+
+
+def test_a_companion_entry_overrides_the_fuse_section_and_names_a_scene() -> None:
+    params = {"fuse": {"methods": ["mtf_glp"], "srf": "bands",
+                       "companions": {"a": {"source_dir": "data/a", "source": "pan.tif", "methods": ["gsa"]}}},
+              "collection": {"scenes": {"a": {"source_dir": "data/a", "source": "a.hdr"},
+                                        "b": {"source_dir": "data/b", "source": "b.hdr"}}}}
+    assert stage_values(params, "fuse", "a") == {
+        "methods": ["gsa"], "srf": "bands", "source_dir": "data/a", "source": "pan.tif",
+        "input": "data/stores/a/scene.zarr", "companion_store": "data/stores/a/companion.zarr",
+        "out": "data/stores/a/fused.zarr"}
+    with pytest.raises(ConfigError, match="scene 'b' has no companion image; scenes with one: \\['a'\\]"):
+        stage_values(params, "fuse", "b")
+    params["fuse"]["companions"]["c"] = {"source": "x.tif"}
+    with pytest.raises(ConfigError, match="'c' is not a scene of the collection"):
+        stage_values(params, "fuse", "a")
+
+
 def test_adding_and_removing_a_scene_adds_and_removes_only_its_stages(tmp_path: Path) -> None:
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(REPO / name, tmp_path / name)
@@ -47,10 +85,11 @@ def test_adding_and_removing_a_scene_adds_and_removes_only_its_stages(tmp_path: 
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
     params["collection"]["scenes"]["tile-7"] = {"source_dir": "data/acquisitions/tile-7", "source": "t.tif"}
     del params["collection"]["scenes"]["camera"]
+    del params["fuse"]["companions"]["camera"]  # its companion image goes with it (the collection's only one)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     after = _stages(tmp_path)
     assert set(after) - set(before) == {f"{s}@tile-7" for s in PER_SCENE_STAGES}
-    assert set(before) - set(after) == {f"{s}@camera" for s in PER_SCENE_STAGES}
+    assert set(before) - set(after) == {f"{s}@camera" for s in (*PER_SCENE_STAGES, COMPANION_STAGE)}
     assert all(after[name] == outs for name, outs in before.items() if name in after)
 
 

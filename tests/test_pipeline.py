@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import yaml
 
-from spectraflow.collection import PER_SCENE_STAGES
+from spectraflow.collection import COMPANION_STAGE, PER_SCENE_STAGES
 from spectraflow.io import open_store
 from spectraflow.stage_server import free_port
-from spectraflow.synth import synthetic_scene
+from spectraflow.synth import synthetic_acquisition
 from spectraflow.testing.browser import chromium_path, render_offline
 from spectraflow.testing.faults import kill_while_writing, partials, write_window
 from spectraflow.testing.workspace import api_post, artifact_rows, copy_workspace, isolated_env, tree_digest, wait_for
@@ -95,9 +95,7 @@ def test_dvc_repro_default_collection(repo: Path, env: dict[str, str]) -> None:
     metrics = json.loads(_run(["dvc", "metrics", "show", "--json"], repo, env))[""]["data"]
     for name, settings in scenes.items():
         scene = open_store(repo / f"data/stores/{name}/scene.zarr")
-        expected = synthetic_scene(settings["seed"], height=settings["height"], width=settings["width"],
-                                   endmembers=settings["endmembers"], sensor=settings["sensor"],
-                                   nodata_corner=settings.get("nodata_corner", 0.0))
+        expected = synthetic_acquisition(**settings).scene
         # the store holds the generated scene after its trip through ENVI int16 DN (scale 10000); nodata as such
         cube = scene["cube"].values
         missing = np.isnan(expected["cube"].values)
@@ -118,6 +116,13 @@ def test_dvc_repro_default_collection(repo: Path, env: dict[str, str]) -> None:
         assert ("qrnn3d_on_training_scene" in denoise) == trained_here and ("qrnn3d" in denoise) != trained_here
         assert denoise["robust_subspace_tv"]["mpsnr"] > denoise["noisy"]["mpsnr"] + 10
     assert np.isnan(open_store(repo / "data/stores/enmap/denoised.zarr")["cube"].values).any()
+    for name in params["fuse"]["companions"]:  # sharpened by its companion: closer to the finer reference
+        fused = metrics[f"data/metrics/{name}/fuse.json"]["data"]
+        first = next(iter(params["fuse"]["methods"]))
+        ratio = scenes[name]["ratio"]
+        assert fused["ratio"] == ratio and fused[first]["reference"]["psnr"] > fused["cubic"]["reference"]["psnr"] + 5
+        assert open_store(repo / f"data/stores/{name}/fused.zarr")["cube"].shape[:2] == (
+            scenes[name]["height"] * ratio, scenes[name]["width"] * ratio)
     assert "Data and pipelines are up to date" in _run(["dvc", "repro"], repo, env)
 
 
@@ -246,7 +251,7 @@ def test_parallel_pipeline_flow_equals_a_serial_dvc_repro(repo: Path, parallel_r
              if t["flow_run_id"] == pipeline_runs[0]["id"]}  # type: ignore[index]
     by_name = {t["name"]: t for t in tasks.values()}
     for scene in ("aviris", "enmap", "camera"):
-        for stage in ("ingest", "preprocess", "denoise", "unmix"):
+        for stage in ("ingest", "preprocess", "denoise", "unmix", *(("fuse",) if scene == "camera" else ())):
             task = by_name[f"{stage} {scene}"]
             assert task["state_type"] == "COMPLETED"
             (child,) = [r for r in runs if r["parent_task_run_id"] == task["id"]]  # type: ignore[index]
@@ -292,7 +297,7 @@ def test_a_failed_scene_fails_its_own_stages_only(parallel_run: Path, env: dict[
     rows = {(r["stage"], r["scene"]): r for r in artifact_rows(prefect_server, "pipeline-stages")}
     failed = rows[("ingest", "camera")]
     assert failed["status"] == "failed" and "scene.hdr" in str(failed["error"]), failed
-    assert {rows[(s, "camera")]["status"] for s in PER_SCENE_STAGES[1:]} == {"blocked"}
+    assert {rows[(s, "camera")]["status"] for s in (*PER_SCENE_STAGES[1:], COMPANION_STAGE)} == {"blocked"}
     assert {rows[(s, n)]["status"] for s in PER_SCENE_STAGES for n in ("aviris", "enmap")} == {"unchanged"}
     assert rows[("report", "—")]["status"] == "ran"  # the report of what succeeded
     assert {p: tree_digest(parallel_run / p) for p in untouched} == untouched
@@ -303,8 +308,8 @@ def test_a_failed_scene_fails_its_own_stages_only(parallel_run: Path, env: dict[
     # what reruns is camera's (its store records the reader options, so its downstream stages may follow) and
     # the report (it depends on params.yaml as a whole); nothing of the other scenes
     ran = {stage for stage, status in rows.items() if status == "ran"}
-    assert ("ingest", "camera") in ran and ran - {(s, "camera") for s in PER_SCENE_STAGES[1:]} == \
-        {("ingest", "camera"), ("report", "—")}
+    assert ("ingest", "camera") in ran and ran - {(s, "camera") for s in (*PER_SCENE_STAGES[1:], COMPANION_STAGE)} \
+        == {("ingest", "camera"), ("report", "—")}
     assert "up to date" in _run(["dvc", "status"], parallel_run, env)
 
 

@@ -12,10 +12,17 @@
           format: null             # optional ingest keys: format, nonfinite, compressor
           unmix: {n_endmembers: 5}  # optional per-stage overrides (keys of that stage's section)
 
-``dvc.yaml`` expands ``ingest@<scene>``, ``preprocess@<scene>``, ``denoise@<scene>`` and ``unmix@<scene>``
-over the entries (``foreach``), so adding a scene adds its stages only. Every artifact of a scene lives under
-a directory named after it (:class:`SceneLayout`); dvc.yaml spells the same paths, and a test holds the two
-together.
+``dvc.yaml`` expands ``ingest@<scene>``, ``preprocess@<scene>``, ``denoise@<scene>``, ``unmix@<scene>`` and
+``anomaly@<scene>`` over the entries (``foreach``), so adding a scene adds its stages only. A scene with a
+companion image (a finer panchromatic or multispectral image of the same ground) names it under
+``fuse.companions``, and ``fuse@<scene>`` sharpens it::
+
+    fuse:
+      companions:
+        camera: {source_dir: data/raw/camera, source: companion.hdr, reference: reference.nc}
+
+Every artifact of a scene lives under a directory named after it (:class:`SceneLayout`); dvc.yaml spells the
+same paths, and a test holds the two together.
 """
 
 from __future__ import annotations
@@ -29,17 +36,20 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["PER_SCENE_STAGES", "INGEST_KEYS", "STAGE_STORES", "SceneLayout", "add_scenes", "check_scene_name",
-           "scene_entries", "stage_values"]
+__all__ = ["PER_SCENE_STAGES", "COMPANION_STAGE", "INGEST_KEYS", "STAGE_STORES", "SceneLayout", "add_scenes",
+           "check_scene_name", "companion_entries", "scene_entries", "stage_values"]
 
 #: The stages dvc.yaml runs once per scene, in order.
 PER_SCENE_STAGES = ("ingest", "preprocess", "denoise", "unmix", "anomaly")
+#: The stage dvc.yaml runs for the scenes named under ``fuse.companions`` (those with a companion image).
+COMPANION_STAGE = "fuse"
 #: Keys of a scene entry that configure its ingestion (the rest of the ``ingest`` section is shared).
 INGEST_KEYS = ("source_dir", "source", "ground_truth", "format", "nonfinite", "compressor")
 #: The store each per-scene stage reads (None: the scene's files) and the one it writes.
 STAGE_STORES: dict[str, tuple[str | None, str]] = {"ingest": (None, "scene"), "preprocess": ("scene", "preprocessed"),
                                                    "denoise": ("preprocessed", "denoised"),
-                                                   "unmix": ("scene", "unmixing"), "anomaly": ("scene", "anomaly")}
+                                                   "unmix": ("scene", "unmixing"), "anomaly": ("scene", "anomaly"),
+                                                   COMPANION_STAGE: ("scene", "fused")}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
@@ -61,7 +71,8 @@ class SceneLayout:
         check_scene_name(self.name)
 
     def store(self, kind: str) -> str:
-        """The store of ``kind``: ``scene`` (ingested), ``preprocessed``, ``denoised``, ``unmixing`` or ``anomaly``."""
+        """The store of ``kind``: ``scene`` (ingested), ``preprocessed``, ``denoised``, ``unmixing``, ``anomaly``,
+        ``companion`` (the companion image, ingested) or ``fused``."""
         return f"data/stores/{self.name}/{kind}.zarr"
 
     def metrics(self, stage: str) -> str:
@@ -96,9 +107,31 @@ def scene_entries(params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return entries
 
 
+def companion_entries(params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``fuse.companions`` of ``params``: each a scene of the collection mapped to its companion's entry (file,
+    reader keys, overrides of the ``fuse`` section's keys)."""
+    section = params.get(COMPANION_STAGE) or {}
+    companions = section.get("companions") if isinstance(section, Mapping) else None
+    if companions is None:
+        return {}
+    if not isinstance(companions, Mapping):
+        raise ConfigError(f"params.yaml [fuse.companions]: expected a mapping of scene names to their companion "
+                          f"images, found {companions!r}")
+    scenes = scene_entries(params)
+    for name, entry in companions.items():
+        if name not in scenes:
+            raise ConfigError(f"params.yaml [fuse.companions]: {name!r} is not a scene of the collection "
+                              f"({sorted(scenes)})")
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"params.yaml [fuse.companions.{name}]: expected a mapping (source_dir, source, ...), "
+                              f"found {entry!r}")
+    return {name: dict(entry) for name, entry in companions.items()}
+
+
 def stage_values(params: Mapping[str, Any], stage: str, scene: str) -> dict[str, Any]:
     """The ``params.yaml`` section of ``stage`` as scene ``scene`` sees it: the shared section, the scene's
-    overrides on top (key by key), and the scene's input and output paths."""
+    overrides on top (key by key), and the scene's input and output paths. For the fuse stage, the scene's
+    entry under ``fuse.companions`` gives the overrides, and the companion's files."""
     entries = scene_entries(params)
     if scene not in entries:
         raise ConfigError(f"params.yaml [collection.scenes]: no scene {scene!r}; the collection has "
@@ -108,6 +141,13 @@ def stage_values(params: Mapping[str, Any], stage: str, scene: str) -> dict[str,
     source, out = STAGE_STORES[stage]
     if source is None:  # ingest: the scene's files
         values.update({k: v for k, v in entry.items() if k in INGEST_KEYS}, name=scene)
+    elif stage == COMPANION_STAGE:
+        companions = companion_entries(params)
+        if scene not in companions:
+            raise ConfigError(f"params.yaml [fuse.companions]: scene {scene!r} has no companion image; scenes with "
+                              f"one: {sorted(companions)}")
+        values.pop("companions", None)
+        values.update(companions[scene], input=layout.store(source), companion_store=layout.store("companion"))
     else:
         values.update(entry.get(stage) or {}, input=layout.store(source))
     values["out"] = layout.store(out)

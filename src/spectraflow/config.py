@@ -14,13 +14,15 @@ from typing import Any, TypeVar
 from .errors import ConfigError
 
 __all__ = ["ComputeConfig", "SynthConfig", "IngestConfig", "PreprocessConfig", "DenoiseConfig", "TrainDenoiseConfig",
-           "OperatorDataConfig", "TrainOperatorConfig", "UnmixConfig", "LandingConfig", "ReportConfig",
+           "OperatorDataConfig", "TrainOperatorConfig", "UnmixConfig", "AnomalyConfig", "FuseConfig", "LandingConfig",
+           "ReportConfig",
            "from_mapping", "check_workspace_paths", "load_params", "MAX_PARAMS_BYTES"]
 
 C = TypeVar("C")
 
 #: Keys that name files or directories: from params.yaml they must stay inside the workspace.
-PATH_KEYS = frozenset({"input", "out", "out_dir", "source_dir", "directory", "stores", "checkpoint"})
+PATH_KEYS = frozenset({"input", "out", "out_dir", "source_dir", "directory", "stores", "checkpoint",
+                       "companion_store"})
 
 
 #: A params file larger than this is refused before parsing (a real one is a few kilobytes).
@@ -109,6 +111,15 @@ def check_workspace_paths(values: Mapping[str, Any], section: str) -> None:
                               "with the `spectraflow ingest` command, which reads any path you name")
 
 
+def method_entries(value: Any, section: str, what: str) -> tuple[Any, ...]:
+    """A section's ``methods``: one entry (a name or ``{name: {parameters}}``) or a list of them, as a tuple;
+    an empty list is refused."""
+    entries = [value] if isinstance(value, str | Mapping) else list(value or ())
+    if not entries:
+        raise ConfigError(f"params.yaml [{section}]: methods is empty; expected a list of {what}")
+    return tuple(entries)
+
+
 def from_mapping(cls: type[C], values: Mapping[str, Any] | None, section: str) -> C:
     """Build ``cls`` from a ``params.yaml`` section, naming any unknown key and the allowed ones."""
     values = dict(values or {})
@@ -155,7 +166,8 @@ class ComputeConfig:
 @dataclass(frozen=True)
 class SynthConfig:
     """One scene of the built-in synthetic collection (an entry of ``synth.scenes``); see
-    :func:`spectraflow.synth.synthetic_scene`."""
+    :func:`spectraflow.synth.synthetic_acquisition` (``companion``: ``rgb`` or ``pan``, a finer image of the
+    scene ``ratio`` times its resolution, written beside it with the fine reference)."""
 
     seed: int = 0
     height: int = 128
@@ -163,6 +175,8 @@ class SynthConfig:
     sensor: str = "aviris"
     endmembers: tuple[str, ...] = ("vegetation", "soil", "water", "asphalt", "kaolinite")
     nodata_corner: float = 0.0
+    companion: str | None = None
+    ratio: int = 4
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "endmembers", tuple(self.endmembers))
@@ -243,10 +257,7 @@ class DenoiseConfig:
     noise: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        methods = [self.methods] if isinstance(self.methods, str | Mapping) else list(self.methods or ())
-        if not methods:
-            raise ConfigError("params.yaml [denoise]: methods is empty; expected a list of method entries")
-        object.__setattr__(self, "methods", tuple(methods))
+        object.__setattr__(self, "methods", method_entries(self.methods, "denoise", "method entries"))
         if self.noise is not None:
             allowed = {"case", "seed", "sigma", "peak"}
             if not isinstance(self.noise, Mapping) or "case" not in self.noise or set(self.noise) - allowed:
@@ -377,10 +388,47 @@ class AnomalyConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", tuple(self.steps or ()))
-        methods = [self.methods] if isinstance(self.methods, str | Mapping) else list(self.methods or ())
-        if not methods:
-            raise ConfigError("params.yaml [anomaly]: methods is empty; expected a list of detector entries")
-        object.__setattr__(self, "methods", tuple(methods))
+        object.__setattr__(self, "methods", method_entries(self.methods, "anomaly", "detector entries"))
+
+
+@dataclass(frozen=True)
+class FuseConfig:
+    """The resolution-enhancement stage (``fuse`` section) of a scene with a companion image: the companion's
+    file (``source`` in ``source_dir``, read as ingest reads a scene: ``format``, ``nonfinite``) ingested into
+    ``companion_store``, an optional finer ``reference`` of the scene (NetCDF, beside it) to score against, the
+    scene's preprocessing ``steps``, the ``methods`` (the first one's result is the output cube) and where the
+    companion's spectral responses come from (``srf``: ``bands`` or ``estimate``)."""
+
+    input: str = "data/stores/scene.zarr"
+    out: str = "data/stores/fused.zarr"
+    companion_store: str = "data/stores/companion.zarr"
+    source_dir: str = "data/raw"
+    source: str = "companion.hdr"
+    reference: str | None = None
+    format: str | None = None
+    nonfinite: str = "refuse"
+    steps: tuple[Any, ...] = ()
+    methods: tuple[Any, ...] = ("mtf_glp",)
+    srf: str = "bands"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(self.steps or ()))
+        object.__setattr__(self, "methods", method_entries(self.methods, "fuse", "fusion method entries"))
+        if self.srf not in ("bands", "estimate"):
+            raise ConfigError(f"params.yaml [fuse]: srf={self.srf!r}; expected 'bands' or 'estimate'")
+        if self.reference is not None and (self.reference.startswith("/") or ".." in self.reference.split("/")):
+            raise ConfigError(f"params.yaml [fuse]: reference={self.reference!r}; expected a file name inside "
+                              "source_dir")
+        self.companion_ingest("check")  # the companion's file name and reader keys, checked as ingest checks them
+
+    def companion_ingest(self, name: str) -> IngestConfig:
+        """How the companion is ingested: its file, as scene ``name``, into :attr:`companion_store`."""
+        return IngestConfig(source_dir=self.source_dir, source=self.source, out=self.companion_store, name=name,
+                            format=self.format, nonfinite=self.nonfinite)
+
+    @property
+    def reference_path(self) -> str | None:
+        return None if self.reference is None else f"{self.source_dir}/{self.reference}"
 
 
 @dataclass(frozen=True)

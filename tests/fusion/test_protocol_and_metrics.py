@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spectraflow.methods.fusion import blur, degrade, mtf_sigma, reduced_resolution, upsample
+from spectraflow.errors import ConfigError
+from spectraflow.methods.fusion import band_responses, blur, degrade, mtf_sigma, reduced_resolution, upsample
 from spectraflow.methods.fusion.subspace import _blur_adjoint, _smoothing
 from spectraflow.metrics import ergas, q_avg, q_index, qnr
 
@@ -98,3 +99,24 @@ def test_qnr_against_its_definition() -> None:
     assert result["d_lambda"] == pytest.approx(d_lambda)
     assert result["d_s"] == pytest.approx(d_s)
     assert result["qnr"] == pytest.approx((1 - d_lambda) * (1 - d_s))
+    # a multispectral guide: Ds over every pair of a fused band and a guide band
+    guide = np.stack([pan, rng.random((48, 48)) + 1], -1)
+    guide_low = degrade(guide, 3)
+    d_s = np.mean([abs(_q_reference(fused[:, :, i], guide[:, :, j]) - _q_reference(hs[:, :, i], guide_low[:, :, j]))
+                   for i in range(3) for j in range(2)])
+    assert qnr(fused, hs, guide, 3, block=48)["d_s"] == pytest.approx(d_s)
+
+
+def test_band_responses_from_band_definitions() -> None:
+    wavelength = np.arange(400.0, 701.0, 10.0)
+    responses = band_responses(wavelength, np.array([460.0, 600.0]), np.array([40.0, 80.0]))
+    assert responses.shape == (2, 31)
+    np.testing.assert_allclose(responses.sum(axis=1), 1.0)
+    assert wavelength[responses.argmax(axis=1)].tolist() == [460.0, 600.0]
+    # half the peak at half the width from the centre
+    row = responses[0] / responses[0].max()
+    assert row[wavelength == 480.0][0] == pytest.approx(0.5)
+    for centres, widths, match in (([460.0], [0.0], "positive width"), ([460.0], [40.0, 1.0], "one finite"),
+                                   ([2000.0], [40.0], "no hyperspectral band")):
+        with pytest.raises(ConfigError, match=match):
+            band_responses(wavelength, np.array(centres), np.array(widths))

@@ -230,6 +230,10 @@ def _collection_workspace(tmp_path: Path, scenes: dict[str, int]) -> Path:
                    "unmix": {"sad_mean": 0.02 * (i + 1), "n_endmembers": 5},
                    "anomaly": {"anomalous_pixels": 9, "attribute": {"auc": 0.99 + i / 1000, "scored_pixels": 40}}
                    if i == 0 else {"anomalous_pixels": None, "rx": {"scored_pixels": 40}}}
+        if i == 0:  # a scene with a companion image and a reference; the second is scored at reduced resolution
+            metrics["fuse"] = {"ratio": 4, "mtf_glp": {"reduced": {"psnr": 40.0}, "reference": {"psnr": 50.0}}}
+        elif i == 1:
+            metrics["fuse"] = {"ratio": 3, "gsa": {"reduced": {"psnr": 35.5}}}
         if i == len(scenes) - 1:
             del metrics["unmix"]
         for stage_name, values in metrics.items():
@@ -251,10 +255,11 @@ def test_a_collection_gets_an_overview_row_and_a_section_per_scene(tmp_path: Pat
     assert report.overview is not None and [s.name for s in report.scenes] == ["first", "second", "broken"]
     rows = {row[1]: row for row in report.overview.rows}
     assert rows["first"][2:] == ("aviris", "40 × 48 × 224", 180, 0.01, "subspace_tv: 30.00 dB",
-                                 f"SAD {np.degrees(0.02):.2f}° (5 endmembers)", "attribute: AUC 0.9900", "complete")
+                                 f"SAD {np.degrees(0.02):.2f}° (5 endmembers)", "attribute: AUC 0.9900",
+                                 "mtf_glp: 50.00 dB (reference, ×4)", "complete")
     assert rows["second"][3] == "48 × 48 × 224" and rows["second"][6] == "subspace_tv: 31.00 dB"
-    assert rows["second"][8] == "rx: scored (no map)"
-    assert rows["broken"][7] == "—" and rows["broken"][9] == "missing: unmix"
+    assert rows["second"][8] == "rx: scored (no map)" and rows["second"][9] == "gsa: 35.50 dB (reduced, ×3)"
+    assert rows["broken"][7] == rows["broken"][9] == "—" and rows["broken"][10] == "missing: unmix"
     thumbnail = Image.open(io.BytesIO(rows["first"][0].png))
     assert thumbnail.format == "PNG" and max(thumbnail.size) <= 96
     for section in report.scenes:  # each scene's tables and figures in its own section, none run-wide

@@ -7,7 +7,8 @@
 ``qnr``      quality with no reference (Alparone et al., PE&RS 74(2), 2008) of a fused cube, from the
              hyperspectral cube and the panchromatic image it was made from: ``Dλ`` (how the bands' pairwise Q
              moved from the low-resolution cube), ``Ds`` (how each band's Q with the pan moved from the
-             low-resolution band's Q with the degraded pan), ``QNR = (1 − Dλ)(1 − Ds)`` (exponents 1).
+             low-resolution band's Q with the degraded pan), ``QNR = (1 − Dλ)(1 − Ds)`` (exponents 1). With a
+             multispectral guide, ``Ds`` averages over its bands too (each pair of a fused band and a guide band).
 ``fusion_scores``  PSNR (each band's peak the reference's ``data_range``), SAM, ERGAS with the ratio, Q-avg.
 """
 
@@ -64,7 +65,8 @@ def q_avg(estimate: Any, reference: Any, block: int = 32) -> float:
 def qnr(fused: Any, hs: Any, pan: Any, ratio: int, block: int = 32,
         mtf_gain: float | None = None) -> dict[str, float]:
     """``{"d_lambda", "d_s", "qnr"}`` of ``fused`` ``(Y, X, band)`` made from ``hs`` ``(y, x, band)`` and
-    ``pan`` ``(Y, X)``; the pan is brought to the cube's grid by the protocol's sensor model."""
+    ``pan`` ``(Y, X)`` (or a multispectral guide ``(Y, X, guide band)``); the guide is brought to the cube's grid
+    by the protocol's sensor model."""
     from ..methods.fusion import DEFAULT_MTF_GAIN, degrade
 
     f, h, p = _cube(fused), _cube(hs), _cube(pan)
@@ -73,7 +75,7 @@ def qnr(fused: Any, hs: Any, pan: Any, ratio: int, block: int = 32,
     off_diagonal = ~np.eye(bands, dtype=bool)
     d_lambda = float(np.abs(_pairwise_q(f, f, block) - _pairwise_q(h, h, low_block))[off_diagonal].mean())
     pan_low = degrade(p, ratio, DEFAULT_MTF_GAIN if mtf_gain is None else mtf_gain)
-    d_s = float(np.abs(_pairwise_q(f, p, block)[:, 0] - _pairwise_q(h, pan_low, low_block)[:, 0]).mean())
+    d_s = float(np.abs(_pairwise_q(f, p, block) - _pairwise_q(h, pan_low, low_block)).mean())
     return {"d_lambda": d_lambda, "d_s": d_s, "qnr": (1 - d_lambda) * (1 - d_s)}
 
 

@@ -3,6 +3,7 @@
 from .figures import (
     anomaly_overview,
     denoising_overview,
+    fusion_overview,
     operator_overview,
     preprocessing_overview,
     rgb_bands,
@@ -13,5 +14,5 @@ from .figures import (
 
 __all__ = [
     "anomaly_overview", "rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview",
-    "denoising_overview", "training_curves", "operator_overview",
+    "denoising_overview", "fusion_overview", "training_curves", "operator_overview",
 ]

@@ -359,7 +359,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _overview(workspace: Path, scenes: list[str], stages: set[str]) -> Table:
     """One row per scene: thumbnail, sensor, size, bands kept, noise, headline scores, status."""
-    from ..collection import PER_SCENE_STAGES, SceneLayout
+    from ..collection import COMPANION_STAGE, PER_SCENE_STAGES, SceneLayout
     from ..cube import CUBE
     from ..io import open_store
     from .figures import scene_thumbnail
@@ -367,8 +367,9 @@ def _overview(workspace: Path, scenes: list[str], stages: set[str]) -> Table:
     rows = []
     for scene in scenes:
         layout = SceneLayout(scene)
-        metrics = {stage: _read_json(workspace / layout.metrics(stage)) for stage in PER_SCENE_STAGES}
-        missing = [s for s in PER_SCENE_STAGES if f"{s}@{scene}" in stages and not metrics[s]]
+        metrics = {stage: _read_json(workspace / layout.metrics(stage)) for stage in (*PER_SCENE_STAGES,
+                                                                                          COMPANION_STAGE)}
+        missing = [s for s in metrics if f"{s}@{scene}" in stages and not metrics[s]]
         picture: Any = "—"
         sensor = size = "—"
         store = workspace / layout.store("scene")
@@ -388,14 +389,21 @@ def _overview(workspace: Path, scenes: list[str], stages: set[str]) -> Table:
         lead = next(iter(detectors), None)
         anomalies = (f"{lead}: AUC {detectors[lead]['auc']:.4f}" if lead and _number(detectors[lead].get("auc"))
                      else f"{lead}: scored (no map)" if lead else "—")
+        fusers = {k: v for k, v in metrics[COMPANION_STAGE].items() if isinstance(v, Mapping)}
+        fuser = next(iter(fusers), None)
+        scored = fusers[fuser].get("reference") or fusers[fuser].get("reduced") if fuser else None
+        fused = (f"{fuser}: {scored['psnr']:.2f} dB ({'reference' if 'reference' in fusers[fuser] else 'reduced'}, "
+                 f"×{metrics[COMPANION_STAGE].get('ratio')})" if scored and _number(scored.get("psnr")) else "—")
         preprocess = metrics["preprocess"]
         rows.append((picture, scene, sensor, size, preprocess.get("bands_out"), preprocess.get("noise_std_median"),
-                     denoised, unmixed, anomalies, "missing: " + ", ".join(missing) if missing else "complete"))
+                     denoised, unmixed, anomalies, fused, "missing: " + ", ".join(missing) if missing else "complete"))
     return Table("The collection", ("", "scene", "sensor", "size (y × x × bands)", "bands kept",
                                     "noise σ (median, normalised)", "denoised (first method, MPSNR)",
-                                    "unmixed", "anomalies (first detector)", "status"), tuple(rows),
+                                    "unmixed", "anomalies (first detector)", "fused (first method, PSNR)", "status"),
+                 tuple(rows),
                  "status: complete when every per-scene stage has written its metrics; a failed or not yet run "
-                 "stage is named.")
+                 "stage is named. fused: scenes with a companion image, scored against their reference or, without "
+                 "one, under Wald's reduced-resolution protocol.")
 
 
 _STYLE = """

@@ -3,8 +3,18 @@
 from ._eels import EDGES, PHASES, eels_scene
 from ._noise import NOISE_CASES, add_noise
 from ._operator_data import EQUATIONS, operator_data
-from ._scene import ENDMEMBER_LIBRARY, endmember_spectra, sensor_grid, synthetic_scene, write_scene_envi
+from ._scene import (
+                     COMPANION_BANDS,
+                     ENDMEMBER_LIBRARY,
+                     Acquisition,
+                     endmember_spectra,
+                     sensor_grid,
+                     synthetic_acquisition,
+                     synthetic_scene,
+                     write_scene_envi,
+)
 
 __all__ = ["EDGES", "PHASES", "eels_scene",
-           "NOISE_CASES", "add_noise", "EQUATIONS", "operator_data", "ENDMEMBER_LIBRARY", "endmember_spectra",
-           "sensor_grid", "synthetic_scene", "write_scene_envi"]
+           "NOISE_CASES", "add_noise", "EQUATIONS", "operator_data", "ENDMEMBER_LIBRARY", "COMPANION_BANDS",
+           "Acquisition", "endmember_spectra", "sensor_grid", "synthetic_acquisition", "synthetic_scene",
+           "write_scene_envi"]

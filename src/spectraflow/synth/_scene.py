@@ -7,11 +7,18 @@ the nominal grid of a real sensor. Abundances are spatially smooth Gaussian rand
 simplex with a softmax whose sharpness leaves both mixed regions and pure patches; every endmember gets at
 least one pure patch, as geometric extractors (VCA, N-FINDR) assume. The clean cube is the linear mixture,
 ready for the noise models.
+
+An acquisition may come with a companion: a finer image of the same ground through a few broad bands (an RGB
+camera beside a 31-band one, a panchromatic channel beside a satellite's spectrometer). The scene is then
+generated ``ratio`` times finer, seen through the companion's bands, and brought to the hyperspectral grid by
+the sensor model of Wald's protocol (:func:`spectraflow.methods.fusion.degrade`); the fine cube is the
+reference a fusion method should recover.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +28,8 @@ from ..cube import make_scene, provenance_attrs
 from ..errors import ConfigError
 from ..preprocess._bands import WATER_WINDOWS_NM, in_windows
 
-__all__ = ["ENDMEMBER_LIBRARY", "endmember_spectra", "sensor_grid", "synthetic_scene", "write_scene_envi"]
+__all__ = ["ENDMEMBER_LIBRARY", "COMPANION_BANDS", "Acquisition", "endmember_spectra", "sensor_grid",
+           "synthetic_acquisition", "synthetic_scene", "write_scene_envi"]
 
 #: The DN that marks a missing sample in a written scene (EnMAP's and most L2 products' choice).
 NODATA_DN = -32768
@@ -168,7 +176,7 @@ def synthetic_scene(
     if height < 2 or width < 2 or len(endmembers) < 2:
         raise ConfigError("synthetic_scene needs height, width >= 2 and at least two endmembers")
     rng = np.random.default_rng(seed)
-    wavelength, fwhm = sensor_grid(sensor)
+    wavelength, _ = sensor_grid(sensor)
     spectra = endmember_spectra(endmembers, wavelength)
     k = len(endmembers)
     logits = sharpness * _smooth_fields(rng, k, height, width, length)
@@ -190,10 +198,16 @@ def synthetic_scene(
     if nodata_corner > 0:
         yy, xx = np.mgrid[0:height, 0:width]
         cube[xx / width + yy / height < 2 * nodata_corner] = np.nan
-    good = ~in_windows(wavelength, WATER_WINDOWS_NM)
+    return _mixed_scene(cube, abundances, spectra, endmembers, sensor, seed)
+
+
+def _mixed_scene(cube: np.ndarray, abundances: np.ndarray, spectra: np.ndarray, endmembers: Sequence[str],
+                 sensor: str, seed: int) -> xr.Dataset:
+    """The scene of a linear mixture: the cube with its endmembers and abundances as ground truth."""
+    wavelength, fwhm = sensor_grid(sensor)
     scene = make_scene(
-        cube, wavelength=wavelength, fwhm=fwhm, good_band=good, units="reflectance", sensor=sensor,
-        attrs=provenance_attrs(f"synthetic-{seed}", [], "synth", "1.0"),
+        cube, wavelength=wavelength, fwhm=fwhm, good_band=~in_windows(wavelength, WATER_WINDOWS_NM),
+        units="reflectance", sensor=sensor, attrs=provenance_attrs(f"synthetic-{seed}", [], "synth", "1.0"),
     )
     scene.attrs["synth_seed"] = seed
     scene = scene.assign_coords(endmember=list(endmembers))
@@ -202,11 +216,66 @@ def synthetic_scene(
     return scene
 
 
+#: Companion images a synthetic acquisition can come with: band centres and full widths at half maximum (nm),
+#: Gaussian responses. ``rgb``: a colour camera's three channels; ``pan``: a broad visible-to-red channel.
+COMPANION_BANDS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "rgb": ((460.0, 540.0, 610.0), (60.0, 60.0, 60.0)),
+    "pan": ((600.0,), (250.0,)),
+}
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """A generated acquisition: the hyperspectral ``scene`` (with its unmixing ground truth) and, when it has a
+    companion, the ``companion`` image on a grid ``ratio`` times finer and the ``reference``: the scene's cube on
+    that finer grid, which fusion should recover."""
+
+    scene: xr.Dataset
+    companion: xr.Dataset | None = None
+    reference: xr.Dataset | None = None
+
+
+def synthetic_acquisition(seed: int = 0, *, companion: str | None = None, ratio: int = 4, height: int = 128,
+                          width: int = 128, length: float = 10.0, pure_patch: int = 4, nodata_corner: float = 0.0,
+                          **scene_options: object) -> Acquisition:
+    """A scene as :func:`synthetic_scene` makes it (``height`` × ``width`` pixels) or, with ``companion`` (a key of
+    :data:`COMPANION_BANDS`), generated ``ratio`` times finer and degraded by the sensor model; the companion
+    is the fine cube through the companion's bands. The scene's abundances are degraded alike (blur and
+    sampling are linear, so they stay on the simplex and the scene stays their exact mixture); its pure patches
+    are generated wide enough that whole coarse pixels inside them stay pure."""
+    if companion is None:
+        return Acquisition(synthetic_scene(seed, height=height, width=width, length=length, pure_patch=pure_patch,
+                                           nodata_corner=nodata_corner, **scene_options))  # type: ignore[arg-type]
+    from ..methods.fusion import band_responses, degrade
+
+    if companion not in COMPANION_BANDS:
+        raise ConfigError(f"companion {companion!r}: expected one of {sorted(COMPANION_BANDS)} or null")
+    if not isinstance(ratio, int) or not 2 <= ratio <= 16:
+        raise ConfigError(f"ratio={ratio!r}: expected an integer in 2..16 (the companion's resolution over the "
+                          "scene's)")
+    if nodata_corner:
+        raise ConfigError("a synthetic acquisition with a companion has no nodata corner; set nodata_corner: 0")
+    fine = synthetic_scene(seed, height=height * ratio, width=width * ratio, length=length * ratio,
+                           pure_patch=(pure_patch + 4) * ratio, **scene_options)  # type: ignore[arg-type]
+    cube, abundances = fine["cube"].values, fine["abundances"].values
+    coarse = _mixed_scene(degrade(cube, ratio).astype(np.float32), degrade(abundances, ratio),
+                          fine["endmembers"].values, list(fine["endmember"].values), str(fine["cube"].attrs["sensor"]),
+                          seed)
+    centres, widths = (np.array(v) for v in COMPANION_BANDS[companion])
+    guide = cube @ band_responses(fine["wavelength"].values, centres, widths).T.astype(np.float32)
+    image = make_scene(guide.astype(np.float32), wavelength=centres, fwhm=widths, units="reflectance",
+                       sensor=f"{fine['cube'].attrs['sensor']} {companion}",
+                       attrs=provenance_attrs(f"synthetic-{seed}-{companion}", [], "synth", "1.0"))
+    image.attrs["synth_seed"] = seed
+    return Acquisition(coarse, image, fine[["cube"]])
+
+
 def write_scene_envi(scene: xr.Dataset, directory: str | Path, name: str = "scene",
                      interleave: str = "bil", scale: float = 10000.0) -> tuple[Path, Path]:
     """Write a reflectance scene as an instrument would: int16 DN (``reflectance * scale``) with a full header.
 
-    Returns ``(header, raw)``. Ground truth is written beside as ``<name>_groundtruth.nc`` (NetCDF).
+    Returns ``(header, raw)``. Ground truth, when the scene has it, is written beside as
+    ``<name>_groundtruth.nc`` (NetCDF).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -224,6 +293,6 @@ def write_scene_envi(scene: xr.Dataset, directory: str | Path, name: str = "scen
         sensor_type=str(scene["cube"].attrs.get("sensor", "unknown")),
         description=f"spectraflow synthetic scene, seed {scene.attrs.get('synth_seed')}",
     )
-    truth = scene[["endmembers", "abundances"]]
-    truth.to_netcdf(directory / f"{name}_groundtruth.nc", engine="h5netcdf")
+    if "abundances" in scene:
+        scene[["endmembers", "abundances"]].to_netcdf(directory / f"{name}_groundtruth.nc", engine="h5netcdf")
     return header, raw

@@ -17,7 +17,7 @@ import xarray as xr
 from ...errors import ConfigError
 
 __all__ = ["Fuser", "mtf_sigma", "blur", "degrade", "upsample", "resolution_ratio", "band_guides",
-           "reduced_resolution"]
+           "reduced_resolution", "band_responses"]
 
 #: the MTF gain at Nyquist assumed when a sensor's is not known (the value of the MTF-GLP literature for
 #: hyperspectral sensors' generic model)
@@ -77,6 +77,24 @@ def reduced_resolution(reference: np.ndarray, ratio: int, srf: np.ndarray | None
     reference = reference[:height, :width]
     guide = None if srf is None else reference @ np.asarray(srf, dtype=np.float64).T
     return degrade(reference, ratio, gain), guide, reference
+
+
+def band_responses(wavelength: np.ndarray, centres: np.ndarray, fwhm: np.ndarray) -> np.ndarray:
+    """Spectral responses ``(guide band, band)`` of guide bands given by their centres and full widths at half
+    maximum (a sensor's band definitions; Gaussian responses), on the hyperspectral bands at ``wavelength``: each
+    row the weights, summing to one, with which the guide band averages the hyperspectral bands."""
+    wavelength, centres, fwhm = (np.asarray(v, dtype=np.float64).ravel() for v in (wavelength, centres, fwhm))
+    if centres.shape != fwhm.shape or not (np.isfinite(centres).all() and np.isfinite(fwhm).all() and (fwhm > 0).all()):
+        raise ConfigError(f"band definitions: centres {centres.tolist()} and widths {fwhm.tolist()}; expected one "
+                          "finite centre and one positive width per guide band")
+    sigma = fwhm / (2 * np.sqrt(2 * np.log(2)))
+    responses = np.exp(-0.5 * ((wavelength[None, :] - centres[:, None]) / sigma[:, None]) ** 2)
+    seen = responses.sum(axis=1)
+    if not (seen > 1e-6).all():
+        blind = centres[seen <= 1e-6].tolist()
+        raise ConfigError(f"guide bands centred at {blind}: no hyperspectral band within their response; expected "
+                          f"bands that overlap {wavelength.min():g}-{wavelength.max():g}")
+    return responses / seen[:, None]
 
 
 def resolution_ratio(low: tuple[int, ...], high: tuple[int, ...], what: str) -> int:
