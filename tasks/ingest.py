@@ -8,17 +8,22 @@ from prefect.logging import get_run_logger
 
 from spectraflow.config import IngestConfig, SynthConfig
 from spectraflow.io import ingest, resolve_inside, store_info
-from spectraflow.synth import synthetic_acquisition, write_scene_envi
+from spectraflow.synth import eels_scene, synthetic_acquisition, write_eels_hspy, write_scene_envi
 from tasks.metrics import artifact_key, metrics_stage, record_metrics
 
 
 @task(name="synthesize-scene", task_run_name="synthesize {directory}")
 def synthesize_scene(config: SynthConfig, directory: str) -> str:
-    """Write one built-in synthetic scene as an ENVI cube plus ground truth in ``directory`` and, when it has a
-    companion, the companion as ``companion.hdr`` and the fine reference as ``reference.nc``; return the
-    scene's header."""
+    """Write one built-in synthetic scene in ``directory``, with its ground truth: an EELS spectrum image as
+    ``scene.hspy``; a reflectance scene as an ENVI cube and, when it has a companion, the companion as
+    ``companion.hdr`` and the fine reference as ``reference.nc``. Returns the scene's file (an ENVI header)."""
     from pathlib import Path
 
+    if config.kind == "eels":
+        path = write_eels_hspy(eels_scene(config.seed, height=config.height, width=config.width, dose=config.dose),
+                               directory)
+        get_run_logger().info("wrote %s (%d bytes)", path, path.stat().st_size)
+        return str(path)
     acquisition = synthetic_acquisition(config.seed, companion=config.companion, ratio=config.ratio,
                                         height=config.height, width=config.width, endmembers=config.endmembers,
                                         sensor=config.sensor, nodata_corner=config.nodata_corner)

@@ -19,7 +19,7 @@ import yaml
 from spectraflow.collection import COMPANION_STAGE, PER_SCENE_STAGES
 from spectraflow.io import open_store
 from spectraflow.stage_server import free_port
-from spectraflow.synth import synthetic_acquisition
+from spectraflow.synth import eels_scene, synthetic_acquisition
 from spectraflow.testing.browser import chromium_path, render_offline
 from spectraflow.testing.faults import kill_while_writing, partials, write_window
 from spectraflow.testing.workspace import api_post, artifact_rows, copy_workspace, isolated_env, tree_digest, wait_for
@@ -91,10 +91,24 @@ def test_dvc_repro_default_collection(repo: Path, env: dict[str, str]) -> None:
     params = yaml.safe_load((repo / "params.yaml").read_text())
     scenes = params["synth"]["scenes"]
     assert set(scenes) == set(params["collection"]["scenes"]) and len(scenes) >= 3
-    assert len({s["sensor"] for s in scenes.values()}) == len(scenes)  # different sensors, seeds, sizes
+    assert len({s.get("sensor", s.get("kind")) for s in scenes.values()}) == len(scenes)  # different sensors, sizes
     metrics = json.loads(_run(["dvc", "metrics", "show", "--json"], repo, env))[""]["data"]
     for name, settings in scenes.items():
         scene = open_store(repo / f"data/stores/{name}/scene.zarr")
+        shown = metrics[f"data/metrics/{name}/ingest.json"]["data"]
+        assert shown == json.loads((repo / f"data/metrics/{name}/ingest.json").read_text())
+        assert shown["files"] <= 100 and len(scene.attrs["source_sha256"]) == 64
+        if settings.get("kind") == "eels":  # the counts as generated, on their energy-loss axis, through HyperSpy
+            expected = eels_scene(settings["seed"], height=settings["height"], width=settings["width"],
+                                  dose=settings["dose"])
+            np.testing.assert_array_equal(scene["cube"].values, expected["cube"].values)
+            np.testing.assert_allclose(scene["energy_loss"].values, expected["energy_loss"].values)
+            np.testing.assert_array_equal(scene["anomaly_map"].values, expected["anomaly_map"].values)
+            assert scene.attrs["reader"] == "hspy" and scene.attrs["signal_type"] == "EELS"
+            anomaly = metrics[f"data/metrics/{name}/anomaly.json"]["data"]
+            lead = params["anomaly"]["methods"][0]
+            assert anomaly[lead]["auc"] > 0.99, anomaly  # the planted phases found, counts stabilised first
+            continue
         expected = synthetic_acquisition(**settings).scene
         # the store holds the generated scene after its trip through ENVI int16 DN (scale 10000); nodata as such
         cube = scene["cube"].values
@@ -105,10 +119,7 @@ def test_dvc_repro_default_collection(repo: Path, env: dict[str, str]) -> None:
         np.testing.assert_allclose(cube[~missing] / scene["cube"].attrs["data_scale"],
                                    expected["cube"].values[~missing], atol=0.5e-4 + 1e-7)
         np.testing.assert_array_equal(scene["abundances"].values, expected["abundances"].values)
-        assert scene.attrs["reader"] == "envi" and len(scene.attrs["source_sha256"]) == 64
-        shown = metrics[f"data/metrics/{name}/ingest.json"]["data"]
-        assert shown == json.loads((repo / f"data/metrics/{name}/ingest.json").read_text())
-        assert shown["files"] <= 100
+        assert scene.attrs["reader"] == "envi"
         unmix = metrics[f"data/metrics/{name}/unmix.json"]["data"]
         assert unmix["sad_mean"] < 1.0, (name, unmix)  # every scene unmixed against its truth, nodata or not
         denoise = metrics[f"data/metrics/{name}/denoise.json"]["data"]
@@ -230,7 +241,10 @@ def test_parallel_pipeline_flow_equals_a_serial_dvc_repro(repo: Path, parallel_r
 
     with Repo(str(repo)) as dvc_repo:
         declared = {stage.name for stage in dvc_repo.index.stages}
-    assert len([s for s in declared if "@" in s]) == 3 * len(PER_SCENE_STAGES)  # three scenes
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    # every per-scene stage of every scene, and the fuse stage of each scene with a companion image
+    assert len([s for s in declared if "@" in s]) == len(params["collection"]["scenes"]) * len(PER_SCENE_STAGES) + \
+        len(params["fuse"]["companions"])
     serial = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
     parallel = yaml.safe_load((parallel_run / "dvc.lock").read_text())["stages"]
     assert declared <= set(parallel) and declared <= set(serial)

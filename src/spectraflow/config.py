@@ -165,10 +165,13 @@ class ComputeConfig:
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """One scene of the built-in synthetic collection (an entry of ``synth.scenes``); see
-    :func:`spectraflow.synth.synthetic_acquisition` (``companion``: ``rgb`` or ``pan``, a finer image of the
-    scene ``ratio`` times its resolution, written beside it with the fine reference)."""
+    """One scene of the built-in synthetic collection (an entry of ``synth.scenes``). ``kind: reflectance``: a
+    remote-sensing scene, see :func:`spectraflow.synth.synthetic_acquisition` (``sensor``, ``endmembers``,
+    ``nodata_corner``; ``companion``: ``rgb`` or ``pan``, a finer image of the scene ``ratio`` times its
+    resolution, written beside it with the fine reference), written as ENVI. ``kind: eels``: an EELS spectrum
+    image, see :func:`spectraflow.synth.eels_scene` (``dose``), written as HyperSpy ``.hspy``."""
 
+    kind: str = "reflectance"
     seed: int = 0
     height: int = 128
     width: int = 128
@@ -177,8 +180,11 @@ class SynthConfig:
     nodata_corner: float = 0.0
     companion: str | None = None
     ratio: int = 4
+    dose: float = 2000.0
 
     def __post_init__(self) -> None:
+        if self.kind not in ("reflectance", "eels"):
+            raise ConfigError(f"params.yaml [synth]: kind={self.kind!r}; expected 'reflectance' or 'eels'")
         object.__setattr__(self, "endmembers", tuple(self.endmembers))
         for key in ("height", "width"):
             value = getattr(self, key)

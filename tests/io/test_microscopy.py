@@ -1,5 +1,6 @@
 """Electron-microscopy files (MANIFEST §6) read through RosettaSciIO into scenes on an energy-loss axis: the
-real DigitalMicrograph spectrum image and spectrum, the Velox EMD fixture, and damaged copies of them."""
+real DigitalMicrograph spectrum image and spectrum, the Velox EMD fixture, HyperSpy files as the synth stage writes
+them, and damaged copies of them."""
 
 from __future__ import annotations
 
@@ -120,3 +121,25 @@ def test_a_truncated_dm_file_is_refused_naming_it_and_leaves_no_store(shared_dat
     with pytest.raises(FormatError, match=r"cut\.dm4"):
         ingest(path, tmp_path / "out.zarr")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.dm4"]
+
+
+def test_a_hyperspy_file_reads_back_the_spectrum_image_it_was_written_from(tmp_path: Path) -> None:
+    from rsciio.hspy import file_reader
+
+    from spectraflow.synth import eels_scene, write_eels_hspy
+
+    generated = eels_scene(4, height=20, width=24, energy=(400.0, 600.0, 0.5), dose=300.0)
+    path = write_eels_hspy(generated, tmp_path / "raw")
+    assert detect_format(path) == "hspy"
+    store = ingest(path, tmp_path / "scene.zarr", ground_truth=tmp_path / "raw" / "scene_groundtruth.nc")
+    scene = open_store(store)
+    assert spectral_axis(scene).name == "energy_loss" and scene.attrs["signal_type"] == "EELS"
+    np.testing.assert_allclose(spectral_positions(scene), 400.0 + 0.5 * np.arange(400))
+    # the samples as HyperSpy's own reader gives them, and as generated
+    np.testing.assert_array_equal(scene["cube"].values, np.asarray(file_reader(str(path))[0]["data"]))
+    np.testing.assert_array_equal(scene["cube"].values, generated["cube"].values)
+    np.testing.assert_array_equal(scene["anomaly_map"].values, generated["anomaly_map"].values)
+    images = tmp_path / "images.hspy"  # an HDF5 file of another kind under the name: refused, naming it
+    images.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    with pytest.raises(FormatError, match="images.hspy"):
+        read(images)

@@ -64,7 +64,7 @@ def test_generated_envi_headers_load_or_raise_a_spectraflow_error(header: tuple[
 
 _MAGIC = {"envi": (b"ENVI\nsamples = 2\n", ".hdr"), "matlab": (b"MATLAB 5.0 MAT-file" + b" " * 97, ".mat"),
           "netcdf": (b"\x89HDF\r\n\x1a\n", ".nc"), "geotiff": (b"II*\x00", ".tif"),
-          "npy": (b"\x93NUMPY\x01\x00", ".npy")}
+          "npy": (b"\x93NUMPY\x01\x00", ".npy"), "hspy": (b"\x89HDF\r\n\x1a\n", ".hspy")}
 
 
 @FUZZ

@@ -10,6 +10,7 @@ One module per format, all behind :data:`readers`:
 ``npy``      NumPy .npy, lazy                                       (:mod:`._npy`)
 ``dm``       Gatan DigitalMicrograph .dm3/.dm4 (EELS), RosettaSciIO  (:mod:`._microscopy`)
 ``emd``      Thermo Fisher Velox .emd (EELS), RosettaSciIO          (:mod:`._microscopy`)
+``hspy``     HyperSpy .hspy (EELS), RosettaSciIO                    (:mod:`._microscopy`)
 ========  ==========================================================
 """
 
@@ -19,7 +20,7 @@ from ._fields import fields_dataset, open_fields_store, write_fields_store
 from ._geotiff import GeoTiffReader
 from ._ingest import attach_ground_truth, check_name, detect_format, get_reader, ingest, read, resolve_inside
 from ._matlab import MatlabReader, pixels_to_cube
-from ._microscopy import DigitalMicrographReader, VeloxReader
+from ._microscopy import DigitalMicrographReader, HyperSpyReader, VeloxReader
 from ._netcdf import NetcdfReader
 from ._npy import NpyReader
 from ._store import StoreLayout, count_files, open_store, store_info, store_layout, write_result, write_store
@@ -35,6 +36,7 @@ __all__ = [
     "NpyReader",
     "DigitalMicrographReader",
     "VeloxReader",
+    "HyperSpyReader",
     "detect_format",
     "get_reader",
     "read",

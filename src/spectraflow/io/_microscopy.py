@@ -1,5 +1,5 @@
 """Electron-microscopy spectrum images through RosettaSciIO, the field's reader library: Gatan DigitalMicrograph
-``.dm3``/``.dm4`` and Thermo Fisher Velox ``.emd``.
+``.dm3``/``.dm4``, Thermo Fisher Velox ``.emd`` and HyperSpy's ``.hspy``.
 
 RosettaSciIO hands back each signal of a file as ``data`` plus ``axes`` (name, size, scale, offset, units and
 whether the axis is a *navigation* axis — a scan position — or the signal's own axis). A spectrum image has two
@@ -23,7 +23,7 @@ from ..cube import make_scene, provenance_attrs
 from ..errors import FormatError, SpectraflowError
 from ._base import ChunkSpec, Reader, readers, source_entries, wanted_chunks
 
-__all__ = ["DigitalMicrographReader", "VeloxReader"]
+__all__ = ["DigitalMicrographReader", "VeloxReader", "HyperSpyReader"]
 
 #: The units a signal axis may carry, by the spectral axis they put it on (eV: of an EELS signal only; an EDS
 #: spectrum's X-ray energy is not an energy loss). Lengths (nm, µm) are scan axes in these formats.
@@ -170,15 +170,9 @@ class DigitalMicrographReader(_RosettaReader):
         return version in (3, 4) and byte_order in (0, 1)
 
 
-@readers.register("emd")
-class VeloxReader(_RosettaReader):
-    """Thermo Fisher Velox ``.emd`` (HDF5): its EELS spectrum images (``signal=`` picks one, default the first;
-    images and EDS spectra are not EELS and are skipped)."""
-
-    version = "1.0"
-    extensions = (".emd",)
-    module = "emd"
-    label = "Velox EMD"
+class _Hdf5Reader(_RosettaReader):
+    """A RosettaSciIO format stored in HDF5: told apart from other HDF5 files by its name, and checked as every HDF5
+    input is before its parser reads it."""
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
@@ -193,3 +187,25 @@ class VeloxReader(_RosettaReader):
     def _read_signals(self, path: Path) -> list[dict[str, Any]]:
         check_hdf5(path)  # every dataset inside the file, every declared size one the file can hold
         return super()._read_signals(path)
+
+
+@readers.register("emd")
+class VeloxReader(_Hdf5Reader):
+    """Thermo Fisher Velox ``.emd`` (HDF5): its EELS spectrum images (``signal=`` picks one, default the first;
+    images and EDS spectra are not EELS and are skipped)."""
+
+    version = "1.0"
+    extensions = (".emd",)
+    module = "emd"
+    label = "Velox EMD"
+
+
+@readers.register("hspy")
+class HyperSpyReader(_Hdf5Reader):
+    """HyperSpy ``.hspy`` (HDF5), the format EELS users save their processed spectrum images in: its spectra
+    (``signal=`` picks one), an EELS signal's energy-loss axis from its ``signal_type``."""
+
+    version = "1.0"
+    extensions = (".hspy",)
+    module = "hspy"
+    label = "HyperSpy"

@@ -24,6 +24,7 @@ pixels wide, the exsolution texture of Fe–Ti oxides: Ti and Fe edges at once, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -32,7 +33,7 @@ from ..cube import make_scene, provenance_attrs
 from ..errors import ConfigError
 from ._scene import _smooth_fields
 
-__all__ = ["EDGES", "PHASES", "eels_scene"]
+__all__ = ["EDGES", "PHASES", "eels_scene", "write_eels_hspy"]
 
 
 @dataclass(frozen=True)
@@ -180,3 +181,31 @@ def eels_scene(
     scene["phase_map"] = (("y", "x"), phase, {"phases": list(PHASES)})
     scene["thickness"] = (("y", "x"), t.astype(np.float32), {"units": "t/lambda"})
     return scene
+
+
+def write_eels_hspy(scene: xr.Dataset, directory: str | Path, name: str = "scene") -> Path:
+    """Write an EELS spectrum image as a microscopist would save it: HyperSpy's ``.hspy`` (through RosettaSciIO),
+    the scan axes in pixels and the energy-loss axis in eV, ``signal_type`` EELS. The ground truth (``anomaly_map``,
+    ``phase_map``, ``thickness``) goes beside it as ``<name>_groundtruth.nc`` (NetCDF). Returns the ``.hspy`` path."""
+    from rsciio.hspy import file_writer
+
+    from .. import __version__
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cube = scene["cube"].values
+    energy = scene["energy_loss"].values
+    axes = [{"name": dim, "size": int(size), "offset": 0.0, "scale": 1.0, "units": "px", "navigate": True}
+            for dim, size in zip(("y", "x"), cube.shape[:2], strict=True)]
+    axes.append({"name": "Energy loss", "size": int(cube.shape[2]), "offset": float(energy[0]),
+                 "scale": float(energy[1] - energy[0]), "units": "eV", "navigate": False})
+    path = directory / f"{name}.hspy"
+    title = f"spectraflow synthetic EELS spectrum image, seed {scene.attrs.get('synth_seed')}"
+    file_writer(str(path), {
+        "data": cube, "axes": axes, "original_metadata": {}, "tmp_parameters": {}, "attributes": {"_lazy": False},
+        "learning_results": {}, "models": {},
+        "package_info": {"package": "spectraflow", "package_version": __version__},
+        "metadata": {"General": {"title": title}, "Signal": {"signal_type": "EELS", "quantity": "Electrons (Counts)"}}})
+    truth = [v for v in ("anomaly_map", "phase_map", "thickness") if v in scene]
+    scene[truth].to_netcdf(directory / f"{name}_groundtruth.nc", engine="h5netcdf")
+    return path

@@ -19,7 +19,7 @@ from ..errors import SpectraflowError
 __all__ = ["FORMATS", "valid_file", "mutate", "HostileTally", "try_reading", "peak_rss_mb"]
 
 #: The formats fuzzed, by the name of the valid file each starts from.
-FORMATS = ("envi", "mat_v5", "mat_v73", "netcdf4", "hdf5", "geotiff", "npy", "dm3", "dm4", "emd")
+FORMATS = ("envi", "mat_v5", "mat_v73", "netcdf4", "hdf5", "geotiff", "npy", "dm3", "dm4", "emd", "hspy")
 #: Formats nothing here writes: their valid file is a copy of a real one of the shared data (MANIFEST §6).
 _REAL_FILES = {"dm3": "eels/EELS_STO.dm3", "dm4": "eels/EELS_SI.dm4", "emd": "eels/velox_EELS_EDS.zip"}
 
@@ -59,6 +59,10 @@ def valid_file(directory: Path, format: str, seed: int = 0) -> Path:
         return write_geotiff(directory / "cube.tif", (cube * 1000).astype("u2"), wavelength)
     if format == "npy":
         return write_npy(directory / "cube.npy", cube)
+    if format == "hspy":
+        from ..synth import eels_scene, write_eels_hspy
+
+        return write_eels_hspy(eels_scene(seed, height=16, width=16, energy=(400.0, 480.0, 2.0)), directory, "cube")
     raise ValueError(f"format {format!r}: expected one of {FORMATS}")
 
 

@@ -96,9 +96,10 @@ class ConvolutionalVAE(Detector):
     lr: float = 2e-3
     device: str = "auto"
     seed: int = 0
+    members: int = 1
 
     def __post_init__(self) -> None:
-        for field in ("bands", "latent", "features", "patch", "batch_size", "steps", "epochs"):
+        for field in ("bands", "latent", "features", "patch", "batch_size", "steps", "epochs", "members"):
             value = getattr(self, field)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 self._fail(field, value, "a positive integer")
@@ -106,15 +107,27 @@ class ConvolutionalVAE(Detector):
             self._fail("beta", self.beta, "a non-negative weight")
 
     def score(self, cube: Any) -> Any:
+        data = _binned(np.asarray(cube, dtype=np.float32), self.bands)
+        if self.members == 1:
+            return self._member_scores(data, self.seed)
+        # a deep ensemble: each member's scores standardised over the scene (their scales differ), then averaged
+        runs = [self._member_scores(data, self._member_seed(member)) for member in range(self.members)]
+        return np.mean([(r - r.mean()) / (r.std() + 1e-12) for r in runs], axis=0)
+
+    def _member_seed(self, member: int) -> int:
+        """Member 0 trains from ``seed`` itself (one member is the single network); the others from seeds drawn
+        from it."""
+        return self.seed if member == 0 else int(np.random.SeedSequence([self.seed, member]).generate_state(1)[0])
+
+    def _member_scores(self, data: np.ndarray, seed: int) -> Any:
         import torch
 
         from ...train import TrainConfig, fit
 
-        data = _binned(np.asarray(cube, dtype=np.float32), self.bands)
         height, width, bins = data.shape
         patch = min(self.patch, height, width)
         volume = torch.from_numpy(np.ascontiguousarray(data.transpose(2, 0, 1)))[None]  # (1, bins, y, x)
-        torch.manual_seed(self.seed)  # the initial weights, as everything after them, from the seed
+        torch.manual_seed(seed)  # the initial weights, as everything after them, from the seed
         model = _network(bins, self.latent, self.features)
 
         def windows(rng: np.random.Generator, count: int) -> Any:
@@ -127,14 +140,14 @@ class ConvolutionalVAE(Detector):
                 batch = windows(rng, self.batch_size)
                 yield batch, batch
 
-        validation = windows(np.random.default_rng([self.seed, 1]), self.batch_size)
+        validation = windows(np.random.default_rng([seed, 1]), self.batch_size)
 
         def loss(reconstruction: Any, target: Any) -> Any:  # per bin, so that lr does not depend on the bins
             return _negative_elbo(reconstruction, target, model.kl, self.beta).mean() / bins
 
-        config = TrainConfig(epochs=self.epochs, lr=self.lr, device=self.device, seed=self.seed)
+        config = TrainConfig(epochs=self.epochs, lr=self.lr, device=self.device, seed=seed)
         fit(model, train_batches, lambda: [(validation, validation)], loss, config,
-            meta={"family": "anomaly", "name": self.name, "config": asdict(self)}, progress=False)
+            meta={"family": "anomaly", "name": self.name, "config": {**asdict(self), "seed": seed}}, progress=False)
         model.eval()  # scores the mean code
         device = next(model.parameters()).device
         with torch.no_grad():
