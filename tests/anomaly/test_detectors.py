@@ -135,7 +135,14 @@ def test_cvae_learns_the_background_and_flags_planted_spectra() -> None:
     truth = np.zeros((32, 32), dtype=bool)
     truth[rng.choice(32, 6, replace=False), rng.choice(32, 6, replace=False)] = True
     cube[truth] = 0.6 + 0.3 * np.sin(12 * bands)  # a spectrum no mixture of the three makes
-    detector = methods.get("anomaly", "cvae")(epochs=6, steps=6, batch_size=8, device="cpu")
+    detector = methods.get("anomaly", "cvae")(epochs=6, steps=6, batch_size=8, device="cpu", members=1)
     scores = detector.scores(_cube(cube.astype(np.float32)))
     assert scores.dims == ("y", "x") and roc_auc(scores, truth) >= 0.95
     np.testing.assert_array_equal(detector.scores(_cube(cube.astype(np.float32))).values, scores.values)
+    # an ensemble: its first member is that network, and it averages its members' standardised scores
+    pair = methods.get("anomaly", "cvae")(epochs=6, steps=6, batch_size=8, device="cpu", members=2)
+    second = methods.get("anomaly", "cvae")(epochs=6, steps=6, batch_size=8, device="cpu", members=1,
+                                            seed=pair._member_seed(1)).scores(_cube(cube.astype(np.float32))).values
+    standardised = [(v - v.mean()) / v.std() for v in (scores.values, second)]
+    np.testing.assert_allclose(pair.scores(_cube(cube.astype(np.float32))).values, np.mean(standardised, axis=0),
+                               rtol=1e-6, atol=1e-9)
