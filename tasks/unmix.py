@@ -40,8 +40,9 @@ def evaluate_unmixing(store: str, metrics_path: str, figure_path: str, endmember
         metrics.update(scores)
     record_metrics(metrics_path, metrics)
     abundances = result["abundances"].values
-    rows = [{"endmember": str(name), "mean_abundance": round(float(np.nanmean(abundances[..., k])), 6)}
-            for k, name in enumerate(result["endmember"].values)]
+    # without ground truth the score columns are empty (dvc.yaml's plot reads sad_deg of every scene)
+    rows = [{"endmember": str(name), "mean_abundance": round(float(np.nanmean(abundances[..., k])), 6),
+             "sad_deg": "", "abundance_rmse": ""} for k, name in enumerate(result["endmember"].values)]
     if order is not None:  # each true endmember, the estimate matched to it
         truth = result["true_abundances"].values
         rows = [{"endmember": str(name), "mean_abundance": round(float(np.nanmean(abundances[..., order[k]])), 6),

@@ -102,7 +102,7 @@ def test_attribute_filter_finds_small_objects_and_tiles_agree() -> None:
     # area filters are not local: tiles with a halo change the few pixels whose flat zone crosses a seam
     lazy = detector.scores(_cube(da.from_array(values, chunks=(32, 32, -1)))).values
     changed = np.abs(lazy - scores.values) > 1e-6 * scores.values.max()
-    assert changed.mean() < 0.01 and np.abs(lazy - scores.values).max() < 0.05 * scores.values.max()
+    assert changed.mean() < 0.01 and np.abs(lazy - scores.values).max() < 0.08 * scores.values.max()
     assert roc_auc(lazy, truth) > 0.99
 
 

@@ -137,6 +137,7 @@ class TestNpy(ReaderConformance):
 def test_every_registered_reader_has_a_conformance_class() -> None:
     covered = {cls.reader_name for cls in globals().values()
                if isinstance(cls, type) and issubclass(cls, ReaderConformance) and cls is not ReaderConformance}
-    # formats no library writes (DigitalMicrograph, Velox): tested on real files in test_microscopy.py
-    read_only = {"dm", "emd"}
-    assert covered | read_only == set(readers.names()) and not covered & read_only
+    # the microscopy formats (their spectra on an energy-loss or wavenumber axis; DigitalMicrograph and Velox are
+    # written by no library, HyperSpy by RosettaSciIO): tested on real and written files in test_microscopy.py
+    microscopy = {"dm", "emd", "hspy"}
+    assert covered | microscopy == set(readers.names()) and not covered & microscopy

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ...errors import ConfigError, FormatError
+from ...errors import ConfigError, FormatError, SpectraflowError
 
 __all__ = ["fuse_store", "read_reference", "RESULT_PREFIX", "SRF_SOURCES"]
 
@@ -64,7 +64,9 @@ def read_reference(path: str | os.PathLike[str], hs: xr.DataArray, shape: tuple[
                 raise FormatError(path, "cube", "a (y, x, band) variable 'cube'",
                                   data["cube"].dims if "cube" in data else sorted(data.data_vars))
             cube = data["cube"].load()
-    except (OSError, TypeError) as exc:
+    except SpectraflowError:
+        raise
+    except (OSError, ValueError, TypeError) as exc:  # h5netcdf's errors for an HDF5 file that is not NetCDF
         raise FormatError(path, "structure", "a NetCDF-4 file with a 'cube' variable",
                           f"{type(exc).__name__}: {exc}") from None
     if cube.shape[:2] != shape:
