@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,7 @@ def fuse_store(source: str | os.PathLike[str], companion: str | os.PathLike[str]
     """
     from ..._atomic import check_replaceable
     from ..._progress import log_line
+    from ...config import method_entries
     from ...cube import CUBE, fill_invalid
     from ...io import open_store, write_store
     from ...metrics import fusion_scores, qnr
@@ -118,11 +119,11 @@ def fuse_store(source: str | os.PathLike[str], companion: str | os.PathLike[str]
     from ._base import DEFAULT_MTF_GAIN, resolution_ratio
 
     check_replaceable(dest, "fused")  # before any work
-    specs = [methods] if isinstance(methods, str | Mapping) else list(methods)
+    specs = method_entries(methods, "fuse", "fusion method entries")
     fusers = [build("fuse", spec, f"fuse.methods[{i}]") for i, spec in enumerate(specs)]
     names = [type(f).name for f in fusers]
-    if not fusers or len(set(names)) != len(names):
-        raise ConfigError(f"params.yaml [fuse.methods]: {names}; expected at least one method, each once")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"params.yaml [fuse.methods]: {names}; expected the methods each once")
     scene = run_chain(open_store(source), parse_steps(steps))
     hs, hs_valid = fill_invalid(scene[CUBE].load())
     guide_scene = run_chain(open_store(companion), parse_steps([{"radiometric": {}}]))
