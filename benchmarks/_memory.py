@@ -7,12 +7,12 @@ import time
 
 
 class PeakRSS:
-    """Peak resident memory of this process plus all its children, sampled in a thread."""
+    """Peak resident memory of a process (``pid``; default this one) plus all its children, sampled in a thread."""
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.05, pid: int | None = None) -> None:
         import psutil
 
-        self.process = psutil.Process()
+        self.process = psutil.Process(pid)
         self.interval = interval
         self.peak = 0
         self._stop = threading.Event()
@@ -20,7 +20,11 @@ class PeakRSS:
 
     def _total(self) -> int:
         total = 0
-        for p in [self.process, *self.process.children(recursive=True)]:
+        try:
+            processes = [self.process, *self.process.children(recursive=True)]
+        except Exception:  # the process just exited  # noqa: BLE001
+            return 0
+        for p in processes:
             try:
                 total += p.memory_info().rss
             except Exception:  # a child that just exited  # noqa: BLE001

@@ -1,13 +1,17 @@
 """Scenes larger than memory: the per-scene methods on generated 224-band cubes of 0.25 to 8 GB, under 2 GB.
 
-Prints, measured in one run on the dask threaded scheduler (every core):
+Prints, measured in one run on the dask threaded scheduler (every core), each step in a fresh process (as DVC
+runs each stage) whose input stores were first evicted from the page cache (so every size reads from disk, as a
+scene larger than the page cache is read; a small cube would otherwise be read from memory):
 
-* per cube: wall seconds, seconds per GB (of the generated float32 cube) and peak RSS of this process (sampled
-  every 50 ms) for each step, store to store: ``preprocess`` (params.yaml's chain: radiometric, bad bands,
+* per cube: wall seconds, seconds per GB (of the generated float32 cube) and peak RSS of the step's process
+  (sampled every 50 ms) for each step, store to store: ``preprocess`` (params.yaml's chain: radiometric, bad bands,
   min–max), ``subspace_tv`` and ``robust_subspace_tv`` on the preprocessed cube with Gaussian noise added
   (σ = 10/255), and ``unmix``: archetypal endmembers fitted on a representative subset of the
   ``subspace_tv`` result, then FCLS abundances of every pixel (the unmix stage's ``unmix_store``), and ``rx``
-  (global Reed–Xiaoli scores of the noisy cube, the anomaly stage's ``detect_store``); then each
+  (global Reed–Xiaoli scores of the noisy cube, the anomaly stage's ``detect_store``), and ``mtf_glp``: the
+  preprocessed cube's first quarter of rows sharpened ×2 by a generated panchromatic image (the scene's field on
+  the finer grid), so the fused cube has the cube's pixels, fitted in one pass and fused tile by tile; then each
   step's time per GB relative to the 1 GB cube's;
 * at 1 GB: MPSNR (against the clean preprocessed cube) of ``subspace_tv`` tiled under its default ``memory_mb``
   and run as one tile over the whole cube, and their difference;
@@ -26,6 +30,7 @@ to ``results/scale.md``, the subset fits to ``results/scale_subset.md`` (``--siz
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import time
 from pathlib import Path
@@ -42,17 +47,22 @@ MATERIALS = ["vegetation", "soil", "water", "asphalt", "kaolinite"]
 NOISE_SIGMA = 10 / 255
 WIDTH = 2048
 #: the stores each cube's steps write (removed before and after them)
-STORES = ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "rx.zarr", "whole.zarr")
+STORES = ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "rx.zarr", "fused.zarr",
+          "whole.zarr")
 ROWS_PER_BLOCK = 32
+#: the fusion step's resolution ratio
+FUSION_RATIO = 2
+PAN_ROWS = ROWS_PER_BLOCK * FUSION_RATIO // FUSION_RATIO**2  # divides the fine rows of every generated cube
 
 
-def _abundance_block(y0: int, rows: int, width: int, seed: int) -> np.ndarray:
-    """Smooth abundances ``(rows, width, material)`` of image rows ``y0…``: a softmax of random cosines."""
+def _abundance_block(y0: int, rows: int, width: int, seed: int, ratio: int = 1) -> np.ndarray:
+    """Smooth abundances ``(rows, width, material)`` of image rows ``y0…``: a softmax of random cosines; with
+    ``ratio`` > 1, of the grid ``ratio`` times finer (coarse pixel ``i`` at fine pixel ``i · ratio + ratio // 2``)."""
     rng = np.random.default_rng(seed)  # the same field parameters in every block
     n = len(MATERIALS)
     frequency = rng.uniform(1 / 400, 1 / 40, (n, 3, 2)) * rng.choice([-1, 1], (n, 3, 2))
     phase = rng.uniform(0, 2 * np.pi, (n, 3))
-    yy, xx = np.mgrid[y0:y0 + rows, 0:width].astype(np.float64)
+    yy, xx = (np.mgrid[y0:y0 + rows, 0:width].astype(np.float64) - ratio // 2) / ratio
     logits = np.stack([sum(3.0 * np.cos(2 * np.pi * (f[0] * yy + f[1] * xx) + p)
                            for f, p in zip(frequency[k], phase[k], strict=True)) for k in range(n)], axis=-1)
     weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
@@ -102,12 +112,39 @@ def noisy_store(clean: Path, path: Path, seed: int = 0) -> Path:
     return path
 
 
+def evicted(*stores: Path) -> None:
+    """Drop ``stores``' files from the page cache (``posix_fadvise`` DONTNEED), so the next step reads them from
+    disk at every cube size, as a scene larger than the page cache is read."""
+    import os
+
+    for store in stores:
+        for path in Path(store).rglob("*"):
+            if path.is_file():
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                finally:
+                    os.close(fd)
+
+
+def _run_step(step: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    step(*args, **kwargs)
+
+
 def measured(step: Any, *args: Any, **kwargs: Any) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of ``step(*args, **kwargs)``."""
-    with PeakRSS() as rss:
-        start = time.perf_counter()
-        step(*args, **kwargs)
-        seconds = time.perf_counter() - start
+    """Wall seconds and peak RSS (bytes) of ``step(*args, **kwargs)`` run in a fresh process (as each DVC stage
+    runs) on inputs read from disk: every store among the arguments is evicted from the page cache first."""
+    import multiprocessing
+
+    evicted(*[a for a in (*args, *kwargs.values()) if isinstance(a, Path) and a.suffix == ".zarr" and a.exists()])
+    process = multiprocessing.get_context("spawn").Process(target=_run_step, args=(step, args, kwargs))
+    start = time.perf_counter()
+    process.start()
+    with PeakRSS(pid=process.pid) as rss:
+        process.join()
+    seconds = time.perf_counter() - start
+    if process.exitcode != 0:
+        raise RuntimeError(f"{getattr(step, '__name__', step)} failed (exit code {process.exitcode})")
     return seconds, rss.peak
 
 
@@ -117,6 +154,36 @@ def denoise(source: Path, dest: Path, method: str, **config: Any) -> None:
 
     scene = open_store(source)
     write_store(scene.assign(cube=get("denoise", method)(**config).denoise(scene["cube"])), dest, kind="denoised")
+
+
+def fuse(source: Path, dest: Path, method: str = "mtf_glp", ratio: int = FUSION_RATIO) -> None:
+    """The first ``1 / ratio²`` of ``source``'s rows sharpened by a generated panchromatic image ``ratio`` times
+    finer (the scene's abundance field on the finer grid, mixing the library spectra's band means): the fused
+    cube has the source's pixels."""
+    import dask.array as da
+    import xarray as xr
+
+    from spectraflow.cube import CUBE
+    from spectraflow.io import open_store, write_store
+    from spectraflow.methods import get
+    from spectraflow.synth import endmember_spectra, sensor_grid
+
+    scene = open_store(source)
+    rows = scene.sizes["y"] // ratio**2
+    hs = scene[CUBE].isel(y=slice(0, rows))
+    brightness = endmember_spectra(MATERIALS, sensor_grid("aviris")[0]).mean(axis=1)
+
+    def pan_block(block_id: tuple[int, ...] = (0,)) -> np.ndarray:
+        y0 = block_id[0] * PAN_ROWS
+        return (_abundance_block(y0, PAN_ROWS, WIDTH * ratio, 0, ratio) @ brightness).astype(np.float32)
+
+    pan = da.map_blocks(pan_block, dtype=np.float32, meta=np.empty((0, 0), np.float32),
+                        chunks=((PAN_ROWS,) * (rows * ratio // PAN_ROWS), (WIDTH * ratio,)))
+    fused = get("fuse", method)().fuse(hs, xr.DataArray(pan, dims=("y", "x")))
+    coords = {k: v for k, v in scene.coords.items() if v.dims == ("band",)}
+    out = xr.Dataset({CUBE: fused.astype(np.float32)}, coords=coords,
+                     attrs={"name": "fused", "source_file": str(source)})
+    write_store(out, dest, kind="fused")
 
 
 def mpsnr(estimate: Path, clean: Path) -> float:
@@ -136,7 +203,7 @@ def scale_table(sizes: list[float], work: Path) -> None:
     from spectraflow.preprocess import parse_steps, preprocess_store
 
     steps = parse_steps(yaml.safe_load((ROOT / "params.yaml").read_text())["preprocess"]["steps"])
-    names = ["preprocess", "subspace_tv", "robust_subspace_tv", "unmix", "rx"]
+    names = ["preprocess", "subspace_tv", "robust_subspace_tv", "unmix", "rx", "mtf_glp"]
     rows: dict[float, dict[str, tuple[float, int]]] = {}
     print("| cube | pixels | " + " | ".join(f"{n} s (s/GB, peak RSS)" for n in names) + " | total s/GB |")
     print("|---|---|" + "---|" * (len(names) + 1))
@@ -158,6 +225,7 @@ def scale_table(sizes: list[float], work: Path) -> None:
         results["unmix"] = measured(unmix_store, directory / "subspace_tv.zarr", directory / "unmix.zarr",
                                     n_endmembers=len(MATERIALS), blind={"archetypal": {"seed": 0}})
         results["rx"] = measured(detect_store, noisy, directory / "rx.zarr", methods=["rx"])
+        results["mtf_glp"] = measured(fuse, pre, directory / "fused.zarr")
         rows[gigabytes] = results
         cells = [f"{s:.0f} ({s / gigabytes:.1f}, {rss / 2**30:.2f} GB)" for s, rss in results.values()]
         total = sum(s for s, _ in results.values())
@@ -219,6 +287,85 @@ def subset_table(seeds: int, subsets: list[int]) -> None:
     print()
 
 
+#: EMIT's imaging spectrometer: 1242 lines of 1280 samples, 285 channels over 381-2493 nm (~7.4 nm sampling)
+SCENE_SHAPE = (1242, 1280)
+SCENE_GRID = (381.0, 2493.0, 285)
+SCENE_STAGES = ("ingest", "preprocess", "denoise", "unmix", "anomaly")
+
+
+def write_emit_like(directory: Path, seed: int = 0) -> Path:
+    """An EMIT-sized reflectance scene (the cube generator's field and library, EMIT's band grid) as an ENVI file
+    (int16 reflectance × 10⁴, BIL, as a sensor product is delivered), written block by block."""
+    import dask.array as da
+
+    from spectraflow.io._envi import write_envi
+    from spectraflow.synth import endmember_spectra
+
+    height, width = SCENE_SHAPE
+    wavelength = np.linspace(*SCENE_GRID)
+    spectra = endmember_spectra(MATERIALS, wavelength)
+
+    def block(block_id: tuple[int, ...] = (0,)) -> np.ndarray:
+        y0 = block_id[0] * ROWS_PER_BLOCK
+        rows = min(ROWS_PER_BLOCK, height - y0)
+        return np.round(_abundance_block(y0, rows, width, seed) @ spectra * 1e4).astype(np.int16)
+
+    chunks = ((ROWS_PER_BLOCK,) * (height // ROWS_PER_BLOCK) + ((height % ROWS_PER_BLOCK,) if height % ROWS_PER_BLOCK
+                                                                 else ()), (width,), (len(wavelength),))
+    data = da.map_blocks(block, dtype=np.int16, chunks=chunks, meta=np.empty((0, 0, 0), np.int16))
+    directory.mkdir(parents=True, exist_ok=True)
+    header, _ = write_envi(directory / "scene.img", data, interleave="bil", wavelength=wavelength,
+                           fwhm=np.full(len(wavelength), 1.15 * (SCENE_GRID[1] - SCENE_GRID[0]) / (SCENE_GRID[2] - 1)),
+                           reflectance_scale_factor=1e4, sensor_type="EMIT-like (generated)")
+    return header
+
+
+def scene_table(work: Path) -> None:
+    """The default per-scene stages (params.yaml's, as DVC runs them: one ``python -m flows.<stage>`` process
+    each) on one generated EMIT-sized scene, in a workspace of its own."""
+    import os
+    import subprocess
+    import sys
+
+    space = work / "emit-workspace"
+    shutil.rmtree(space, ignore_errors=True)
+    header = write_emit_like(space / "data" / "raw" / "emit")
+    for name in ("flows", "tasks"):
+        (space / name).symlink_to(ROOT / name)
+    (space / "data" / "models").mkdir(parents=True)
+    (space / "data" / "models" / "denoiser").symlink_to(ROOT / "data" / "models" / "denoiser")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["collection"] = {"parallel": 1, "scenes": {"emit": {"source_dir": "data/raw/emit", "source": header.name,
+                                                               "unmix": {"n_endmembers": len(MATERIALS)}}}}
+    params["fuse"]["companions"] = {}
+    (space / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = {**os.environ, "PREFECT_HOME": str(space / ".prefect"), "PYTHONPATH": str(space)}
+    print(f"one generated EMIT-sized scene ({SCENE_SHAPE[0]}×{SCENE_SHAPE[1]}×{SCENE_GRID[2]}, "
+          f"{np.prod(SCENE_SHAPE) * SCENE_GRID[2] * 4 / 1e9:.2f} GB as float32; int16 ENVI, BIL) through the default "
+          "per-scene stages of params.yaml, each its own process as DVC runs it (one stage at a time, every core):\n")
+    print("| stage | s | peak RSS |")
+    print("|---|---|---|")
+    total = 0.0
+    for stage in SCENE_STAGES:
+        start = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", f"flows.{stage}", "emit"], cwd=space, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        with PeakRSS(pid=process.pid) as rss:
+            _, errors = process.communicate()
+        seconds = time.perf_counter() - start
+        total += seconds
+        if process.returncode != 0:
+            print(f"| {stage} | failed after {seconds:.0f} s | {rss.peak / 2**30:.2f} GB |")
+            print(f"\n{stage} failed (exit code {process.returncode}):\n```\n{errors[-3000:]}\n```")
+            return
+        print(f"| {stage} | {seconds:.0f} | {rss.peak / 2**30:.2f} GB |", flush=True)
+    print(f"| **all** | **{total:.0f}** ({total / 60:.1f} min) | |\n")
+    metrics = {stage: json.loads((space / "data" / "metrics" / "emit" / f"{stage}.json").read_text())
+               for stage in SCENE_STAGES if (space / "data" / "metrics" / "emit" / f"{stage}.json").exists()}
+    print("the stages' metrics (data/metrics/emit/*.json):\n")
+    print("```\n" + json.dumps(metrics, indent=1)[:6000] + "\n```\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=float, nargs="*", default=[0.25, 1, 4, 8], help="none: only the subset fits")
@@ -226,8 +373,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--subsets", type=int, nargs="+", default=[5000, 2500])
     parser.add_argument("--skip-subset", action="store_true")
+    parser.add_argument("--scene", action="store_true", help="only the EMIT-sized scene through the stages")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.scene:
+        with recorded("scale_scene"):
+            scene_table(args.workdir)
+        return
     if args.sizes:
         with recorded("scale"):
             scale_table(args.sizes, args.workdir)

@@ -9,6 +9,7 @@ from scipy.ndimage import uniform_filter
 
 from spectraflow.blocks import (
     extreme_pixels,
+    map_fine_tiles,
     map_tiles,
     representative_pixels,
     sample_rows,
@@ -35,6 +36,22 @@ def test_a_step_within_the_halo_gives_the_whole_image_result(shape: tuple[int, i
     if tile < max(shape[:2]):
         cut = map_tiles(_box(halo), cube, tile=tile, halo=halo // 2).compute()
         assert np.abs(cut - _box(halo)(cube)).max() > 1e-3
+
+
+def test_fine_tiles_pair_each_coarse_window_with_its_fine_window() -> None:
+    rng = np.random.default_rng(5)
+    coarse, fine = rng.random((23, 31, 3)), rng.random((69, 93))
+
+    def step(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # a step of reach 2 coarse pixels on both grids
+        spread = uniform_filter(a, size=(5, 5, 1), mode="nearest")
+        return np.repeat(np.repeat(spread, 3, axis=0), 3, axis=1) + uniform_filter(b, size=7, mode="nearest")[..., None]
+
+    lazy = map_fine_tiles(step, da.from_array(coarse, chunks=(8, 10, -1)), fine, 3, tile=6, halo=2)
+    assert lazy.shape == (69, 93, 3) and max(lazy.chunks[0]) <= 18
+    np.testing.assert_allclose(lazy.compute(), step(coarse, fine), rtol=1e-5, atol=1e-5)
+    assert np.abs(map_fine_tiles(step, coarse, fine, 3, tile=6, halo=0).compute() - step(coarse, fine)).max() > 1e-3
+    with pytest.raises(ConfigError, match="not 3 x"):
+        map_fine_tiles(step, coarse, fine[:-1], 3, tile=6, halo=2)
 
 
 def test_tile_side_follows_the_budget() -> None:

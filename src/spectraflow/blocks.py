@@ -25,7 +25,8 @@ import numpy as np
 from .cube import array_of
 from .errors import ConfigError
 
-__all__ = ["tile_for_budget", "tile_chunks", "map_tiles", "sample_rows", "extreme_pixels", "representative_pixels"]
+__all__ = ["tile_for_budget", "tile_chunks", "map_tiles", "map_fine_tiles", "sample_rows", "extreme_pixels",
+           "representative_pixels"]
 
 
 def tile_for_budget(budget_bytes: float, n_bands: int, bytes_per_voxel: float, *, halo: int = 0,
@@ -88,6 +89,48 @@ def map_tiles(func: Callable[[np.ndarray], np.ndarray], cube: Any, *, tile: int,
 
     return data.map_overlap(run, depth=depth, boundary="none", trim=True, dtype=np.float32,
                             meta=np.empty((0, 0, 0), np.float32))
+
+
+def map_fine_tiles(func: Callable[[np.ndarray, np.ndarray], np.ndarray], coarse: Any, fine: Any, ratio: int, *,
+                   tile: int, halo: int) -> Any:
+    """``func(coarse_window, fine_window)`` over a pair of co-registered grids, ``fine`` ``ratio`` times finer
+    than ``coarse`` (``(Y, X[, band])`` = ``ratio`` × ``(y, x[, band])``), tile by tile: a lazy float32 dask
+    array on the fine grid with ``coarse``'s bands.
+
+    The coarse grid is cut into tiles of about ``tile`` pixels; each is passed with up to ``halo`` coarse pixels
+    of its neighbours (``ratio`` × as many fine ones; none beyond the image's edge), and ``func``'s result, the
+    fine window, is cropped back to the tile. Only the windows are read; an input may be NumPy, dask or xarray.
+    """
+    import dask
+    import dask.array as da
+
+    if tile < 1 or halo < 0 or ratio < 1:
+        raise ConfigError(f"tiling: tile={tile}, halo={halo}, ratio={ratio}; expected tile, ratio >= 1, halo >= 0")
+    low, high = array_of(coarse), array_of(fine)
+    height, width, n_bands = low.shape
+    if tuple(high.shape[:2]) != (height * ratio, width * ratio):
+        raise ConfigError(f"tiling: a {high.shape[:2]} grid is not {ratio} x the {low.shape[:2]} one")
+
+    def window(step: Callable[..., np.ndarray], a: np.ndarray, b: np.ndarray, crop: tuple[slice, slice]
+               ) -> np.ndarray:
+        result = np.asarray(step(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)))
+        if result.shape[:2] != b.shape[:2]:
+            raise ValueError(f"tiling: the step returned {result.shape} for a {b.shape} fine window")
+        return result[crop].astype(np.float32)
+
+    tiles_y, tiles_x = tile_chunks(height, tile, halo), tile_chunks(width, tile, halo)
+    rows = []
+    for y0, h in zip(np.cumsum((0, *tiles_y[:-1])), tiles_y, strict=True):
+        row = []
+        for x0, w in zip(np.cumsum((0, *tiles_x[:-1])), tiles_x, strict=True):
+            a0, a1, b0, b1 = max(0, y0 - halo), min(height, y0 + h + halo), max(0, x0 - halo), min(width, x0 + w + halo)
+            crop = (slice((y0 - a0) * ratio, (y0 - a0 + h) * ratio), slice((x0 - b0) * ratio, (x0 - b0 + w) * ratio))
+            part = dask.delayed(window, pure=True)(func, low[a0:a1, b0:b1],
+                                                   high[a0 * ratio:a1 * ratio, b0 * ratio:b1 * ratio], crop)
+            row.append([da.from_delayed(part, shape=(h * ratio, w * ratio, n_bands), dtype=np.float32,
+                                        meta=np.empty((0, 0, 0), np.float32))])  # nested thrice: (y, x, band)
+        rows.append(row)
+    return da.block(rows)
 
 
 def sample_rows(cube: Any, max_pixels: int) -> tuple[np.ndarray, np.ndarray]:

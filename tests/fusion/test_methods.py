@@ -71,6 +71,25 @@ def test_every_guided_method_beats_interpolation(name: str, guide: str) -> None:
     assert mpsnr(fused.values, reference) > cubic + 1.5
 
 
+@pytest.mark.parametrize("name", ["mtf_glp", "cubic"])
+@pytest.mark.parametrize("guide", ["pan", "ms"])
+def test_a_lazy_cube_is_fused_tile_by_tile_as_the_whole_image_is(name: str, guide: str) -> None:
+    seed = {"pan": 3, "ms": 4}[guide]
+    reference = _scene(seed, size=96)
+    srf = np.full((1, 40), 1 / 40) if guide == "pan" else np.kron(np.eye(5), np.full((1, 8), 1 / 8))
+    low, image, reference = reduced_resolution(reference, 4, srf[0] if guide == "pan" else srf)
+    whole = get("fuse", name)().fuse(_cube(low), _cube(image)).values
+    # a 12 MiB budget: tiles of 8 coarse pixels, read from blocks that do not line up with them
+    fuser = get("fuse", name)(memory_mb=12)
+    lazy = fuser.fuse(_cube(low).chunk({"y": 7, "x": 9}), _cube(image).chunk({"y": 20, "x": 30}))
+    assert lazy.chunks is not None and len(lazy.chunks[0]) > 2 and len(lazy.chunks[1]) > 2
+    assert lazy.shape == whole.shape and lazy.attrs["fusion"] == name
+    np.testing.assert_allclose(lazy.values, whole, atol=1e-5 * np.ptp(whole))
+    # with no halo the interpolation's reach leaves seams between tiles
+    cut = get("fuse", name)(memory_mb=2, halo=0).fuse(_cube(low).chunk({"y": 7}), _cube(image)).values
+    assert np.abs(cut - whole).max() > 1e-3 * np.ptp(whole)
+
+
 def test_subspace_uses_given_spectral_responses() -> None:
     reference = _scene(2)
     srf = np.kron(np.eye(5), np.full((1, 8), 1 / 8))

@@ -30,7 +30,7 @@ class Denoiser:
     """
 
     name: ClassVar[str]
-    memory_mb: float = 512.0
+    memory_mb: float = 256.0
     tile: int | None = None
     halo: int = 16
 

@@ -48,9 +48,13 @@ def l1_rows(design: np.ndarray, target: np.ndarray, start: np.ndarray, iteration
     ridge = 1e-9 * np.eye(k, dtype=design.dtype)
     outer = (design[:, :, None] * design[:, None, :]).reshape(len(design), k * k)  # (m, k²): one matmul per step
     for _ in range(iterations):
-        weights = 1.0 / np.maximum(np.abs(target - rows @ design.T), eps)
+        weights = rows @ design.T  # the residual, then the weights, in one (n, m) buffer
+        np.subtract(target, weights, out=weights)
+        np.abs(weights, out=weights)
+        np.maximum(weights, eps, out=weights)
+        np.reciprocal(weights, out=weights)
         normal = (weights @ outer).reshape(-1, k, k) + ridge
-        rhs = (weights * target) @ design
+        rhs = np.multiply(weights, target, out=weights) @ design
         rows = np.linalg.solve(normal, rhs[..., None])[..., 0]
     return rows
 
@@ -78,7 +82,7 @@ class RobustSubspaceTV(Denoiser):
             self._fail("max_pixels", self.max_pixels, "a positive number of pixels to fit the subspace on")
 
     def bytes_per_voxel(self) -> float:
-        return 40.0  # the float32 window, its whitened copy, the IRLS weights and residuals, the reconstruction
+        return 40.0  # the float32 window, its whitened copy, the IRLS weights, the reconstruction
 
     def restore(self, noisy: Any) -> Any:
         from ...blocks import sample_rows
@@ -105,14 +109,21 @@ class RobustSubspaceTV(Denoiser):
         orthonormal, triangular = np.linalg.qr(basis[:, :k])
         design = basis[:, :k].astype(np.float32)
         start = np.linalg.pinv(basis[:, :k]).T.astype(np.float32)  # least-squares coefficients: where IRLS starts
+        whiten, centre = (1.0 / sigma).astype(np.float32), basis[:, k].astype(np.float32)
+        rebuild = (orthonormal.T * sigma).astype(np.float32)  # (k, band): eigen-images back to the cube's units
+        level = (basis[:, k] * sigma).astype(np.float32)
 
         def step(window: np.ndarray) -> np.ndarray:
             height, width, _ = window.shape
-            # each pixel's coefficients under the ℓ1 loss (float32: the IRLS weights are the tile's bulk)
-            target = (window.reshape(-1, nb) / sigma - basis[:, k]).astype(np.float32)
+            # each pixel's coefficients under the ℓ1 loss (float32 throughout: the tile's bulk is (pixel, band))
+            target = window.reshape(-1, nb) * whiten
+            target -= centre
             z = l1_rows(design, target, target @ start, self.irls * self.outer)
+            del target
             eigen_images = (z @ triangular.T).T.reshape(k, height, width)
             restored = tv_denoise(eigen_images, self.weight)
-            return ((restored.reshape(k, -1).T @ orthonormal.T + basis[:, k]) * sigma).reshape(window.shape)
+            cube = restored.reshape(k, -1).T.astype(np.float32) @ rebuild
+            cube += level
+            return cube.reshape(window.shape)
 
         return self.tiled(step, noisy)

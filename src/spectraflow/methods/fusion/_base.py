@@ -16,7 +16,7 @@ import xarray as xr
 
 from ...errors import ConfigError
 
-__all__ = ["Fuser", "mtf_sigma", "blur", "degrade", "upsample", "resolution_ratio", "band_guides",
+__all__ = ["Fuser", "mtf_sigma", "blur", "degrade", "upsample", "resolution_ratio", "guide_regression",
            "reduced_resolution", "band_responses"]
 
 #: the MTF gain at Nyquist assumed when a sensor's is not known (the value of the MTF-GLP literature for
@@ -41,9 +41,17 @@ def blur(image: np.ndarray, ratio: int, gain: float = DEFAULT_MTF_GAIN) -> np.nd
                            mode="reflect", truncate=4.0)
 
 
-def degrade(image: np.ndarray, ratio: int, gain: float = DEFAULT_MTF_GAIN) -> np.ndarray:
-    """The low-resolution view of ``image``: MTF blur, then every ``ratio``-th pixel from ``ratio // 2``."""
+def degrade(image: Any, ratio: int, gain: float = DEFAULT_MTF_GAIN) -> Any:
+    """The low-resolution view of ``image``: MTF blur, then every ``ratio``-th pixel from ``ratio // 2``. A dask
+    ``image`` gives a lazy result (blurred block by block with a margin of the filter's reach)."""
+    import dask.array as da
+
     start = ratio // 2
+    if isinstance(image, da.Array):
+        reach = int(4.0 * mtf_sigma(ratio, gain) + 0.5) + 1  # gaussian_filter's radius at truncate=4
+        depth = {0: reach, 1: reach, **({2: 0} if image.ndim == 3 else {})}
+        blurred = image.map_overlap(blur, depth=depth, boundary="reflect", dtype=np.float64, ratio=ratio, gain=gain)
+        return blurred[start::ratio, start::ratio]
     return blur(image, ratio, gain)[start::ratio, start::ratio]
 
 
@@ -111,21 +119,20 @@ def _with_intercept(values: np.ndarray) -> np.ndarray:
     return np.concatenate([values.reshape(-1, values.shape[-1]), np.ones((values[..., 0].size, 1))], axis=1)
 
 
-def band_guides(hs_low: np.ndarray, guide: np.ndarray, ratio: int, gain: float) -> tuple[np.ndarray, np.ndarray]:
-    """One synthetic guide per hyperspectral band: the linear combination (with offset) of the guide's bands
-    that best predicts the band at low resolution (least squares on the degraded guide; a panchromatic guide
-    gives each band a scaled, shifted pan). Returns the guides at full resolution and their low-pass versions
-    (degraded, then interpolated back), both ``(Y, X, band)``: the detail a band receives is their difference.
+def guide_regression(hs_low: Any, guide_low: Any) -> np.ndarray:
+    """Coefficients ``(guide band + 1, band)``: the least-squares combination of the guide's bands, plus an offset
+    (the last row), that best predicts each band of ``hs_low`` ``(y, x, band)`` from ``guide_low`` ``(y, x,
+    guide band)`` on the same grid. Solved from the normal equations, accumulated in one pass over dask inputs."""
+    import dask
+    import dask.array as da
 
-    With several guide bands this is the hypersharpening of Selva et al. (IEEE JSTSP 9(6), 2015).
-    """
-    guide = guide if guide.ndim == 3 else guide[:, :, None]
-    guide_low = degrade(guide, ratio, gain)
-    coefficients, *_ = np.linalg.lstsq(_with_intercept(guide_low), hs_low.reshape(-1, hs_low.shape[2]), rcond=None)
-    lowpass = upsample(guide_low, ratio, guide.shape[:2])
-    shape = guide.shape[:2] + (hs_low.shape[2],)
-    guides, lowpassed = (_with_intercept(image) @ coefficients for image in (guide, lowpass))
-    return guides.reshape(shape), lowpassed.reshape(shape)
+    xp = da if isinstance(hs_low, da.Array) or isinstance(guide_low, da.Array) else np
+    design = xp.concatenate([xp.asarray(guide_low, dtype=np.float64),
+                             xp.ones(guide_low.shape[:2] + (1,), dtype=np.float64)], axis=2)
+    gram = xp.einsum("yxg,yxh->gh", design, design)
+    moments = xp.einsum("yxg,yxb->gb", design, xp.asarray(hs_low, dtype=np.float64))
+    gram, moments = dask.compute(gram, moments) if xp is da else (gram, moments)
+    return np.linalg.lstsq(gram, moments, rcond=None)[0]
 
 
 @dataclass(frozen=True)
@@ -140,27 +147,64 @@ class Fuser:
 
     The result lies on the guide's grid (or ``ratio`` × the cube's) with the cube's bands. Subclasses implement
     :meth:`sharpen` on bare arrays; a method without a guide (``cubic``) takes ``guide=None``.
+
+    Methods whose only scene-wide step is a fit of a few coefficients (``tiled``) also fuse a lazy cube (dask,
+    read from a store) tile by tile: :meth:`fit` over the whole scene in one pass, then :meth:`sharpen_window` on
+    each tile with ``halo`` coarse pixels of its neighbours, within ``memory_mb`` of working memory per tile
+    (:func:`spectraflow.blocks.map_fine_tiles`); the result is lazy. :meth:`sharpen` is the same two steps on
+    the whole image. The other methods load a lazy cube into memory.
     """
 
     name: ClassVar[str]
     #: whether the method needs a guide (those that do not also super-resolve a single image)
     guided: ClassVar[bool] = True
+    #: whether the method fuses tile by tile (:meth:`fit` and :meth:`sharpen_window`)
+    tiled: ClassVar[bool] = False
+    #: working bytes per voxel of a fine window while :meth:`sharpen_window` runs
+    bytes_per_voxel: ClassVar[float] = 24.0
+    memory_mb: float = 256.0
+    halo: int = 8
 
     def sharpen(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int,
                 srf: np.ndarray | None = None) -> np.ndarray:
+        if not self.tiled:
+            raise NotImplementedError
+        guide = None if guide is None else (guide if guide.ndim == 3 else guide[:, :, None])
+        return self.sharpen_window(hs, guide, ratio, self.fit(hs, guide, ratio, srf))
+
+    def fit(self, hs: Any, guide: Any, ratio: int, srf: np.ndarray | None = None) -> Any:
+        """What :meth:`sharpen_window` needs of the whole scene (``hs`` ``(y, x, band)`` and ``guide`` ``(Y, X,
+        guide band)``, NumPy or dask)."""
+        return None
+
+    def sharpen_window(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int, fitted: Any) -> np.ndarray:
+        """The fused window on the guide's grid (``guide`` ``(Y, X, guide band)``) of a window of the cube."""
         raise NotImplementedError
+
+    def _sharpen_lazy(self, hs: Any, guide: Any, ratio: int, srf: np.ndarray | None) -> Any:
+        from ...blocks import map_fine_tiles, tile_for_budget
+
+        guide = guide if guide.ndim == 3 else guide[:, :, None]
+        fitted = self.fit(hs, guide, ratio, srf)
+        tile = tile_for_budget(self.memory_mb * 2**20, hs.shape[2], self.bytes_per_voxel * ratio**2, halo=self.halo,
+                               minimum=4)
+        return map_fine_tiles(lambda window, guide_window: self.sharpen_window(window, guide_window, ratio, fitted),
+                              hs, guide, ratio, tile=tile, halo=self.halo)
 
     def fuse(self, hs: xr.DataArray, guide: xr.DataArray, srf: Any = None) -> xr.DataArray:
         self._check(hs, "hs", 3)
         self._check(guide, "guide", 2 if getattr(guide, "ndim", 3) == 2 else 3)
         ratio = resolution_ratio(hs.shape, guide.shape, f"fuse {self.name!r}")
-        values = np.asarray(guide.values, dtype=np.float64)
         srf_values = None if srf is None else np.asarray(getattr(srf, "values", srf), dtype=np.float64)
-        if srf_values is not None and srf_values.shape != ((values.shape[2] if values.ndim == 3 else 1),
-                                                           hs.shape[2]):
+        guide_bands = guide.shape[2] if guide.ndim == 3 else 1
+        if srf_values is not None and srf_values.shape != (guide_bands, hs.shape[2]):
             raise ConfigError(f"fuse {self.name!r}: srf of shape {srf_values.shape}; expected (guide band, band) "
-                              f"= ({values.shape[2] if values.ndim == 3 else 1}, {hs.shape[2]})")
-        fused = self.sharpen(np.asarray(hs.values, dtype=np.float64), values, ratio, srf_values)
+                              f"= ({guide_bands}, {hs.shape[2]})")
+        if self.tiled and (hs.chunks is not None or guide.chunks is not None):
+            fused = self._sharpen_lazy(hs.data, guide.data, ratio, srf_values)
+        else:
+            fused = self.sharpen(np.asarray(hs.values, dtype=np.float64), np.asarray(guide.values, dtype=np.float64),
+                                 ratio, srf_values)
         return self._result(hs, fused, ratio, {d: guide[d] for d in ("y", "x") if d in guide.coords})
 
     def superresolve(self, hs: xr.DataArray, ratio: int) -> xr.DataArray:
@@ -176,7 +220,8 @@ class Fuser:
         if not isinstance(array, xr.DataArray) or array.ndim != ndim or array.dims[:2] != ("y", "x"):
             raise ConfigError(f"fuse {self.name!r}: {what} with dims {getattr(array, 'dims', None)}; expected a "
                               f"(y, x{', band' if ndim == 3 else ''}) DataArray")
-        if not np.isfinite(np.asarray(array.values)).all():
+        finite = np.isfinite(array.data).all()
+        if not bool(finite.compute() if hasattr(finite, "compute") else finite):
             raise ConfigError(f"fuse {self.name!r}: {what} holds non-finite values; fill or mask them first")
 
     def _result(self, hs: xr.DataArray, fused: np.ndarray, ratio: int, coords: dict[str, Any]) -> xr.DataArray:

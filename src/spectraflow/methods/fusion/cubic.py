@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ class Cubic(Fuser):
 
     name = "cubic"
     guided = False
+    tiled = True
 
-    def sharpen(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int,
-                srf: np.ndarray | None = None) -> np.ndarray:
+    def sharpen_window(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int, fitted: Any) -> np.ndarray:
         return upsample(hs, ratio, None if guide is None else guide.shape[:2])
