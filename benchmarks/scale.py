@@ -345,8 +345,8 @@ def scene_table(work: Path) -> None:
           "per-scene stages of params.yaml, each its own process as DVC runs it (one stage at a time, every core):\n")
     print("| stage | s | peak RSS |")
     print("|---|---|---|")
-    total = 0.0
-    for stage in SCENE_STAGES:
+    total, failures = 0.0, []
+    for stage in SCENE_STAGES:  # each reads the ingested or preprocessed store: a failed one stops no other
         start = time.perf_counter()
         process = subprocess.Popen([sys.executable, "-m", f"flows.{stage}", "emit"], cwd=space, env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -355,11 +355,14 @@ def scene_table(work: Path) -> None:
         seconds = time.perf_counter() - start
         total += seconds
         if process.returncode != 0:
-            print(f"| {stage} | failed after {seconds:.0f} s | {rss.peak / 2**30:.2f} GB |")
-            print(f"\n{stage} failed (exit code {process.returncode}):\n```\n{errors[-3000:]}\n```")
-            return
+            print(f"| {stage} | failed (exit code {process.returncode}) after {seconds:.0f} s | "
+                  f"{rss.peak / 2**30:.2f} GB |", flush=True)
+            failures.append(f"{stage} failed (exit code {process.returncode}; -9: killed, out of memory):\n```\n"
+                            f"{errors[-2000:]}\n```")
+            continue
         print(f"| {stage} | {seconds:.0f} | {rss.peak / 2**30:.2f} GB |", flush=True)
-    print(f"| **all** | **{total:.0f}** ({total / 60:.1f} min) | |\n")
+    print(f"| **all** | **{total:.0f}** ({total / 60:.1f} min{', with failures' if failures else ''}) | |\n")
+    print("\n\n".join(failures) + "\n" if failures else "")
     metrics = {stage: json.loads((space / "data" / "metrics" / "emit" / f"{stage}.json").read_text())
                for stage in SCENE_STAGES if (space / "data" / "metrics" / "emit" / f"{stage}.json").exists()}
     print("the stages' metrics (data/metrics/emit/*.json):\n")
