@@ -7,7 +7,7 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from spectraflow.errors import ConfigError
-from spectraflow.metrics import ergas, mpsnr, mssim, sam
+from spectraflow.metrics import denoising_scores, ergas, mpsnr, mssim, sam
 from spectraflow.synth import NOISE_CASES, add_noise
 
 
@@ -24,6 +24,17 @@ def test_noise_is_seeded_and_shaped(case: str) -> None:
     assert a.shape == clean.shape and a.dtype == np.float32
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("case", NOISE_CASES)
+def test_noise_of_a_lazy_cube_is_the_noise_of_the_cube_in_memory(case: str) -> None:
+    """Block by block (blocks cut across rows, columns and bands) the noise is the same, bit for bit."""
+    import dask.array as da
+
+    clean = _clean(3, shape=(37, 41, 12))
+    lazy = add_noise(da.from_array(clean, chunks=(10, 17, 5)), case, 7)
+    assert isinstance(lazy, da.Array) and lazy.dtype == np.float32
+    np.testing.assert_array_equal(lazy.compute(), add_noise(clean, case, 7))
 
 
 def test_gaussian_sigma_and_noniid_band_sigmas() -> None:
@@ -96,3 +107,32 @@ def test_sam_and_ergas_from_their_definitions() -> None:
     assert sam(clean * 3.0, clean) == pytest.approx(0.0, abs=1e-5)  # scale-invariant
     bands = [np.sqrt(np.mean((estimate[..., b] - clean[..., b]) ** 2)) / clean[..., b].mean() for b in range(8)]
     assert ergas(estimate, clean) == pytest.approx(100 * np.sqrt(np.mean(np.square(bands))), rel=1e-10)
+
+
+def test_scores_of_lazy_cubes_strip_by_strip_equal_the_scores_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dask.array as da
+
+    from spectraflow.metrics import _image
+
+    clean = _clean(4, shape=(45, 33, 40))
+    noisy = add_noise(clean, "mixture", 1).astype(np.float64)
+    whole = denoising_scores(noisy, clean)
+    monkeypatch.setattr(_image, "STRIP_BYTES", 7 * 33 * 40 * 4)  # strips of 7 rows: SSIM's halo crosses them
+    lazy = denoising_scores(da.from_array(noisy, chunks=(10, 20, 15)), da.from_array(clean, chunks=(9, 33, 40)))
+    assert lazy == pytest.approx(whole, rel=1e-10)
+
+
+def test_invalid_pixels_do_not_count_whatever_they_hold() -> None:
+    clean = _clean(5, shape=(40, 40, 10))
+    noisy = add_noise(clean, "noniid", 2).astype(np.float64)
+    valid = np.ones((40, 40), bool)
+    valid[10:20, 5:30] = False
+    scores = denoising_scores(noisy, clean, valid)
+    for fill in (np.nan, 1e6, 0.0):
+        garbage = noisy.copy()
+        garbage[~valid] = fill
+        assert denoising_scores(garbage, clean, valid) == pytest.approx(scores, rel=1e-12)
+    # SSIM's windows see only valid pixels: a cube equal to the reference on them scores 1 exactly
+    other = np.where(valid[..., None], clean, 0.5)
+    assert mssim(other, clean, valid=valid) == pytest.approx(1.0, abs=1e-12)
+    assert mssim(other, clean) < 0.99  # (without the mask the windows see the difference)

@@ -1,7 +1,10 @@
 """Image-quality metrics of a restored cube against the clean one, band-wise where the field is.
 
-All take ``(y, x, band)`` arrays with values in [0, ``data_range``] and an optional ``(y, x)`` mask ``valid``:
-scores then count the valid pixels only (SSIM: its map averaged over them).
+All take ``(y, x, band)`` arrays with values in [0, ``data_range``] — NumPy, or lazy (dask, xarray on a store),
+read a strip of rows at a time, so a cube of any size is scored in bounded memory — and an optional ``(y, x)``
+mask ``valid``: scores then count the valid pixels only, and whatever the invalid pixels hold (NaN, a fill value)
+does not matter: SSIM's local statistics are weighted by the mask (normalised convolution), so its windows see
+valid pixels only, and its map is averaged over the valid pixels.
 
 ``band_psnr`` ``10 log10(range² / MSE_band)`` of each band; ``mpsnr`` its mean over bands.
 ``mssim``  mean over bands of SSIM (Wang et al., IEEE TIP 13(4), 2004): Gaussian window σ = 1.5 truncated at
@@ -13,29 +16,134 @@ scores then count the valid pixels only (SSIM: its map averaged over them).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 __all__ = ["band_psnr", "mpsnr", "mssim", "sam", "ergas", "denoising_scores"]
 
+#: about this many bytes of a cube (float32) are read per strip of rows; SSIM's arithmetic then runs on this
+#: many bands of the strip at a time (float64), so the working memory stays within a few hundred MB
+STRIP_BYTES = 64 << 20
+BAND_GROUP = 32
+SSIM_TRUNCATE = 3.5
 
-def _pair(estimate: Any, reference: Any, valid: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """The two cubes as float64; with ``valid``, their valid pixels as a ``(pixel, 1, band)`` image."""
-    est = np.asarray(getattr(estimate, "values", estimate), dtype=np.float64)
-    ref = np.asarray(getattr(reference, "values", reference), dtype=np.float64)
+
+@dataclass
+class _Sums:
+    """Sums over the valid pixels, accumulated strip by strip."""
+
+    count: int
+    squared_error: np.ndarray  # (band,)
+    reference: np.ndarray  # (band,)
+    angle: float  # degrees, summed over pixels
+    ssim: np.ndarray | None  # (band,) over the valid pixels away from the image's border
+    ssim_count: int
+
+
+def _array(values: Any) -> Any:
+    from ..cube import array_of
+
+    data = array_of(values)
+    return data if hasattr(data, "compute") else np.asarray(data)
+
+
+def _strips(estimate: Any, reference: Any, valid: Any, halo: int
+            ) -> Iterator[tuple[slice, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(inner, est, ref, mask)`` over strips of rows: the strip's rows with up to ``halo`` more on each side
+    (float32 as stored), ``mask`` ``(row, x)`` bool, and ``inner`` the strip's own rows within them."""
+    import dask
+
+    est, ref = _array(estimate), _array(reference)
     if est.shape != ref.shape or est.ndim != 3:
         raise ValueError(f"expected two (y, x, band) arrays of one shape; got {est.shape} and {ref.shape}")
-    if valid is not None:
-        mask = np.asarray(getattr(valid, "values", valid), dtype=bool)
-        return est[mask][:, None, :], ref[mask][:, None, :]
-    return est, ref
+    height, width, n_bands = est.shape
+    mask = (np.ones((height, width), bool) if valid is None
+            else np.asarray(getattr(valid, "values", valid), dtype=bool))
+    if mask.shape != (height, width):
+        raise ValueError(f"valid mask of shape {mask.shape} for a cube of {(height, width)} pixels")
+    rows = max(1, STRIP_BYTES // (width * n_bands * 4))
+    for y0 in range(0, height, rows):
+        y1 = min(height, y0 + rows)
+        lo, hi = max(0, y0 - halo), min(height, y1 + halo)
+        parts = dask.compute(est[lo:hi], ref[lo:hi])
+        yield slice(y0 - lo, y1 - lo), np.asarray(parts[0]), np.asarray(parts[1]), mask[lo:hi]
+
+
+def _sums(estimate: Any, reference: Any, valid: Any = None, *, ssim: bool = False, data_range: float = 1.0,
+          sigma: float = 1.5) -> _Sums:
+    from scipy.ndimage import gaussian_filter
+
+    radius = int(SSIM_TRUNCATE * sigma + 0.5)  # the filter's reach; also the border SSIM leaves out
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+
+    def blur(image: np.ndarray) -> np.ndarray:
+        return gaussian_filter(image, sigma=(sigma, sigma, 0), truncate=SSIM_TRUNCATE, mode="reflect")
+
+    height = _array(estimate).shape[0]
+    sums: _Sums | None = None
+    y0 = 0
+    for inner, est, ref, mask in _strips(estimate, reference, valid, radius if ssim else 0):
+        n_bands = est.shape[-1]
+        if sums is None:
+            sums = _Sums(0, np.zeros(n_bands), np.zeros(n_bands), 0.0, np.zeros(n_bands) if ssim else None, 0)
+        own = mask[inner]
+        sums.count += int(own.sum())
+        # SSIM's map counts the pixels away from the image's border (the window would leave the image)
+        rows = np.arange(y0, y0 + own.shape[0])
+        scored = own.copy()
+        scored[(rows < radius) | (rows >= height - radius)] = False
+        scored[:, :radius] = False
+        scored[:, scored.shape[1] - radius:] = False
+        sums.ssim_count += int(scored.sum())
+        y0 += own.shape[0]
+        dot, est_norm, ref_norm = (np.zeros(int(own.sum())) for _ in range(3))
+        weight = blur(mask[..., None].astype(np.float64)) if ssim else None
+        for b0 in range(0, n_bands, BAND_GROUP):
+            group = slice(b0, b0 + BAND_GROUP)
+            e = np.where(mask[..., None], est[..., group].astype(np.float64), 0.0)
+            r = np.where(mask[..., None], ref[..., group].astype(np.float64), 0.0)
+            e_own, r_own = e[inner][own], r[inner][own]  # (pixel, band)
+            sums.squared_error[group] += ((e_own - r_own) ** 2).sum(axis=0)
+            sums.reference[group] += r_own.sum(axis=0)
+            dot += (e_own * r_own).sum(axis=1)
+            est_norm += (e_own * e_own).sum(axis=1)
+            ref_norm += (r_own * r_own).sum(axis=1)
+            if ssim:
+                assert sums.ssim is not None and weight is not None
+                w = np.maximum(weight, 1e-12)
+                mu_x, mu_y = blur(e) / w, blur(r) / w
+                var_x = blur(e * e) / w - mu_x**2
+                var_y = blur(r * r) / w - mu_y**2
+                cov = blur(e * r) / w - mu_x * mu_y
+                index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+                sums.ssim[group] += index[inner][scored].sum(axis=0)
+        cos = np.clip(dot / np.maximum(np.sqrt(est_norm * ref_norm), 1e-30), -1.0, 1.0)
+        sums.angle += float(np.degrees(np.arccos(cos)).sum())
+    assert sums is not None
+    return sums
+
+
+def _band_psnr(sums: _Sums, data_range: float = 1.0) -> np.ndarray:
+    mse = sums.squared_error / max(sums.count, 1)
+    return np.asarray(10 * np.log10(data_range**2 / np.maximum(mse, 1e-30)))
+
+
+def _mssim(sums: _Sums) -> float:
+    assert sums.ssim is not None
+    return float((sums.ssim / sums.ssim_count).mean()) if sums.ssim_count else float("nan")
+
+
+def _ergas(sums: _Sums, ratio: float = 1.0) -> float:
+    rmse = np.sqrt(sums.squared_error / max(sums.count, 1))
+    mean = np.abs(sums.reference / max(sums.count, 1))
+    return float(100 / ratio * np.sqrt(np.mean((rmse / np.maximum(mean, 1e-30)) ** 2)))
 
 
 def band_psnr(estimate: Any, reference: Any, data_range: float = 1.0, valid: Any = None) -> np.ndarray:
-    est, ref = _pair(estimate, reference, valid)
-    mse = ((est - ref) ** 2).mean(axis=(0, 1))
-    return np.asarray(10 * np.log10(data_range**2 / np.maximum(mse, 1e-30)))
+    return _band_psnr(_sums(estimate, reference, valid), data_range)
 
 
 def mpsnr(estimate: Any, reference: Any, data_range: float = 1.0, valid: Any = None) -> float:
@@ -43,43 +151,21 @@ def mpsnr(estimate: Any, reference: Any, data_range: float = 1.0, valid: Any = N
 
 
 def mssim(estimate: Any, reference: Any, data_range: float = 1.0, sigma: float = 1.5, valid: Any = None) -> float:
-    from scipy.ndimage import gaussian_filter
-
-    est, ref = _pair(estimate, reference)
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-
-    def blur(image: np.ndarray) -> np.ndarray:
-        return gaussian_filter(image, sigma=(sigma, sigma, 0), truncate=3.5, mode="reflect")
-
-    mu_x, mu_y = blur(est), blur(ref)
-    var_x = blur(est * est) - mu_x**2
-    var_y = blur(ref * ref) - mu_y**2
-    cov = blur(est * ref) - mu_x * mu_y
-    ssim = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    pad = int(3.5 * sigma + 0.5)  # the border the window does not cover, left out as in the reference
-    inner = ssim[pad:-pad or None, pad:-pad or None]
-    if valid is not None:
-        mask = np.asarray(getattr(valid, "values", valid), dtype=bool)[pad:-pad or None, pad:-pad or None]
-        return float(inner[mask].mean(axis=0).mean())
-    return float(inner.mean(axis=(0, 1)).mean())
+    return _mssim(_sums(estimate, reference, valid, ssim=True, data_range=data_range, sigma=sigma))
 
 
 def sam(estimate: Any, reference: Any, valid: Any = None) -> float:
-    est, ref = _pair(estimate, reference, valid)
-    dot = (est * ref).sum(axis=-1)
-    norms = np.linalg.norm(est, axis=-1) * np.linalg.norm(ref, axis=-1)
-    cos = np.clip(dot / np.maximum(norms, 1e-30), -1.0, 1.0)
-    return float(np.degrees(np.arccos(cos)).mean())
+    sums = _sums(estimate, reference, valid)
+    return sums.angle / max(sums.count, 1)
 
 
 def ergas(estimate: Any, reference: Any, valid: Any = None, ratio: float = 1.0) -> float:
-    est, ref = _pair(estimate, reference, valid)
-    rmse = np.sqrt(((est - ref) ** 2).mean(axis=(0, 1)))
-    mean = np.abs(ref.mean(axis=(0, 1)))
-    return float(100 / ratio * np.sqrt(np.mean((rmse / np.maximum(mean, 1e-30)) ** 2)))
+    return _ergas(_sums(estimate, reference, valid), ratio)
 
 
 def denoising_scores(estimate: Any, reference: Any, valid: Any = None) -> dict[str, float]:
-    """MPSNR (dB), MSSIM, SAM (degrees) and ERGAS of ``estimate`` against ``reference`` (on ``valid`` pixels)."""
-    return {"mpsnr": mpsnr(estimate, reference, valid=valid), "mssim": mssim(estimate, reference, valid=valid),
-            "sam": sam(estimate, reference, valid=valid), "ergas": ergas(estimate, reference, valid=valid)}
+    """MPSNR (dB), MSSIM, SAM (degrees) and ERGAS of ``estimate`` against ``reference`` (on ``valid`` pixels),
+    in one pass over the cubes."""
+    sums = _sums(estimate, reference, valid, ssim=True)
+    return {"mpsnr": float(np.mean(_band_psnr(sums))), "mssim": _mssim(sums),
+            "sam": sums.angle / max(sums.count, 1), "ergas": _ergas(sums)}
