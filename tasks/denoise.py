@@ -41,13 +41,15 @@ def evaluate_denoising(store: str, source: str, figure_path: str, bands_path: st
     clean = open_store(source)["cube"] if noisy is not None else None
     axis = spectral_axis(result)
     positions = spectral_positions(result)
-    valid = np.isfinite(result["cube"].values).all(axis=-1)  # nodata pixels are NaN in every cube
+    # the cubes stay on their stores: each column below is one pass over them, a strip of rows at a time
+    valid = np.isfinite(result["cube"]).all("band").compute()  # nodata pixels are NaN in every cube
     if noisy is not None and clean is not None:  # PSNR per band against the clean cube
-        columns = {f"psnr_{name}": band_psnr(cube.values, clean.values, valid=valid)
+        columns = {f"psnr_{name}": band_psnr(cube, clean, valid=valid)
                    for name, cube in {"noisy": noisy, **results}.items()}
     else:  # no reference: how much each method changed each band (noisy bands and stripes stand out)
-        given = open_store(source)["cube"].values
-        columns = {f"removed_std_{name}": (given - cube.values)[valid].std(axis=0) for name, cube in results.items()}
+        given = open_store(source)["cube"]
+        columns = {f"removed_std_{name}": (given - cube).where(valid).std(("y", "x")).values
+                   for name, cube in results.items()}
     write_csv(bands_path, [{"band": b, axis.name: round(float(positions[b]), 3),
                             **{key: round(float(values[b]), 4) for key, values in columns.items()}}
                            for b in range(len(positions))])

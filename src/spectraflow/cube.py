@@ -107,20 +107,23 @@ def spectral_positions(obj: xr.Dataset | xr.DataArray) -> np.ndarray:
     return np.asarray(obj[spectral_axis(obj).name].values, dtype=np.float64)
 
 
-def fill_invalid(cube: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray | None]:
+def fill_invalid(cube: xr.DataArray, valid: xr.DataArray | None = None) -> tuple[xr.DataArray, xr.DataArray | None]:
     """``(filled, valid)`` of a ``(y, x, band)`` cube (NumPy- or dask-backed; dask stays lazy).
 
     A pixel with a non-finite sample in any band (nodata, the edge of a tilted swath) is invalid and takes the
     valid pixels' mean spectrum: an interior point of the data that neither a spatial filter nor an endmember
-    search mistakes for signal. ``valid`` is the ``(y, x)`` mask, None when every pixel is valid. Methods run on
-    ``filled``; their results are NaN again at invalid pixels and scores count valid pixels only.
+    search mistakes for signal. ``valid`` is the ``(y, x)`` mask (in memory), None when every pixel is valid;
+    pass it when it is known (a cube derived from one already checked) to save the pass that finds it. Methods
+    run on ``filled``; their results are NaN again at invalid pixels and scores count valid pixels only.
     """
-    valid = np.isfinite(cube).all("band")
-    if bool(valid.all()):
-        return cube, None
+    if valid is None:
+        valid = np.isfinite(cube).all("band").compute()
+        if bool(valid.all()):
+            return cube, None
     if not bool(valid.any()):
         raise ValueError("every pixel of the cube has a missing (non-finite) sample: nothing to process")
-    return cube.where(valid, cube.where(valid).mean(("y", "x"))).astype(cube.dtype), valid.compute()
+    mean = cube.where(valid).mean(("y", "x")).compute()  # once, not in every block that needs it
+    return cube.where(valid, mean).astype(cube.dtype), valid
 
 
 def array_of(obj: Any) -> Any:

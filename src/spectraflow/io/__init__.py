@@ -23,7 +23,17 @@ from ._matlab import MatlabReader, pixels_to_cube
 from ._microscopy import DigitalMicrographReader, HyperSpyReader, VeloxReader
 from ._netcdf import NetcdfReader
 from ._npy import NpyReader
-from ._store import StoreLayout, count_files, open_store, store_info, store_layout, write_result, write_store
+from ._store import (
+    StoreLayout,
+    StoreWriter,
+    count_files,
+    open_store,
+    store_info,
+    store_layout,
+    store_writer,
+    write_result,
+    write_store,
+)
 
 __all__ = [
     "fields_dataset", "open_fields_store", "write_fields_store",
@@ -51,6 +61,8 @@ __all__ = [
     "StoreLayout",
     "store_layout",
     "write_store",
+    "store_writer",
+    "StoreWriter",
     "write_result",
     "open_store",
     "store_info",

@@ -13,7 +13,8 @@ import errno
 import math
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ from ..cube import CUBE, spectral_axis, spectral_positions, validate_scene
 from ..errors import ConfigError, StoreError
 from . import _shardwriter
 
-__all__ = ["StoreLayout", "store_layout", "write_store", "write_result", "open_store", "store_info", "count_files"]
+__all__ = ["StoreLayout", "store_layout", "write_store", "store_writer", "StoreWriter", "write_result", "open_store",
+           "store_info", "count_files"]
 
 INNER_CHUNK_BYTES = 1 << 20
 SHARD_BYTES = 64 << 20
@@ -88,69 +90,138 @@ def write_store(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: 
                 finalize_attrs: Callable[[], Mapping[str, Any]] | None = None, kind: str = "scene") -> Path:
     """Write ``scene`` to a sharded zarr v3 store at ``dest``, atomically (beside, then renamed in).
 
-    The cube is rechunked to whole shards for the write (dask writes must align with shards); every other
-    variable is small and stored as one chunk. ``finalize_attrs``, when given, is called after the data are
-    written and its result merged into the store's attributes before the store is moved into place (ingest
-    uses it for hashes computed while the data stream). ``kind`` names the stage output this store is
-    (``"scene"``, ``"preprocessed"``, ...): only a previous store of the same kind at ``dest`` is replaced,
-    anything else there is refused before the data are computed. Returns ``dest``.
+    The cube, and every variable of the cube's dims and shape, is rechunked to whole shards and written a strip
+    of shards at a time (see :func:`store_writer`); every other variable is small and stored as one chunk.
+    ``finalize_attrs``, when given, is called after the data are written and its result merged into the store's
+    attributes before the store is moved into place (ingest uses it for hashes computed while the data stream).
+    ``kind`` names the stage output this store is (``"scene"``, ``"preprocessed"``, ...): only a previous store
+    of the same kind at ``dest`` is replaced, anything else there is refused before the data are computed.
+    Returns ``dest``.
     """
+    with store_writer(scene, dest, compressor=compressor, layout=layout, kind=kind) as writer:
+        for name in writer.cubes:
+            writer.write(name, scene[name].data)
+        if finalize_attrs is not None:
+            writer.attrs.update(finalize_attrs())
+    return Path(dest)
+
+
+class StoreWriter:
+    """A store being written beside its destination, cube-sized variable by variable (:func:`store_writer`)."""
+
+    def __init__(self, path: Path, scene: xr.Dataset, layout: StoreLayout, cubes: list[str],
+                 small_lazy: dict[str, xr.DataArray]) -> None:
+        self.path = path  # the store beside the destination
+        self.layout = layout
+        self.cubes = cubes  # the variables :meth:`write` fills, the cube first
+        self.attrs: dict[str, Any] = {}  # merged into the store's attributes before it is moved into place
+        self._scene = scene
+        self._small_lazy = small_lazy
+        self._written: set[str] = set()
+
+    def write(self, name: str, data: Any) -> None:
+        """Compute ``data`` (a ``(y, x, band)`` array of the cube's shape: NumPy or lazy) into variable ``name``
+        a strip of shards at a time, so that working memory is bounded by a strip and its inputs. The small
+        lazy ``(y, ...)`` variables (masks derived from the cube) are computed in the cube's strips."""
+        import dask
+        import dask.array as da
+        import zarr
+
+        if name not in self.cubes:
+            raise ValueError(f"{self.path}: {name!r} is not one of the store's cube variables {self.cubes}")
+        variable = self._scene[name]
+        data = da.asarray(data)
+        block_rows = data.chunks[0]  # strips end where the input's blocks end, where they can
+        data = data.astype(variable.dtype).rechunk(variable.data.chunks)
+        array = zarr.open_array(self.path / name, mode="r+")
+        by_row = {k: v for k, v in self._small_lazy.items() if "y" in v.dims} if name == CUBE else {}
+        ny, nx, nb = data.shape
+        for y0, y1 in _row_passes(block_rows, self.layout.shards[0], nx * nb * data.dtype.itemsize):
+            rows = {k: v.isel(y=slice(y0, y1)).data for k, v in by_row.items()}
+            if _shardwriter.supports(array):
+                cube = _write_shards(self.path / name, array, data[y0:y1], y0 // self.layout.shards[0])
+            else:  # compressed: zarr encodes the strip (whole shards) itself
+                cube = data[y0:y1]
+            values, parts = dask.compute(cube, rows)
+            if not _shardwriter.supports(array):
+                array[y0:y1] = values
+            for key, part in parts.items():
+                region = tuple(slice(y0, y1) if d == "y" else slice(None) for d in by_row[key].dims)
+                zarr.open_array(self.path / key, mode="r+")[region] = part
+        self._written.add(name)
+
+    def open(self) -> xr.Dataset:
+        """The store as written so far, lazily (variables not yet written read as zeros)."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+            return xr.open_zarr(self.path, chunks=self.layout.dask_chunks(), consolidated=False)
+
+    def _finish(self) -> None:
+        import dask
+        import zarr
+
+        missing = [name for name in self.cubes if name not in self._written]
+        if missing:
+            raise ValueError(f"{self.path}: cube variables {missing} were never written")
+        rest = {k: v.data for k, v in self._small_lazy.items() if "y" not in v.dims}
+        for name, values in dask.compute(rest)[0].items():
+            zarr.open_array(self.path / name, mode="r+")[...] = values
+        if self.attrs:
+            zarr.open_group(self.path, mode="r+").attrs.update(self.attrs)
+        zarr.consolidate_metadata(self.path)
+
+
+@contextmanager
+def store_writer(scene: xr.Dataset, dest: str | os.PathLike[str], *, compressor: str = "none",
+                 layout: StoreLayout | None = None, kind: str = "scene") -> Iterator[StoreWriter]:
+    """A :class:`StoreWriter` for ``scene`` at ``dest``: metadata and small variables are written beside
+    ``dest`` now, then the caller writes each cube-sized variable (``writer.cubes``: the cube and every variable
+    of its dims and shape; their values in ``scene`` only give shape and dtype) with ``writer.write`` and may
+    read back what it wrote (``writer.open()``); on leaving the block the store is moved into place. On an
+    error nothing is moved: the previous store at ``dest`` (of the same ``kind``, else it is refused before
+    anything is written) stays as it was."""
     dest = Path(dest)
     validate_scene(scene, str(dest))
     cube = scene[CUBE]
-    ny, nx, nb = cube.shape
-    layout = layout or store_layout((ny, nx, nb), cube.dtype.itemsize)
-    passes = _row_passes(cube.chunks[0] if cube.chunks is not None else (ny,), layout.shards[0],
-                         nx * nb * cube.dtype.itemsize)
+    layout = layout or store_layout(cube.shape, cube.dtype.itemsize)
+    cubes = [CUBE, *(str(k) for k, v in scene.data_vars.items()
+                     if k != CUBE and v.dims == cube.dims and v.shape == cube.shape)]
     scene = scene.copy()
-    scene[CUBE] = cube.chunk(layout.dask_chunks())
+    placeholder = {name: scene[name].copy(data=_placeholder(scene[name], layout)) for name in cubes}
     # ground truth and masks are small and stored as one chunk each; lazy ones (a mask derived from the
-    # cube) are computed in the same pass as the cube, after the metadata are written
-    small_lazy = {str(k): v for k, v in scene.data_vars.items() if k != CUBE and v.chunks is not None}
-    scene = scene.assign({k: v.chunk(-1) if v.chunks is not None else v
-                          for k, v in scene.data_vars.items() if k != CUBE})
+    # cube) are computed in the cube's strips, or at the end
+    small_lazy = {str(k): v for k, v in scene.data_vars.items() if k not in cubes and v.chunks is not None}
+    scene = scene.assign({**placeholder, **{k: v.chunk(-1) if v.chunks is not None else v
+                                            for k, v in scene.data_vars.items() if k not in cubes}})
     encoding: dict[str, dict[str, Any]] = {
-        CUBE: {"chunks": layout.chunks, "shards": layout.shards, "compressors": _compressors(compressor)},
-    }
-    encoding.update({str(k): {"chunks": v.shape} for k, v in scene.variables.items() if k != CUBE and v.ndim})
+        name: {"chunks": layout.chunks, "shards": layout.shards, "compressors": _compressors(compressor)}
+        for name in cubes}
+    encoding.update({str(k): {"chunks": v.shape} for k, v in scene.variables.items() if k not in cubes and v.ndim})
     # fixed-width unicode has no zarr v3 spec yet; variable-length UTF-8 has
     scene = scene.assign_coords({k: v.astype(object) for k, v in scene.coords.items() if v.dtype.kind == "U"})
     scene = scene.assign({k: v.astype(object) for k, v in scene.data_vars.items() if v.dtype.kind == "U"})
     for variable in scene.variables.values():
         variable.encoding = {}  # encodings of a store this scene was opened from must not leak in
-    import zarr
-
     try:
         with atomic_output(dest, kind) as tmp, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
-            # metadata and the small in-memory variables are written now; the dask cube is left to us
-            pending = scene.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False, encoding=encoding,
-                                    compute=False)
-            array = zarr.open_array(tmp / CUBE, mode="r+")
-            if _shardwriter.supports(array):
-                import dask
-
-                by_row = {k: v for k, v in small_lazy.items() if "y" in v.dims}
-                for y0, y1 in passes:  # the (y, ...) variables in the same pass as their rows of the cube
-                    rows = {k: v.isel(y=slice(y0, y1)) for k, v in by_row.items()}
-                    shards = _write_shards(tmp / CUBE, array, scene[CUBE].data[y0:y1], y0 // layout.shards[0])
-                    for name, part in dask.compute(shards, {k: v.data for k, v in rows.items()})[1].items():
-                        region = tuple(slice(y0, y1) if d == "y" else slice(None) for d in rows[name].dims)
-                        zarr.open_array(tmp / name, mode="r+")[region] = part
-                rest = {k: v.data for k, v in small_lazy.items() if k not in by_row}
-                for name, values in dask.compute(rest)[0].items():
-                    zarr.open_array(tmp / name, mode="r+")[...] = values
-            else:
-                pending.compute()
-            if finalize_attrs is not None:
-                zarr.open_group(tmp, mode="r+").attrs.update(dict(finalize_attrs()))
-            zarr.consolidate_metadata(tmp)
+            # metadata and the small in-memory variables are written now; the lazy ones are left to the writer
+            scene.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False, encoding=encoding, compute=False)
+            writer = StoreWriter(tmp, scene, layout, cubes, small_lazy)
+            yield writer
+            writer._finish()
     except OSError as exc:
         if exc.errno not in _NO_SPACE:
             raise  # other I/O errors may be transient: the caller's retry decides
         raise StoreError(f"{dest}: writing the store failed: {exc.strerror} ({exc.filename or 'a shard'}); "
                          "nothing was replaced, the previous store (if any) is intact") from exc
-    return dest
+
+
+def _placeholder(variable: xr.DataArray, layout: StoreLayout) -> Any:
+    """A lazy array of ``variable``'s shape and dtype in whole shards: to_zarr writes its metadata only."""
+    import dask.array as da
+
+    return da.zeros(variable.shape, dtype=variable.dtype, chunks=layout.shards)
 
 
 #: rows of the cube computed and written at a time (about this many bytes of it): dask orders the tasks

@@ -26,7 +26,7 @@ __all__ = ["band_psnr", "mpsnr", "mssim", "sam", "ergas", "denoising_scores"]
 
 #: about this many bytes of a cube (float32) are read per strip of rows; SSIM's arithmetic then runs on this
 #: many bands of the strip at a time (float64), so the working memory stays within a few hundred MB
-STRIP_BYTES = 64 << 20
+STRIP_BYTES = 96 << 20
 BAND_GROUP = 32
 SSIM_TRUNCATE = 3.5
 
@@ -65,6 +65,9 @@ def _strips(estimate: Any, reference: Any, valid: Any, halo: int
     if mask.shape != (height, width):
         raise ValueError(f"valid mask of shape {mask.shape} for a cube of {(height, width)} pixels")
     rows = max(1, STRIP_BYTES // (width * n_bands * 4))
+    if hasattr(est, "chunks"):  # whole blocks of a lazy cube per strip: a block is read for one strip (and halos)
+        block = est.chunks[0][0]
+        rows = -(-rows // block) * block
     for y0 in range(0, height, rows):
         y1 = min(height, y0 + rows)
         lo, hi = max(0, y0 - halo), min(height, y1 + halo)

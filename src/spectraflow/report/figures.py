@@ -274,14 +274,16 @@ def denoising_overview(results: Mapping[str, xr.DataArray], path: str | os.PathL
 
     panels = {**({"noisy": noisy} if noisy is not None else {}), **results,
               **({"clean": clean} if clean is not None else {})}
-    values = {name: np.asarray(cube.values, dtype=np.float64) for name, cube in panels.items()}
     first = next(iter(results.values()))
     ny, nx, nb = first.shape
     band = nb // 2
-    reference = values["clean"] if clean is not None else values[next(iter(results))]
-    pixel = np.unravel_index(int(np.argmax(reference[..., band])), (ny, nx))
+    # one band and one spectrum of each cube are read (the cubes may be lazy, on a store, and large)
+    images = {name: np.asarray(cube.isel(band=band).values, dtype=np.float64) for name, cube in panels.items()}
+    reference = images["clean"] if clean is not None else images[next(iter(results))]
+    pixel = np.unravel_index(int(np.nanargmax(reference)), (ny, nx))
+    spectra = {name: np.asarray(cube.isel(y=pixel[0], x=pixel[1]).values) for name, cube in panels.items()}
     x, xlabel = band_abscissa(first, nb)
-    low, high = np.percentile(reference[..., band], [1, 99])
+    low, high = np.nanpercentile(reference, [1, 99])
     columns = min(3, len(panels) + 1)  # rows of three panels: readable at the report's thumbnail width
     rows = -(-(len(panels) + 1) // columns)
     fig, grid = plt.subplots(rows, columns, figsize=(3.8 * columns, 3.6 * rows), squeeze=False)
@@ -290,12 +292,12 @@ def denoising_overview(results: Mapping[str, xr.DataArray], path: str | os.PathL
         ax.set_axis_off()
     axes = axes[:len(panels) + 1]
     for ax, name in zip(axes, panels, strict=False):
-        ax.imshow(values[name][..., band], cmap="gray", vmin=low, vmax=high, interpolation="nearest")
+        ax.imshow(images[name], cmap="gray", vmin=low, vmax=high, interpolation="nearest")
         ax.plot(pixel[1], pixel[0], "r+", ms=8)
         ax.set_title(f"{name}, band {band}", fontsize=12)
         ax.set_axis_off()
     for name in panels:
-        axes[-1].plot(x, values[name][pixel], lw=0.8 if name == "noisy" else 1.3, label=name,
+        axes[-1].plot(x, spectra[name], lw=0.8 if name == "noisy" else 1.3, label=name,
                       alpha=0.6 if name == "noisy" else 1.0)
     axes[-1].set_title(f"spectrum at (y={pixel[0]}, x={pixel[1]})", fontsize=12)
     axes[-1].set_xlabel(xlabel)

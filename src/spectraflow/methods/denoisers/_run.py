@@ -38,13 +38,17 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
     The first one's result is the ``cube`` of ``dest``; the others are stored as ``denoised_<name>``. With
     ``noise`` (``{case, seed, sigma, peak}``, see :func:`spectraflow.synth.add_noise`) the source is taken as
     clean: the noise is added, the noisy cube denoised and everything scored against the source (MPSNR,
-    MSSIM, SAM, ERGAS); ``dest`` then also holds the ``noisy`` cube. Metrics: ``{noisy: scores, <name>:
-    {scores..., seconds}}`` (no scores without ``noise``).
+    MSSIM, SAM, ERGAS); ``dest`` then also holds the ``noisy`` cube, and the methods read it from there, as
+    they would read a real scene. Metrics: ``{noisy: scores, <name>: {scores..., seconds}}`` (no scores without
+    ``noise``); ``seconds`` is the method's wall time: its statistics pass, then its tiles computed and written.
+
+    Nothing is held whole in memory: the noise is drawn block by block, every method reads and writes a strip of
+    the cube at a time within its ``memory_mb``, and the scores are accumulated strip by strip.
     """
     from ..._atomic import check_replaceable
     from ..._progress import log_line
     from ...cube import CUBE, fill_invalid
-    from ...io import open_store, write_store
+    from ...io import open_store, store_writer
     from ...metrics import denoising_scores
     from ...synth import add_noise
     from .. import build, method_params
@@ -59,32 +63,36 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
     if len(set(names)) != len(names):
         raise ConfigError(f"params.yaml [denoise.methods]: {names}; each method once (sweep a method's "
                           "parameters with `dvc exp run -S`)")
-    scene = open_store(source)
-    cube = scene[CUBE].load()
-    cube, valid = fill_invalid(cube)  # nodata pixels: denoised as the mean spectrum, NaN again after
+    scene = open_store(source)  # lazy: every step below reads and writes a strip of the cube at a time
+    cube, valid = fill_invalid(scene[CUBE])  # nodata pixels: denoised as the mean spectrum, NaN again after
+
+    def masked(result: Any) -> Any:
+        return result.where(valid) if valid is not None else result
+
+    variables = {name: CUBE if i == 0 else f"{RESULT_PREFIX}{name}" for i, name in enumerate(names)}
+    template = cube.astype(np.float32)  # gives the results' shape and dtype
+    outputs = scene.assign({variable: template for variable in variables.values()})
+    outputs = outputs.assign(noisy=template) if noise is not None else outputs
     metrics: dict[str, Any] = {}
-    noisy = cube
-    if noise is not None:
-        noisy = cube.copy(data=add_noise(cube.values, **dict(noise)))
-        metrics["noisy"] = denoising_scores(noisy.values, cube.values, valid)
-    results = {}
-    for denoiser in denoisers:
-        tic = time.perf_counter()
-        results[denoiser.name] = denoiser.denoise(noisy).astype(np.float32)
-        seconds = time.perf_counter() - tic
-        scores = denoising_scores(results[denoiser.name].values, cube.values, valid) if noise is not None else {}
-        seen = Path(source).resolve() in trained_on(method_params(denoiser).get("checkpoint"))
-        metrics[denoiser.name + (SEEN_SUFFIX if seen else "")] = {**scores, "seconds": seconds}
-        scored = f", MPSNR {scores['mpsnr']:.2f} dB" if "mpsnr" in scores else ""
-        log_line(f"denoise {Path(source).parent.name}: {denoiser.name} done in {seconds:.1f} s{scored}")
-    if valid is not None:
-        results = {name: result.where(valid) for name, result in results.items()}
-        noisy = noisy.where(valid)
-    first, *others = names
-    out = scene.assign({CUBE: results[first], **{f"{RESULT_PREFIX}{n}": results[n] for n in others}})
-    if noise is not None:
-        out = out.assign(noisy=noisy.astype(np.float32))
-        out.attrs["noise"] = json.dumps(dict(noise))
-    out.attrs.update(input_store=str(source),
-                     denoising=json.dumps([{"name": d.name, "params": method_params(d)} for d in denoisers]))
-    return write_store(out, dest, kind="denoised"), metrics
+    with store_writer(outputs, dest, kind="denoised") as writer:
+        noisy = cube
+        if noise is not None:  # the protocol's noise, stored; the methods read it back as a real scene's input
+            writer.write("noisy", masked(cube.copy(data=add_noise(cube.data, **dict(noise)))).data)
+            noisy = writer.open()["noisy"]
+            metrics["noisy"] = denoising_scores(noisy, cube, valid)
+            noisy = fill_invalid(noisy, valid)[0] if valid is not None else noisy
+        for denoiser in denoisers:
+            tic = time.perf_counter()  # the method's statistics pass, then its tiles as they are written
+            writer.write(variables[denoiser.name], masked(denoiser.denoise(noisy)).data)
+            seconds = time.perf_counter() - tic
+            scores = (denoising_scores(writer.open()[variables[denoiser.name]], cube, valid)
+                      if noise is not None else {})
+            seen = Path(source).resolve() in trained_on(method_params(denoiser).get("checkpoint"))
+            metrics[denoiser.name + (SEEN_SUFFIX if seen else "")] = {**scores, "seconds": seconds}
+            scored = f", MPSNR {scores['mpsnr']:.2f} dB" if "mpsnr" in scores else ""
+            log_line(f"denoise {Path(source).parent.name}: {denoiser.name} done in {seconds:.1f} s{scored}")
+        if noise is not None:
+            writer.attrs["noise"] = json.dumps(dict(noise))
+        writer.attrs.update(input_store=str(source),
+                            denoising=json.dumps([{"name": d.name, "params": method_params(d)} for d in denoisers]))
+    return Path(dest), metrics
