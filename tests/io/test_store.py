@@ -109,3 +109,39 @@ def test_open_store_errors(tmp_path: Path) -> None:
     zarr.open_group(tmp_path / "empty.zarr", mode="w")
     with pytest.raises(StoreError, match="cube"):
         open_store(tmp_path / "empty.zarr")
+
+
+@pytest.mark.parametrize("compressor", ["none", "zstd"])
+def test_a_store_writer_writes_cube_variables_one_at_a_time_in_strips(tmp_path: Path, compressor: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cube-sized variable is written a strip of shards at a time (sharded, or encoded by zarr when
+    compressed), can be read back before the store is moved into place, and a variable never written fails the
+    store (nothing appears at the destination)."""
+    import dask.array as da
+
+    from spectraflow.cube import make_scene
+    from spectraflow.io import _store, store_writer
+
+    monkeypatch.setattr(_store, "PASS_BYTES", 8 * 20 * 6 * 4)  # strips of whole shard rows, several per cube
+    rng = np.random.default_rng(0)
+    first, second = rng.random((40, 20, 6)).astype(np.float32), rng.random((40, 20, 6)).astype(np.float32)
+    dims = ("y", "x", "band")
+    scene = make_scene(first, wavelength=np.linspace(400, 900, 6))
+    scene = scene.assign(other=(dims, second), mask=(("y", "x"), first[..., 0] > 0.5))
+    layout = StoreLayout((8, 20, 6), (8, 20, 6))
+    with store_writer(scene, tmp_path / "a.zarr", compressor=compressor, layout=layout) as writer:
+        assert writer.cubes == ["cube", "other"]
+        writer.write("cube", da.from_array(first, chunks=(7, 20, 6)))
+        np.testing.assert_array_equal(writer.open()["cube"].values, first)  # read back before the rename
+        assert not (tmp_path / "a.zarr").exists()
+        writer.write("other", writer.open()["cube"].data * 2)
+        writer.attrs["note"] = "written"
+    out = open_store(tmp_path / "a.zarr")
+    np.testing.assert_array_equal(out["cube"].values, first)
+    np.testing.assert_array_equal(out["other"].values, first * 2)
+    np.testing.assert_array_equal(out["mask"].values, first[..., 0] > 0.5)
+    assert out.attrs["note"] == "written"
+    with pytest.raises(ValueError, match="never written"), store_writer(scene, tmp_path / "b.zarr",
+                                                                        layout=layout) as writer:
+        writer.write("cube", first)
+    assert not (tmp_path / "b.zarr").exists() and list(tmp_path.iterdir()) == [tmp_path / "a.zarr"]

@@ -35,6 +35,9 @@ SHARD_BYTES = 64 << 20
 MIN_SHARD_BYTES = 16 << 20  # ≤ 64 files per GB even for small cubes (DVC's cost grows with the file count)
 MIN_SHARDS = 8
 COMPRESSORS = ("none", "lz4", "zstd")
+#: what xarray warns when the cube's block rows cut the one stored chunk of a small (y, x) variable (a mask):
+#: those are read whole in a few KB, so the warning says nothing about the cube's reads
+SMALL_VARIABLES_SPLIT = "The specified chunks separate the stored chunks"
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ class StoreWriter:
         """The store as written so far, lazily (variables not yet written read as zeros)."""
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+            warnings.filterwarnings("ignore", message=SMALL_VARIABLES_SPLIT)
             return xr.open_zarr(self.path, chunks=self.layout.dask_chunks(), consolidated=False)
 
     def _finish(self) -> None:
@@ -317,6 +321,7 @@ def open_store(path: str | os.PathLike[str], chunks: Mapping[str, int] | str = "
         dask_chunks = dict(chunks)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+        warnings.filterwarnings("ignore", message=SMALL_VARIABLES_SPLIT)
         scene = xr.open_zarr(path, chunks=dask_chunks, consolidated=True)
     # coordinates are small: hold them in memory so selections by wavelength need no compute
     return scene.assign_coords({k: v.compute() for k, v in scene.coords.items() if v.chunks is not None})
