@@ -33,6 +33,7 @@ import argparse
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -320,9 +321,9 @@ def write_emit_like(directory: Path, seed: int = 0) -> Path:
     return header
 
 
-def scene_table(work: Path) -> None:
+def scene_table(work: Path, without: Sequence[str] = ()) -> None:
     """The default per-scene stages (params.yaml's, as DVC runs them: one ``python -m flows.<stage>`` process
-    each) on one generated EMIT-sized scene, in a workspace of its own."""
+    each) on one generated EMIT-sized scene, in a workspace of its own; ``without``: denoisers left out."""
     import os
     import subprocess
     import sys
@@ -338,11 +339,14 @@ def scene_table(work: Path) -> None:
     params["collection"] = {"parallel": 1, "scenes": {"emit": {"source_dir": "data/raw/emit", "source": header.name,
                                                                "unmix": {"n_endmembers": len(MATERIALS)}}}}
     params["fuse"]["companions"] = {}
+    params["denoise"]["methods"] = [m for m in params["denoise"]["methods"]
+                                    if (m if isinstance(m, str) else next(iter(m))) not in without]
     (space / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "PREFECT_HOME": str(space / ".prefect"), "PYTHONPATH": str(space)}
     print(f"one generated EMIT-sized scene ({SCENE_SHAPE[0]}×{SCENE_SHAPE[1]}×{SCENE_GRID[2]}, "
           f"{np.prod(SCENE_SHAPE) * SCENE_GRID[2] * 4 / 1e9:.2f} GB as float32; int16 ENVI, BIL) through the default "
-          "per-scene stages of params.yaml, each its own process as DVC runs it (one stage at a time, every core):\n")
+          "per-scene stages of params.yaml, each its own process as DVC runs it (one stage at a time, every core)"
+          + (f"; denoisers left out: {', '.join(without)}" if without else "") + ":\n")
     print("| stage | s | peak RSS |")
     print("|---|---|---|")
     total, failures = 0.0, []
@@ -365,6 +369,11 @@ def scene_table(work: Path) -> None:
     print("\n\n".join(failures) + "\n" if failures else "")
     metrics = {stage: json.loads((space / "data" / "metrics" / "emit" / f"{stage}.json").read_text())
                for stage in SCENE_STAGES if (space / "data" / "metrics" / "emit" / f"{stage}.json").exists()}
+    timings = {stage: json.loads((space / "data" / "timings" / "emit" / f"{stage}.json").read_text())
+               for stage in SCENE_STAGES if (space / "data" / "timings" / "emit" / f"{stage}.json").exists()}
+    print("the stages' timings (data/timings/emit/*.json; a denoiser's seconds: its statistics pass, then its "
+          "tiles computed and written):\n")
+    print("```\n" + json.dumps(timings, indent=1)[:3000] + "\n```\n")
     print("the stages' metrics (data/metrics/emit/*.json):\n")
     print("```\n" + json.dumps(metrics, indent=1)[:6000] + "\n```\n")
 
@@ -377,11 +386,13 @@ def main() -> None:
     parser.add_argument("--subsets", type=int, nargs="+", default=[5000, 2500])
     parser.add_argument("--skip-subset", action="store_true")
     parser.add_argument("--scene", action="store_true", help="only the EMIT-sized scene through the stages")
+    parser.add_argument("--without", nargs="*", default=[], metavar="DENOISER",
+                        help="with --scene: leave these denoisers out of the denoise stage")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.scene:
         with recorded("scale_scene"):
-            scene_table(args.workdir)
+            scene_table(args.workdir, args.without)
         return
     if args.sizes:
         with recorded("scale"):
