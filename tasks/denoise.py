@@ -31,7 +31,6 @@ def evaluate_denoising(store: str, source: str, figure_path: str, bands_path: st
     from spectraflow.cube import spectral_axis, spectral_positions
     from spectraflow.io import open_store
     from spectraflow.methods.denoisers import RESULT_PREFIX
-    from spectraflow.metrics import band_psnr
     from spectraflow.report import denoising_overview
 
     result = open_store(store)
@@ -41,12 +40,11 @@ def evaluate_denoising(store: str, source: str, figure_path: str, bands_path: st
     clean = open_store(source)["cube"] if noisy is not None else None
     axis = spectral_axis(result)
     positions = spectral_positions(result)
-    # the cubes stay on their stores: each column below is one pass over them, a strip of rows at a time
-    valid = np.isfinite(result["cube"]).all("band").compute()  # nodata pixels are NaN in every cube
-    if noisy is not None and clean is not None:  # PSNR per band against the clean cube
-        columns = {f"psnr_{name}": band_psnr(cube, clean, valid=valid)
-                   for name, cube in {"noisy": noisy, **results}.items()}
+    # the cubes stay on their stores: the figure reads one band and one spectrum of each
+    if noisy is not None and clean is not None:  # PSNR per band against the clean cube, scored by the stage
+        columns = {f"psnr_{name}": np.asarray(values) for name, values in json.loads(result.attrs["band_psnr"]).items()}
     else:  # no reference: how much each method changed each band (noisy bands and stripes stand out)
+        valid = np.isfinite(result["cube"]).all("band").compute()  # nodata pixels are NaN in every cube
         given = open_store(source)["cube"]
         columns = {f"removed_std_{name}": (given - cube).where(valid).std(("y", "x")).values
                    for name, cube in results.items()}

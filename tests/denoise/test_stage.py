@@ -32,6 +32,10 @@ def test_denoise_store_adds_the_declared_noise_and_scores(tmp_path: Path) -> Non
     for name, variable in (("subspace_tv", "cube"), ("robust_subspace_tv", f"{RESULT_PREFIX}robust_subspace_tv")):
         assert metrics[name]["mpsnr"] == pytest.approx(mpsnr(out[variable].values, clean), abs=1e-3)
         assert metrics[name]["mpsnr"] > metrics["noisy"]["mpsnr"] + 15 and metrics[name]["seconds"] > 0
+        # each band's PSNR, kept for the stage's per-band table, from its definition
+        squared_error = ((out[variable].values.astype(np.float64) - clean) ** 2).mean(axis=(0, 1))
+        np.testing.assert_allclose(json.loads(out.attrs["band_psnr"])[name], -10 * np.log10(squared_error),
+                                   atol=1e-4)
     assert [m["name"] for m in json.loads(out.attrs["denoising"])] == ["subspace_tv", "robust_subspace_tv"]
     assert json.loads(out.attrs["denoising"])[0]["params"]["weight"] == 0.7
     assert json.loads(out.attrs["noise"]) == noise

@@ -16,13 +16,16 @@ valid pixels only, and its map is averaged over the valid pixels.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-__all__ = ["band_psnr", "mpsnr", "mssim", "sam", "ergas", "denoising_scores"]
+__all__ = ["band_psnr", "mpsnr", "mssim", "sam", "ergas", "denoising_scores", "denoising_scores_by_band"]
 
 #: about this many bytes of a cube (float32) are read per strip of rows; SSIM's arithmetic then runs on this
 #: many bands of the strip at a time (float64), so the working memory stays within a few hundred MB
@@ -77,6 +80,7 @@ def _strips(estimate: Any, reference: Any, valid: Any, halo: int
 
 def _sums(estimate: Any, reference: Any, valid: Any = None, *, ssim: bool = False, data_range: float = 1.0,
           sigma: float = 1.5) -> _Sums:
+    import dask
     from scipy.ndimage import gaussian_filter
 
     radius = int(SSIM_TRUNCATE * sigma + 0.5)  # the filter's reach; also the border SSIM leaves out
@@ -88,45 +92,58 @@ def _sums(estimate: Any, reference: Any, valid: Any = None, *, ssim: bool = Fals
     height = _array(estimate).shape[0]
     sums: _Sums | None = None
     y0 = 0
-    for inner, est, ref, mask in _strips(estimate, reference, valid, radius if ssim else 0):
-        n_bands = est.shape[-1]
-        if sums is None:
-            sums = _Sums(0, np.zeros(n_bands), np.zeros(n_bands), 0.0, np.zeros(n_bands) if ssim else None, 0)
-        own = mask[inner]
-        sums.count += int(own.sum())
-        # SSIM's map counts the pixels away from the image's border (the window would leave the image)
-        rows = np.arange(y0, y0 + own.shape[0])
-        scored = own.copy()
-        scored[(rows < radius) | (rows >= height - radius)] = False
-        scored[:, :radius] = False
-        scored[:, scored.shape[1] - radius:] = False
-        sums.ssim_count += int(scored.sum())
-        y0 += own.shape[0]
-        dot, est_norm, ref_norm = (np.zeros(int(own.sum())) for _ in range(3))
-        weight = blur(mask[..., None].astype(np.float64)) if ssim else None
-        for b0 in range(0, n_bands, BAND_GROUP):
-            group = slice(b0, b0 + BAND_GROUP)
-            e = np.where(mask[..., None], est[..., group].astype(np.float64), 0.0)
-            r = np.where(mask[..., None], ref[..., group].astype(np.float64), 0.0)
-            e_own, r_own = e[inner][own], r[inner][own]  # (pixel, band)
-            sums.squared_error[group] += ((e_own - r_own) ** 2).sum(axis=0)
-            sums.reference[group] += r_own.sum(axis=0)
-            dot += (e_own * r_own).sum(axis=1)
-            est_norm += (e_own * e_own).sum(axis=1)
-            ref_norm += (r_own * r_own).sum(axis=1)
-            if ssim:
-                assert sums.ssim is not None and weight is not None
-                w = np.maximum(weight, 1e-12)
-                mu_x, mu_y = blur(e) / w, blur(r) / w
-                var_x = blur(e * e) / w - mu_x**2
-                var_y = blur(r * r) / w - mu_y**2
-                cov = blur(e * r) / w - mu_x * mu_y
-                index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-                sums.ssim[group] += index[inner][scored].sum(axis=0)
-        cos = np.clip(dot / np.maximum(np.sqrt(est_norm * ref_norm), 1e-30), -1.0, 1.0)
-        sums.angle += float(np.degrees(np.arccos(cos)).sum())
+    threads = int(dask.config.get("num_workers", None) or os.cpu_count() or 1)  # the stage's share of the cores
+    with ThreadPoolExecutor(threads) as pool:
+        for inner, est, ref, mask in _strips(estimate, reference, valid, radius if ssim else 0):
+            n_bands = est.shape[-1]
+            if sums is None:
+                sums = _Sums(0, np.zeros(n_bands), np.zeros(n_bands), 0.0, np.zeros(n_bands) if ssim else None, 0)
+            own = mask[inner]
+            sums.count += int(own.sum())
+            # SSIM's map counts the pixels away from the image's border (the window would leave the image)
+            rows = np.arange(y0, y0 + own.shape[0])
+            scored = own.copy()
+            scored[(rows < radius) | (rows >= height - radius)] = False
+            scored[:, :radius] = False
+            scored[:, scored.shape[1] - radius:] = False
+            sums.ssim_count += int(scored.sum())
+            y0 += own.shape[0]
+            weight = np.maximum(blur(mask[..., None].astype(np.float64)), 1e-12) if ssim else None
+
+            # band groups in parallel (the filters and NumPy's arithmetic release the GIL), summed in their order
+            groups = [slice(b0, b0 + BAND_GROUP) for b0 in range(0, n_bands, BAND_GROUP)]
+            parts = list(pool.map(partial(_group_sums, est, ref, mask, inner, own, scored, weight, c1, c2, blur),
+                                  groups))
+            dot, est_norm, ref_norm = (sum(part[i] for part in parts) for i in (2, 3, 4))
+            for group, part in zip(groups, parts, strict=True):
+                sums.squared_error[group] += part[0]
+                sums.reference[group] += part[1]
+                if sums.ssim is not None:
+                    sums.ssim[group] += part[5]
+            cos = np.clip(dot / np.maximum(np.sqrt(est_norm * ref_norm), 1e-30), -1.0, 1.0)
+            sums.angle += float(np.degrees(np.arccos(cos)).sum())
     assert sums is not None
     return sums
+
+
+def _group_sums(est: np.ndarray, ref: np.ndarray, mask: np.ndarray, inner: slice, own: np.ndarray,
+                scored: np.ndarray, weight: np.ndarray | None, c1: float, c2: float,
+                blur: Callable[[np.ndarray], np.ndarray], group: slice) -> tuple[np.ndarray, ...]:
+    """One band group of a strip: per band the squared error and reference sums (and SSIM's map summed over
+    ``scored`` when ``weight``, the blurred mask, is given), per pixel of ``own`` the dot products SAM needs."""
+    e = np.where(mask[..., None], est[..., group].astype(np.float64), 0.0)
+    r = np.where(mask[..., None], ref[..., group].astype(np.float64), 0.0)
+    e_own, r_own = e[inner][own], r[inner][own]  # (pixel, band)
+    per_band = (((e_own - r_own) ** 2).sum(axis=0), r_own.sum(axis=0))
+    per_pixel = ((e_own * r_own).sum(axis=1), (e_own * e_own).sum(axis=1), (r_own * r_own).sum(axis=1))
+    if weight is None:
+        return *per_band, *per_pixel
+    mu_x, mu_y = blur(e) / weight, blur(r) / weight
+    means = mu_x**2 + mu_y**2
+    variances = blur(e * e + r * r) / weight - means  # SSIM needs only the sum of the two variances
+    cov = blur(e * r) / weight - mu_x * mu_y
+    index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((means + c1) * (variances + c2))
+    return *per_band, *per_pixel, index[inner][scored].sum(axis=0)
 
 
 def _band_psnr(sums: _Sums, data_range: float = 1.0) -> np.ndarray:
@@ -169,6 +186,12 @@ def ergas(estimate: Any, reference: Any, valid: Any = None, ratio: float = 1.0) 
 def denoising_scores(estimate: Any, reference: Any, valid: Any = None) -> dict[str, float]:
     """MPSNR (dB), MSSIM, SAM (degrees) and ERGAS of ``estimate`` against ``reference`` (on ``valid`` pixels),
     in one pass over the cubes."""
+    return denoising_scores_by_band(estimate, reference, valid)[0]
+
+
+def denoising_scores_by_band(estimate: Any, reference: Any, valid: Any = None) -> tuple[dict[str, float], np.ndarray]:
+    """:func:`denoising_scores` and the PSNR of each band (dB), from the same pass."""
     sums = _sums(estimate, reference, valid, ssim=True)
-    return {"mpsnr": float(np.mean(_band_psnr(sums))), "mssim": _mssim(sums),
-            "sam": sums.angle / max(sums.count, 1), "ergas": _ergas(sums)}
+    psnr = _band_psnr(sums)
+    return ({"mpsnr": float(np.mean(psnr)), "mssim": _mssim(sums), "sam": sums.angle / max(sums.count, 1),
+             "ergas": _ergas(sums)}, psnr)

@@ -39,8 +39,9 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
     ``noise`` (``{case, seed, sigma, peak}``, see :func:`spectraflow.synth.add_noise`) the source is taken as
     clean: the noise is added, the noisy cube denoised and everything scored against the source (MPSNR,
     MSSIM, SAM, ERGAS); ``dest`` then also holds the ``noisy`` cube, and the methods read it from there, as
-    they would read a real scene. Metrics: ``{noisy: scores, <name>: {scores..., seconds}}`` (no scores without
-    ``noise``); ``seconds`` is the method's wall time: its statistics pass, then its tiles computed and written.
+    they would read a real scene, and its attribute ``band_psnr`` the PSNR of each band of every cube. Metrics:
+    ``{noisy: scores, <name>: {scores..., seconds}}`` (no scores without ``noise``); ``seconds`` is the method's
+    wall time: its statistics pass, then its tiles computed and written.
 
     Nothing is held whole in memory: the noise is drawn block by block, every method reads and writes a strip of
     the cube at a time within its ``memory_mb``, and the scores are accumulated strip by strip.
@@ -49,7 +50,7 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
     from ..._progress import log_line
     from ...cube import CUBE, fill_invalid
     from ...io import open_store, store_writer
-    from ...metrics import denoising_scores
+    from ...metrics import denoising_scores_by_band
     from ...synth import add_noise
     from .. import build, method_params
 
@@ -74,25 +75,29 @@ def denoise_store(source: str | os.PathLike[str], dest: str | os.PathLike[str],
     outputs = scene.assign({variable: template for variable in variables.values()})
     outputs = outputs.assign(noisy=template) if noise is not None else outputs
     metrics: dict[str, Any] = {}
+    band_psnr: dict[str, np.ndarray] = {}  # stored in the attributes: the stage's per-band table reads them
     with store_writer(outputs, dest, kind="denoised") as writer:
         noisy = cube
         if noise is not None:  # the protocol's noise, stored; the methods read it back as a real scene's input
             writer.write("noisy", masked(cube.copy(data=add_noise(cube.data, **dict(noise)))).data)
             noisy = writer.open()["noisy"]
-            metrics["noisy"] = denoising_scores(noisy, cube, valid)
+            metrics["noisy"], band_psnr["noisy"] = denoising_scores_by_band(noisy, cube, valid)
             noisy = fill_invalid(noisy, valid)[0] if valid is not None else noisy
         for denoiser in denoisers:
             tic = time.perf_counter()  # the method's statistics pass, then its tiles as they are written
             writer.write(variables[denoiser.name], masked(denoiser.denoise(noisy)).data)
             seconds = time.perf_counter() - tic
-            scores = (denoising_scores(writer.open()[variables[denoiser.name]], cube, valid)
-                      if noise is not None else {})
+            scores: dict[str, float] = {}
+            if noise is not None:
+                scores, band_psnr[denoiser.name] = denoising_scores_by_band(writer.open()[variables[denoiser.name]],
+                                                                            cube, valid)
             seen = Path(source).resolve() in trained_on(method_params(denoiser).get("checkpoint"))
             metrics[denoiser.name + (SEEN_SUFFIX if seen else "")] = {**scores, "seconds": seconds}
             scored = f", MPSNR {scores['mpsnr']:.2f} dB" if "mpsnr" in scores else ""
             log_line(f"denoise {Path(source).parent.name}: {denoiser.name} done in {seconds:.1f} s{scored}")
         if noise is not None:
             writer.attrs["noise"] = json.dumps(dict(noise))
+            writer.attrs["band_psnr"] = json.dumps({k: np.round(v, 4).tolist() for k, v in band_psnr.items()})
         writer.attrs.update(input_store=str(source),
                             denoising=json.dumps([{"name": d.name, "params": method_params(d)} for d in denoisers]))
     return Path(dest), metrics
