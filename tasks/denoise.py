@@ -37,18 +37,17 @@ def evaluate_denoising(store: str, source: str, figure_path: str, bands_path: st
     names = [m["name"] for m in json.loads(result.attrs["denoising"])]
     results = {names[0]: result["cube"], **{n: result[f"{RESULT_PREFIX}{n}"] for n in names[1:]}}
     noisy = result["noisy"] if "noisy" in result else None
-    clean = open_store(source)["cube"] if noisy is not None else None
+    given = open_store(source)["cube"]  # the clean cube when noise was added
     axis = spectral_axis(result)
     positions = spectral_positions(result)
     # the cubes stay on their stores: the figure reads one band and one spectrum of each
-    if noisy is not None and clean is not None:  # PSNR per band against the clean cube, scored by the stage
+    if noisy is not None:  # PSNR per band against the clean cube, scored by the stage
         columns = {f"psnr_{name}": np.asarray(values) for name, values in json.loads(result.attrs["band_psnr"]).items()}
-    else:  # no reference: how much each method changed each band (noisy bands and stripes stand out)
-        valid = np.isfinite(result["cube"]).all("band").compute()  # nodata pixels are NaN in every cube
-        given = open_store(source)["cube"]
-        columns = {f"removed_std_{name}": (given - cube).where(valid).std(("y", "x")).values
-                   for name, cube in results.items()}
+    else:  # no reference: how much each method changed each band (noisy bands and stripes stand out); nodata
+        # pixels are NaN in every result, so the standard deviation (skipping NaN) counts the valid pixels only
+        columns = {f"removed_std_{name}": (given - cube).std(("y", "x")).values for name, cube in results.items()}
     write_csv(bands_path, [{"band": b, axis.name: round(float(positions[b]), 3),
                             **{key: round(float(values[b]), 4) for key, values in columns.items()}}
                            for b in range(len(positions))])
-    return str(denoising_overview(results, figure_path, noisy=noisy, clean=clean, title=f"denoising {source}"))
+    return str(denoising_overview(results, figure_path, noisy=noisy, clean=given if noisy is not None else None,
+                                  title=f"denoising {source}"))

@@ -139,14 +139,13 @@ class StoreWriter:
         array = zarr.open_array(self.path / name, mode="r+")
         by_row = {k: v for k, v in self._small_lazy.items() if "y" in v.dims} if name == CUBE else {}
         ny, nx, nb = data.shape
+        sharded = _shardwriter.supports(array)  # else compressed: zarr encodes each strip (whole shards) itself
         for y0, y1 in _row_passes(block_rows, self.layout.shards[0], nx * nb * data.dtype.itemsize):
             rows = {k: v.isel(y=slice(y0, y1)).data for k, v in by_row.items()}
-            if _shardwriter.supports(array):
-                cube = _write_shards(self.path / name, array, data[y0:y1], y0 // self.layout.shards[0])
-            else:  # compressed: zarr encodes the strip (whole shards) itself
-                cube = data[y0:y1]
-            values, parts = dask.compute(cube, rows)
-            if not _shardwriter.supports(array):
+            strip = (_write_shards(self.path / name, array, data[y0:y1], y0 // self.layout.shards[0]) if sharded
+                     else data[y0:y1])
+            values, parts = dask.compute(strip, rows)
+            if not sharded:
                 array[y0:y1] = values
             for key, part in parts.items():
                 region = tuple(slice(y0, y1) if d == "y" else slice(None) for d in by_row[key].dims)

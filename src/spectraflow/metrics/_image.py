@@ -54,9 +54,9 @@ def _array(values: Any) -> Any:
 
 
 def _strips(estimate: Any, reference: Any, valid: Any, halo: int
-            ) -> Iterator[tuple[slice, np.ndarray, np.ndarray, np.ndarray]]:
-    """``(inner, est, ref, mask)`` over strips of rows: the strip's rows with up to ``halo`` more on each side
-    (float32 as stored), ``mask`` ``(row, x)`` bool, and ``inner`` the strip's own rows within them."""
+            ) -> Iterator[tuple[int, slice, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(y0, inner, est, ref, mask)`` over strips of rows: the strip's rows with up to ``halo`` more on each side
+    (as stored), ``mask`` ``(row, x)`` bool, ``inner`` the strip's own rows within them, ``y0`` its first row."""
     import dask
 
     est, ref = _array(estimate), _array(reference)
@@ -75,7 +75,7 @@ def _strips(estimate: Any, reference: Any, valid: Any, halo: int
         y1 = min(height, y0 + rows)
         lo, hi = max(0, y0 - halo), min(height, y1 + halo)
         parts = dask.compute(est[lo:hi], ref[lo:hi])
-        yield slice(y0 - lo, y1 - lo), np.asarray(parts[0]), np.asarray(parts[1]), mask[lo:hi]
+        yield y0, slice(y0 - lo, y1 - lo), np.asarray(parts[0]), np.asarray(parts[1]), mask[lo:hi]
 
 
 def _sums(estimate: Any, reference: Any, valid: Any = None, *, ssim: bool = False, data_range: float = 1.0,
@@ -91,10 +91,9 @@ def _sums(estimate: Any, reference: Any, valid: Any = None, *, ssim: bool = Fals
 
     height = _array(estimate).shape[0]
     sums: _Sums | None = None
-    y0 = 0
     threads = int(dask.config.get("num_workers", None) or os.cpu_count() or 1)  # the stage's share of the cores
     with ThreadPoolExecutor(threads) as pool:
-        for inner, est, ref, mask in _strips(estimate, reference, valid, radius if ssim else 0):
+        for y0, inner, est, ref, mask in _strips(estimate, reference, valid, radius if ssim else 0):
             n_bands = est.shape[-1]
             if sums is None:
                 sums = _Sums(0, np.zeros(n_bands), np.zeros(n_bands), 0.0, np.zeros(n_bands) if ssim else None, 0)
@@ -107,7 +106,6 @@ def _sums(estimate: Any, reference: Any, valid: Any = None, *, ssim: bool = Fals
             scored[:, :radius] = False
             scored[:, scored.shape[1] - radius:] = False
             sums.ssim_count += int(scored.sum())
-            y0 += own.shape[0]
             weight = np.maximum(blur(mask[..., None].astype(np.float64)), 1e-12) if ssim else None
 
             # band groups in parallel (the filters and NumPy's arithmetic release the GIL), summed in their order

@@ -82,7 +82,8 @@ class _CubeDraws:
     def rows(self, clean: np.ndarray, first_row: int) -> np.ndarray:
         """The noisy rows (float32) of ``clean`` rows ``(row, x, band)``, the first of which is ``first_row``."""
         noisy = np.empty(clean.shape, dtype=np.float32)
-        for i, row in enumerate(np.asarray(clean, dtype=np.float64)):
+        for i, stored in enumerate(clean):
+            row = np.asarray(stored, dtype=np.float64)  # a row at a time, not the block
             rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(first_row + i,)))
             if self.case == "poisson":
                 noisy[i] = rng.poisson(np.clip(row, 0, None) * self.peak) / self.peak
