@@ -334,8 +334,8 @@ class OperatorDataConfig:
 @dataclass(frozen=True)
 class TrainOperatorConfig:
     """Operator training (``train_operator`` section): the data stores, where the checkpoint goes, the model
-    (``{name: {config}}``), batch size, loss (``h1`` | ``l2``), the problem's symmetries to augment with, and
-    how to train (TrainConfig fields)."""
+    (``{name: {config}}``), batch size, loss (``h1`` | ``l2`` | ``sobolev`` | ``darcy_residual``: the last
+    needs no solution data), the problem's symmetries to augment with, and how to train (TrainConfig fields)."""
 
     input: str = "data/stores/operator"
     out: str = "data/models/operator"

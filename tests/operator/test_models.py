@@ -72,8 +72,9 @@ def test_transform_once_couples_distant_modes_only_through_its_dense_mixing() ->
     assert local[3, 3] < 1e-6 * local.max()
 
 
-SIZES = {"fno": {"modes": 4}, "transform_once": {"modes": 4}, "deeponet": {"sensors": 8}, "finite_volume": {}}
-ELLIPTIC_2D = {"finite_volume"}  # one output field of a 2-D problem
+SIZES = {"fno": {"modes": 4}, "transform_once": {"modes": 4}, "deeponet": {"sensors": 8}, "finite_volume": {},
+         "nsm": {"modes": 4}}
+ELLIPTIC_2D = {"finite_volume", "nsm"}  # models of a 2-D elliptic problem (one output field)
 
 
 @pytest.mark.parametrize("name, dim", [(name, dim) for name in methods.names("operator") for dim in (1, 2)

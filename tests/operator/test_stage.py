@@ -18,12 +18,14 @@ from spectraflow.train import TrainConfig
 
 def test_data_then_training_and_zero_shot(tmp_path: Path) -> None:
     stores = write_operator_data(tmp_path / "data", "darcy", train=96, test=16, size=16, test_sizes=[24], seed=2)
-    assert [p.name for p in stores] == ["train_16.zarr", "test_16.zarr", "test_24.zarr"]
+    assert [p.name for p in stores] == ["train_16.zarr", "val_16.zarr", "test_16.zarr", "test_24.zarr"]
     train = open_fields_store(stores[0])
     a, u, attrs = operator_data("darcy", 96, 16, 2)
     np.testing.assert_array_equal(train["input"].values, a)  # the stored data is the seeded solver's
     assert attrs["equation"] == train.attrs["equation"] == "darcy" and train.attrs["split"] == "train"
-    assert open_fields_store(stores[2])["input"].shape == (16, 1, 24, 24)
+    val, test = (open_fields_store(p)["input"].values for p in stores[1:3])
+    assert not np.array_equal(val, test)  # the samples that pick the epoch are not the ones scored
+    assert open_fields_store(stores[3])["input"].shape == (16, 1, 24, 24)
     metrics, evaluation = train_operator_stores(tmp_path / "data", tmp_path / "model", {"fno": {"modes": 4,
                                                                                                  "width": 8}},
                                                 train=TrainConfig(epochs=3, lr=0.01), batch_size=16,

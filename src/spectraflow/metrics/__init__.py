@@ -11,10 +11,10 @@ detection: :func:`roc_auc`, :func:`roc_curve`, :func:`anomaly_scores`. Operator 
 from ._anomaly import anomaly_scores, roc_auc, roc_curve
 from ._fusion import fusion_scores, q_avg, q_index, qnr
 from ._image import band_psnr, denoising_scores, denoising_scores_by_band, ergas, mpsnr, mssim, sam
-from ._operator import relative_h1, relative_l2
+from ._operator import relative_h1, relative_l2, relative_sobolev
 from ._unmix import match_endmembers, rmse, sad, spectral_angle, sre, unmixing_scores
 
 __all__ = ["spectral_angle", "sad", "match_endmembers", "rmse", "sre", "unmixing_scores",
            "band_psnr", "mpsnr", "mssim", "sam", "ergas", "denoising_scores", "denoising_scores_by_band",
            "fusion_scores", "q_index", "q_avg", "qnr",
-           "roc_auc", "roc_curve", "anomaly_scores", "relative_l2", "relative_h1"]
+           "roc_auc", "roc_curve", "anomaly_scores", "relative_l2", "relative_h1", "relative_sobolev"]

@@ -26,28 +26,50 @@ from ..errors import ConfigError
 __all__ = ["gaussian_random_field", "darcy_coefficients", "solve_darcy", "darcy_dataset"]
 
 
+def _amplitudes(modes: int, alpha: float, tau: float) -> np.ndarray:
+    """The standard deviation of each cosine mode's coefficient ``(modes, modes)``; none for the mean mode (the
+    thresholded field is balanced). The field's pointwise variance averaged over the square is their sum of
+    squares (the basis is orthonormal)."""
+    k = np.arange(modes)
+    scale = (np.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2) + tau**2) ** (-alpha / 2.0)
+    scale[0, 0] = 0.0
+    return scale
+
+
 def gaussian_random_field(rng: np.random.Generator, n: int, size: int, alpha: float = 2.0, tau: float = 3.0,
-                          refine: int = 1) -> np.ndarray:
-    """``n`` samples of ``N(0, (−Δ + τ²)^(−α))`` on the unit square (Neumann, the lowest ``size`` cosine modes
-    per axis), up to a constant factor, at the cell centres ``(i + ½)/size`` — ``(n, size, size)`` — and with
-    ``refine > 1`` also at ``refine − 1`` equally spaced points between neighbouring centres — ``(n, m, m)``,
-    ``m = (size − 1)·refine + 1`` — the same field, seeded the same, so ``[:, ::refine, ::refine]`` is the
-    ``refine = 1`` sample."""
-    k = np.arange(size)
-    eigen = np.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2) + tau**2
-    scale = eigen ** (-alpha / 2.0)
-    scale[0, 0] = 0.0  # no mean mode: the thresholded field is balanced
-    xi = rng.standard_normal((n, size, size))
-    points = (np.arange((size - 1) * refine + 1) / refine + 0.5) / size
-    basis = np.cos(np.pi * np.outer(points, k)) * np.where(k == 0, 1.0, np.sqrt(2.0))  # orthonormal on the centres
+                          refine: int = 1, modes: int | None = None) -> np.ndarray:
+    """``n`` samples of ``N(0, (−Δ + τ²)^(−α))`` on the unit square (Neumann, the lowest ``modes`` cosine modes
+    per axis, ``size`` by default), up to a constant factor, at the nodes ``i/(size − 1)`` of the solver's grid —
+    ``(n, size, size)`` — and with ``refine > 1`` also at ``refine − 1`` equally spaced points between
+    neighbouring nodes — ``(n, m, m)``, ``m = (size − 1)·refine + 1`` — the same field, seeded the same, so
+    ``[:, ::refine, ::refine]`` is the ``refine = 1`` sample. With ``modes`` fixed the same seed draws the same
+    continuous field at every ``size``: only the points it is sampled at change."""
+    k = np.arange(size if modes is None else modes)
+    scale = _amplitudes(len(k), alpha, tau)
+    xi = rng.standard_normal((n, len(k), len(k)))
+    points = np.linspace(0.0, 1.0, (size - 1) * refine + 1)
+    basis = np.cos(np.pi * np.outer(points, k)) * np.where(k == 0, 1.0, np.sqrt(2.0))  # orthonormal on [0, 1]
     return np.asarray(basis @ (xi * scale) @ basis.T)
 
 
+COEFFICIENTS = ("threshold", "smooth")
+
+
 def darcy_coefficients(rng: np.random.Generator, n: int, size: int, low: float = 3.0, high: float = 12.0,
-                       alpha: float = 2.0, tau: float = 3.0, refine: int = 1) -> np.ndarray:
-    """``n`` piecewise-constant permeability fields with values ``low``/``high``, on the points of
-    :func:`gaussian_random_field`."""
-    return np.where(gaussian_random_field(rng, n, size, alpha, tau, refine) >= 0, high, low)
+                       alpha: float = 2.0, tau: float = 3.0, refine: int = 1, modes: int | None = None,
+                       coefficient: str = "threshold") -> np.ndarray:
+    """``n`` permeability fields on the points of :func:`gaussian_random_field`: ``threshold`` — piecewise
+    constant, ``high`` where the field is ≥ 0 and ``low`` elsewhere (the FNO paper's); ``smooth`` — the field's
+    smooth image ``√(low·high)·(high/low)^(tanh(ψ/σ)/2)`` (σ the field's standard deviation), strictly between
+    ``low`` and ``high``, as smooth as the field (the setting of spectral methods); σ² is the field's variance
+    averaged over the square, so a sample does not depend on the others drawn with it."""
+    if coefficient not in COEFFICIENTS:
+        raise ConfigError(f"darcy: coefficient={coefficient!r}; expected one of {COEFFICIENTS}")
+    psi = gaussian_random_field(rng, n, size, alpha, tau, refine, modes)
+    if coefficient == "threshold":
+        return np.where(psi >= 0, high, low)
+    sigma = np.sqrt(np.sum(_amplitudes(size if modes is None else modes, alpha, tau) ** 2))
+    return np.sqrt(low * high) * (high / low) ** (0.5 * np.tanh(psi / sigma))
 
 
 def solve_darcy(coefficient: np.ndarray, forcing: float | np.ndarray = 1.0) -> np.ndarray:
@@ -85,7 +107,7 @@ def solve_darcy(coefficient: np.ndarray, forcing: float | np.ndarray = 1.0) -> n
 
 
 def darcy_dataset(n: int, size: int, seed: int = 0, *, low: float = 3.0, high: float = 12.0, alpha: float = 2.0,
-                  tau: float = 3.0, refine: int = 1,
+                  tau: float = 3.0, refine: int = 1, modes: int | None = None, coefficient: str = "threshold",
                   progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(a, u)``, each ``(n, size, size)`` float32: seeded coefficients and their solutions (f = 1).
 
@@ -96,6 +118,10 @@ def darcy_dataset(n: int, size: int, seed: int = 0, *, low: float = 3.0, high: f
     ``refine``-th node of both: the interfaces then fall between the output's nodes, where its grid cannot see
     them, and ``u`` approximates the continuum solution rather than the output grid's own discretisation — as
     the FNO paper's data are subsampled from a 421×421 solve. ``a`` is the same for every ``refine``.
+
+    ``modes`` fixes the random field's cosine modes (``size`` by default), so that data at different grids
+    come from one distribution; ``coefficient`` is ``threshold`` (piecewise constant) or ``smooth`` (see
+    :func:`darcy_coefficients`).
     """
     if not isinstance(refine, int) or refine < 1:
         raise ConfigError(f"darcy: refine={refine!r}; expected a positive integer (grid refinement of the solve)")
@@ -103,7 +129,9 @@ def darcy_dataset(n: int, size: int, seed: int = 0, *, low: float = 3.0, high: f
         if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
             raise ConfigError(f"darcy: {field}={value!r}; expected a positive number")
     rng = np.random.default_rng(seed)
-    a = darcy_coefficients(rng, n, size, low, high, alpha, tau, refine)
+    if modes is not None and (not isinstance(modes, int) or modes < 1):
+        raise ConfigError(f"darcy: modes={modes!r}; expected a positive integer (cosine modes of the random field)")
+    a = darcy_coefficients(rng, n, size, low, high, alpha, tau, refine, modes, coefficient)
     u = np.empty((n, size, size))
     for i in range(n):
         u[i] = solve_darcy(a[i])[::refine, ::refine]

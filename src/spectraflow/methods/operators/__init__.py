@@ -6,13 +6,16 @@ fields ``(batch, in_channels, *grid)`` to output fields, at any resolution.
 ``deeponet``        DeepONet: branch (input at fixed sensors) × trunk (query coordinates).
 ``finite_volume``   learned finite volumes: a five-point scheme for −∇·(k∇u) = f whose face conductivities
                    and source a CNN predicts; the output is that scheme's exact solution (2-D elliptic).
+``nsm``             neural spectral method: layers in the sine basis of u = 0 on the boundary (exact), and
+                   trainable on Darcy's residual alone, with no solution data (``loss="darcy_residual"``).
 """
 
-from . import deeponet, finite_volume, fno, transform_once  # noqa: F401  (registration)
+from . import deeponet, finite_volume, fno, nsm, transform_once  # noqa: F401  (registration)
 from ._base import OperatorModel
 from ._data import read_neuraloperator_pt
 from ._run import store_name, train_operator_stores, write_operator_data
-from ._training import LOSSES, evaluate_operator, load_operator, train_operator
+from ._training import LOSSES, evaluate_operator, load_operator, refine_operator, train_operator
 
-__all__ = ["OperatorModel", "read_neuraloperator_pt", "train_operator", "evaluate_operator", "load_operator",
+__all__ = ["OperatorModel", "read_neuraloperator_pt", "train_operator", "refine_operator", "evaluate_operator",
+           "load_operator",
            "LOSSES", "write_operator_data", "train_operator_stores", "store_name"]

@@ -58,14 +58,21 @@ class OperatorModel(nn.Module):
         """The keyword arguments that rebuild this model (recorded in checkpoints)."""
         return dict(self._config)
 
-    def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor) -> None:
-        """Per-channel mean and standard deviation of the training inputs and outputs."""
+    def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor | None) -> None:
+        """Per-channel mean and standard deviation of the training inputs and outputs (``None`` when training
+        without solution data: the output statistics stay as they are)."""
         reduce = [0, *range(2, inputs.ndim)]
-        stats = {"input": inputs.float(), "output": outputs.float()}
+        stats = {"input": inputs.float(), **({} if outputs is None else {"output": outputs.float()})}
         with torch.no_grad():
             for name, values in stats.items():
                 self.get_buffer(f"{name}_mean").copy_(values.mean(reduce))
                 self.get_buffer(f"{name}_std").copy_(values.std(reduce).clamp_min(1e-8))
+
+    def refinable_parameters(self) -> list[nn.Parameter]:
+        """What spectral refinement fine-tunes: the spectral layers (a ``spectral`` module list) where the model
+        has them, every parameter otherwise."""
+        spectral = getattr(self, "spectral", None)
+        return list((spectral if isinstance(spectral, nn.Module) else self).parameters())
 
     def _shape(self, stat: torch.Tensor) -> torch.Tensor:
         return stat.view(1, -1, *(1,) * self.dim)

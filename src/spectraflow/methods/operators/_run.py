@@ -13,21 +13,23 @@ __all__ = ["write_operator_data", "train_operator_stores", "store_name"]
 
 
 def store_name(split: str, size: int) -> str:
-    """``train_16.zarr``, ``test_16.zarr``, ``test_32.zarr``: the stores of ``write_operator_data``."""
+    """``train_16.zarr``, ``val_16.zarr``, ``test_16.zarr``, ``test_32.zarr``: the stores of
+    ``write_operator_data``."""
     return f"{split}_{size}.zarr"
 
 
 def write_operator_data(out: str | os.PathLike[str], equation: str, train: int, test: int, size: int,
                         test_sizes: Sequence[int] = (), seed: int = 0,
                         parameters: Mapping[str, Any] | None = None) -> list[Path]:
-    """Generate the train and test sets (and one test set per extra resolution) into field stores under
-    ``out``; each draws its own seeded samples."""
+    """Generate the train, validation and test sets (and one test set per extra resolution) into field stores
+    under ``out``; each draws its own seeded samples (the validation set picks the epoch, so no test set ever
+    chose anything)."""
     from ...io import fields_dataset, write_fields_store
     from ...synth import operator_data
 
     out = Path(out)
-    plan = [("train", size, train, seed), ("test", size, test, seed + 1)]
-    plan += [("test", extra, test, seed + 1 + i) for i, extra in enumerate(test_sizes, start=1)]
+    plan = [("train", size, train, seed), ("val", size, test, seed + 1), ("test", size, test, seed + 2)]
+    plan += [("test", extra, test, seed + 2 + i) for i, extra in enumerate(test_sizes, start=1)]
     written = []
     for split, grid, count, draw in plan:
         inputs, outputs, attrs = operator_data(equation, count, grid, draw, **dict(parameters or {}))
@@ -41,9 +43,10 @@ def train_operator_stores(data: str | os.PathLike[str], checkpoint: str | os.Pat
                           symmetries: tuple[str, ...] | list[str] = (),
                           curves: str | os.PathLike[str] | None = None,
                           resume: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Train on ``data``'s train store, validate on its test store at the same resolution, then evaluate
-    zero-shot on every other test store. Returns ``(metrics, evaluation)``: relative L2/H1 per resolution,
-    training time and device; the test inputs, targets and predictions at the training resolution."""
+    """Train on ``data``'s train store, pick the epoch on its validation store, then evaluate on every test
+    store (the training resolution's, and zero-shot the others). Returns ``(metrics, evaluation)``: relative
+    L2/H1 per resolution, training time and device; the test inputs, targets and predictions at the training
+    resolution."""
     from ...errors import InputNotFoundError
     from ...io import open_fields_store
     from ._training import evaluate_operator, train_operator
@@ -55,12 +58,14 @@ def train_operator_stores(data: str | os.PathLike[str], checkpoint: str | os.Pat
                                  f"it), found {[p.name for p in train_stores]}")
     size = int(train_stores[0].stem.split("_")[1])
     train_set = open_fields_store(train_stores[0])
+    if not (data / store_name("val", size)).exists():
+        raise InputNotFoundError(f"{data}: no {store_name('val', size)} to pick the epoch on (the operator_data "
+                                 "stage writes it)")
+    val_set = open_fields_store(data / store_name("val", size))
     test_stores = {int(p.stem.split("_")[1]): p for p in data.glob("test_*.zarr")}
-    if size not in test_stores:
-        raise InputNotFoundError(f"{data}: no {store_name('test', size)} to validate on")
     tests = {n: open_fields_store(p) for n, p in sorted(test_stores.items())}
     network, history = train_operator(model, (train_set["input"].values, train_set["output"].values),
-                                      (tests[size]["input"].values, tests[size]["output"].values), checkpoint,
+                                      (val_set["input"].values, val_set["output"].values), checkpoint,
                                       train=train, batch_size=batch_size, loss=loss, symmetries=symmetries,
                                       curves=curves, resume=resume)
     metrics: dict[str, Any] = {"model": network.name, "equation": train_set.attrs.get("equation"),

@@ -12,9 +12,10 @@ import numpy as np
 from ...errors import ConfigError
 from ...train import History, TrainConfig
 
-__all__ = ["train_operator", "evaluate_operator", "load_operator", "LOSSES"]
+__all__ = ["train_operator", "refine_operator", "evaluate_operator", "load_operator", "LOSSES"]
 
-LOSSES = ("l2", "h1")
+LOSSES = ("l2", "h1", "sobolev", "darcy_residual")
+RESIDUALS = ("darcy_residual",)  # losses of the equation alone: no solution data
 SYMMETRIES = ("transpose", "flip_x", "flip_y")  # of the problem, applied to input and output together
 
 
@@ -30,12 +31,17 @@ def _augment(inputs: Any, outputs: Any, symmetries: tuple[str, ...], rng: np.ran
     return inputs, outputs
 
 
-def _loss(name: str) -> Any:
-    from ...metrics import relative_h1, relative_l2
+def _loss(name: str, sobolev_order: float) -> Any:
+    from ...metrics import relative_h1, relative_l2, relative_sobolev
+    from ._sine import darcy_residual
 
     if name not in LOSSES:
         raise ConfigError(f"train_operator: loss={name!r}; expected one of {LOSSES}")
-    return relative_h1 if name == "h1" else relative_l2
+    if name == "sobolev":
+        if isinstance(sobolev_order, bool) or not isinstance(sobolev_order, int | float) or sobolev_order < 0:
+            raise ConfigError(f"train_operator: sobolev_order={sobolev_order!r}; expected a number ≥ 0 (the s of H^s)")
+        return lambda prediction, target: relative_sobolev(prediction, target, float(sobolev_order))
+    return {"l2": relative_l2, "h1": relative_h1, "darcy_residual": darcy_residual}[name]
 
 
 def _scores(prediction: Any, target: Any) -> dict[str, float]:
@@ -44,13 +50,18 @@ def _scores(prediction: Any, target: Any) -> dict[str, float]:
     return {"rel_l2": float(relative_l2(prediction, target)), "rel_h1": float(relative_h1(prediction, target))}
 
 
-def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray, np.ndarray],
-                   val_data: tuple[np.ndarray, np.ndarray], checkpoint: str | os.PathLike[str] | None = None, *,
-                   train: TrainConfig | None = None, batch_size: int = 16, loss: str = "h1",
-                   symmetries: tuple[str, ...] | list[str] = (), curves: str | os.PathLike[str] | None = None,
-                   resume: bool = False, progress: bool = True) -> tuple[Any, History]:
+def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray, np.ndarray | None],
+                   val_data: tuple[np.ndarray, np.ndarray | None], checkpoint: str | os.PathLike[str] | None = None,
+                   *, train: TrainConfig | None = None, batch_size: int = 16, loss: str = "h1",
+                   sobolev_order: float = 2.0, symmetries: tuple[str, ...] | list[str] = (),
+                   curves: str | os.PathLike[str] | None = None, resume: bool = False,
+                   progress: bool = True) -> tuple[Any, History]:
     """Train the operator ``model`` (a name or ``{name: {config}}``) on ``(inputs, outputs)`` arrays
     ``(sample, channel, *grid)``; the validation pair picks the best epoch. Returns ``(model, history)``.
+
+    ``loss``: ``l2``, ``h1`` (relative errors), ``sobolev`` (the spectral H^``sobolev_order`` error), or
+    ``darcy_residual`` — the equation's residual (see :mod:`._sine`), for which no solution data are needed:
+    the outputs may be ``None`` and the validation loss that picks the epoch is the residual too.
 
     ``symmetries`` (``transpose``, ``flip_x``, ``flip_y``) are symmetries of the problem that augment the
     training batches — only those the equation, its boundary conditions and the grid really have (Darcy on a
@@ -58,25 +69,87 @@ def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray,
     """
     import torch
 
-    from ...train import data_fingerprint, fit
     from .. import build
 
     train = train or TrainConfig()
-    if batch_size < 1:
-        raise ConfigError(f"train_operator: batch_size={batch_size}; expected a positive integer")
-    loss_fn = _loss(loss)
-    symmetries = tuple(symmetries)
-    unknown = sorted(set(symmetries) - set(SYMMETRIES))
-    if unknown or (symmetries and train_data[0].ndim != 4):
-        raise ConfigError(f"train_operator: symmetries={list(symmetries)}; expected a subset of {SYMMETRIES} "
-                          "on 2-D fields")
-    inputs, outputs = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in train_data)
-    val_inputs, val_outputs = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in val_data)
+    inputs, outputs = _tensors(train_data, loss)
     torch.manual_seed(train.seed)  # the initial weights are part of the run
     network = build("operator", dict(model) if isinstance(model, Mapping) else model, "operator.model")
-    network.fit_normalizer(inputs, outputs)
+    network.fit_normalizer(inputs, None if loss in RESIDUALS else outputs)
+    history = _fit(network, (inputs, outputs), _tensors(val_data, loss), checkpoint, train=train,
+                   batch_size=batch_size, loss=loss, sobolev_order=sobolev_order, symmetries=symmetries,
+                   curves=curves, resume=resume, progress=progress)
+    return network.cpu(), history
+
+
+def refine_operator(network: Any, train_data: tuple[np.ndarray, np.ndarray],
+                    val_data: tuple[np.ndarray, np.ndarray], checkpoint: str | os.PathLike[str] | None = None, *,
+                    train: TrainConfig | None = None, batch_size: int = 16, sobolev_order: float = 2.0,
+                    symmetries: tuple[str, ...] | list[str] = (), progress: bool = True) -> tuple[Any, History]:
+    """Spectral refinement [1]_ of a trained ``network``: fine-tune its spectral layers (every parameter of a
+    model without them: :meth:`OperatorModel.refinable_parameters`) with the spectral H^``sobolev_order`` loss
+    on ``train_data``, typically at a finer grid than it was trained on; the normaliser is kept. Returns the
+    refined network (a copy) and the fine-tuning's history.
+
+    References
+    ----------
+    .. [1] S. Cao, F. Brarda, R. Li and Y. Xi, "Spectral-Refiner: accurate fine-tuning of spatiotemporal Fourier
+       neural operator for turbulent flows," ICLR 2025.
+    """
+    import copy
+
+    train = train or TrainConfig(lr=1e-3)
+    refined = copy.deepcopy(network)
+    tuned = {id(p) for p in refined.refinable_parameters()}
+    for parameter in refined.parameters():
+        parameter.requires_grad_(id(parameter) in tuned)
+    try:
+        history = _fit(refined, _tensors(train_data, "sobolev"), _tensors(val_data, "sobolev"), checkpoint,
+                       train=train, batch_size=batch_size, loss="sobolev", sobolev_order=sobolev_order,
+                       symmetries=symmetries, curves=None, resume=False, progress=progress)
+    finally:
+        for parameter in refined.parameters():
+            parameter.requires_grad_(True)
+    return refined.cpu(), history
+
+
+def _tensors(data: tuple[np.ndarray, np.ndarray | None], loss: str) -> tuple[Any, Any]:
+    """``(inputs, targets)`` as float32 tensors; a residual loss's targets are the inputs (the coefficient the
+    residual needs), and its outputs may be absent."""
+    import torch
+
+    inputs, outputs = data
+    if outputs is None and loss not in RESIDUALS:
+        raise ConfigError(f"train_operator: loss={loss!r} learns from solutions, and the data have none "
+                          f"(train without solution data with one of {RESIDUALS})")
+    x = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
+    if loss in RESIDUALS:
+        return x, x
+    return x, torch.from_numpy(np.ascontiguousarray(outputs, dtype=np.float32))
+
+
+def _fit(network: Any, train_data: tuple[Any, Any], val_data: tuple[Any, Any],
+         checkpoint: str | os.PathLike[str] | None, *, train: TrainConfig, batch_size: int, loss: str,
+         sobolev_order: float, symmetries: tuple[str, ...] | list[str], curves: str | os.PathLike[str] | None,
+         resume: bool, progress: bool) -> History:
+    """The shared loop over ``network`` with batches of ``train_data`` (tensors), the epoch picked on
+    ``val_data``."""
+    from ...train import data_fingerprint, fit
+
+    if batch_size < 1:
+        raise ConfigError(f"train_operator: batch_size={batch_size}; expected a positive integer")
+    loss_fn = _loss(loss, sobolev_order)
+    symmetries = tuple(symmetries)
+    unknown = sorted(set(symmetries) - set(SYMMETRIES))
+    inputs, outputs = train_data
+    val_inputs, val_outputs = val_data
+    if unknown or (symmetries and inputs.ndim != 4):
+        raise ConfigError(f"train_operator: symmetries={list(symmetries)}; expected a subset of {SYMMETRIES} "
+                          "on 2-D fields")
 
     def batches(rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:
+        import torch
+
         order = torch.from_numpy(rng.permutation(len(inputs)))
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
@@ -89,11 +162,11 @@ def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray,
     meta = {"family": "operator", "name": network.name, "config": network.config,
             "data": {"train": len(inputs), "val": len(val_inputs), "grid": list(inputs.shape[2:]),
                      "batch_size": batch_size, "loss": loss, "symmetries": list(symmetries),
+                     **({"sobolev_order": sobolev_order} if loss == "sobolev" else {}),
                      "fingerprint": data_fingerprint(inputs, outputs, val_inputs, val_outputs)}}
-    history = fit(network, batches, validation, loss_fn, train, meta=meta,
-                  checkpoint=Path(checkpoint) if checkpoint is not None else None, curves=curves, scores=_scores,
-                  resume=resume, progress=progress)
-    return network.cpu(), history
+    return fit(network, batches, validation, loss_fn, train, meta=meta,
+               checkpoint=Path(checkpoint) if checkpoint is not None else None, curves=curves,
+               scores=None if loss in RESIDUALS else _scores, resume=resume, progress=progress)
 
 
 def load_operator(checkpoint: str | os.PathLike[str]) -> Any:

@@ -1,0 +1,102 @@
+"""Neural spectral method for Darcy flow ``−∇·(a∇u) = 1``, ``u = 0`` on the boundary of the unit square [1]_:
+a network that lives in the sine basis of the boundary conditions and learns from the equation alone.
+
+Each layer maps the field's sine coefficients (the lowest ``modes`` per axis) by a learned channel mixing per
+mode, adds a pointwise linear path and applies GELU at the grid nodes (the collocation points), as an FNO
+layer does in the Fourier basis; the output is a sine series (every mode the grid resolves), so ``u = 0`` on
+the boundary holds exactly, not approximately as a penalty would make it. Trained with
+``train_operator(..., loss="darcy_residual")`` it needs no solution data: the loss is the residual's H⁻¹
+norm computed in coefficient space (see :mod:`._sine`); trained with ``l2``/``h1`` it is a supervised operator
+like the others. Grids include both boundaries (spacing ``1/(s − 1)``), as our Darcy solver's do.
+
+Without solution data the output's scale cannot be fitted from data; it is set from the equation: the
+standard deviation of ``u`` for the training coefficients' mean as a constant coefficient.
+
+References
+----------
+.. [1] Y. Du, N. Chalapathi and A. S. Krishnapriyan, "Neural spectral methods: self-supervised learning in the
+   spectral domain," ICLR 2024.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ...nn import mode_matmul
+from .. import register
+from ._base import OperatorModel, grid_coordinates
+from ._sine import coefficients, synthesis
+
+__all__ = ["NSM", "SineConv"]
+
+
+class SineConv(nn.Module):
+    """A learned ``in × out`` channel mixing of each of the lowest ``modes × modes`` sine coefficients of
+    ``(batch, channel, s, s)``; zero on the boundary."""
+
+    def __init__(self, in_channels: int, out_channels: int, modes: int) -> None:
+        super().__init__()
+        self.modes = modes
+        self.weight = nn.Parameter(torch.randn(in_channels, out_channels, modes, modes)
+                                   / math.sqrt(in_channels * out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-1]
+        m = min(self.modes, size - 2)
+        c = coefficients(x, m)
+        mixed = mode_matmul([c], [self.weight[:, :, :m, :m]])[0]
+        return synthesis(mixed, size)
+
+
+def poisson_scale(size: int = 33) -> float:
+    """The standard deviation over the unit square of the solution of ``−Δψ = 1``, ``ψ = 0`` on the boundary
+    (its sine series, evaluated on a ``size``-node grid)."""
+    k = torch.arange(1, size - 1, dtype=torch.float64)
+    f = 2.0 * (1.0 - (-1.0) ** k) / (k * math.pi)  # sine coefficients of 1 on [0, 1]
+    psi = synthesis(f[:, None] * f[None, :] / (math.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2)), size)
+    return float(psi.std())
+
+
+@register("operator", "nsm")
+class NSM(OperatorModel):
+    name = "nsm"
+    modes: int
+    width: int
+    layers: int
+    lifting: int
+    projection: int
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 12, width: int = 32,
+                 layers: int = 4, lifting: int = 64, projection: int = 64) -> None:
+        super().__init__(in_channels, out_channels, dim, modes=modes, width=width, layers=layers, lifting=lifting,
+                         projection=projection)
+        if dim != 2:
+            self._fail("dim", dim, "2 (the sine basis here is of the unit square)")
+        self.lift = nn.Sequential(nn.Conv2d(in_channels + dim, lifting, 1), nn.GELU(), nn.Conv2d(lifting, width, 1))
+        self.spectral = nn.ModuleList(SineConv(width, width, modes) for _ in range(layers))
+        self.skip = nn.ModuleList(nn.Conv2d(width, width, 1) for _ in range(layers))
+        self.project = nn.Sequential(nn.Conv2d(width, projection, 1), nn.GELU(), nn.Conv2d(projection, out_channels, 1))
+
+    def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor | None) -> None:
+        """Input statistics as every model; the output is only scaled (a shift would break ``u = 0`` on the
+        boundary), by the outputs' standard deviation or, without solution data, by the equation's
+        (:func:`poisson_scale` over the inputs' mean coefficient)."""
+        super().fit_normalizer(inputs, outputs)
+        with torch.no_grad():
+            self.get_buffer("output_mean").zero_()
+            if outputs is None:
+                self.get_buffer("output_std").fill_(poisson_scale() / float(inputs.float().mean()))
+
+    def core(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != x.shape[-2] or x.shape[-1] < 3:
+            self._fail("grid", tuple(x.shape[-2:]), "a square grid of at least 3×3 nodes")
+        coordinates = grid_coordinates(tuple(x.shape[2:]), x.shape[0], x.device, x.dtype)
+        h = self.lift(torch.cat([x, coordinates], dim=1))
+        for i, (spectral, skip) in enumerate(zip(self.spectral, self.skip, strict=True)):
+            h = spectral(h) + skip(h)
+            if i < self.layers - 1:
+                h = nn.functional.gelu(h)
+        return synthesis(coefficients(self.project(h)), x.shape[-1])
