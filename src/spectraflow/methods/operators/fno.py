@@ -40,10 +40,14 @@ class FNO(OperatorModel):
                          projection=projection)
         self.lift = nn.Sequential(_pointwise(dim, in_channels + dim, lifting), nn.GELU(),
                                   _pointwise(dim, lifting, width))
-        self.spectral = nn.ModuleList(SpectralConv(width, width, modes, dim) for _ in range(layers))
+        self.spectral = nn.ModuleList(self.spectral_layer(width, modes, dim) for _ in range(layers))
         self.skip = nn.ModuleList(_pointwise(dim, width, width) for _ in range(layers))
         self.project = nn.Sequential(_pointwise(dim, width, projection), nn.GELU(),
                                      _pointwise(dim, projection, out_channels))
+
+    def spectral_layer(self, width: int, modes: int, dim: int) -> nn.Module:
+        """One layer's spectral path: a convolution on the lowest Fourier modes."""
+        return SpectralConv(width, width, modes, dim)
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         coordinates = grid_coordinates(tuple(x.shape[2:]), x.shape[0], x.device, x.dtype)

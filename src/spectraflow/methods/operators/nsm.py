@@ -27,8 +27,8 @@ from torch import nn
 
 from ...nn import mode_matmul
 from .. import register
-from ._base import OperatorModel, grid_coordinates
 from ._sine import coefficients, synthesis
+from .fno import FNO
 
 __all__ = ["NSM", "SineConv"]
 
@@ -61,24 +61,19 @@ def poisson_scale(size: int = 33) -> float:
 
 
 @register("operator", "nsm")
-class NSM(OperatorModel):
+class NSM(FNO):
+    """An FNO whose spectral paths are sine-basis mixings (:class:`SineConv`) and whose output is a sine series."""
+
     name = "nsm"
-    modes: int
-    width: int
-    layers: int
-    lifting: int
-    projection: int
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 12, width: int = 32,
                  layers: int = 4, lifting: int = 64, projection: int = 64) -> None:
-        super().__init__(in_channels, out_channels, dim, modes=modes, width=width, layers=layers, lifting=lifting,
-                         projection=projection)
         if dim != 2:
             self._fail("dim", dim, "2 (the sine basis here is of the unit square)")
-        self.lift = nn.Sequential(nn.Conv2d(in_channels + dim, lifting, 1), nn.GELU(), nn.Conv2d(lifting, width, 1))
-        self.spectral = nn.ModuleList(SineConv(width, width, modes) for _ in range(layers))
-        self.skip = nn.ModuleList(nn.Conv2d(width, width, 1) for _ in range(layers))
-        self.project = nn.Sequential(nn.Conv2d(width, projection, 1), nn.GELU(), nn.Conv2d(projection, out_channels, 1))
+        super().__init__(in_channels, out_channels, dim, modes, width, layers, lifting, projection)
+
+    def spectral_layer(self, width: int, modes: int, dim: int) -> nn.Module:
+        return SineConv(width, width, modes)
 
     def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor | None) -> None:
         """Input statistics as every model; the output is only scaled (a shift would break ``u = 0`` on the
@@ -93,10 +88,4 @@ class NSM(OperatorModel):
     def core(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != x.shape[-2] or x.shape[-1] < 3:
             self._fail("grid", tuple(x.shape[-2:]), "a square grid of at least 3×3 nodes")
-        coordinates = grid_coordinates(tuple(x.shape[2:]), x.shape[0], x.device, x.dtype)
-        h = self.lift(torch.cat([x, coordinates], dim=1))
-        for i, (spectral, skip) in enumerate(zip(self.spectral, self.skip, strict=True)):
-            h = spectral(h) + skip(h)
-            if i < self.layers - 1:
-                h = nn.functional.gelu(h)
-        return synthesis(coefficients(self.project(h)), x.shape[-1])
+        return synthesis(coefficients(super().core(x)), x.shape[-1])
