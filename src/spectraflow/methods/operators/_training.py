@@ -11,6 +11,7 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...train import History, TrainConfig
+from ._base import OperatorModel
 
 __all__ = ["train_operator", "refine_operator", "evaluate_operator", "load_operator", "LOSSES"]
 
@@ -50,13 +51,14 @@ def _scores(prediction: Any, target: Any) -> dict[str, float]:
     return {"rel_l2": float(relative_l2(prediction, target)), "rel_h1": float(relative_h1(prediction, target))}
 
 
-def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray, np.ndarray | None],
+def train_operator(model: str | Mapping[str, Any] | OperatorModel, train_data: tuple[np.ndarray, np.ndarray | None],
                    val_data: tuple[np.ndarray, np.ndarray | None], checkpoint: str | os.PathLike[str] | None = None,
                    *, train: TrainConfig | None = None, batch_size: int = 16, loss: str = "h1",
                    sobolev_order: float = 2.0, symmetries: tuple[str, ...] | list[str] = (),
                    curves: str | os.PathLike[str] | None = None, resume: bool = False,
                    progress: bool = True) -> tuple[Any, History]:
-    """Train the operator ``model`` (a name or ``{name: {config}}``) on ``(inputs, outputs)`` arrays
+    """Train the operator ``model`` (a name, ``{name: {config}}``, or an untrained :class:`OperatorModel` — a
+    model from elsewhere trained under the same rules) on ``(inputs, outputs)`` arrays
     ``(sample, channel, *grid)``; the validation pair picks the best epoch. Returns ``(model, history)``.
 
     ``loss``: ``l2``, ``h1`` (relative errors), ``sobolev`` (the spectral H^``sobolev_order`` error), or
@@ -74,7 +76,8 @@ def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray,
     train = train or TrainConfig()
     inputs, outputs = _tensors(train_data, loss)
     torch.manual_seed(train.seed)  # the initial weights are part of the run
-    network = build("operator", dict(model) if isinstance(model, Mapping) else model, "operator.model")
+    network = (model if isinstance(model, OperatorModel)
+               else build("operator", dict(model) if isinstance(model, Mapping) else model, "operator.model"))
     network.fit_normalizer(inputs, None if loss in RESIDUALS else outputs)
     history = _fit(network, (inputs, outputs), _tensors(val_data, loss), checkpoint, train=train,
                    batch_size=batch_size, loss=loss, sobolev_order=sobolev_order, symmetries=symmetries,
@@ -84,12 +87,14 @@ def train_operator(model: str | Mapping[str, Any], train_data: tuple[np.ndarray,
 
 def refine_operator(network: Any, train_data: tuple[np.ndarray, np.ndarray],
                     val_data: tuple[np.ndarray, np.ndarray], checkpoint: str | os.PathLike[str] | None = None, *,
-                    train: TrainConfig | None = None, batch_size: int = 16, sobolev_order: float = 2.0,
-                    symmetries: tuple[str, ...] | list[str] = (), progress: bool = True) -> tuple[Any, History]:
+                    train: TrainConfig | None = None, batch_size: int = 16, loss: str = "sobolev",
+                    sobolev_order: float = 2.0, symmetries: tuple[str, ...] | list[str] = (),
+                    progress: bool = True) -> tuple[Any, History]:
     """Spectral refinement [1]_ of a trained ``network``: fine-tune its spectral layers (every parameter of a
     model without them: :meth:`OperatorModel.refinable_parameters`) with the spectral H^``sobolev_order`` loss
     on ``train_data``, typically at a finer grid than it was trained on; the normaliser is kept. Returns the
-    refined network (a copy) and the fine-tuning's history.
+    refined network (a copy) and the fine-tuning's history. Another ``loss`` gives the same fine-tuning
+    without the spectral loss (the control that tells what the loss itself brings).
 
     References
     ----------
@@ -104,8 +109,8 @@ def refine_operator(network: Any, train_data: tuple[np.ndarray, np.ndarray],
     for parameter in refined.parameters():
         parameter.requires_grad_(id(parameter) in tuned)
     try:
-        history = _fit(refined, _tensors(train_data, "sobolev"), _tensors(val_data, "sobolev"), checkpoint,
-                       train=train, batch_size=batch_size, loss="sobolev", sobolev_order=sobolev_order,
+        history = _fit(refined, _tensors(train_data, loss), _tensors(val_data, loss), checkpoint,
+                       train=train, batch_size=batch_size, loss=loss, sobolev_order=sobolev_order,
                        symmetries=symmetries, curves=None, resume=False, progress=progress)
     finally:
         for parameter in refined.parameters():
