@@ -73,12 +73,13 @@ def test_transform_once_couples_distant_modes_only_through_its_dense_mixing() ->
 
 
 SIZES = {"fno": {"modes": 4}, "transform_once": {"modes": 4}, "deeponet": {"sensors": 8}, "finite_volume": {},
-         "nsm": {"modes": 4}}
+         "nsm": {"modes": 4}, "lsm": {"width": 8, "heads": 2, "levels": 2}}
 ELLIPTIC_2D = {"finite_volume", "nsm"}  # models of a 2-D elliptic problem (one output field)
+TWO_D = ELLIPTIC_2D | {"lsm"}
 
 
 @pytest.mark.parametrize("name, dim", [(name, dim) for name in methods.names("operator") for dim in (1, 2)
-                                       if dim == 2 or name not in ELLIPTIC_2D])
+                                       if dim == 2 or name not in TWO_D])
 def test_contract_any_resolution(name: str, dim: int) -> None:
     out_channels = 1 if name in ELLIPTIC_2D else 3
     model = methods.get("operator", name)(in_channels=2, out_channels=out_channels, dim=dim, **SIZES[name])

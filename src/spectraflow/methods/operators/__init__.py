@@ -8,9 +8,11 @@ fields ``(batch, in_channels, *grid)`` to output fields, at any resolution.
                    and source a CNN predicts; the output is that scheme's exact solution (2-D elliptic).
 ``nsm``             neural spectral method: layers in the sine basis of u = 0 on the boundary (exact), and
                    trainable on Darcy's residual alone, with no solution data (``loss="darcy_residual"``).
+``lsm``             latent spectral model: a U-Net whose every scale projects onto a few latent tokens, updates
+                   them with a trigonometric expansion, and projects back (2-D).
 """
 
-from . import deeponet, finite_volume, fno, nsm, transform_once  # noqa: F401  (registration)
+from . import deeponet, finite_volume, fno, lsm, nsm, transform_once  # noqa: F401  (registration)
 from ._base import OperatorModel
 from ._data import read_neuraloperator_pt
 from ._run import store_name, train_operator_stores, write_operator_data
