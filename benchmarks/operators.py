@@ -60,16 +60,18 @@ Pair = tuple[np.ndarray, np.ndarray]
 
 
 class NeuralopFNO(OperatorModel):
-    """neuraloperator's FNO (as the issue measured it: modes 16, width 32) behind our normaliser, so that it
-    trains in our loop under the same rule as ours."""
+    """neuraloperator's FNO (on Darcy as the issue measured it: modes 16, width 32) behind our normaliser, so that
+    it trains in our loop under the same rule as ours."""
 
     name = "neuraloperator_fno"
 
-    def __init__(self) -> None:
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 16,
+                 width: int = 32) -> None:
         from neuralop.models import FNO
 
-        super().__init__(1, 1, 2, modes=16, width=32)
-        self.peer = FNO(n_modes=(16, 16), hidden_channels=32, in_channels=1, out_channels=1)
+        super().__init__(in_channels, out_channels, dim, modes=modes, width=width)
+        self.peer = FNO(n_modes=(modes,) * dim, hidden_channels=width, in_channels=in_channels,
+                        out_channels=out_channels)
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         return self.peer(x)
@@ -237,7 +239,86 @@ def nsm(args: Any) -> None:
                   f"{np.mean(ratio):.2f} |", flush=True)
 
 
-SECTIONS = {"files": files, "zero_shot": zero_shot, "nsm": nsm}
+def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, test: Pair, args: Any, *,
+                   refine: bool, budget: str | None = None) -> None:
+    """One equation's rows: each model under the rule, 3 seeds; with ``refine`` each also ± spectral refinement
+    (at the training grid) beside the control. ``budget`` names a model whose training seconds set the epochs of
+    ``lsm`` (equal training time)."""
+    print(f"\n### {title}")
+    print("| model | parameters | epochs | train s | test rel L2 | test rel H1 |"
+          + (" rel H1 refined (spectral H²) | rel H1 control (H1) |" if refine else ""))
+    print("|---|---|---|---|---|---|" + ("---|---|" if refine else ""))
+    runs = Runs()
+    for seed in SEEDS:
+        seconds_per_epoch: dict[str, float] = {}
+        for name, spec in models.items():
+            epochs = args.epochs
+            if name == "lsm" and budget is not None:  # as many epochs as fit in the budget model's time
+                probe = copy_args(args, epochs=1)
+                _, one = _train(spec, train, val, probe, seed)
+                epochs = max(1, round(seconds_per_epoch[budget] * args.epochs / one))
+            torch.manual_seed(seed)
+            model, seconds = _train(spec, train, val, copy_args(args, epochs=epochs), seed)
+            seconds_per_epoch[name] = seconds / epochs
+            result = {"parameters": sum(p.numel() for p in model.parameters()), "seconds": seconds,
+                      "epochs": epochs, **_scores(model, test)}
+            if refine:
+                for loss in ("sobolev", "h1"):
+                    settings = TrainConfig(epochs=args.refine_epochs, lr=args.lr / 5, threads=args.threads, seed=seed)
+                    refined, _ = refine_operator(model, train, val, train=settings, loss=loss, sobolev_order=2.0,
+                                                 progress=False)
+                    result[f"{loss}_rel_h1"] = _scores(refined, test)["rel_h1"]
+            runs.add(name, result)
+    for name in runs.rows:
+        label = name if name.startswith("neuraloperator") else f"spectraflow {name}"
+        epochs = runs.column(name, "epochs")
+        print(f"| {label} | {int(runs.column(name, 'parameters')[0])} | "
+              f"{int(epochs[0]) if len(set(epochs)) == 1 else '/'.join(str(int(e)) for e in epochs)} | "
+              f"{_cell(runs.column(name, 'seconds'), 1)} | {_cell(runs.column(name, 'rel_l2'))} | "
+              f"{_cell(runs.column(name, 'rel_h1'))} |"
+              + (f" {_cell(runs.column(name, 'sobolev_rel_h1'))} | {_cell(runs.column(name, 'h1_rel_h1'))} |"
+                 if refine else ""), flush=True)
+
+
+def copy_args(args: Any, **changes: Any) -> Any:
+    return argparse.Namespace(**{**vars(args), **changes})
+
+
+def equations(args: Any) -> None:
+    from spectraflow.synth._navier_stokes import navier_stokes_dataset
+
+    print(f"\n## Three equations, one rule: our loop, {args.epochs} epochs, batch 16, best validation epoch, "
+          f"h1 loss, no augmentation (neither equation's symmetries are the grid's plain flips); mean ± std over "
+          f"seeds {SEEDS}. Refinement: {args.refine_epochs} more epochs at lr {args.lr / 5:g} of the spectral "
+          "layers, on the training grid, with the spectral H² loss (refined) or the H1 loss (control)")
+    one_d = {"neuraloperator FNO": lambda c: (lambda: NeuralopFNO(1, c, 1, modes=8)),  # built once seeded
+             "fno": lambda c: {"fno": {"dim": 1, "out_channels": c, "modes": 8, "width": 32}},
+             "transform_once": lambda c: {"transform_once": {"dim": 1, "out_channels": c, "modes": 8, "width": 32}},
+             "deeponet": lambda c: {"deeponet": {"dim": 1, "out_channels": c, "sensors": 16}}}
+    for target in ("final", "trajectory"):
+        x, y, _ = read_neuraloperator_pt(datasets.shared_file("operator/burgers/burgers_train_16.pt"), target=target)
+        models = {name: make(y.shape[1]) for name, make in one_d.items()}
+        output = "u(T)" if target == "final" else "the 17-step trajectory"
+        _equation_rows(f"Burgers, the neuraloperator file (ν = 0.01, 16 points): u₀ ↦ {output}; train 600, "
+                       "validate 100, test 100", models, (x[:600], y[:600]), (x[600:700], y[600:700]),
+                       (x[700:], y[700:]), args, refine=False)
+    start = time.perf_counter()
+    n_train, n_val, n_test = args.ns_train, 100, 100
+    w0, trajectory = navier_stokes_dataset(n_train + n_val + n_test, 64, seed=0, viscosity=1e-3, time=10.0, steps=1,
+                                           dt=1e-2, workers=args.threads)
+    data_seconds = time.perf_counter() - start
+    inputs, outputs = w0[:, None], trajectory
+    split = np.cumsum([0, n_train, n_val, n_test])
+    parts = [(inputs[a:b], outputs[a:b]) for a, b in zip(split[:-1], split[1:], strict=True)]
+    models = {"neuraloperator FNO": lambda: NeuralopFNO(modes=12), "fno": {"fno": {"modes": 12, "width": 32}},
+              "transform_once": {"transform_once": {"modes": 12, "width": 32}},
+              "deeponet": {"deeponet": {"sensors": 16}}, "lsm": {"lsm": {"width": 32}}}
+    _equation_rows(f"Navier–Stokes 64×64 (our solver, ν = 1e-3, ω(0) ↦ ω(10), dt 1e-2: within 4e-7 of dt 1e-3): "
+                   f"train {n_train}, validate {n_val}, test {n_test}; data {data_seconds:.0f} s; lsm's epochs fill "
+                   "fno's training time", models, *parts, args, refine=True, budget="fno")
+
+
+SECTIONS = {"files": files, "zero_shot": zero_shot, "nsm": nsm, "equations": equations}
 
 
 def main() -> None:
@@ -246,6 +327,7 @@ def main() -> None:
     parser.add_argument("--refine-epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--ns-train", type=int, default=300)
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--sections", nargs="*", default=list(SECTIONS), choices=list(SECTIONS))
     args = parser.parse_args()
