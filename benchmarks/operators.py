@@ -50,7 +50,8 @@ from spectraflow.train import TrainConfig  # noqa: E402
 
 SEEDS = (0, 1, 2)
 OURS = {"fno": {"fno": {"modes": 8, "width": 32}}, "transform_once": {"transform_once": {"modes": 8, "width": 32}},
-        "deeponet": {"deeponet": {"sensors": 16}}, "finite_volume": {"finite_volume": {"boundary": "half_open"}}}
+        "deeponet": {"deeponet": {"sensors": 16}}, "finite_volume": {"finite_volume": {"boundary": "half_open"}},
+        "lsm": {"lsm": {"width": 32}}}
 # the files' grid holds the near boundary and stops one spacing short of the far one; our solver's grid holds both
 SOLVER_GRID = {**OURS, "finite_volume": {"finite_volume": {"boundary": "inclusive"}},
                "nsm": {"nsm": {"modes": 12, "width": 24}}}

@@ -28,7 +28,8 @@ def train_operator(config: TrainOperatorConfig, metrics_path: str, curves_path: 
 
     metrics, evaluation = train_operator_stores(config.input, config.out, config.model, train=config.settings(),
                                                 batch_size=config.batch_size, loss=config.loss,
-                                                symmetries=config.symmetries, curves=curves_path, resume=True)
+                                                sobolev_order=config.sobolev_order, symmetries=config.symmetries,
+                                                curves=curves_path, resume=True)
     record_metrics(metrics_path, metrics)
     rows = [{"resolution": int(k.removeprefix("test_")), **v} for k, v in metrics.items() if k.startswith("test_")]
     write_csv(resolutions_path, rows)

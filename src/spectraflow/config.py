@@ -334,14 +334,16 @@ class OperatorDataConfig:
 @dataclass(frozen=True)
 class TrainOperatorConfig:
     """Operator training (``train_operator`` section): the data stores, where the checkpoint goes, the model
-    (``{name: {config}}``), batch size, loss (``h1`` | ``l2`` | ``sobolev`` | ``darcy_residual``: the last
-    needs no solution data), the problem's symmetries to augment with, and how to train (TrainConfig fields)."""
+    (``{name: {config}}``), batch size, loss (``h1`` | ``l2`` | ``sobolev`` of order ``sobolev_order`` |
+    ``darcy_residual``: the last needs no solution data), the problem's symmetries to augment with, and how to
+    train (TrainConfig fields)."""
 
     input: str = "data/stores/operator"
     out: str = "data/models/operator"
     model: Any = "fno"
     batch_size: int = 16
     loss: str = "h1"
+    sobolev_order: float = 2.0
     symmetries: tuple[str, ...] = ()
     train: Mapping[str, Any] = field(default_factory=dict)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import matplotlib.image
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from spectraflow.errors import ConfigError, InputNotFoundError
-from spectraflow.io import open_fields_store
+from spectraflow.io import open_fields_store, write_fields_store
 from spectraflow.methods.operators import load_operator, train_operator_stores, write_operator_data
 from spectraflow.report import operator_overview
 from spectraflow.synth import operator_data
@@ -48,3 +49,21 @@ def test_other_equations_and_bad_requests(tmp_path: Path) -> None:
         operator_data("heat", 1, 8)
     with pytest.raises(InputNotFoundError, match="train_<size>"):
         train_operator_stores(tmp_path, tmp_path / "m", "fno")
+
+
+def test_the_stage_trains_nsm_from_the_equation_alone(tmp_path: Path) -> None:
+    """params.yaml can pick nsm with the residual loss: the stage never reads a training or validation solution
+    (they are zeroed here) and still scores well on the test store's solver solutions."""
+    import xarray as xr
+
+    parameters = {"coefficient": "smooth", "modes": 6, "refine": 2}
+    stores = write_operator_data(tmp_path / "data", "darcy", train=64, test=16, size=12, seed=4,
+                                 parameters=parameters)
+    for store in stores[:2]:  # train and val
+        fields = open_fields_store(store).load()
+        shutil.rmtree(store)
+        write_fields_store(fields.assign(output=xr.zeros_like(fields["output"])), store)
+    metrics, _ = train_operator_stores(tmp_path / "data", tmp_path / "model", {"nsm": {"modes": 6, "width": 12}},
+                                       train=TrainConfig(epochs=8, lr=5e-3), loss="darcy_residual",
+                                       symmetries=["transpose", "flip_x", "flip_y"])
+    assert metrics["model"] == "nsm" and metrics["test_12"]["rel_l2"] < 0.2

@@ -39,7 +39,7 @@ def write_operator_data(out: str | os.PathLike[str], equation: str, train: int, 
 
 
 def train_operator_stores(data: str | os.PathLike[str], checkpoint: str | os.PathLike[str], model: Any, *,
-                          train: Any = None, batch_size: int = 16, loss: str = "h1",
+                          train: Any = None, batch_size: int = 16, loss: str = "h1", sobolev_order: float = 2.0,
                           symmetries: tuple[str, ...] | list[str] = (),
                           curves: str | os.PathLike[str] | None = None,
                           resume: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -66,7 +66,8 @@ def train_operator_stores(data: str | os.PathLike[str], checkpoint: str | os.Pat
     tests = {n: open_fields_store(p) for n, p in sorted(test_stores.items())}
     network, history = train_operator(model, (train_set["input"].values, train_set["output"].values),
                                       (val_set["input"].values, val_set["output"].values), checkpoint,
-                                      train=train, batch_size=batch_size, loss=loss, symmetries=symmetries,
+                                      train=train, batch_size=batch_size, loss=loss,
+                                      sobolev_order=sobolev_order, symmetries=symmetries,
                                       curves=curves, resume=resume)
     metrics: dict[str, Any] = {"model": network.name, "equation": train_set.attrs.get("equation"),
                                "train_size": size, "best_epoch": history.best_epoch,
