@@ -19,18 +19,26 @@ def unmix_scene_store(config: UnmixConfig) -> str:
 
 @task(name="evaluate-unmixing")
 def evaluate_unmixing(store: str, metrics_path: str, figure_path: str, endmembers_path: str) -> dict[str, object]:
-    """Scores against the ground truth when the scene has one (SAD, RMSE, SRE), the figure, an artifact, and
+    """Scores against the ground truth when the scene has one (SAD, RMSE, SRE), whether the abundances are
+    sufficiently scattered (identifiability, with its margin), the figure, an artifact, and
     a table per endmember for ``dvc plots`` (mean abundance; with ground truth its SAD and abundance RMSE)."""
     import numpy as np
     import xarray as xr
 
     from spectraflow._atomic import write_csv
-    from spectraflow.metrics import unmixing_scores
+    from spectraflow.metrics import sufficiently_scattered, unmixing_scores
     from spectraflow.report import unmixing_overview
 
     result = xr.open_zarr(store, consolidated=False).compute()
     metrics: dict[str, object] = {"n_endmembers": int(result.attrs["n_endmembers"]),
                                   "hysime_k": int(result.attrs["hysime_k"])}
+    # whether the estimated abundances make the factorisation unique (up to permutation and scale); the
+    # condition is about non-negative abundances (an estimator without that constraint gets no verdict)
+    abundances = result["abundances"].values
+    try:
+        metrics["identifiability"] = sufficiently_scattered(abundances).as_dict()
+    except ValueError:
+        metrics["identifiability"] = {"holds": None}
     order = None
     if "true_endmembers" in result and result.sizes["true_endmember"] == result.sizes["endmember"]:
         valid = result["valid"].values if "valid" in result else np.ones(result["abundances"].shape[:2], bool)
@@ -39,7 +47,6 @@ def evaluate_unmixing(store: str, metrics_path: str, figure_path: str, endmember
         order = scores.pop("order")
         metrics.update(scores)
     record_metrics(metrics_path, metrics)
-    abundances = result["abundances"].values
     # without ground truth the score columns are empty (dvc.yaml's plot reads sad_deg of every scene)
     rows = [{"endmember": str(name), "mean_abundance": round(float(np.nanmean(abundances[..., k])), 6),
              "sad_deg": "", "abundance_rmse": ""} for k, name in enumerate(result["endmember"].values)]

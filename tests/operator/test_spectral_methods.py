@@ -160,6 +160,10 @@ def test_lsm_takes_any_grid_and_learns_a_smoothing_operator() -> None:
     """u = a Fourier multiplier of a, on grids that are not powers of two."""
     model = methods.get("operator", "lsm")(width=8, heads=2, levels=2)
     assert model(torch.randn(2, 1, 21, 13)).shape == (2, 1, 21, 13)
+    periodic = methods.get("operator", "lsm")(width=8, heads=2, levels=2, padding="circular")
+    assert periodic.config["padding"] == "circular"
+    with pytest.raises(ConfigError, match="padding"):
+        methods.get("operator", "lsm")(padding="mirror")
     rng = np.random.default_rng(0)
     a = rng.normal(size=(96, 1, 20, 20)).astype(np.float32)
     k = np.fft.fftfreq(20) * 20
