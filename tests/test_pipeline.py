@@ -122,6 +122,9 @@ def test_dvc_repro_default_collection(repo: Path, env: dict[str, str]) -> None:
         assert scene.attrs["reader"] == "envi"
         unmix = metrics[f"data/metrics/{name}/unmix.json"]["data"]
         assert unmix["sad_mean"] < 1.0, (name, unmix)  # every scene unmixed against its truth, nodata or not
+        # VCA picks pixels as endmembers, so FCLS gives those pixels pure abundances: the separable case, whose
+        # margin is the largest there is (endmembers − 2)
+        assert unmix["identifiability"]["holds"] and unmix["identifiability"]["margin"] == unmix["n_endmembers"] - 2
         denoise = metrics[f"data/metrics/{name}/denoise.json"]["data"]
         trained_here = name == params["train_denoise"]["scene"]
         assert ("qrnn3d_on_training_scene" in denoise) == trained_here and ("qrnn3d" in denoise) != trained_here
