@@ -81,10 +81,20 @@ def test_spectral_sobolev_error_follows_its_definition() -> None:
         for order in (0.0, 1.0, 2.0):
             expected = 0.1 * ((1 + 25 * math.pi**2) / (1 + math.pi**2)) ** (order / 2)
             assert float(relative_sobolev(prediction, target, order)) == pytest.approx(expected, rel=1e-9)
+    # order 0 is the L2 norm of the cosine interpolant: the trapezoidal rule at the nodes (end points weigh ½),
+    # on fresh random fields with a mean and a Nyquist component, an odd and an even node count, 1-D and 2-D
     rng = np.random.default_rng(2)
-    p, t = rng.normal(size=(3, 1, 10)), rng.normal(size=(3, 1, 10))
-    assert float(relative_sobolev(p, t, 0.0)) != pytest.approx(float(relative_l2(p, t)))  # not the nodes' norm:
-    # at order 0 it is the L2 norm of the cosine interpolant (end points weighed half), not of the nodes
+    for shape in ((3, 1, 10), (3, 1, 9), (2, 1, 7, 12)):
+        p, t = rng.normal(size=shape) + 0.5, rng.normal(size=shape)
+        weights = np.ones(shape[2:])
+        for axis, n in enumerate(shape[2:]):
+            w = np.ones(n)
+            w[[0, -1]] = 0.5
+            weights = weights * w.reshape([-1 if a == axis else 1 for a in range(len(shape) - 2)])
+        ratio = np.sqrt(((p - t) ** 2 * weights).reshape(shape[0], -1).sum(1)
+                        / (t**2 * weights).reshape(shape[0], -1).sum(1))
+        assert float(relative_sobolev(p, t, 0.0)) == pytest.approx(ratio.mean(), rel=1e-9)
+        assert float(relative_sobolev(p, t, 0.0)) != pytest.approx(float(relative_l2(p, t)), rel=1e-3)
 
 
 def test_nsm_satisfies_the_boundary_condition_and_learns_from_the_equation_alone() -> None:

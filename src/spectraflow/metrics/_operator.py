@@ -79,7 +79,12 @@ def _cosine_power(field: Any, order: float) -> Any:
         frequency = torch.fft.rfftfreq if d == dims[-1] else torch.fft.fftfreq
         k = frequency(n, d=1.0 / n, device=field.device, dtype=field.dtype)  # integers: period 2 in x
         weight = weight.unsqueeze(-1) + (math.pi * k) ** 2
-    power = weight**order * spectrum.abs() ** 2
+    half = extended.shape[dims[-1]]  # the real FFT keeps k ≥ 0 of the last axis: each 0 < k < Nyquist stands
+    twice = torch.full((half // 2 + 1,), 2.0, dtype=field.dtype, device=field.device)  # for ±k, so counts twice
+    twice[0] = 1.0
+    if half % 2 == 0:
+        twice[-1] = 1.0
+    power = weight**order * twice * spectrum.abs() ** 2
     return power.flatten(1).sum(1)
 
 
