@@ -53,6 +53,14 @@ class OperatorModel(nn.Module):
     def _fail(self, field: str, value: Any, expected: str) -> None:
         raise ConfigError(f"operator {self.name!r}: {field}={value!r}; expected {expected}")
 
+    def _option(self, field: str, value: str, allowed: tuple[str, ...], meaning: str = "") -> str:
+        """A string option checked against ``allowed``, kept as an attribute and in ``config``."""
+        if value not in allowed:
+            self._fail(field, value, f"one of {allowed}" + (f" ({meaning})" if meaning else ""))
+        setattr(self, field, value)
+        self._config[field] = value
+        return value
+
     @property
     def config(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this model (recorded in checkpoints)."""

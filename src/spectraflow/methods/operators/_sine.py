@@ -33,16 +33,16 @@ __all__ = ["sine_matrix", "coefficients", "synthesis", "darcy_residual"]
 
 
 @lru_cache(maxsize=32)
-def _tables(size: int, modes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(sine, cosine_derivative, weights)`` at the ``size`` nodes, float64: ``sin(kπx_j)`` and
-    ``kπ cos(kπx_j)`` ``(size, modes)``, and the trapezoidal weights ``(size,)``."""
+def _tables(size: int, modes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(sine, cosine, wavenumbers, weights)`` at the ``size`` nodes, float64: ``sin(kπx_j)`` and
+    ``cos(kπx_j)`` ``(size, modes)``, ``kπ`` ``(modes,)`` and the trapezoidal weights ``(size,)``."""
     x = torch.linspace(0.0, 1.0, size, dtype=torch.float64)
     k = torch.arange(1, modes + 1, dtype=torch.float64) * math.pi
     weights = torch.full((size,), 1.0 / (size - 1), dtype=torch.float64)
     weights[[0, -1]] *= 0.5
     sine = torch.sin(x[:, None] * k)
     sine[[0, -1]] = 0.0  # exactly, not to rounding: the boundary condition holds bit for bit
-    return sine, k * torch.cos(x[:, None] * k), weights
+    return sine, torch.cos(x[:, None] * k), k, weights
 
 
 def sine_matrix(size: int, modes: int, like: torch.Tensor) -> torch.Tensor:
@@ -82,17 +82,16 @@ def darcy_residual(u: torch.Tensor, a: torch.Tensor, forcing: float = 1.0, reduc
                          "(batch, 1, s, s) shapes")
     size = u.shape[-1]
     modes = size - 2
-    sine, dcos, weights = (t.to(device=u.device) for t in _tables(size, modes))
+    sine, cosine, k, weights = (t.to(device=u.device) for t in _tables(size, modes))
+    dcos = k * cosine  # kπ cos(kπx)
     u64, a64 = u[:, 0].double(), a[:, 0].double()
     c = coefficients(u64)  # (batch, l, k)
     du_dx = sine @ c @ dcos.T  # Σ c_lk kπ cos(kπx) sin(lπy) at the nodes
     du_dy = dcos @ c @ sine.T
-    cosine = dcos / (torch.arange(1, modes + 1, dtype=torch.float64, device=u.device) * math.pi)
     project_sine = 2.0 * weights[:, None] * sine  # (node, mode): 2∫ g sin(kπx) dx by the trapezoidal rule
     project_cosine = 2.0 * weights[:, None] * cosine
     flux_x = project_sine.T @ (a64 * du_dx) @ project_cosine  # coefficients on sin(lπy) cos(kπx)
     flux_y = project_cosine.T @ (a64 * du_dy) @ project_sine  # on cos(lπy) sin(kπx)
-    k = torch.arange(1, modes + 1, dtype=torch.float64, device=u.device) * math.pi
     ones = torch.ones(size, dtype=torch.float64, device=u.device)
     f = forcing * (project_sine.T @ ones)[:, None] * (project_sine.T @ ones)[None, :]
     residual = k[None, :] * flux_x + k[:, None] * flux_y - f  # −∂ₓ(a∂ₓu) − ∂ᵧ(a∂ᵧu) − f, mode by mode

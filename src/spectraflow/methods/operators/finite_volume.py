@@ -47,6 +47,7 @@ class LearnedFiniteVolume(OperatorModel):
     width: int
     layers: int
     kernel: int
+    boundary: str
     BOUNDARIES: ClassVar[tuple[str, ...]] = ("inclusive", "half_open")
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, width: int = 32, layers: int = 4,
@@ -58,10 +59,7 @@ class LearnedFiniteVolume(OperatorModel):
             self._fail("out_channels", out_channels, "1 (the solution field)")
         if kernel % 2 != 1:
             self._fail("kernel", kernel, "an odd stencil size")
-        if boundary not in self.BOUNDARIES:
-            self._fail("boundary", boundary, f"one of {self.BOUNDARIES}")
-        self.boundary = boundary
-        self._config["boundary"] = boundary
+        self._option("boundary", boundary, self.BOUNDARIES)
         stack: list[nn.Module] = []
         for i in range(layers):
             stack += [nn.Conv2d(in_channels if i == 0 else width, width, kernel, padding=kernel // 2), nn.GELU()]
