@@ -34,7 +34,7 @@ def _noisy_scene() -> tuple[np.ndarray, xr.DataArray]:
     return clean.values, noisy
 
 
-TRAINED = {"qrnn3d"}  # need a trained checkpoint: tests/denoise/test_deep.py covers their contract
+TRAINED = {"qrnn3d", "subspace_learned"}  # need a trained checkpoint: tests/denoise/test_deep.py covers their contract
 CLASSICAL = sorted(set(methods.names("denoise")) - TRAINED)
 
 

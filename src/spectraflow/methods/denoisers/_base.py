@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,7 +19,7 @@ import xarray as xr
 
 from ...errors import ConfigError
 
-__all__ = ["Denoiser"]
+__all__ = ["Denoiser", "TrainedDenoiser"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Denoiser:
         """The denoised ``(y, x, band)`` array of ``noisy`` (NumPy or dask): lazy, through :meth:`tiled`."""
         raise NotImplementedError
 
-    def bytes_per_voxel(self) -> float:
+    def bytes_per_voxel(self, bands: int) -> float:
         """Working bytes per voxel of a tile (with its halo) while :meth:`restore`'s spatial step runs."""
         raise NotImplementedError
 
@@ -54,8 +55,8 @@ class Denoiser:
         """``step`` applied to ``noisy`` tile by tile under ``memory_mb`` (a lazy array)."""
         from ...blocks import map_tiles, tile_for_budget
 
-        tile = self.tile or tile_for_budget(self.memory_mb * 2**20, noisy.shape[2], self.bytes_per_voxel(),
-                                            halo=self.halo)
+        bands = noisy.shape[2]
+        tile = self.tile or tile_for_budget(self.memory_mb * 2**20, bands, self.bytes_per_voxel(bands), halo=self.halo)
         return map_tiles(step, noisy, tile=tile, halo=self.halo)
 
     def denoise(self, cube: xr.DataArray) -> xr.DataArray:
@@ -69,3 +70,54 @@ class Denoiser:
 
     def _fail(self, field: str, value: Any, expected: str) -> None:
         raise ConfigError(f"denoise method {self.name!r}: {field}={value!r}; expected {expected}")
+
+
+@dataclass(frozen=True)
+class TrainedDenoiser(Denoiser):
+    """A denoiser with a trained network: ``checkpoint`` is the directory the training stage wrote
+    (``python -m flows.train_denoise``, or :func:`spectraflow.methods.denoisers.train_denoiser`). ``device``:
+    ``auto`` | ``cpu`` | ``cuda[:N]``; ``precision``: ``auto`` (bf16 on CUDA) | ``fp32`` | ``bf16`` | ``fp16``.
+    Subclasses say how their network is built from the checkpoint's config (:meth:`build_network`)."""
+
+    checkpoint: str | None = None
+    device: str = "auto"
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.checkpoint is None:
+            self._fail("checkpoint", None, "the directory of a trained model (the train_denoise stage writes "
+                       "data/models/denoiser; train_denoiser() in Python)")
+
+    @staticmethod
+    def build_network(**config: Any) -> Any:
+        raise NotImplementedError
+
+    @cached_property
+    def network(self) -> Any:
+        """The trained network, in evaluation mode, on the CPU."""
+        from ...train import read_checkpoint
+
+        meta, weights = read_checkpoint(str(self.checkpoint), family="denoise")
+        if meta["name"] != self.name:
+            raise ConfigError(f"denoise {self.name!r}: {self.checkpoint} holds a {meta['name']!r} model")
+        network = self.build_network(**meta["config"])
+        network.load_state_dict(weights)
+        return network.eval()
+
+    def runner(self) -> Callable[[Any], Any]:
+        """``run(tensor) → float32 CPU tensor``: the network on the selected device, without gradients, under
+        the precision's autocast."""
+        import torch
+
+        from ...train import autocast_dtype, select_device
+
+        device = select_device(self.device)
+        dtype = autocast_dtype(self.precision, device)
+        network = self.network.to(device)
+
+        def run(tensor: Any) -> Any:
+            with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                return network(tensor.to(device)).float().cpu()
+
+        return run

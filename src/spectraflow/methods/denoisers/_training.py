@@ -1,18 +1,25 @@
-"""Train the deep denoiser on a preprocessed store's patches, with noise of the field's protocol added on the fly.
+"""Train a learned denoiser on preprocessed stores' patches, with noise of the field's protocol added.
 
 The preprocessing stage records training patches and their leakage-free train/validation split (by region).
-Each training step draws ``batch_size`` train patches, flips/rotates them at random, optionally takes a random
-window of ``bands`` contiguous bands (the network accepts any band count, so training on windows is cheaper
-and still transfers to the whole cube), and adds fresh noise of ``noise`` (a new seed per patch). Validation
-uses every validation patch, whole, with noise fixed by the patch index, so validation scores are comparable
-across epochs and runs.
+
+``qrnn3d``: each training step draws ``batch_size`` train patches, flips/rotates them at random, optionally
+takes a random window of ``bands`` contiguous bands (the network accepts any band count, so training on windows
+is cheaper and still transfers to the whole cube), and adds fresh noise of ``noise`` (a new seed per patch).
+Validation uses every validation patch, whole, with noise fixed by the patch index, so validation scores are
+comparable across epochs and runs.
+
+``subspace_learned``: the eigen-image prior learns from what it will see at inference. Each whole scene gets
+``draws`` noise draws of every case; each noisy cube's subspace is estimated as ``subspace_learned`` estimates it,
+and its eigen-images, their TV-denoised versions and the clean cube's eigen-images on the same subspace are cut
+at the patch corners (train and validation regions as above). A step draws ``batch_size`` of those eigen-image
+patches, flipped/rotated at random; the loss is their mean squared error in units of the noise's variance.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,14 +35,16 @@ __all__ = ["DenoiserData", "train_denoiser"]
 @dataclass(frozen=True)
 class DenoiserData:
     """Batches for training (``train_denoise.data`` in params.yaml): ``batch_size`` patches per step,
-    ``steps`` steps per epoch, ``bands`` contiguous bands per training patch (``null``: all)."""
+    ``steps`` steps per epoch; ``qrnn3d``: ``bands`` contiguous bands per training patch (``null``: all);
+    ``subspace_learned``: ``draws`` noise draws per scene and case."""
 
     batch_size: int = 4
     steps: int = 20
     bands: int | None = None
+    draws: int = 2
 
     def __post_init__(self) -> None:
-        for key in ("batch_size", "steps"):
+        for key in ("batch_size", "steps", "draws"):
             if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
                 raise ConfigError(f"train_denoise.data: {key}={getattr(self, key)!r}; expected a positive integer")
         if self.bands is not None and self.bands < 3:
@@ -50,58 +59,126 @@ def _mpsnr(prediction: Any, target: Any) -> dict[str, float]:
     return {"mpsnr": float((-10.0 * torch.log10(mse)).mean())}
 
 
-def _store_patches(store: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The ``(train, validation)`` patches ``(y, x, band)`` of a preprocessed store."""
-    from ...cube import CUBE
+def _store_patches(store: str | os.PathLike[str]) -> tuple[Any, int, tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """``(cube, size, (patch_y, patch_x), split)`` of a preprocessed store: its lazy cube (nodata filled) and
+    the training patches' side, corners and split (0 train, 1 validation)."""
+    from ...cube import CUBE, fill_invalid
     from ...io import open_store
-    from ...preprocess import extract_patches
 
     scene = open_store(store)
     if "patch_split" not in scene:
         raise ConfigError(f"{store}: no training patches (set preprocess.patches in params.yaml)")
     size = int(json.loads(scene.attrs["patches"])["size"])
-    split = scene["patch_split"].values
-    corners = scene["patch_y"].values, scene["patch_x"].values
-    train, val = (list(extract_patches(scene[CUBE].data, corners[0][split == s], corners[1][split == s], size)
+    return (fill_invalid(scene[CUBE])[0].data, size, (scene["patch_y"].values, scene["patch_x"].values),
+            scene["patch_split"].values)
+
+
+def _cube_patches(store: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The ``(train, validation)`` patches ``(y, x, band)`` of a preprocessed store."""
+    from ...preprocess import extract_patches
+
+    cube, size, corners, split = _store_patches(store)
+    train, val = (list(extract_patches(cube, corners[0][split == s], corners[1][split == s], size)
                        .astype(np.float32)) for s in (0, 1))
     return train, val
 
 
+def _eigen_image_patches(store: str | os.PathLike[str], cases: Sequence[Mapping[str, Any]], draws: int,
+                         seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``(train, validation)`` eigen-image patches ``(3, y, x)`` — noisy, TV-denoised, clean — of a store's
+    scene under every case's ``draws`` noise draws (see the module docstring)."""
+    from ...synth import add_noise
+    from .subspace_learned import SubspaceLearned
+    from .subspace_tv import SubspaceTV
+
+    cube, size, corners, split = _store_patches(store)
+    clean = np.asarray(cube, dtype=np.float32)
+    estimator = SubspaceTV(min_subspace=SubspaceLearned.min_subspace, weight=SubspaceLearned.weight,
+                           iterations=SubspaceLearned.iterations)
+    patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    for c, case in enumerate(cases):
+        for draw in range(draws):
+            noisy = add_noise(clean, seed=seed + 1000 * c + draw, **case).astype(np.float32)
+            space = estimator.subspace_of(noisy)
+            noisy_images = space.eigen_images(noisy)
+            stack = np.stack([noisy_images, estimator.smooth(noisy_images), space.eigen_images(clean)], axis=1)
+            for y, x, s in zip(*corners, split, strict=True):
+                patches[int(s)].extend(stack[:, :, y:y + size, x:x + size].astype(np.float32))
+    return patches
+
+
+MODELS = ("qrnn3d", "subspace_learned")
+
+
 def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-                   checkpoint: str | os.PathLike[str], *, network: Mapping[str, Any] | None = None,
-                   train: TrainConfig | None = None, data: DenoiserData | None = None,
+                   checkpoint: str | os.PathLike[str], *, model: str = "qrnn3d",
+                   network: Mapping[str, Any] | None = None, train: TrainConfig | None = None,
+                   data: DenoiserData | None = None,
                    noise: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
                    curves: str | os.PathLike[str] | None = None, resume: bool = False,
                    progress: bool = True) -> History:
-    """Train a ``qrnn3d`` network on the patches of the preprocessed store(s); write ``checkpoint``.
+    """Train ``model``'s network (``qrnn3d`` or ``subspace_learned``) on the preprocessed store(s); write
+    ``checkpoint``.
 
-    ``stores`` may be several scenes (their band counts may differ when ``data.bands`` sets a common window).
-    ``network`` holds the architecture (``features``, ``levels``); ``noise`` the protocol case to train for
-    (``{case, sigma, peak}``, default mixture; see :func:`spectraflow.synth.add_noise`), or a list of cases,
-    one drawn at random per patch (a blind model; validation cycles through them).
+    ``stores`` may be several scenes (for ``qrnn3d`` their band counts may differ when ``data.bands`` sets a
+    common window). ``network`` holds the architecture (``qrnn3d``: ``features``, ``levels``;
+    ``subspace_learned``: ``width``, ``depth``); ``noise`` the protocol case to train for (``{case, sigma,
+    peak}``, default mixture; see :func:`spectraflow.synth.add_noise`), or a list of cases (a blind model).
     """
     import torch
 
-    from ...synth import add_noise
     from ...train import data_fingerprint, fit
-    from .qrnn3d import build_network
+    from .. import get
 
+    if model not in MODELS:
+        raise ConfigError(f"train_denoise: model={model!r}; expected one of {MODELS}")
     train = train or TrainConfig()
     data = data or DenoiserData()
     given = [noise] if noise is None or isinstance(noise, Mapping) else list(noise)
     cases: list[dict[str, Any]] = [{k: v for k, v in dict(c or {"case": "mixture"}).items() if k != "seed"}
                                    for c in given]
-    network_config = {"features": 16, "levels": 2, **dict(network or {})}
     sources = [stores] if isinstance(stores, str | os.PathLike) else list(stores)
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for store in sources:
-        train_patches, val_patches = _store_patches(store)
-        patches[0].extend(train_patches)
-        patches[1].extend(val_patches)
+        found = (_cube_patches(store) if model == "qrnn3d"
+                 else _eigen_image_patches(store, cases, data.draws, train.seed))
+        patches[0].extend(found[0])
+        patches[1].extend(found[1])
     if not patches[0] or not patches[1]:
         raise ConfigError(f"{', '.join(map(str, sources))}: {len(patches[0])} training and {len(patches[1])} "
                           "validation patches; both splits need at least one (preprocess.patches.val_fraction, "
                           "region)")
+    if model == "qrnn3d":
+        network_config = {"features": 16, "levels": 2, **dict(network or {})}
+        train_batches, validation = _band_window_batches(patches, cases, data)
+        scores: Any = _mpsnr
+    else:
+        if data.bands is not None:
+            raise ConfigError("train_denoise.data: bands is for qrnn3d; subspace_learned trains on eigen-images "
+                              "(set bands: null)")
+        network_config = {"width": 32, "depth": 8, **dict(network or {})}
+        train_batches, validation = _eigen_image_batches(patches, data)
+        scores = None  # the loss is the score: the noise variance left, in units of the noise's
+    torch.manual_seed(train.seed)  # the initial weights are part of the run: seeded like everything else
+    net = get("denoise", model).build_network(**network_config)
+    meta = {"family": "denoise", "name": model, "config": network_config,
+            "data": {"stores": [str(s) for s in sources], **asdict(data),
+                     "noise": cases[0] if len(cases) == 1 else cases,
+                     "fingerprint": data_fingerprint(*patches[0], *patches[1])}}
+    return fit(net, train_batches, lambda: iter(validation), torch.nn.functional.mse_loss, train, meta=meta,
+               checkpoint=Path(checkpoint), curves=curves, scores=scores, resume=resume, progress=progress)
+
+
+Batches = Callable[[np.random.Generator], Iterator[tuple[Any, Any]]]
+
+
+def _band_window_batches(patches: tuple[list[np.ndarray], list[np.ndarray]], cases: Sequence[Mapping[str, Any]],
+                         data: DenoiserData) -> tuple[Batches, list[tuple[Any, Any]]]:
+    """qrnn3d's ``(train_batches, validation)``: noisy/clean band windows, fresh noise per patch."""
+    import torch
+
+    from ...synth import add_noise
+
     min_bands = min(p.shape[-1] for p in patches[0])
     window = min(data.bands or min_bands, min_bands)
     if data.bands is None and any(p.shape[-1] != min_bands for p in patches[0]):
@@ -115,8 +192,7 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
         for _ in range(data.steps):
             clean, noisy = [], []
             for i in rng.integers(0, len(patches[0]), data.batch_size):
-                patch = np.rot90(patches[0][i], k=int(rng.integers(4)))
-                patch = patch[:, ::-1] if rng.random() < 0.5 else patch
+                patch = _augment(patches[0][i], rng, axes=(0, 1))
                 first = int(rng.integers(0, patch.shape[-1] - window + 1))
                 patch = np.ascontiguousarray(patch[..., first:first + window])
                 case = cases[int(rng.integers(len(cases)))]
@@ -126,11 +202,29 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
 
     validation = [(volume([add_noise(p, seed=i, **cases[i % len(cases)])]), volume([p]))
                   for i, p in enumerate(patches[1])]
-    torch.manual_seed(train.seed)  # the initial weights are part of the run: seeded like everything else
-    model = build_network(**network_config)
-    meta = {"family": "denoise", "name": "qrnn3d", "config": network_config,
-            "data": {"stores": [str(s) for s in sources], **asdict(data),
-                     "noise": cases[0] if len(cases) == 1 else cases,
-                     "fingerprint": data_fingerprint(*patches[0], *patches[1])}}
-    return fit(model, train_batches, lambda: iter(validation), torch.nn.functional.mse_loss, train, meta=meta,
-               checkpoint=Path(checkpoint), curves=curves, scores=_mpsnr, resume=resume, progress=progress)
+    return train_batches, validation
+
+
+def _eigen_image_batches(patches: tuple[list[np.ndarray], list[np.ndarray]],
+                         data: DenoiserData) -> tuple[Batches, list[tuple[Any, Any]]]:
+    """subspace_learned's ``(train_batches, validation)``: (noisy, TV) eigen-image pairs and the clean ones."""
+    import torch
+
+    def pairs(batch: list[np.ndarray]) -> tuple[Any, Any]:
+        stack = torch.from_numpy(np.ascontiguousarray(np.stack(batch)))
+        return stack[:, :2], stack[:, 2:]
+
+    def train_batches(rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:
+        for _ in range(data.steps):
+            yield pairs([_augment(patches[0][i], rng, axes=(1, 2))
+                         for i in rng.integers(0, len(patches[0]), data.batch_size)])
+
+    chunk = 64
+    validation = [pairs(patches[1][i:i + chunk]) for i in range(0, len(patches[1]), chunk)]
+    return train_batches, validation
+
+
+def _augment(patch: np.ndarray, rng: np.random.Generator, axes: tuple[int, int]) -> np.ndarray:
+    """A random one of the square's eight symmetries over the two spatial ``axes``."""
+    patch = np.rot90(patch, k=int(rng.integers(4)), axes=axes)
+    return np.flip(patch, axis=axes[1]) if rng.random() < 0.5 else patch

@@ -20,14 +20,13 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from ...errors import ConfigError
 from .. import register
-from ._base import Denoiser
+from ._base import TrainedDenoiser
 
 __all__ = ["QRNN3D", "build_network"]
 
@@ -84,38 +83,18 @@ def build_network(features: int = 16, levels: int = 2) -> Any:
 
 @register("denoise", "qrnn3d")
 @dataclass(frozen=True)
-class QRNN3D(Denoiser):
-    """Deep QRNN3D-class denoiser; ``checkpoint`` is the directory the training stage wrote.
+class QRNN3D(TrainedDenoiser):
+    """Deep QRNN3D-class denoiser (see :class:`TrainedDenoiser` for ``checkpoint``, ``device``, ``precision``).
 
     ``memory_mb`` bounds the activations of one tile (the tile side follows from it unless ``tile`` is
-    given); each tile sees ``halo`` pixels of its neighbours. ``device``: ``auto`` | ``cpu`` | ``cuda[:N]``;
-    ``precision``: ``auto`` (bf16 on CUDA) | ``fp32`` | ``bf16`` | ``fp16``.
+    given); each tile sees ``halo`` pixels of its neighbours.
     """
 
     name = "qrnn3d"
     memory_mb: float = 1024.0
-    checkpoint: str | None = None
-    device: str = "auto"
-    precision: str = "auto"
+    build_network = staticmethod(build_network)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.checkpoint is None:
-            self._fail("checkpoint", None, "the directory of a trained model (the train_denoise stage writes "
-                       "data/models/denoiser; train_denoiser() in Python)")
-
-    @cached_property
-    def network(self) -> Any:
-        from ...train import read_checkpoint
-
-        meta, weights = read_checkpoint(str(self.checkpoint), family="denoise")
-        if meta["name"] != self.name:
-            raise ConfigError(f"denoise {self.name!r}: {self.checkpoint} holds a {meta['name']!r} model")
-        network = build_network(**meta["config"])
-        network.load_state_dict(weights)
-        return network.eval()
-
-    def bytes_per_voxel(self) -> float:
+    def bytes_per_voxel(self, bands: int) -> float:
         """Activation bytes per voxel of a tile at inference (the widest layer's gates, scans and skips)."""
         features = self.network.head.out_channels
         return 4.0 * 14 * features
@@ -123,16 +102,10 @@ class QRNN3D(Denoiser):
     def restore(self, noisy: Any) -> Any:
         import torch
 
-        from ...train import autocast_dtype, select_device
-
-        device = select_device(self.device)
-        dtype = autocast_dtype(self.precision, device)
-        network = self.network.to(device)
+        run = self.runner()
 
         def apply(window: np.ndarray) -> np.ndarray:
-            volume = torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1)))[None, None].to(device)
-            with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                restored = network(volume)
-            return restored[0, 0].float().cpu().numpy().transpose(1, 2, 0)
+            volume = torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1)))[None, None]
+            return run(volume)[0, 0].numpy().transpose(1, 2, 0)
 
         return self.tiled(apply, noisy)

@@ -81,7 +81,7 @@ class RobustSubspaceTV(Denoiser):
         if self.max_pixels < 1:
             self._fail("max_pixels", self.max_pixels, "a positive number of pixels to fit the subspace on")
 
-    def bytes_per_voxel(self) -> float:
+    def bytes_per_voxel(self, bands: int) -> float:
         return 40.0  # the float32 window, its whitened copy, the IRLS weights, the reconstruction
 
     def restore(self, noisy: Any) -> Any:

@@ -34,6 +34,32 @@ from ._base import Denoiser
 from ._tv import tv_denoise
 
 
+@dataclass(frozen=True)
+class WhitenedSubspace:
+    """The maps between a cube and its ``k`` eigen-images (steps 1–2 above), float32 on the data's side."""
+
+    project: np.ndarray  # (band, k): whitening and the basis, folded
+    offset: np.ndarray  # (k,): the whitened mean's coordinates
+    rebuild: np.ndarray  # (k, band): the basis back to the cube's units
+    level: np.ndarray  # (band,): the mean spectrum
+
+    @property
+    def k(self) -> int:
+        return self.project.shape[1]
+
+    def eigen_images(self, window: np.ndarray) -> np.ndarray:
+        """``(k, y, x)`` eigen-images of a ``(y, x, band)`` window; their noise has unit variance."""
+        height, width, bands = window.shape
+        return ((window.reshape(-1, bands) @ self.project) - self.offset).T.reshape(self.k, height, width)
+
+    def cube(self, eigen_images: np.ndarray) -> np.ndarray:
+        """The ``(y, x, band)`` float32 cube of ``(k, y, x)`` eigen-images."""
+        _, height, width = eigen_images.shape
+        cube = eigen_images.reshape(self.k, -1).T.astype(np.float32) @ self.rebuild
+        cube += self.level
+        return cube.reshape(height, width, -1)
+
+
 @register("denoise", "subspace_tv")
 @dataclass(frozen=True)
 class SubspaceTV(Denoiser):
@@ -51,10 +77,11 @@ class SubspaceTV(Denoiser):
         if not self.weight > 0:
             self._fail("weight", self.weight, "a positive TV weight (eigen-images have unit noise)")
 
-    def bytes_per_voxel(self) -> float:
+    def bytes_per_voxel(self, bands: int) -> float:
         return 20.0  # measured: the float32 window, the copies dask assembles and crops, the float32 result
 
-    def restore(self, noisy: Any) -> Any:
+    def subspace_of(self, noisy: Any) -> WhitenedSubspace:
+        """Steps 1–2: the noise estimate, whitening and signal subspace of ``noisy``, in one streaming pass."""
         from ...preprocess import band_statistics, hysime
 
         nb = noisy.shape[2]
@@ -73,17 +100,14 @@ class SubspaceTV(Denoiser):
         basis = vectors[:, ::-1][:, :k]
         # whitening and centring folded into a (band, k) projection and its (k, band) inverse: the window is read
         # by one float32 matmul and the cube rebuilt by another, with no full-size float64 copy
-        project = (basis / sigma[:, None]).astype(np.float32)
-        offset = white.mean @ basis
-        rebuild = (basis.T * sigma).astype(np.float32)
-        level = (white.mean * sigma).astype(np.float32)
+        return WhitenedSubspace(project=(basis / sigma[:, None]).astype(np.float32), offset=white.mean @ basis,
+                                rebuild=(basis.T * sigma).astype(np.float32),
+                                level=(white.mean * sigma).astype(np.float32))
 
-        def step(window: np.ndarray) -> np.ndarray:
-            height, width, _ = window.shape
-            eigen_images = ((window.reshape(-1, nb) @ project) - offset).T.reshape(k, height, width)
-            restored = tv_denoise(eigen_images, self.weight, self.iterations)
-            cube = restored.reshape(k, -1).T.astype(np.float32) @ rebuild
-            cube += level
-            return cube.reshape(window.shape)
+    def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
+        """Step 3: the eigen-images denoised by TV."""
+        return tv_denoise(eigen_images, self.weight, self.iterations)
 
-        return self.tiled(step, noisy)
+    def restore(self, noisy: Any) -> Any:
+        space = self.subspace_of(noisy)
+        return self.tiled(lambda window: space.cube(self.smooth(space.eigen_images(window))), noisy)

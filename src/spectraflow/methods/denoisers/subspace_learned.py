@@ -1,0 +1,80 @@
+"""Subspace denoising with a learned eigen-image prior: ``subspace_tv`` whose TV step a trained network refines.
+
+``subspace_tv`` whitens the cube by its per-band noise, so its eigen-images carry noise of unit variance
+whatever the sensor, the scene or the noise level. That makes one small network transferable: trained on the
+eigen-images of *other* scenes (noise of the protocol added, the subspace estimated from the noisy cube exactly
+as at inference), it denoises a new scene's. Each eigen-image is refined on its own (any number of them):
+the network sees the noisy eigen-image and its TV-denoised version and adds a correction to the latter, starting
+from zero — so an untrained network is ``subspace_tv``, and training can only learn what TV misses (texture of
+the strong eigen-images, over-smoothed edges, the residual noise of the weak ones). Because a learned denoiser
+can afford more eigen-images than TV (the network flattens the ones that are only noise), ``min_subspace`` is
+8 here.
+
+The network is a plain residual stack of ``depth`` 3×3 convolutions of ``width`` channels: its reach is
+``depth`` pixels, within the default ``halo``, so the tiled result equals the whole-scene one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...errors import ConfigError
+from .. import register
+from ._base import TrainedDenoiser
+from .subspace_tv import SubspaceTV
+
+__all__ = ["SubspaceLearned", "build_prior"]
+
+
+def build_prior(width: int = 32, depth: int = 8) -> Any:
+    """The eigen-image prior: ``(n, 2, y, x)`` (noisy, TV-denoised) → ``(n, 1, y, x)`` refined."""
+    import torch
+    from torch import nn
+
+    if width < 1 or depth < 2:
+        raise ConfigError(f"subspace_learned network: width={width}, depth={depth}; expected width >= 1 and "
+                          "depth >= 2")
+
+    class EigenImagePrior(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            layers: list[nn.Module] = [nn.Conv2d(2, width, 3, padding=1), nn.ReLU()]
+            for _ in range(depth - 2):
+                layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
+            self.body = nn.Sequential(*layers)
+            self.out = nn.Conv2d(width, 1, 3, padding=1)
+            nn.init.zeros_(self.out.weight)  # start as TV: the correction grows from zero
+            nn.init.zeros_(self.out.bias)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            smooth = x[:, 1:2]
+            level = smooth.mean(dim=(-2, -1), keepdim=True)  # the network sees the images about their level
+            return smooth + self.out(self.body(x - level))
+
+    return EigenImagePrior()
+
+
+@register("denoise", "subspace_learned")
+@dataclass(frozen=True)
+class SubspaceLearned(SubspaceTV, TrainedDenoiser):
+    """``subspace_tv`` (its ``subspace``, ``min_subspace``, ``weight``, ``iterations``, ``noise_std``) with the
+    eigen-images refined by the network of ``checkpoint`` (see :class:`TrainedDenoiser`)."""
+
+    name = "subspace_learned"
+    min_subspace: int = 8
+    build_network = staticmethod(build_prior)
+
+    def bytes_per_voxel(self, bands: int) -> float:
+        # subspace_tv's 20 plus the network's activations (about three live float32 layers of `width` channels per
+        # pixel and eigen-image), spread over the bands
+        eigen_images = min(self.subspace or max(self.min_subspace, 16), bands)
+        return super().bytes_per_voxel(bands) + 12.0 * self.network.out.in_channels * eigen_images / bands
+
+    def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
+        import torch
+
+        pairs = np.stack([eigen_images, super().smooth(eigen_images)], axis=1).astype(np.float32)
+        return self.runner()(torch.from_numpy(pairs))[:, 0].numpy()
