@@ -1,5 +1,5 @@
-"""Stage ``train_denoise``: the deep denoiser trained on one scene's preprocessed patches, noise added on the
-fly. Its scores on that scene are named ``<method>_on_training_scene``; on every other scene they are not."""
+"""Stage ``train_denoise``: the learned denoiser trained on one scene's preprocessed patches, noise added.
+Its scores on that scene are named ``<method>_on_training_scene``; on every other scene they are not."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def train_denoise(metrics_path: str = "data/metrics/train_denoise.json",
                   figure_path: str = "data/plots/train_denoise.png") -> str:
     config = from_mapping(TrainDenoiseConfig, section("train_denoise"), "train_denoise")
     checkpoint = train_denoiser(config, metrics_path, curves_path)
-    training_figure(curves_path, figure_path, f"qrnn3d denoiser (trained on scene {config.scene})")
+    training_figure(curves_path, figure_path, f"{config.model} denoiser (trained on scene {config.scene})")
     return checkpoint
 
 

@@ -11,22 +11,22 @@ from tasks.metrics import record_metrics
 
 @task(name="train-denoiser")
 def train_denoiser(config: TrainDenoiseConfig, metrics_path: str, curves_path: str) -> str:
-    """Train the deep denoiser on ``config.input``'s patches; checkpoint to ``config.out``, curves to CSV.
+    """Train the learned denoiser on ``config.input``'s patches; checkpoint to ``config.out``, curves to CSV.
 
     A run killed part-way continues from its last whole epoch when rerun with the same data and settings
     (the stage's output is ``persist``-ent in dvc.yaml, so DVC leaves the checkpoint in place)."""
     from spectraflow.methods.denoisers import train_denoiser
 
     train, data = config.settings()
-    history = train_denoiser(config.input, config.out, network=config.network, train=train, data=data,
-                             noise=config.noise, curves=curves_path, resume=True)
+    history = train_denoiser(config.input, config.out, model=config.model, network=config.network, train=train,
+                             data=data, noise=config.noise, curves=curves_path, resume=True)
     metrics = {"best_epoch": history.best_epoch, "epochs": len(history.rows), **history.best,
                "train_seconds": history.train_seconds, "device": history.device, "precision": history.precision,
                "threads": history.threads}
     metrics.pop("epoch")
     record_metrics(metrics_path, metrics)
     create_table_artifact(key="curves-train-denoise", table=history.timed_rows(),
-                          description=f"qrnn3d training on {config.input} ({history.device}, {history.precision})")
+                          description=f"{config.model} training on {config.input} ({history.device}, {history.precision})")
     return config.out
 
 

@@ -52,7 +52,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Path:
 
 
 def _trained(path: str, key: str) -> bool:
-    return path.endswith(("train_denoise.json", "train_operator.json")) or key.startswith("qrnn3d")
+    return path.endswith(("train_denoise.json", "train_operator.json")) or key.startswith("subspace_learned")
 
 
 def test_a_fresh_run_reproduces_the_committed_results(repo: Path, env: dict[str, str]) -> None:
@@ -127,8 +127,12 @@ def test_dvc_repro_default_collection(repo: Path, env: dict[str, str]) -> None:
         assert unmix["identifiability"]["holds"] and unmix["identifiability"]["margin"] == unmix["n_endmembers"] - 2
         denoise = metrics[f"data/metrics/{name}/denoise.json"]["data"]
         trained_here = name == params["train_denoise"]["scene"]
-        assert ("qrnn3d_on_training_scene" in denoise) == trained_here and ("qrnn3d" in denoise) != trained_here
-        assert denoise["robust_subspace_tv"]["mpsnr"] > denoise["noisy"]["mpsnr"] + 10
+        learned = "subspace_learned"
+        assert (f"{learned}_on_training_scene" in denoise) == trained_here and (learned in denoise) != trained_here
+        # the learned prior at the pipeline's CPU budget (8 s on one scene) refines subspace_tv, never worse by
+        # more than rounding: an untrained one is subspace_tv itself
+        score = denoise[learned if learned in denoise else f"{learned}_on_training_scene"]["mpsnr"]
+        assert score > denoise["subspace_tv"]["mpsnr"] - 0.05 > denoise["noisy"]["mpsnr"] + 20
     assert np.isnan(open_store(repo / "data/stores/enmap/denoised.zarr")["cube"].values).any()
     for name in params["fuse"]["companions"]:  # sharpened by its companion: closer to the finer reference
         fused = metrics[f"data/metrics/{name}/fuse.json"]["data"]
@@ -288,7 +292,7 @@ def test_parallel_pipeline_flow_equals_a_serial_dvc_repro(repo: Path, parallel_r
 
     expected = {(path, key): value for path, entry in shown.items() for key, value in dotted("", entry["data"]).items()}
     assert {(r["path"], r["metric"]): r["value"] for r in artifact_rows(prefect_server, "pipeline-metrics")} == expected
-    assert ("data/metrics/enmap/denoise.json", "qrnn3d.mpsnr") in expected  # nested metrics are really compared
+    assert ("data/metrics/enmap/denoise.json", "subspace_learned.mpsnr") in expected  # nested metrics compared
     keys = ["metrics-denoise-aviris", "metrics-unmix-camera", "metrics-train-operator", "pipeline-report",
             "pipeline-report-page"]
     published = api_post(prefect_server, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": keys}}})
@@ -378,7 +382,7 @@ def test_a_landed_enmap_tile_becomes_a_scene_of_the_collection(repo: Path, env: 
     denoised = open_store(repo / f"data/stores/{scene}/denoised.zarr")
     assert denoised["cube"].shape[:2] == (32, 32) and 200 < denoised.sizes["band"] < 224  # bad bands dropped
     metrics = json.loads((repo / f"data/metrics/{scene}/denoise.json").read_text())
-    assert "qrnn3d" in metrics and "qrnn3d_on_training_scene" not in metrics  # never trained on this tile
+    assert "subspace_learned" in metrics and "subspace_learned_on_training_scene" not in metrics  # never trained here
     page = (repo / "data/report/index.html").read_text()
     assert f"denoise@{scene}" in page and f"unmix@{scene}" in page
     assert "up to date" in _run(["dvc", "status"], repo, env)

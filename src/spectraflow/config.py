@@ -6,7 +6,7 @@ import dataclasses
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -273,19 +273,25 @@ class DenoiseConfig:
 
 @dataclass(frozen=True)
 class TrainDenoiseConfig:
-    """The deep denoiser's training stage (``train_denoise`` section): the scene of the collection whose
-    preprocessed patches it trains on (its scores there are named as such), where the checkpoint goes, the
-    network, the batches (:class:`DenoiserData` fields), the noise to train for, and how to train
+    """The learned denoiser's training stage (``train_denoise`` section): the scene of the collection whose
+    preprocessed patches it trains on (its scores there are named as such), the ``model`` (``subspace_learned``
+    or ``qrnn3d``), where the checkpoint goes, the network (that model's architecture keys; its defaults where
+    empty), the batches (:class:`DenoiserData` fields), the noise to train for, and how to train
     (:class:`spectraflow.train.TrainConfig` fields)."""
 
     scene: str = "aviris"
+    model: str = "subspace_learned"
     out: str = "data/models/denoiser"
-    network: Mapping[str, Any] = field(default_factory=lambda: {"features": 16, "levels": 2})
+    network: Mapping[str, Any] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
-    noise: Mapping[str, Any] = field(default_factory=lambda: {"case": "mixture"})
+    noise: Mapping[str, Any] | Sequence[Mapping[str, Any]] = field(default_factory=lambda: {"case": "mixture"})
     train: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:  # the nested sections are checked now, not after the data is read
+        from .methods.denoisers._training import MODELS
+
+        if self.model not in MODELS:
+            raise ConfigError(f"params.yaml [train_denoise.model]: {self.model!r}; expected one of {MODELS}")
         self.settings()
 
     @property

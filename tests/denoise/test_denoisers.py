@@ -34,7 +34,8 @@ def _noisy_scene() -> tuple[np.ndarray, xr.DataArray]:
     return clean.values, noisy
 
 
-TRAINED = {"qrnn3d", "subspace_learned"}  # need a trained checkpoint: tests/denoise/test_deep.py covers their contract
+# need a trained checkpoint: tests/denoise/test_deep.py and test_subspace_learned.py cover their contract
+TRAINED = {"qrnn3d", "subspace_learned"}
 CLASSICAL = sorted(set(methods.names("denoise")) - TRAINED)
 
 

@@ -8,11 +8,12 @@ is cheaper and still transfers to the whole cube), and adds fresh noise of ``noi
 Validation uses every validation patch, whole, with noise fixed by the patch index, so validation scores are
 comparable across epochs and runs.
 
-``subspace_learned``: the eigen-image prior learns from what it will see at inference. Each whole scene gets
-``draws`` noise draws of every case; each noisy cube's subspace is estimated as ``subspace_learned`` estimates it,
-and its eigen-images, their TV-denoised versions and the clean cube's eigen-images on the same subspace are cut
-at the patch corners (train and validation regions as above). A step draws ``batch_size`` of those eigen-image
-patches, flipped/rotated at random; the loss is their mean squared error in units of the noise's variance.
+``subspace_learned``: the eigen-image prior learns from what it will see at
+inference. Each whole scene gets ``draws`` noise draws of every case; each noisy cube's subspace is estimated
+as the model estimates it, and its eigen-images, their TV-denoised versions and the clean cube's eigen-images
+on the same subspace are cut at the patch corners (train and validation regions as above). A step draws
+``batch_size`` of those eigen-image patches, flipped/rotated at random; the loss is their mean squared error
+in units of the noise's variance.
 """
 
 from __future__ import annotations
@@ -83,18 +84,16 @@ def _cube_patches(store: str | os.PathLike[str]) -> tuple[list[np.ndarray], list
     return train, val
 
 
-def _eigen_image_patches(store: str | os.PathLike[str], cases: Sequence[Mapping[str, Any]], draws: int,
-                         seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _eigen_image_patches(store: str | os.PathLike[str], model: str, cases: Sequence[Mapping[str, Any]],
+                         draws: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``(train, validation)`` eigen-image patches ``(3, y, x)`` — noisy, TV-denoised, clean — of a store's
-    scene under every case's ``draws`` noise draws (see the module docstring)."""
+    scene under every case's ``draws`` noise draws, in ``model``'s subspace (see the module docstring)."""
     from ...synth import add_noise
-    from .subspace_learned import SubspaceLearned
-    from .subspace_tv import SubspaceTV
+    from .. import get
 
     cube, size, corners, split = _store_patches(store)
     clean = np.asarray(cube, dtype=np.float32)
-    estimator = SubspaceTV(min_subspace=SubspaceLearned.min_subspace, weight=SubspaceLearned.weight,
-                           iterations=SubspaceLearned.iterations)
+    estimator = get("denoise", model).estimator()
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for c, case in enumerate(cases):
         for draw in range(draws):
@@ -117,7 +116,7 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
                    noise: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
                    curves: str | os.PathLike[str] | None = None, resume: bool = False,
                    progress: bool = True) -> History:
-    """Train ``model``'s network (``qrnn3d`` or ``subspace_learned``) on the preprocessed store(s); write
+    """Train ``model``'s network (one of :data:`MODELS`) on the preprocessed store(s); write
     ``checkpoint``.
 
     ``stores`` may be several scenes (for ``qrnn3d`` their band counts may differ when ``data.bands`` sets a
@@ -141,7 +140,7 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for store in sources:
         found = (_cube_patches(store) if model == "qrnn3d"
-                 else _eigen_image_patches(store, cases, data.draws, train.seed))
+                 else _eigen_image_patches(store, model, cases, data.draws, train.seed))
         patches[0].extend(found[0])
         patches[1].extend(found[1])
     if not patches[0] or not patches[1]:
@@ -154,7 +153,7 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
         scores: Any = _mpsnr
     else:
         if data.bands is not None:
-            raise ConfigError("train_denoise.data: bands is for qrnn3d; subspace_learned trains on eigen-images "
+            raise ConfigError(f"train_denoise.data: bands is for qrnn3d; {model} trains on eigen-images "
                               "(set bands: null)")
         network_config = {"width": 32, "depth": 8, **dict(network or {})}
         train_batches, validation = _eigen_image_batches(patches, data)
@@ -207,7 +206,7 @@ def _band_window_batches(patches: tuple[list[np.ndarray], list[np.ndarray]], cas
 
 def _eigen_image_batches(patches: tuple[list[np.ndarray], list[np.ndarray]],
                          data: DenoiserData) -> tuple[Batches, list[tuple[Any, Any]]]:
-    """subspace_learned's ``(train_batches, validation)``: (noisy, TV) eigen-image pairs and the clean ones."""
+    """subspace_learned's ``(train_batches, validation)``: (noisy, TV) pairs and the clean images."""
     import torch
 
     def pairs(batch: list[np.ndarray]) -> tuple[Any, Any]:

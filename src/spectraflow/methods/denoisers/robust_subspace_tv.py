@@ -29,6 +29,7 @@ import numpy as np
 from .. import register
 from ._base import Denoiser
 from ._tv import tv_denoise
+from .subspace_tv import EigenImages
 
 
 def robust_noise_std(cube: np.ndarray) -> np.ndarray:
@@ -59,6 +60,27 @@ def l1_rows(design: np.ndarray, target: np.ndarray, start: np.ndarray, iteration
     return rows
 
 
+@dataclass(frozen=True)
+class RobustSubspace(EigenImages):
+    """The ℓ1-fitted subspace: each pixel's coefficients found under the ℓ1 loss (float32 throughout: a tile's
+    bulk is (pixel, band)), then made the orthonormal eigen-images of unit noise ``subspace_tv`` has."""
+
+    design: np.ndarray  # (band, k): the fitted basis
+    start: np.ndarray  # (band, k): the least-squares coefficients' map, where IRLS starts
+    whiten: np.ndarray  # (band,): 1 / σ
+    centre: np.ndarray  # (band,): the whitened ℓ1 mean
+    triangular: np.ndarray  # (k, k): the basis is (orthonormal rebuild basis) @ this
+    iterations: int
+
+    def eigen_images(self, window: np.ndarray) -> np.ndarray:
+        height, width, bands = window.shape
+        target = window.reshape(-1, bands) * self.whiten
+        target -= self.centre
+        z = l1_rows(self.design, target, target @ self.start, self.iterations)
+        del target
+        return (z @ self.triangular.T).T.reshape(self.k, height, width)
+
+
 @register("denoise", "robust_subspace_tv")
 @dataclass(frozen=True)
 class RobustSubspaceTV(Denoiser):
@@ -84,7 +106,8 @@ class RobustSubspaceTV(Denoiser):
     def bytes_per_voxel(self, bands: int) -> float:
         return 40.0  # the float32 window, its whitened copy, the IRLS weights, the reconstruction
 
-    def restore(self, noisy: Any) -> Any:
+    def subspace_of(self, noisy: Any) -> RobustSubspace:
+        """The ℓ1 fit of σ, mean and basis on the sampled rows (the module docstring's first paragraph)."""
         from ...blocks import sample_rows
 
         nb = noisy.shape[2]
@@ -107,23 +130,17 @@ class RobustSubspaceTV(Denoiser):
             coefficients = np.column_stack([z, np.ones(len(y))])
             basis = l1_rows(coefficients, y.T, basis, self.irls)
         orthonormal, triangular = np.linalg.qr(basis[:, :k])
-        design = basis[:, :k].astype(np.float32)
-        start = np.linalg.pinv(basis[:, :k]).T.astype(np.float32)  # least-squares coefficients: where IRLS starts
-        whiten, centre = (1.0 / sigma).astype(np.float32), basis[:, k].astype(np.float32)
-        rebuild = (orthonormal.T * sigma).astype(np.float32)  # (k, band): eigen-images back to the cube's units
-        level = (basis[:, k] * sigma).astype(np.float32)
+        return RobustSubspace(design=basis[:, :k].astype(np.float32),
+                              start=np.linalg.pinv(basis[:, :k]).T.astype(np.float32),
+                              whiten=(1.0 / sigma).astype(np.float32), centre=basis[:, k].astype(np.float32),
+                              triangular=triangular, iterations=self.irls * self.outer,
+                              rebuild=(orthonormal.T * sigma).astype(np.float32),
+                              level=(basis[:, k] * sigma).astype(np.float32))
 
-        def step(window: np.ndarray) -> np.ndarray:
-            height, width, _ = window.shape
-            # each pixel's coefficients under the ℓ1 loss (float32 throughout: the tile's bulk is (pixel, band))
-            target = window.reshape(-1, nb) * whiten
-            target -= centre
-            z = l1_rows(design, target, target @ start, self.irls * self.outer)
-            del target
-            eigen_images = (z @ triangular.T).T.reshape(k, height, width)
-            restored = tv_denoise(eigen_images, self.weight)
-            cube = restored.reshape(k, -1).T.astype(np.float32) @ rebuild
-            cube += level
-            return cube.reshape(window.shape)
+    def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
+        """The eigen-images denoised by TV."""
+        return tv_denoise(eigen_images, self.weight)
 
-        return self.tiled(step, noisy)
+    def restore(self, noisy: Any) -> Any:
+        space = self.subspace_of(noisy)
+        return self.tiled(lambda window: space.cube(self.smooth(space.eigen_images(window))), noisy)

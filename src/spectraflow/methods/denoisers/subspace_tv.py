@@ -35,22 +35,20 @@ from ._tv import tv_denoise
 
 
 @dataclass(frozen=True)
-class WhitenedSubspace:
-    """The maps between a cube and its ``k`` eigen-images (steps 1–2 above), float32 on the data's side."""
+class EigenImages:
+    """How a cube's ``k`` eigen-images of unit noise are found (:meth:`eigen_images`, by each subspace) and how
+    the cube is rebuilt from them, float32 on the data's side."""
 
-    project: np.ndarray  # (band, k): whitening and the basis, folded
-    offset: np.ndarray  # (k,): the whitened mean's coordinates
     rebuild: np.ndarray  # (k, band): the basis back to the cube's units
     level: np.ndarray  # (band,): the mean spectrum
 
     @property
     def k(self) -> int:
-        return self.project.shape[1]
+        return self.rebuild.shape[0]
 
     def eigen_images(self, window: np.ndarray) -> np.ndarray:
         """``(k, y, x)`` eigen-images of a ``(y, x, band)`` window; their noise has unit variance."""
-        height, width, bands = window.shape
-        return ((window.reshape(-1, bands) @ self.project) - self.offset).T.reshape(self.k, height, width)
+        raise NotImplementedError
 
     def cube(self, eigen_images: np.ndarray) -> np.ndarray:
         """The ``(y, x, band)`` float32 cube of ``(k, y, x)`` eigen-images."""
@@ -58,6 +56,18 @@ class WhitenedSubspace:
         cube = eigen_images.reshape(self.k, -1).T.astype(np.float32) @ self.rebuild
         cube += self.level
         return cube.reshape(height, width, -1)
+
+
+@dataclass(frozen=True)
+class WhitenedSubspace(EigenImages):
+    """Steps 1–2 above: the eigen-images are the whitened, centred cube's coordinates on the basis."""
+
+    project: np.ndarray  # (band, k): whitening and the basis, folded
+    offset: np.ndarray  # (k,): the whitened mean's coordinates
+
+    def eigen_images(self, window: np.ndarray) -> np.ndarray:
+        height, width, bands = window.shape
+        return ((window.reshape(-1, bands) @ self.project) - self.offset).T.reshape(self.k, height, width)
 
 
 @register("denoise", "subspace_tv")
