@@ -18,15 +18,17 @@ def train_denoiser(config: TrainDenoiseConfig, metrics_path: str, curves_path: s
     from spectraflow.methods.denoisers import train_denoiser
 
     train, data = config.settings()
-    history = train_denoiser(config.input, config.out, model=config.model, network=config.network, train=train,
-                             data=data, noise=config.noise, curves=curves_path, resume=True)
+    history = train_denoiser(config.input, config.out, model=config.model, mode=config.mode,
+                             network=config.network, train=train, data=data, noise=config.noise,
+                             curves=curves_path, resume=True)
     metrics = {"best_epoch": history.best_epoch, "epochs": len(history.rows), **history.best,
                "train_seconds": history.train_seconds, "device": history.device, "precision": history.precision,
                "threads": history.threads}
     metrics.pop("epoch")
     record_metrics(metrics_path, metrics)
     create_table_artifact(key="curves-train-denoise", table=history.timed_rows(),
-                          description=f"{config.model} training on {config.input} ({history.device}, {history.precision})")
+                          description=f"{config.model} ({config.mode}) training on {config.input} "
+                                      f"({history.device}, {history.precision})")
     return config.out
 
 

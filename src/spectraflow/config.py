@@ -275,23 +275,27 @@ class DenoiseConfig:
 class TrainDenoiseConfig:
     """The learned denoiser's training stage (``train_denoise`` section): the scene of the collection whose
     preprocessed patches it trains on (its scores there are named as such), the ``model`` (``subspace_learned``
-    or ``qrnn3d``), where the checkpoint goes, the network (that model's architecture keys; its defaults where
-    empty), the batches (:class:`DenoiserData` fields), the noise to train for, and how to train
-    (:class:`spectraflow.train.TrainConfig` fields)."""
+    or ``qrnn3d``), the ``mode`` (``supervised``: on the scene taken as clean, the protocol's ``noise`` added;
+    ``self_supervised``: on the scene as it is, its own noise, ``noise: null``), where the checkpoint goes, the
+    network (that model's architecture keys; its defaults where empty), the batches (:class:`DenoiserData`
+    fields), the noise to train for, and how to train (:class:`spectraflow.train.TrainConfig` fields)."""
 
     scene: str = "aviris"
     model: str = "subspace_learned"
+    mode: str = "supervised"
     out: str = "data/models/denoiser"
     network: Mapping[str, Any] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
-    noise: Mapping[str, Any] | Sequence[Mapping[str, Any]] = field(default_factory=lambda: {"case": "mixture"})
+    noise: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = field(default_factory=lambda: {"case": "mixture"})
     train: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:  # the nested sections are checked now, not after the data is read
-        from .methods.denoisers._training import MODELS
+        from .methods.denoisers._training import MODELS, MODES
 
         if self.model not in MODELS:
             raise ConfigError(f"params.yaml [train_denoise.model]: {self.model!r}; expected one of {MODELS}")
+        if self.mode not in MODES:
+            raise ConfigError(f"params.yaml [train_denoise.mode]: {self.mode!r}; expected one of {MODES}")
         self.settings()
 
     @property

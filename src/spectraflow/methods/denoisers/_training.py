@@ -14,6 +14,13 @@ as the model estimates it, and its eigen-images, their TV-denoised versions and 
 on the same subspace are cut at the patch corners (train and validation regions as above). A step draws
 ``batch_size`` of those eigen-image patches, flipped/rotated at random; the loss is their mean squared error
 in units of the noise's variance.
+
+``subspace_learned`` with ``mode="self_supervised"``: no clean data and no added noise — the stores' cubes are
+taken as the noisy acquisitions they are, and the prior learns from their own eigen-images (whose noise the
+whitening made unit Gaussian) by Stein's unbiased risk estimate: for ``F`` the refined TV output,
+``‖F(z) − z‖² − N + 2 div F(z)`` has the expectation of ``‖F(z) − x‖²`` whatever the clean ``x``, the divergence
+estimated by one random probe, ``εᵀ(F(z + δε) − F(z)) / δ`` (Monte-Carlo SURE). The validation loss is that
+estimate on the validation regions' patches, fixed probes: the noise variance left, without a reference.
 """
 
 from __future__ import annotations
@@ -84,10 +91,11 @@ def _cube_patches(store: str | os.PathLike[str]) -> tuple[list[np.ndarray], list
     return train, val
 
 
-def _eigen_image_patches(store: str | os.PathLike[str], model: str, cases: Sequence[Mapping[str, Any]],
+def _eigen_image_patches(store: str | os.PathLike[str], model: str, cases: Sequence[Mapping[str, Any]] | None,
                          draws: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``(train, validation)`` eigen-image patches ``(3, y, x)`` — noisy, TV-denoised, clean — of a store's
-    scene under every case's ``draws`` noise draws, in ``model``'s subspace (see the module docstring)."""
+    scene under every case's ``draws`` noise draws, in ``model``'s subspace (see the module docstring); with
+    ``cases`` None, ``(1, y, x)`` patches of the scene's own eigen-images."""
     from ...synth import add_noise
     from .. import get
 
@@ -95,6 +103,11 @@ def _eigen_image_patches(store: str | os.PathLike[str], model: str, cases: Seque
     clean = np.asarray(cube, dtype=np.float32)
     estimator = get("denoise", model).estimator()
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    if cases is None:  # self-supervised: the cube is the noisy acquisition; its eigen-images alone
+        images = estimator.subspace_of(clean).eigen_images(clean)[:, None]
+        for y, x, s in zip(*corners, split, strict=True):
+            patches[int(s)].extend(images[:, :, y:y + size, x:x + size].astype(np.float32))
+        return patches
     for c, case in enumerate(cases):
         for draw in range(draws):
             noisy = add_noise(clean, seed=seed + 1000 * c + draw, **case).astype(np.float32)
@@ -107,10 +120,12 @@ def _eigen_image_patches(store: str | os.PathLike[str], model: str, cases: Seque
 
 
 MODELS = ("qrnn3d", "subspace_learned")
+MODES = ("supervised", "self_supervised")
+PROBE = 0.01  # δ of the Monte-Carlo divergence, in units of the noise σ
 
 
 def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-                   checkpoint: str | os.PathLike[str], *, model: str = "qrnn3d",
+                   checkpoint: str | os.PathLike[str], *, model: str = "qrnn3d", mode: str = "supervised",
                    network: Mapping[str, Any] | None = None, train: TrainConfig | None = None,
                    data: DenoiserData | None = None,
                    noise: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
@@ -123,6 +138,8 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     common window). ``network`` holds the architecture (``qrnn3d``: ``features``, ``levels``;
     ``subspace_learned``: ``width``, ``depth``); ``noise`` the protocol case to train for (``{case, sigma,
     peak}``, default mixture; see :func:`spectraflow.synth.add_noise`), or a list of cases (a blind model).
+    ``mode="self_supervised"`` (``subspace_learned`` only) trains on the stores as they are, noise and all, and
+    takes no ``noise``.
     """
     import torch
 
@@ -131,6 +148,12 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
 
     if model not in MODELS:
         raise ConfigError(f"train_denoise: model={model!r}; expected one of {MODELS}")
+    if mode not in MODES:
+        raise ConfigError(f"train_denoise: mode={mode!r}; expected one of {MODES}")
+    self_supervised = mode == "self_supervised"
+    if self_supervised and (model == "qrnn3d" or noise is not None):
+        raise ConfigError(f"train_denoise: mode=self_supervised with model={model!r}, noise={noise!r}; expected "
+                          "model subspace_learned and noise null (the scenes' own noise is what it learns from)")
     train = train or TrainConfig()
     data = data or DenoiserData()
     given = [noise] if noise is None or isinstance(noise, Mapping) else list(noise)
@@ -140,13 +163,14 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for store in sources:
         found = (_cube_patches(store) if model == "qrnn3d"
-                 else _eigen_image_patches(store, model, cases, data.draws, train.seed))
+                 else _eigen_image_patches(store, model, None if self_supervised else cases, data.draws, train.seed))
         patches[0].extend(found[0])
         patches[1].extend(found[1])
     if not patches[0] or not patches[1]:
         raise ConfigError(f"{', '.join(map(str, sources))}: {len(patches[0])} training and {len(patches[1])} "
                           "validation patches; both splits need at least one (preprocess.patches.val_fraction, "
                           "region)")
+    loss: Callable[[Any, Any], Any] = torch.nn.functional.mse_loss
     if model == "qrnn3d":
         network_config = {"features": 16, "levels": 2, **dict(network or {})}
         train_batches, validation = _band_window_batches(patches, cases, data)
@@ -156,15 +180,19 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
             raise ConfigError(f"train_denoise.data: bands is for qrnn3d; {model} trains on eigen-images "
                               "(set bands: null)")
         network_config = {"width": 32, "depth": 8, **dict(network or {})}
-        train_batches, validation = _eigen_image_batches(patches, data)
+        if self_supervised:
+            train_batches, validation = _probed_batches(patches, data, get("denoise", model).estimator())
+            loss = sure_loss
+        else:
+            train_batches, validation = _eigen_image_batches(patches, data)
         scores = None  # the loss is the score: the noise variance left, in units of the noise's
     torch.manual_seed(train.seed)  # the initial weights are part of the run: seeded like everything else
     net = get("denoise", model).build_network(**network_config)
     meta = {"family": "denoise", "name": model, "config": network_config,
-            "data": {"stores": [str(s) for s in sources], **asdict(data),
-                     "noise": cases[0] if len(cases) == 1 else cases,
+            "data": {"stores": [str(s) for s in sources], **asdict(data), "mode": mode,
+                     "noise": None if self_supervised else cases[0] if len(cases) == 1 else cases,
                      "fingerprint": data_fingerprint(*patches[0], *patches[1])}}
-    return fit(net, train_batches, lambda: iter(validation), torch.nn.functional.mse_loss, train, meta=meta,
+    return fit(net, train_batches, lambda: iter(validation), loss, train, meta=meta,
                checkpoint=Path(checkpoint), curves=curves, scores=scores, resume=resume, progress=progress)
 
 
@@ -221,6 +249,39 @@ def _eigen_image_batches(patches: tuple[list[np.ndarray], list[np.ndarray]],
     chunk = 64
     validation = [pairs(patches[1][i:i + chunk]) for i in range(0, len(patches[1]), chunk)]
     return train_batches, validation
+
+
+def _probed_batches(patches: tuple[list[np.ndarray], list[np.ndarray]], data: DenoiserData,
+                    estimator: Any) -> tuple[Batches, list[tuple[Any, Any]]]:
+    """Self-supervised batches: input ``(n, 4, y, x)`` — ``z``, TV(``z``), ``z + δε``, TV(``z + δε``) — and
+    target ``(n, 2, y, x)`` — ``z``, ``ε`` — for :func:`sure_loss`."""
+    import torch
+
+    def probed(batch: list[np.ndarray], rng: np.random.Generator) -> tuple[Any, Any]:
+        z = np.concatenate(batch)  # (n, y, x)
+        probe = rng.standard_normal(z.shape).astype(np.float32)
+        shifted = z + PROBE * probe
+        stack = [z, estimator.smooth(z), shifted, estimator.smooth(shifted)]
+        inputs = torch.from_numpy(np.stack(stack, axis=1).astype(np.float32))
+        return inputs, torch.from_numpy(np.stack([z, probe], axis=1))
+
+    def train_batches(rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:
+        for _ in range(data.steps):
+            picked = [np.ascontiguousarray(_augment(patches[0][i], rng, axes=(1, 2)))
+                      for i in rng.integers(0, len(patches[0]), data.batch_size)]
+            yield probed(picked, rng)
+
+    chunk = 64
+    validation = [probed(patches[1][i:i + chunk], np.random.default_rng(i)) for i in range(0, len(patches[1]), chunk)]
+    return train_batches, validation
+
+
+def sure_loss(prediction: Any, target: Any) -> Any:
+    """Monte-Carlo SURE per pixel for unit noise: ``prediction`` ``(n, 2, y, x)`` is ``F(z)``, ``F(z + δε)``;
+    ``target`` ``(n, 2, y, x)`` is ``z``, ``ε``. Its expectation is the mean squared error against the clean image."""
+    refined, shifted = prediction[:, 0], prediction[:, 1]
+    z, probe = target[:, 0], target[:, 1]
+    return ((refined - z) ** 2).mean() - 1.0 + 2.0 * (probe * (shifted - refined)).mean() / PROBE
 
 
 def _augment(patch: np.ndarray, rng: np.random.Generator, axes: tuple[int, int]) -> np.ndarray:

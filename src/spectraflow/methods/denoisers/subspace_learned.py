@@ -35,7 +35,8 @@ __all__ = ["SubspaceLearned", "build_prior"]
 
 
 def build_prior(width: int = 32, depth: int = 8) -> Any:
-    """The eigen-image prior: ``(n, 2, y, x)`` (noisy, TV-denoised) → ``(n, 1, y, x)`` refined."""
+    """The eigen-image prior: ``(n, 2m, y, x)`` — ``m`` (noisy, TV-denoised) pairs — → ``(n, m, y, x)``, each
+    pair refined on its own by the same weights."""
     import torch
     from torch import nn
 
@@ -55,9 +56,11 @@ def build_prior(width: int = 32, depth: int = 8) -> Any:
             nn.init.zeros_(self.out.bias)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            smooth = x[:, 1:2]
+            n, channels, height, width = x.shape
+            pairs = x.reshape(n * (channels // 2), 2, height, width)
+            smooth = pairs[:, 1:2]
             level = smooth.mean(dim=(-2, -1), keepdim=True)  # the network sees the images about their level
-            return smooth + self.out(self.body(x - level))
+            return (smooth + self.out(self.body(pairs - level))).reshape(n, channels // 2, height, width)
 
     return EigenImagePrior()
 
