@@ -8,12 +8,11 @@ is cheaper and still transfers to the whole cube), and adds fresh noise of ``noi
 Validation uses every validation patch, whole, with noise fixed by the patch index, so validation scores are
 comparable across epochs and runs.
 
-``subspace_learned``: the eigen-image prior learns from what it will see at
-inference. Each whole scene gets ``draws`` noise draws of every case; each noisy cube's subspace is estimated
-as the model estimates it, and its eigen-images, their TV-denoised versions and the clean cube's eigen-images
-on the same subspace are cut at the patch corners (train and validation regions as above). A step draws
-``batch_size`` of those eigen-image patches, flipped/rotated at random; the loss is their mean squared error
-in units of the noise's variance.
+``subspace_learned``: the eigen-image prior learns from what it will see at inference. Each whole scene gets
+``draws`` noise draws of every case; each noisy cube's subspace is estimated as the model estimates it, and its
+eigen-images, their TV-denoised versions and the clean cube's eigen-images on the same subspace are cut at the
+patch corners (train and validation regions as above). A step draws ``batch_size`` of those eigen-image patches,
+flipped/rotated at random; the loss is their mean squared error in units of the noise's variance.
 
 ``subspace_learned`` with ``mode="self_supervised"``: no clean data and no added noise — the stores' cubes are
 taken as the noisy acquisitions they are, and the prior learns from their own eigen-images (whose noise the
@@ -103,19 +102,20 @@ def _eigen_image_patches(store: str | os.PathLike[str], model: str, cases: Seque
     clean = np.asarray(cube, dtype=np.float32)
     estimator = get("denoise", model).estimator()
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
-    if cases is None:  # self-supervised: the cube is the noisy acquisition; its eigen-images alone
-        images = estimator.subspace_of(clean).eigen_images(clean)[:, None]
+
+    def cut(stack: np.ndarray) -> None:  # (eigen-image, kind, y, x) → a patch per eigen-image and corner
         for y, x, s in zip(*corners, split, strict=True):
-            patches[int(s)].extend(images[:, :, y:y + size, x:x + size].astype(np.float32))
+            patches[int(s)].extend(stack[:, :, y:y + size, x:x + size].astype(np.float32))
+
+    if cases is None:  # self-supervised: the cube is the noisy acquisition; its eigen-images alone
+        cut(estimator.subspace_of(clean).eigen_images(clean)[:, None])
         return patches
     for c, case in enumerate(cases):
         for draw in range(draws):
             noisy = add_noise(clean, seed=seed + 1000 * c + draw, **case).astype(np.float32)
             space = estimator.subspace_of(noisy)
             noisy_images = space.eigen_images(noisy)
-            stack = np.stack([noisy_images, estimator.smooth(noisy_images), space.eigen_images(clean)], axis=1)
-            for y, x, s in zip(*corners, split, strict=True):
-                patches[int(s)].extend(stack[:, :, y:y + size, x:x + size].astype(np.float32))
+            cut(np.stack([noisy_images, estimator.smooth(noisy_images), space.eigen_images(clean)], axis=1))
     return patches
 
 
