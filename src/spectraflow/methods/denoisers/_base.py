@@ -105,9 +105,10 @@ class TrainedDenoiser(Denoiser):
         network.load_state_dict(weights)
         return network.eval()
 
-    def runner(self) -> Callable[[Any], Any]:
+    @cached_property
+    def run(self) -> Callable[[Any], Any]:
         """``run(tensor) → float32 CPU tensor``: the network on the selected device, without gradients, under
-        the precision's autocast."""
+        the precision's autocast (built once per denoiser: tile after tile reuses it)."""
         import torch
 
         from ...train import autocast_dtype, select_device

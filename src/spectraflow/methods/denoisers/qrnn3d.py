@@ -102,10 +102,8 @@ class QRNN3D(TrainedDenoiser):
     def restore(self, noisy: Any) -> Any:
         import torch
 
-        run = self.runner()
-
         def apply(window: np.ndarray) -> np.ndarray:
             volume = torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1)))[None, None]
-            return run(volume)[0, 0].numpy().transpose(1, 2, 0)
+            return self.run(volume)[0, 0].numpy().transpose(1, 2, 0)
 
         return self.tiled(apply, noisy)

@@ -27,9 +27,8 @@ from typing import Any
 import numpy as np
 
 from .. import register
-from ._base import Denoiser
 from ._tv import tv_denoise
-from .subspace_tv import EigenImages
+from .subspace_tv import EigenImages, SubspaceDenoiser
 
 
 def robust_noise_std(cube: np.ndarray) -> np.ndarray:
@@ -83,7 +82,7 @@ class RobustSubspace(EigenImages):
 
 @register("denoise", "robust_subspace_tv")
 @dataclass(frozen=True)
-class RobustSubspaceTV(Denoiser):
+class RobustSubspaceTV(SubspaceDenoiser):
     name = "robust_subspace_tv"
     subspace: int = 4
     weight: float = 0.7
@@ -140,7 +139,3 @@ class RobustSubspaceTV(Denoiser):
     def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
         """The eigen-images denoised by TV."""
         return tv_denoise(eigen_images, self.weight)
-
-    def restore(self, noisy: Any) -> Any:
-        space = self.subspace_of(noisy)
-        return self.tiled(lambda window: space.cube(self.smooth(space.eigen_images(window))), noisy)

@@ -98,4 +98,4 @@ class SubspaceLearned(SubspaceTV, TrainedDenoiser):
         import torch
 
         pairs = np.stack([eigen_images, super().smooth(eigen_images)], axis=1).astype(np.float32)
-        return self.runner()(torch.from_numpy(pairs))[:, 0].numpy()
+        return self.run(torch.from_numpy(pairs))[:, 0].numpy()

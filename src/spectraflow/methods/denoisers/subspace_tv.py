@@ -70,9 +70,25 @@ class WhitenedSubspace(EigenImages):
         return ((window.reshape(-1, bands) @ self.project) - self.offset).T.reshape(self.k, height, width)
 
 
+@dataclass(frozen=True)
+class SubspaceDenoiser(Denoiser):
+    """A denoiser of eigen-images: the subspace fitted to the whole cube (:meth:`subspace_of`), then tile by tile
+    the eigen-images found, smoothed (:meth:`smooth`) and the cube rebuilt from them."""
+
+    def subspace_of(self, noisy: Any) -> EigenImages:
+        raise NotImplementedError
+
+    def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def restore(self, noisy: Any) -> Any:
+        space = self.subspace_of(noisy)
+        return self.tiled(lambda window: space.cube(self.smooth(space.eigen_images(window))), noisy)
+
+
 @register("denoise", "subspace_tv")
 @dataclass(frozen=True)
-class SubspaceTV(Denoiser):
+class SubspaceTV(SubspaceDenoiser):
     name = "subspace_tv"
     subspace: int | None = None
     min_subspace: int = 4
@@ -117,7 +133,3 @@ class SubspaceTV(Denoiser):
     def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
         """Step 3: the eigen-images denoised by TV."""
         return tv_denoise(eigen_images, self.weight, self.iterations)
-
-    def restore(self, noisy: Any) -> Any:
-        space = self.subspace_of(noisy)
-        return self.tiled(lambda window: space.cube(self.smooth(space.eigen_images(window))), noisy)
