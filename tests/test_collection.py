@@ -62,6 +62,18 @@ def test_dvc_expands_the_fuse_stage_for_the_scenes_with_a_companion_only() -> No
         assert values["input"] == layout.store("scene") and "companions" not in values
 
 
+def test_dvc_expands_the_unmixing_network_for_the_scenes_it_lists_only() -> None:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    stages = _stages(REPO)
+    listed = params["train_unmix"]["scenes"]
+    assert listed and set(listed) < set(params["collection"]["scenes"])
+    assert {name for name in stages if name.startswith("train_unmix@")} == {f"train_unmix@{s}" for s in listed}
+    for scene in listed:
+        layout = SceneLayout(scene)
+        assert {layout.store("unmixing_network"), layout.metrics("train_unmix"), layout.plot("train_unmix.csv"),
+                f"data/models/{scene}/unmix_network"} <= set(stages[f"train_unmix@{scene}"])
+
+
 def test_a_companion_entry_overrides_the_fuse_section_and_names_a_scene() -> None:
     params = {"fuse": {"methods": ["mtf_glp"], "srf": "bands",
                        "companions": {"a": {"source_dir": "data/a", "source": "pan.tif", "methods": ["gsa"]}}},

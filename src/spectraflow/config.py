@@ -395,6 +395,29 @@ class UnmixConfig:
 
 
 @dataclass(frozen=True)
+class TrainUnmixConfig:
+    """The unmixing network's stage (``train_unmix`` section): the scenes of the collection it is fitted to
+    (``train_unmix@<scene>`` each; blind — no ground truth is used, so its scores there are a blind method's, as
+    ``archetypal``'s are) and the network's keys (:class:`spectraflow.methods.unmixers.autoencoder.Autoencoder`
+    fields; its defaults where absent). The cube, its chain and the endmember count are the unmix stage's."""
+
+    scenes: tuple[str, ...] = ()
+    network: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from .collection import check_scene_name
+
+        object.__setattr__(self, "scenes", tuple(check_scene_name(s) for s in self.scenes or ()))
+        reserved = sorted(set(self.network) & {"checkpoint", "curves"})
+        if reserved:
+            raise ConfigError(f"params.yaml [train_unmix.network]: {reserved} are the stage's outputs (each scene's "
+                              "data/models/<scene>/unmix_network and data/plots/<scene>/train_unmix.csv)")
+        from .methods.unmixers.autoencoder import Autoencoder
+
+        from_mapping(Autoencoder, self.network, "train_unmix.network")  # its keys checked before any data is read
+
+
+@dataclass(frozen=True)
 class AnomalyConfig:
     """The anomaly-detection stage (``anomaly`` section): a light preprocessing chain, then every detector in
     ``methods`` scores the same cube (the first one's scores lead the store, the figure and the overview)."""

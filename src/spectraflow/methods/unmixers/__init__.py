@@ -3,11 +3,11 @@
 ============  ===========================================================
 supervised    ``fcls``, ``nnls``, ``sunsal`` (abundances given endmembers)
 extraction    ``vca``, ``nfindr``, ``atgp`` (endmembers from the data)
-blind         ``archetypal`` (endmembers and abundances together)
+blind         ``archetypal``, ``autoencoder`` (endmembers and abundances together)
 ============  ===========================================================
 """
 
-from . import archetypal, atgp, fcls, nfindr, nnls, sunsal, vca  # noqa: F401  (registration)
+from . import archetypal, atgp, autoencoder, fcls, nfindr, nnls, sunsal, vca  # noqa: F401  (registration)
 from ._base import AbundanceEstimator, BlindUnmixer, EndmemberExtractor
 from ._run import build_method, unmix_scene, unmix_store
 
