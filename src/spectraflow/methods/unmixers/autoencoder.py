@@ -20,10 +20,11 @@ encoder's abundances and the decoder's endmembers; with ``checkpoint`` the train
 and JSON config, no pickle) and with ``curves`` its training curves. The scene is fitted in memory (at most
 ``max_pixels`` pixels; larger scenes: ``archetypal``, which fits on a subset).
 
-Measured (benchmarks/results/unmix.md, 5 seeds; the defaults were chosen on Samson): Samson abundance RMSE
-0.036 against ``archetypal``'s 0.066 — its reference is FCLS on its endmembers, and the fit moves the endmembers
-where the abundances agree with it — but Jasper Ridge 0.113 against 0.085, whose reference was made with a
-per-pixel scale the default model does not have.
+Measured (benchmarks/results/unmix.md, 5 seeds, started from ``archetypal``; the defaults were chosen on Samson):
+Samson abundance RMSE 0.058 ± 0.004 against ``archetypal``'s 0.067 (SAD 2.13° ± 0.22 against 1.86°) — its
+reference is FCLS on its endmembers, and the fit moves the endmembers where the abundances agree with it — but
+Jasper Ridge 0.093 ± 0.002 against 0.085 (2.55° against 2.05°), whose reference was made with a per-pixel scale
+(benchmarks/results/unmix_conventions.md: a scale helps Jasper Ridge's RMSE exactly as much as it hurts Samson's).
 
 References
 ----------
