@@ -39,9 +39,10 @@ def test_an_untrained_network_is_its_start_and_decodes_by_the_mixing_model(scale
 
 def test_without_learning_it_returns_its_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
     scene = synthetic_scene(6, height=24, width=24, endmembers=["vegetation", "soil", "water"])
-    start_e, start_a = methods.get("unmix", "archetypal")(seed=0, device="cpu").unmix(scene["cube"], 3)
-    method = methods.get("unmix", "autoencoder")(steps=50, lr=1e-12, device="cpu", checkpoint=str(tmp_path / "m"),
-                                                 curves=str(tmp_path / "c.csv"))
+    start_e = methods.get("unmix", "vca")(seed=0).endmembers(scene["cube"], 3)
+    start_a = methods.get("unmix", "fcls")(device="cpu").abundances(scene["cube"], start_e)
+    method = methods.get("unmix", "autoencoder")(start="vca", steps=50, lr=1e-12, device="cpu",
+                                                 checkpoint=str(tmp_path / "m"), curves=str(tmp_path / "c.csv"))
     em, ab = method.unmix(scene["cube"], 3)
     np.testing.assert_allclose(em.values, start_e.values, rtol=1e-6)
     np.testing.assert_allclose(ab.values, (start_a.values + ABUNDANCE_FLOOR) / (1 + 3 * ABUNDANCE_FLOOR), atol=1e-5)
