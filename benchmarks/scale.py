@@ -15,8 +15,9 @@ scene larger than the page cache is read; a small cube would otherwise be read f
   step's time per GB relative to the 1 GB cube's;
 * at 1 GB: MPSNR (against the clean preprocessed cube) of ``subspace_tv`` tiled under its default ``memory_mb``
   and run as one tile over the whole cube, and their difference;
-* archetypal analysis on Samson and Jasper Ridge fitted on a subset (``max_pixels`` below the scene's pixel
-  count) against the fit on every pixel: SAD (degrees) and abundance RMSE, mean ± std over seeds.
+* archetypal analysis and the unmixing network (``autoencoder``) on Samson and Jasper Ridge fitted on a subset
+  (``max_pixels`` below the scene's pixel count) against the fit on every pixel: SAD (degrees) and abundance
+  RMSE, mean ± std over seeds; each at its defaults otherwise.
 
 The generated scene: five library endmembers mixed by abundances that vary smoothly in space (softmax of a few
 random low-frequency cosines, the same field in every block, so blocks have no seams), AVIRIS band grid.
@@ -259,39 +260,44 @@ def scale_table(sizes: list[float], work: Path) -> None:
         print()
 
 
+#: The blind methods fitted on a subset of a scene larger than their max_pixels: what the subset is, in words.
+SUBSET_FITS = {"archetypal": "a representative subset (rows + extremes)",
+               "autoencoder": "windows of rows (the network; its archetypal start fitted on every pixel)"}
+
+
 def subset_table(seeds: int, subsets: list[int]) -> None:
     from spectraflow import datasets, methods
     from spectraflow.metrics import unmixing_scores
 
-    print("archetypal fitted on a representative subset (rows + extremes) against every pixel, "
-          f"{seeds} seeds:\n")
-    print("| scene | pixels fitted | SAD° | abundance RMSE | Δ SAD° vs all pixels (per seed, max) | fit s |")
-    print("|---|---|---|---|---|---|")
-    for name in ("samson", "jasper_ridge"):
-        scene = datasets.load(name)
-        cube, truth_e, truth_a = scene["cube"], scene["endmembers"], scene["abundances"]
-        n = scene.sizes["endmember"]
-        full: list[float] = []
-        for max_pixels in [cube.sizes["y"] * cube.sizes["x"], *subsets]:
-            sad, rmse, seconds = [], [], []
-            for seed in range(seeds):
-                start = time.perf_counter()
-                em, ab = methods.get("unmix", "archetypal")(seed=seed, max_pixels=max_pixels).unmix(cube, n)
-                seconds.append(time.perf_counter() - start)
-                scores = unmixing_scores(em, ab, truth_e, truth_a)
-                sad.append(scores["sad_mean"])
-                rmse.append(scores["abundance_rmse"])
-            full = full or sad
-            delta = max(abs(a - b) for a, b in zip(sad, full, strict=True))
-            print(f"| {name} | {max_pixels} | {np.mean(sad):.3f} ± {np.std(sad):.3f} | {np.mean(rmse):.4f} ± "
-                  f"{np.std(rmse):.4f} | {delta:.3f} | {np.mean(seconds):.1f} |", flush=True)
-    print()
+    for method, subset in SUBSET_FITS.items():
+        print(f"{method} fitted on {subset} against every pixel, {seeds} seeds:\n")
+        print("| scene | max_pixels | SAD° | abundance RMSE | Δ SAD° vs all pixels (per seed, max) | fit s |")
+        print("|---|---|---|---|---|---|")
+        for name in ("samson", "jasper_ridge"):
+            scene = datasets.load(name)
+            cube, truth_e, truth_a = scene["cube"], scene["endmembers"], scene["abundances"]
+            n = scene.sizes["endmember"]
+            full: list[float] = []
+            for max_pixels in [cube.sizes["y"] * cube.sizes["x"], *subsets]:
+                sad, rmse, seconds = [], [], []
+                for seed in range(seeds):
+                    start = time.perf_counter()
+                    em, ab = methods.get("unmix", method)(seed=seed, max_pixels=max_pixels).unmix(cube, n)
+                    seconds.append(time.perf_counter() - start)
+                    scores = unmixing_scores(em, ab, truth_e, truth_a)
+                    sad.append(scores["sad_mean"])
+                    rmse.append(scores["abundance_rmse"])
+                full = full or sad
+                delta = max(abs(a - b) for a, b in zip(sad, full, strict=True))
+                print(f"| {name} | {max_pixels} | {np.mean(sad):.3f} ± {np.std(sad):.3f} | {np.mean(rmse):.4f} ± "
+                      f"{np.std(rmse):.4f} | {delta:.3f} | {np.mean(seconds):.1f} |", flush=True)
+        print()
 
 
 #: EMIT's imaging spectrometer: 1242 lines of 1280 samples, 285 channels over 381-2493 nm (~7.4 nm sampling)
 SCENE_SHAPE = (1242, 1280)
 SCENE_GRID = (381.0, 2493.0, 285)
-SCENE_STAGES = ("ingest", "preprocess", "denoise", "unmix", "anomaly")
+SCENE_STAGES = ("ingest", "preprocess", "denoise", "unmix", "anomaly", "train_unmix")
 
 
 def write_emit_like(directory: Path, seed: int = 0) -> Path:
@@ -323,7 +329,8 @@ def write_emit_like(directory: Path, seed: int = 0) -> Path:
 
 def scene_table(work: Path, without: Sequence[str] = ()) -> None:
     """The default per-scene stages (params.yaml's, as DVC runs them: one ``python -m flows.<stage>`` process
-    each) on one generated EMIT-sized scene, in a workspace of its own; ``without``: denoisers left out."""
+    each) and the unmixing network's ``train_unmix`` (at params.yaml's budget) on one generated EMIT-sized scene,
+    in a workspace of its own; ``without``: denoisers left out."""
     import os
     import subprocess
     import sys
@@ -339,6 +346,7 @@ def scene_table(work: Path, without: Sequence[str] = ()) -> None:
     params["collection"] = {"parallel": 1, "scenes": {"emit": {"source_dir": "data/raw/emit", "source": header.name,
                                                                "unmix": {"n_endmembers": len(MATERIALS)}}}}
     params["fuse"]["companions"] = {}
+    params["train_unmix"]["scenes"] = ["emit"]  # the unmixing network at params.yaml's budget, on strips of the scene
     params["denoise"]["methods"] = [m for m in params["denoise"]["methods"]
                                     if (m if isinstance(m, str) else next(iter(m))) not in without]
     (space / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -28,7 +28,7 @@ def train_unmix(scene: str) -> str:
     method = unmix.blind if unmix.blind is not None else unmix.endmembers
     curves = layout.plot("train_unmix.csv")
     network = {"start": method if isinstance(method, str) else next(iter(method)), **config.network,
-               "checkpoint": f"data/models/{scene}/unmix_network", "curves": curves}
+               "checkpoint": layout.model("unmix_network"), "curves": curves}
     unmix = replace(unmix, out=layout.store("unmixing_network"), blind={"autoencoder": network})
     store = unmix_scene_store(unmix)
     evaluate_unmixing(store, layout.metrics("train_unmix"), layout.plot("unmixing_network.png"),

@@ -71,7 +71,7 @@ def test_dvc_expands_the_unmixing_network_for_the_scenes_it_lists_only() -> None
     for scene in listed:
         layout = SceneLayout(scene)
         assert {layout.store("unmixing_network"), layout.metrics("train_unmix"), layout.plot("train_unmix.csv"),
-                f"data/models/{scene}/unmix_network"} <= set(stages[f"train_unmix@{scene}"])
+                layout.model("unmix_network")} <= set(stages[f"train_unmix@{scene}"])
 
 
 def test_a_companion_entry_overrides_the_fuse_section_and_names_a_scene() -> None:

@@ -25,8 +25,8 @@ import numpy as np
 from .cube import array_of
 from .errors import ConfigError
 
-__all__ = ["tile_for_budget", "tile_chunks", "map_tiles", "map_fine_tiles", "sample_rows", "extreme_pixels",
-           "representative_pixels"]
+__all__ = ["tile_for_budget", "tile_chunks", "map_tiles", "map_fine_tiles", "map_blocks_with_halo", "row_strips",
+           "sample_rows", "extreme_pixels", "representative_pixels"]
 
 
 def tile_for_budget(budget_bytes: float, n_bands: int, bytes_per_voxel: float, *, halo: int = 0,
@@ -91,6 +91,25 @@ def map_tiles(func: Callable[[np.ndarray], np.ndarray], cube: Any, *, tile: int,
                             meta=np.empty((0, 0, 0), np.float32))
 
 
+def map_blocks_with_halo(func: Callable[[np.ndarray], np.ndarray], data: Any, halo: int, *,
+                         channels: int | None = None, dtype: Any = np.float64) -> Any:
+    """``func`` over the blocks of a lazy ``(y, x, c)`` dask array, each passed with ``halo`` pixels of its
+    neighbours on every side (none beyond the image's edge; blocks smaller than the halo are merged, so every
+    block gets all of it) and its result cropped back. ``func`` maps a ``(h, w, c)`` window to ``(h, w)``
+    (``channels`` None) or ``(h, w, channels)``; a step whose reach is within ``halo`` gives the whole array's
+    result."""
+    import dask.array as da
+
+    data = data.rechunk({2: -1})
+    depth = {axis: halo if len(data.chunks[axis]) > 1 else 0 for axis in (0, 1)}
+    padded = da.overlap.overlap(data, depth={**depth, 2: 0}, boundary="none")
+    if channels is None:
+        blocks = padded.map_blocks(func, drop_axis=2, dtype=dtype)
+        return da.overlap.trim_internal(blocks, depth, boundary="none")
+    blocks = padded.map_blocks(func, chunks=(*padded.chunks[:2], (channels,)), dtype=dtype)
+    return da.overlap.trim_internal(blocks, {**depth, 2: 0}, boundary="none")
+
+
 def map_fine_tiles(func: Callable[[np.ndarray, np.ndarray], np.ndarray], coarse: Any, fine: Any, ratio: int, *,
                    tile: int, halo: int) -> Any:
     """``func(coarse_window, fine_window)`` over a pair of co-registered grids, ``fine`` ``ratio`` times finer
@@ -131,6 +150,19 @@ def map_fine_tiles(func: Callable[[np.ndarray, np.ndarray], np.ndarray], coarse:
                                         meta=np.empty((0, 0, 0), np.float32))])  # nested thrice: (y, x, band)
         rows.append(row)
     return da.block(rows)
+
+
+def row_strips(height: int, width: int, max_pixels: int, *, rows: int, minimum_rows: int, count: int = 4
+               ) -> list[slice]:
+    """Windows of whole rows evenly spaced over a ``height`` × ``width`` scene, for a fit that needs each pixel's
+    neighbours: the whole scene when it has at most ``max_pixels`` pixels, else ``max_pixels`` pixels in all, in
+    windows of at most ``rows`` rows (narrower, down to ``minimum_rows``, so that there are at least ``count``)."""
+    if height * width <= max_pixels:
+        return [slice(0, height)]
+    size = min(height, rows, max(minimum_rows, max_pixels // (count * width)))
+    windows = max(1, max_pixels // (size * width))
+    starts = np.linspace(0, height - size, windows) if windows > 1 else [(height - size) / 2]  # (one: the middle)
+    return [slice(int(s), int(s) + size) for s in np.unique(np.round(starts))]
 
 
 def sample_rows(cube: Any, max_pixels: int) -> tuple[np.ndarray, np.ndarray]:

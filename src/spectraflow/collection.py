@@ -81,6 +81,10 @@ class SceneLayout:
     def plot(self, file: str) -> str:
         return f"data/plots/{self.name}/{file}"
 
+    def model(self, name: str) -> str:
+        """The checkpoint directory of the model ``name`` fitted to the scene (``unmix_network``)."""
+        return f"data/models/{self.name}/{name}"
+
 
 def scene_entries(params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """``collection.scenes`` of ``params``, every name and entry checked."""

@@ -410,8 +410,8 @@ class TrainUnmixConfig:
         object.__setattr__(self, "scenes", tuple(check_scene_name(s) for s in self.scenes or ()))
         reserved = sorted(set(self.network) & {"checkpoint", "curves"})
         if reserved:
-            raise ConfigError(f"params.yaml [train_unmix.network]: {reserved} are the stage's outputs (each scene's "
-                              "data/models/<scene>/unmix_network and data/plots/<scene>/train_unmix.csv)")
+            raise ConfigError(f"params.yaml [train_unmix.network]: {reserved} are the stage's outputs (each "
+                              "scene's checkpoint under data/models, its training curves under data/plots)")
         from .methods.unmixers.autoencoder import Autoencoder
 
         from_mapping(Autoencoder, self.network, "train_unmix.network")  # its keys checked before any data is read

@@ -11,7 +11,7 @@ import xarray as xr
 from spectraflow import datasets
 from spectraflow.errors import ConfigError
 from spectraflow.methods import get, names
-from spectraflow.methods.fusion import SRData, reduced_resolution, train_sr_cnn
+from spectraflow.methods.fusion import SRData, degrade, reduced_resolution, train_sr_cnn, upsample
 from spectraflow.metrics import mpsnr, qnr, sam
 from spectraflow.train import TrainConfig
 
@@ -71,7 +71,23 @@ def test_every_guided_method_beats_interpolation(name: str, guide: str) -> None:
     assert mpsnr(fused.values, reference) > cubic + 1.5
 
 
-@pytest.mark.parametrize("name", ["mtf_glp", "cubic"])
+def test_gsa_is_its_definition() -> None:
+    """GSA from its moments (what lets a lazy pair be fitted in passes) against its definition written directly:
+    the least-squares intensity, the guide matched to its mean and spread, each band's regression gain."""
+    low, image, _ = reduced_resolution(_scene(5), 4, np.full(40, 1 / 40))
+    interpolated = upsample(low, 4, image.shape)
+    weights = np.linalg.lstsq(np.column_stack([low.reshape(-1, 40), np.ones(low[..., 0].size)]),
+                              degrade(image, 4).ravel(), rcond=None)[0]
+    intensity = interpolated @ weights[:-1] + weights[-1]
+    matched = (image - image.mean()) * intensity.std() / image.std() + intensity.mean()
+    centred = intensity - intensity.mean()
+    gains = np.einsum("yxb,yx->b", interpolated - interpolated.mean(axis=(0, 1)), centred) / (centred**2).sum()
+    expected = interpolated + gains * (matched - intensity)[:, :, None]
+    np.testing.assert_allclose(get("fuse", "gsa")().fuse(_cube(low), _cube(image)).values, expected,
+                               atol=1e-9 * np.ptp(expected))
+
+
+@pytest.mark.parametrize("name", ["mtf_glp", "gsa", "cubic"])
 @pytest.mark.parametrize("guide", ["pan", "ms"])
 def test_a_lazy_cube_is_fused_tile_by_tile_as_the_whole_image_is(name: str, guide: str) -> None:
     seed = {"pan": 3, "ms": 4}[guide]
@@ -110,6 +126,11 @@ def test_bad_inputs_are_refused_with_what_was_expected() -> None:
         get("fuse", "gsa")().superresolve(low, 4)
     with pytest.raises(ConfigError, match="non-finite"):
         get("fuse", "mtf_glp")().fuse(low.where(low.y > 0), _cube(np.ones((64, 64))))
+    for name in ("gsa", "cubic"):  # lazy: found as its tiles are read
+        with pytest.raises(ConfigError, match="guide holds non-finite"):
+            get("fuse", name)().fuse(low.chunk({"y": 8}), _cube(np.ones((64, 64))).where(lambda g: g.x < 60)).compute()
+        with pytest.raises(ConfigError, match="non-finite"):
+            get("fuse", name)().fuse(low.where(low.y > 0).chunk({"y": 8}), _cube(np.ones((64, 64)))).compute()
     with pytest.raises(ConfigError, match="positive integer"):
         get("fuse", "cubic")().superresolve(low, 0)
     with pytest.raises(ConfigError, match="rank"):

@@ -148,13 +148,17 @@ def test_match_endmembers_is_the_brute_force_optimum() -> None:
     assert sad(a, b) == pytest.approx(45.0)
 
 
+#: Shorter training where the contract, not the fit, is under test (the network's fit: tests/unmix/test_autoencoder.py).
+CONTRACT_BUDGET = {"autoencoder": {"steps": 50}}
+
+
 @pytest.mark.parametrize("name", methods.names("unmix"))
 def test_contract(name: str) -> None:
     """Every registered method honours the contract of its regime on a small scene."""
     scene = synthetic_scene(6, height=24, width=24, endmembers=["vegetation", "soil", "water"])
     cube, truth = scene["cube"], scene["endmembers"]
-    method = methods.get("unmix", name)(device="cpu") if "device" in methods.get("unmix", name).__dataclass_fields__ \
-        else methods.get("unmix", name)()
+    cls = methods.get("unmix", name)
+    method = cls(**({"device": "cpu"} if "device" in cls.__dataclass_fields__ else {}), **CONTRACT_BUDGET.get(name, {}))
     if isinstance(method, AbundanceEstimator):
         abundances = method.abundances(cube, truth)
         assert abundances.dims == ("y", "x", "endmember") and abundances.shape == (24, 24, 3)

@@ -97,8 +97,6 @@ def score_tiles(step: Callable[[np.ndarray], np.ndarray], pcs: Any, halo: int) -
     by tile (its blocks) with ``halo`` pixels of the neighbours around each, cropped back."""
     import dask.array as da
 
-    if not isinstance(pcs, da.Array):
-        return step(pcs)
-    pcs = pcs.rechunk({2: -1})
-    depth = {0: min(halo, *pcs.chunks[0]), 1: min(halo, *pcs.chunks[1]), 2: 0}
-    return da.map_overlap(step, pcs, depth=depth, boundary="none", trim=True, drop_axis=2, dtype=np.float64)
+    from ...blocks import map_blocks_with_halo
+
+    return map_blocks_with_halo(step, pcs, halo) if isinstance(pcs, da.Array) else step(pcs)

@@ -6,13 +6,17 @@ The cube is averaged into ``bands`` spectral bins (neighbouring bands are strong
 spectral locality a 3-D convolution needs) and standardised per bin. The encoder's 3-D convolutions slide over
 (bin, y, x), halving the bins twice; a 1 × 1 convolution maps each pixel's features to the mean and log-variance
 of its ``latent``-dimensional code; the decoder mirrors it. Fully convolutional: trained on random ``patch`` ×
-``patch`` windows of the scene, it scores the whole scene at once. Training runs through the shared loop
+``patch`` windows of the scene, it scores the whole scene at once. A lazy cube is binned block by block (the bins'
+mean and spread from one pass), trained on windows drawn from evenly spaced strips of whole rows when it has
+more than ``max_pixels`` pixels (:func:`spectraflow.blocks.row_strips`), and scored block by block with the
+network's four-pixel reach around each block (the whole scene's scores, tested). Training runs through the shared loop
 (:func:`spectraflow.train.fit`: CUDA and bf16 when present, seeded); anomalies are rare, so the model learns the
 background and reconstructs them badly.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,13 +25,31 @@ import numpy as np
 from .. import register
 from ._base import Detector
 
+#: The network's spatial reach in pixels (two 3 × 3 convolutions each way): the halo of a block it scores.
+HALO = 4
 
-def _binned(values: np.ndarray, bins: int) -> np.ndarray:
-    """``(y, x, band)`` averaged into ``bins`` contiguous spectral bins, each standardised over the scene."""
+
+def _bin_means(values: np.ndarray, bins: int) -> np.ndarray:
+    """``(y, x, band)`` averaged into ``bins`` contiguous spectral bins."""
     edges = np.linspace(0, values.shape[2], min(bins, values.shape[2]) + 1).round().astype(int)
-    binned = np.stack([values[..., a:b].mean(axis=2) for a, b in zip(edges[:-1], edges[1:], strict=True)], axis=2)
-    binned = binned - binned.mean(axis=(0, 1))
-    return (binned / (binned.std(axis=(0, 1)) + 1e-8)).astype(np.float32)
+    return np.stack([values[..., a:b].mean(axis=2) for a, b in zip(edges[:-1], edges[1:], strict=True)], axis=2)
+
+
+def _binned(values: Any, bins: int) -> Any:
+    """``(y, x, band)`` averaged into ``bins`` contiguous spectral bins, each standardised over the scene (float32;
+    a lazy cube: block by block, the bins' mean and spread from one pass)."""
+    import dask
+    import dask.array as da
+
+    if not isinstance(values, da.Array):
+        binned = _bin_means(np.asarray(values, dtype=np.float32), bins)
+        binned = binned - binned.mean(axis=(0, 1))
+        return (binned / (binned.std(axis=(0, 1)) + 1e-8)).astype(np.float32)
+    values = values.astype(np.float32).rechunk({2: -1})
+    binned = values.map_blocks(_bin_means, bins, chunks=(*values.chunks[:2], (min(bins, values.shape[2]),)),
+                               dtype=np.float32)
+    mean, std = dask.compute(binned.mean(axis=(0, 1), dtype=np.float64), binned.std(axis=(0, 1), dtype=np.float64))
+    return ((binned - mean.astype(np.float32)) / np.float32(std + 1e-8)).astype(np.float32)
 
 
 def _negative_elbo(reconstruction: Any, target: Any, kl: Any, beta: float) -> Any:
@@ -99,9 +121,11 @@ class ConvolutionalVAE(Detector):
     device: str = "auto"
     seed: int = 0
     members: int = 3
+    max_pixels: int = 250_000
 
     def __post_init__(self) -> None:
-        for field in ("bands", "latent", "features", "patch", "batch_size", "steps", "epochs", "members"):
+        for field in ("bands", "latent", "features", "patch", "batch_size", "steps", "epochs", "members",
+                      "max_pixels"):
             value = getattr(self, field)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 self._fail(field, value, "a positive integer")
@@ -109,11 +133,17 @@ class ConvolutionalVAE(Detector):
             self._fail("beta", self.beta, "a non-negative weight")
 
     def score(self, cube: Any) -> Any:
-        data = _binned(np.asarray(cube, dtype=np.float32), self.bands)
+        from ...blocks import row_strips
+
+        data = _binned(cube, self.bands)
+        height, width = data.shape[:2]
+        # the windows are drawn from the scene, or from strips of it when it is larger than max_pixels
+        strips = [np.asarray(data[rows]) for rows in row_strips(height, width, self.max_pixels, rows=4 * self.patch,
+                                                                 minimum_rows=min(self.patch, height))]
         if self.members == 1:
-            return self._member_scores(data, self.seed)
+            return self._member_scores(data, strips, self.seed)
         # a deep ensemble: each member's scores standardised over the scene (their scales differ), then averaged
-        runs = [self._member_scores(data, self._member_seed(member)) for member in range(self.members)]
+        runs = [self._member_scores(data, strips, self._member_seed(member)) for member in range(self.members)]
         return np.mean([(r - r.mean()) / (r.std() + 1e-12) for r in runs], axis=0)
 
     def _member_seed(self, member: int) -> int:
@@ -121,21 +151,30 @@ class ConvolutionalVAE(Detector):
         from it."""
         return self.seed if member == 0 else int(np.random.SeedSequence([self.seed, member]).generate_state(1)[0])
 
-    def _member_scores(self, data: np.ndarray, seed: int) -> Any:
+    def _member_scores(self, data: Any, strips: list[np.ndarray], seed: int) -> np.ndarray:
         import torch
 
         from ...train import TrainConfig, fit
 
-        height, width, bins = data.shape
-        patch = min(self.patch, height, width)
-        volume = torch.from_numpy(np.ascontiguousarray(data.transpose(2, 0, 1)))[None]  # (1, bins, y, x)
+        bins = data.shape[2]
+        patch = min(self.patch, *strips[0].shape[:2])
+        # each strip as (1, bins, y, x); a window is drawn from a strip chosen in proportion to its windows
+        volumes = [torch.from_numpy(np.ascontiguousarray(strip.transpose(2, 0, 1)))[None] for strip in strips]
+        room = np.array([(v.shape[2] - patch + 1) * (v.shape[3] - patch + 1) for v in volumes], dtype=np.float64)
         torch.manual_seed(seed)  # the initial weights, as everything after them, from the seed
         model = _network(bins, self.latent, self.features)
 
         def windows(rng: np.random.Generator, count: int) -> Any:
-            ys = rng.integers(0, height - patch + 1, count)
-            xs = rng.integers(0, width - patch + 1, count)
-            return torch.stack([volume[:, :, y:y + patch, x:x + patch] for y, x in zip(ys, xs, strict=True)])
+            if len(volumes) == 1:  # the scene (or its one strip)
+                which = np.zeros(count, dtype=int)
+                ys = rng.integers(0, volumes[0].shape[2] - patch + 1, count)
+                xs = rng.integers(0, volumes[0].shape[3] - patch + 1, count)
+            else:
+                which = rng.choice(len(volumes), count, p=room / room.sum())
+                ys = np.array([rng.integers(0, volumes[k].shape[2] - patch + 1) for k in which])
+                xs = np.array([rng.integers(0, volumes[k].shape[3] - patch + 1) for k in which])
+            return torch.stack([volumes[k][:, :, y:y + patch, x:x + patch]
+                                for k, y, x in zip(which, ys, xs, strict=True)])
 
         def train_batches(rng: np.random.Generator) -> Any:
             for _ in range(self.steps):
@@ -151,8 +190,24 @@ class ConvolutionalVAE(Detector):
         fit(model, train_batches, lambda: [(validation, validation)], loss, config,
             meta={"family": "anomaly", "name": self.name, "config": {**asdict(self), "seed": seed}}, progress=False)
         model.eval()  # scores the mean code
-        device = next(model.parameters()).device
-        with torch.no_grad():
-            target = volume[None].to(device)
-            scores = _negative_elbo(model(target).float(), target, model.kl, self.beta)
-        return scores[0].cpu().numpy().astype(np.float64)
+        return np.asarray(_scores(model, data, self.beta))
+
+
+def _scores(model: Any, data: Any, beta: float) -> Any:
+    """Each pixel's negative ELBO under the trained ``model`` (eval mode) of the standardised bins ``data``: at
+    once in memory, or block by block on a lazy array with a halo of :data:`HALO` pixels (the network's reach:
+    the whole scene's scores)."""
+    import dask.array as da
+    import torch
+
+    from ...blocks import map_blocks_with_halo
+
+    device = next(model.parameters()).device
+    one_at_a_time = threading.Lock()  # the network keeps its batch's KL term on itself: blocks take turns
+
+    def score_block(block: np.ndarray) -> np.ndarray:
+        with one_at_a_time, torch.no_grad():
+            target = torch.from_numpy(np.ascontiguousarray(block.transpose(2, 0, 1)))[None, None].to(device)
+            return _negative_elbo(model(target).float(), target, model.kl, beta)[0].cpu().numpy().astype(np.float64)
+
+    return map_blocks_with_halo(score_block, data, HALO) if isinstance(data, da.Array) else score_block(data)

@@ -181,15 +181,27 @@ class Fuser:
         """The fused window on the guide's grid (``guide`` ``(Y, X, guide band)``) of a window of the cube."""
         raise NotImplementedError
 
-    def _sharpen_lazy(self, hs: Any, guide: Any, ratio: int, srf: np.ndarray | None) -> Any:
+    def fine_tiles(self, step: Any, hs: Any, guide: Any, ratio: int) -> Any:
+        """``step(window, guide_window)`` → a fine window with the cube's bands, tile by tile over a lazy pair
+        (:func:`spectraflow.blocks.map_fine_tiles`, tiles within ``memory_mb``): a lazy float32 result."""
         from ...blocks import map_fine_tiles, tile_for_budget
 
-        guide = guide if guide.ndim == 3 else guide[:, :, None]
-        fitted = self.fit(hs, guide, ratio, srf)
         tile = tile_for_budget(self.memory_mb * 2**20, hs.shape[2], self.bytes_per_voxel * ratio**2, halo=self.halo,
                                minimum=4)
-        return map_fine_tiles(lambda window, guide_window: self.sharpen_window(window, guide_window, ratio, fitted),
-                              hs, guide, ratio, tile=tile, halo=self.halo)
+        return map_fine_tiles(step, hs, guide, ratio, tile=tile, halo=self.halo)
+
+    def _sharpen_lazy(self, hs: Any, guide: Any, ratio: int, srf: np.ndarray | None) -> Any:
+        guide = guide if guide.ndim == 3 else guide[:, :, None]
+        fitted = self.fit(hs, guide, ratio, srf)
+
+        def step(window: np.ndarray, guide_window: np.ndarray) -> np.ndarray:
+            # a lazy pair is checked as its tiles are read (no pass of its own); non-finite values also leave
+            # the fitted sums non-finite, so nothing is written from them
+            for what, values in (("hs", window), ("guide", guide_window)):
+                self._check_finite(values, what)
+            return self.sharpen_window(window, guide_window, ratio, fitted)
+
+        return self.fine_tiles(step, hs, guide, ratio)
 
     def fuse(self, hs: xr.DataArray, guide: xr.DataArray, srf: Any = None) -> xr.DataArray:
         self._check(hs, "hs", 3)
@@ -220,8 +232,11 @@ class Fuser:
         if not isinstance(array, xr.DataArray) or array.ndim != ndim or array.dims[:2] != ("y", "x"):
             raise ConfigError(f"fuse {self.name!r}: {what} with dims {getattr(array, 'dims', None)}; expected a "
                               f"(y, x{', band' if ndim == 3 else ''}) DataArray")
-        finite = np.isfinite(array.data).all()
-        if not bool(finite.compute() if hasattr(finite, "compute") else finite):
+        if array.chunks is None or not self.tiled:  # (a tiled method checks a lazy array tile by tile)
+            self._check_finite(array.values, what)
+
+    def _check_finite(self, values: np.ndarray, what: str) -> None:
+        if not np.isfinite(values).all():
             raise ConfigError(f"fuse {self.name!r}: {what} holds non-finite values; fill or mask them first")
 
     def _result(self, hs: xr.DataArray, fused: np.ndarray, ratio: int, coords: dict[str, Any]) -> xr.DataArray:
