@@ -108,7 +108,7 @@ class Autoencoder(BlindUnmixer):
     lr: float = 3e-3
     endmember_rate: float = 1 / 30
     scale: float = 0.0
-    max_pixels: int = 250_000
+    max_pixels: int = 100_000
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
@@ -160,14 +160,18 @@ class Autoencoder(BlindUnmixer):
         lazy = any(isinstance(part, da.Array) for part in parts)
         inputs = da.concatenate([da.asarray(p) for p in parts], axis=2) if lazy else np.concatenate(parts, axis=2)
         windows = self.training_rows(height, width)
-        strips = np.stack([np.asarray(inputs[rows]) for rows in windows])
-        targets = strips[..., :bands].copy()  # NaN: not scored (nodata, and a window's context rows)
+        # (window, channel, y, x), filled a window at a time: the inputs, and the cube as the target
+        strips = np.empty((len(windows), inputs.shape[2], windows[0].stop - windows[0].start, width), np.float32)
+        for strip, rows in zip(strips, windows, strict=True):
+            strip[:] = np.moveaxis(np.asarray(inputs[rows]), 2, 0)
+        targets = strips[:, :bands].copy()  # NaN: not scored (nodata, and a window's context rows)
         for target, rows in zip(targets, windows, strict=True):
-            target[:HALO if rows.start > 0 else 0] = np.nan
-            target[len(target) - (HALO if rows.stop < height else 0):] = np.nan
-        x = torch.from_numpy(np.nan_to_num(strips)).permute(0, 3, 1, 2).contiguous()
-        y = torch.from_numpy(targets).permute(0, 3, 1, 2).contiguous()
-        norm = float(torch.nanmean((y**2).sum(1)))
+            target[:, :HALO if rows.start > 0 else 0] = np.nan
+            target[:, target.shape[1] - (HALO if rows.stop < height else 0):] = np.nan
+        x, y = torch.from_numpy(np.nan_to_num(strips, copy=False)), torch.from_numpy(targets)
+        scored = torch.isfinite(y).all(1)  # (window, y, x)
+        norm = float((y**2).sum(1)[scored].mean())
+        y.nan_to_num_()  # (a NaN target would poison the gradient even where it is not scored)
         torch.manual_seed(self.seed)
         network = build_autoencoder(start_e.values, self.width, self.endmember_rate, self.scale)
 
@@ -180,8 +184,8 @@ class Autoencoder(BlindUnmixer):
         batch = [(x, y)]  # the scene (or its strips), its own target
 
         def loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-            error = ((prediction - target.nan_to_num()) ** 2).sum(1)  # (a NaN target would poison the gradient)
-            return error[torch.isfinite(target).all(1)].mean() / norm
+            error = ((prediction - target) ** 2).sum(1)
+            return error[scored.to(error.device)].mean() / norm
 
         fit(network, lambda rng: batch * STEPS_PER_EPOCH, lambda: batch, loss, config, meta=meta,
             checkpoint=self.checkpoint, curves=self.curves, progress=False)
