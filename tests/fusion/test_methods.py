@@ -131,6 +131,8 @@ def test_bad_inputs_are_refused_with_what_was_expected() -> None:
             get("fuse", name)().fuse(low.chunk({"y": 8}), _cube(np.ones((64, 64))).where(lambda g: g.x < 60)).compute()
         with pytest.raises(ConfigError, match="non-finite"):
             get("fuse", name)().fuse(low.where(low.y > 0).chunk({"y": 8}), _cube(np.ones((64, 64)))).compute()
+    with pytest.raises(ConfigError, match="hs holds non-finite"):  # a single image is fused in memory
+        get("fuse", "cubic")().superresolve(low.where(low.y > 0).chunk({"y": 8}), 4)
     with pytest.raises(ConfigError, match="positive integer"):
         get("fuse", "cubic")().superresolve(low, 0)
     with pytest.raises(ConfigError, match="rank"):

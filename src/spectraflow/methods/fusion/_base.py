@@ -195,8 +195,6 @@ class Fuser:
         fitted = self.fit(hs, guide, ratio, srf)
 
         def step(window: np.ndarray, guide_window: np.ndarray) -> np.ndarray:
-            # a lazy pair is checked as its tiles are read (no pass of its own); non-finite values also leave
-            # the fitted sums non-finite, so nothing is written from them
             for what, values in (("hs", window), ("guide", guide_window)):
                 self._check_finite(values, what)
             return self.sharpen_window(window, guide_window, ratio, fitted)
@@ -204,15 +202,17 @@ class Fuser:
         return self.fine_tiles(step, hs, guide, ratio)
 
     def fuse(self, hs: xr.DataArray, guide: xr.DataArray, srf: Any = None) -> xr.DataArray:
-        self._check(hs, "hs", 3)
-        self._check(guide, "guide", 2 if getattr(guide, "ndim", 3) == 2 else 3)
+        # a tiled method checks a lazy pair's values tile by tile, as it reads them (no pass of its own)
+        tiled = self.tiled and any(getattr(a, "chunks", None) is not None for a in (hs, guide))
+        self._check(hs, "hs", 3, finite=not tiled)
+        self._check(guide, "guide", 2 if getattr(guide, "ndim", 3) == 2 else 3, finite=not tiled)
         ratio = resolution_ratio(hs.shape, guide.shape, f"fuse {self.name!r}")
         srf_values = None if srf is None else np.asarray(getattr(srf, "values", srf), dtype=np.float64)
         guide_bands = guide.shape[2] if guide.ndim == 3 else 1
         if srf_values is not None and srf_values.shape != (guide_bands, hs.shape[2]):
             raise ConfigError(f"fuse {self.name!r}: srf of shape {srf_values.shape}; expected (guide band, band) "
                               f"= ({guide_bands}, {hs.shape[2]})")
-        if self.tiled and (hs.chunks is not None or guide.chunks is not None):
+        if tiled:
             fused = self._sharpen_lazy(hs.data, guide.data, ratio, srf_values)
         else:
             fused = self.sharpen(np.asarray(hs.values, dtype=np.float64), np.asarray(guide.values, dtype=np.float64),
@@ -228,11 +228,11 @@ class Fuser:
         return self._result(hs, self.sharpen(np.asarray(hs.values, dtype=np.float64), None, int(ratio)), int(ratio),
                             {})
 
-    def _check(self, array: Any, what: str, ndim: int) -> None:
+    def _check(self, array: Any, what: str, ndim: int, finite: bool = True) -> None:
         if not isinstance(array, xr.DataArray) or array.ndim != ndim or array.dims[:2] != ("y", "x"):
             raise ConfigError(f"fuse {self.name!r}: {what} with dims {getattr(array, 'dims', None)}; expected a "
                               f"(y, x{', band' if ndim == 3 else ''}) DataArray")
-        if array.chunks is None or not self.tiled:  # (a tiled method checks a lazy array tile by tile)
+        if finite:
             self._check_finite(array.values, what)
 
     def _check_finite(self, values: np.ndarray, what: str) -> None:
