@@ -16,7 +16,7 @@ import xarray as xr
 
 from ...errors import ConfigError
 
-__all__ = ["Fuser", "mtf_sigma", "blur", "degrade", "upsample", "resolution_ratio", "guide_regression",
+__all__ = ["Fuser", "mtf_sigma", "blur", "degrade", "upsample", "resolution_ratio", "guide_regression", "moments",
            "reduced_resolution", "band_responses"]
 
 #: the MTF gain at Nyquist assumed when a sensor's is not known (the value of the MTF-GLP literature for
@@ -115,8 +115,12 @@ def resolution_ratio(low: tuple[int, ...], high: tuple[int, ...], what: str) -> 
     return int(ratio)
 
 
-def _with_intercept(values: np.ndarray) -> np.ndarray:
-    return np.concatenate([values.reshape(-1, values.shape[-1]), np.ones((values[..., 0].size, 1))], axis=1)
+def moments(values: Any, xp: Any) -> Any:
+    """Sums ``(c + 1, c + 1)`` of the products of ``values`` ``(y, x, c)`` and a constant 1 (the last column):
+    counts, sums and cross products in one pass (``xp``: NumPy, or dask for a lazy ``values``)."""
+    design = xp.concatenate([xp.asarray(values, dtype=np.float64),
+                             xp.ones(values.shape[:2] + (1,), dtype=np.float64)], axis=2)
+    return xp.einsum("yxa,yxb->ab", design, design)
 
 
 def guide_regression(hs_low: Any, guide_low: Any) -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import register
-from ._base import DEFAULT_MTF_GAIN, Fuser, degrade, upsample
+from ._base import DEFAULT_MTF_GAIN, Fuser, degrade, moments, upsample
 
 
 @dataclass(frozen=True)
@@ -39,19 +39,11 @@ class Substitution:
     gains: np.ndarray
 
 
-def _moments(values: Any, xp: Any) -> Any:
-    """Sums ``(c + 1, c + 1)`` of the products of ``values`` ``(y, x, c)`` and a constant 1 (the last column):
-    counts, sums and cross products in one pass."""
-    design = xp.concatenate([xp.asarray(values, dtype=np.float64),
-                             xp.ones(values.shape[:2] + (1,), dtype=np.float64)], axis=2)
-    return xp.einsum("yxa,yxb->ab", design, design)
-
-
-def _covariance(moments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Means and (population) covariance from :func:`_moments`."""
-    count = moments[-1, -1]
-    mean = moments[:-1, -1] / count
-    return mean, moments[:-1, :-1] / count - np.outer(mean, mean)
+def _covariance(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Means and (population) covariance from :func:`~._base.moments`."""
+    count = sums[-1, -1]
+    mean = sums[:-1, -1] / count
+    return mean, sums[:-1, :-1] / count - np.outer(mean, mean)
 
 
 @register("fuse", "gsa")
@@ -72,11 +64,11 @@ class GSA(Fuser):
         lazy = isinstance(hs, da.Array) or isinstance(guide, da.Array)
         xp = da if lazy else np
         n_bands, n_guide = hs.shape[2], guide.shape[2]
-        low = _moments(xp.concatenate([xp.asarray(hs, dtype=np.float64), degrade(guide, ratio, self.mtf_gain)],
+        low = moments(xp.concatenate([xp.asarray(hs, dtype=np.float64), degrade(guide, ratio, self.mtf_gain)],
                                       axis=2), xp)
         interpolated = (self.fine_tiles(lambda window, guide_window: upsample(window, ratio, guide_window.shape[:2]),
                                         hs, guide, ratio) if lazy else upsample(hs, ratio, guide.shape[:2]))
-        fine = _moments(xp.concatenate([xp.asarray(interpolated, dtype=np.float64),
+        fine = moments(xp.concatenate([xp.asarray(interpolated, dtype=np.float64),
                                         xp.asarray(guide, dtype=np.float64)], axis=2), xp)
         low, fine = dask.compute(low, fine) if lazy else (low, fine)
         self._check_finite(np.stack([low[-1], fine[-1]]), "hs or guide")  # (a non-finite value spoils its sums)

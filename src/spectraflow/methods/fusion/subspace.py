@@ -14,18 +14,24 @@ hyperspectral coefficients (the two sensors' radiometry need not agree). The vec
 over the ``rank`` gradients of a pixel, as HySure's) is minimised by iteratively reweighted least squares:
 ``reweightings`` quadratic majorisers, each solved by conjugate gradients (the operator is symmetric: the
 blur's adjoint folds the reflected border back).
+
+The subspace and the guide's response come from sums of products over the low-resolution pair (one pass), so a
+lazy pair is fused tile by tile (:class:`~._base.Fuser`'s ``tiled`` path): each tile solved with ``halo`` coarse
+pixels of its neighbours around it, which the solution's dependence on far pixels decays within (the seams are
+measured in ``tests/fusion/test_methods.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .. import register
 from ..denoisers._tv import divergence, gradient
-from ._base import DEFAULT_MTF_GAIN, Fuser, _with_intercept, blur, degrade, mtf_sigma, upsample
+from ._base import DEFAULT_MTF_GAIN, Fuser, blur, degrade, moments, mtf_sigma, upsample
 
 
 def _blur_adjoint(image: np.ndarray, ratio: int, gain: float) -> np.ndarray:
@@ -82,12 +88,24 @@ def _conjugate_gradients(apply: Callable[[np.ndarray], np.ndarray], rhs: np.ndar
     return x
 
 
+@dataclass(frozen=True)
+class Subspace:
+    """What the fusion needs of the whole scene: the subspace's basis ``(band, rank)``, the guide's response to
+    it ``(guide band, rank)`` and offset ``(guide band,)``."""
+
+    basis: np.ndarray
+    response: np.ndarray
+    offset: np.ndarray
+
+
 @register("fuse", "subspace")
 @dataclass(frozen=True)
 class SubspaceFusion(Fuser):
     """Convex fusion in a ``rank``-dimensional spectral subspace with vector-TV regularisation."""
 
     name = "subspace"
+    tiled = True
+    bytes_per_voxel = 48.0
     mtf_gain: float = DEFAULT_MTF_GAIN
     rank: int = 10
     guide_weight: float = 1.0
@@ -107,22 +125,39 @@ class SubspaceFusion(Fuser):
         if not (isinstance(self.iterations, int) and self.iterations >= 1):
             self._fail("iterations", self.iterations, "a positive integer")
 
-    def sharpen(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int,
-                srf: np.ndarray | None = None) -> np.ndarray:
+    def fit(self, hs: Any, guide: Any, ratio: int, srf: np.ndarray | None = None) -> Subspace:
+        """One pass over the low-resolution pair: the subspace (the leading eigenvectors of the pixels' second
+        moments, the right singular vectors of the pixel matrix) and, without ``srf``, the guide's response to it
+        (least squares of the degraded guide on the coefficients, from the same sums)."""
+        import dask.array as da
+
+        lazy = isinstance(hs, da.Array) or isinstance(guide, da.Array)
+        xp = da if lazy else np
+        n_bands, n_guide = hs.shape[2], guide.shape[2]
+        parts = [xp.asarray(hs, dtype=np.float64)] + ([degrade(guide, ratio, self.mtf_gain)] if srf is None else [])
+        sums = moments(xp.concatenate(parts, axis=2), xp)
+        sums = np.asarray(sums.compute() if lazy else sums)
+        self._check_finite(sums[-1], "hs or guide")  # (a non-finite value spoils its sums)
+        rank = min(self.rank, n_bands)
+        _, vectors = np.linalg.eigh(sums[:n_bands, :n_bands])
+        basis = vectors[:, ::-1][:, :rank]                         # (band, rank), orthonormal columns
+        if srf is not None:
+            return Subspace(basis, srf @ basis, np.zeros(n_guide))
+        # the normal equations of [coefficients, 1] → degraded guide
+        project = np.zeros((n_bands + n_guide + 1, rank + n_guide + 1))
+        project[:n_bands, :rank] = basis
+        project[n_bands:, rank:] = np.eye(n_guide + 1)
+        normal = project.T @ sums @ project                        # sums of [coefficients, guide, 1] products
+        design = np.r_[np.arange(rank), rank + n_guide]
+        solution = np.linalg.lstsq(normal[np.ix_(design, design)], normal[design, rank:rank + n_guide], rcond=None)[0]
+        return Subspace(basis, solution[:rank].T, solution[rank])
+
+    def sharpen_window(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int, fitted: Subspace) -> np.ndarray:
         assert guide is not None
-        guide = guide if guide.ndim == 3 else guide[:, :, None]
-        rank = min(self.rank, hs.shape[2])
-        _, _, vt = np.linalg.svd(hs.reshape(-1, hs.shape[2]), full_matrices=False)
-        basis = vt[:rank].T                                        # (band, rank), orthonormal columns
-        coefficients_low = hs @ basis                              # (y, x, rank)
-        if srf is None:
-            guide_low = degrade(guide, ratio, self.mtf_gain).reshape(-1, guide.shape[2])
-            fit, *_ = np.linalg.lstsq(_with_intercept(coefficients_low), guide_low,
-                                      rcond=None)
-            response, offset = fit[:rank].T, fit[rank]             # (guide band, rank), (guide band,)
-        else:
-            response, offset = srf @ basis, np.zeros(guide.shape[2])
-        target = guide - offset
+        basis, response = fitted.basis, fitted.response
+        rank = basis.shape[1]
+        coefficients_low = np.asarray(hs, dtype=np.float64) @ basis  # (y, x, rank)
+        target = guide - fitted.offset
         start = ratio // 2
         shape = guide.shape[:2] + (rank,)
 
