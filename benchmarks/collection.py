@@ -3,12 +3,19 @@
     python benchmarks/collection.py [--scenes 1 10 50] [--speedup 4]
 
 For each N, in a fresh copy of the repository whose params.yaml declares N AVIRIS-like scenes (seeds 0..N-1,
-the default stages and methods, ``collection.parallel: 2``): the wall time of the pipeline flow from nothing,
-then of a no-op ``dvc repro`` and of ``dvc status`` (best of 3 each). Per scene, each stage's time as the
-pipeline saw it (DVC's check, the stage's command, DVC's record: the ``pipeline-stages`` table) beside the
-time its own flow run spent working (its ``total_run_time`` on the server); the difference is the
-orchestration overhead (the stage process's start and imports, Prefect's and DVC's bookkeeping).
-``--speedup K`` runs a collection of K scenes once serially (``parallel: 1``) and once two at a time.
+the default stages and methods, the first scene the one the learned models train on, ``collection.parallel:
+2``): the wall time of the pipeline flow from nothing, then of a no-op ``dvc repro`` and of ``dvc status`` (best
+of 3 each). Per scene, each stage's time as the pipeline saw it (the ``pipeline-stages`` table) beside the time its
+own flow run spent working (its ``total_run_time`` on the server); the difference is the orchestration overhead,
+split into DVC's check, DVC's record and the rest (the stage process's start, Prefect's bookkeeping of its flow
+run, its exit).
+
+``--speedup K`` compares the scenes' stages run one at a time and two at a time: a collection of K + 1 scenes whose
+first scene and the stages run once (training, operators) are reproduced beforehand, then the pipeline flow timed
+on the K others (their five stages each, and the report) with ``collection.parallel: 1`` and with ``2``, in two
+copies of that workspace. Twice: with the default ``compute.threads: null`` (a stage computes on every core when
+it runs alone, on half of them when two run: the serial run is not single-threaded) and with ``compute.threads:
+1`` (one thread per stage either way: what running scenes side by side gains by itself).
 Floors (issue 19): overhead per scene <= 10 % of its compute, no-op ``dvc repro`` on 50 scenes <= 20 s,
 speed-up of 2 concurrent scenes over serial >= 1.6x.
 """
@@ -28,16 +35,19 @@ from typing import Any
 
 import yaml
 
+from spectraflow.collection import PER_SCENE_STAGES
 from spectraflow.testing.workspace import api_post, artifact_rows, copy_workspace, isolated_env, prefect_server, run
 
 REPO = Path(__file__).resolve().parents[1]
 SCENE = {"height": 128, "width": 128, "sensor": "aviris",
          "endmembers": ["vegetation", "soil", "water", "asphalt", "kaolinite"]}
-PER_SCENE = ("ingest", "preprocess", "denoise", "unmix")
+#: The stages run once per collection, beside the report
+ONCE = ("train_denoise", "train_operator")
 
 
-def declare(repo: Path, env: dict[str, str], scenes: int, parallel: int) -> list[str]:
-    """Make ``repo``'s params.yaml declare ``scenes`` generated scenes; their names."""
+def declare(repo: Path, env: dict[str, str], scenes: int, parallel: int, threads: int | None = None) -> list[str]:
+    """Make ``repo``'s params.yaml declare ``scenes`` generated scenes (the first one the models' training scene, no
+    companion images); their names."""
     path = repo / "params.yaml"
     params = yaml.safe_load(path.read_text())
     names = [f"s{i:02d}" for i in range(scenes)]  # each scene its own copy of SCENE: params.yaml takes no aliases
@@ -45,10 +55,20 @@ def declare(repo: Path, env: dict[str, str], scenes: int, parallel: int) -> list
     params["collection"]["scenes"] = {name: {"source_dir": f"data/raw/{name}", "source": "scene.hdr",
                                              "ground_truth": "scene_groundtruth.nc"} for name in names}
     params["collection"]["parallel"] = parallel
+    params["compute"]["threads"] = threads
     params["train_denoise"]["scene"] = names[0]
+    params["train_unmix"]["scenes"] = [names[0]]
+    params["fuse"]["companions"] = {}
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "commit", "-qam", f"{scenes} scenes"], repo, env)
     return names
+
+
+def set_parallel(repo: Path, parallel: int) -> None:
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params["collection"]["parallel"] = parallel
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def _all(url: str, path: str) -> list[dict[str, Any]]:
@@ -60,16 +80,24 @@ def _all(url: str, path: str) -> list[dict[str, Any]]:
             return rows
 
 
-def stage_times(url: str) -> dict[str, tuple[float, float]]:
-    """Each stage that ran in the latest pipeline run, by its task run's name (``denoise s03``): (seconds as the
-    pipeline saw it, the working seconds of the stage's flow run, the child of that task run)."""
-    seen = {(r["stage"], r["scene"]): float(r["seconds"]) for r in artifact_rows(url, "pipeline-stages")
-            if r["status"] == "ran"}
+#: A stage's times (seconds): as the pipeline saw it, of them DVC's check, its command and DVC's record, and the
+#: working time of the stage's flow run (the child of its task run)
+PARTS = ("seen", "check", "command", "record", "working")
+
+
+def stage_times(url: str) -> dict[str, dict[str, float]]:
+    """Each stage that ran in the latest pipeline run, by its task run's name (``denoise s03``): its :data:`PARTS`."""
+    rows = {(r["stage"], r["scene"]): r for r in artifact_rows(url, "pipeline-stages") if r["status"] == "ran"}
     tasks = {r["id"]: r["name"] for r in _all(url, "/task_runs/filter")}
     working = {tasks[r["parent_task_run_id"]]: float(r["total_run_time"]) for r in _all(url, "/flow_runs/filter")
                if r["parent_task_run_id"] in tasks and r["state_type"] == "COMPLETED"}
-    names = {(stage, scene): f"{stage} {scene}" if scene != "—" else stage for stage, scene in seen}
-    return {name: (seen[key], working.get(name, float("nan"))) for key, name in names.items()}
+    times = {}
+    for (stage, scene), row in rows.items():
+        name = f"{stage} {scene}" if scene != "—" else stage
+        times[name] = {"seen": float(row["seconds"]), "check": float(row["dvc check s"]),
+                       "command": float(row["command s"]), "record": float(row["dvc record s"]),
+                       "working": working.get(name, float("nan"))}
+    return times
 
 
 def pipeline(repo: Path, env: dict[str, str], url: str) -> float:
@@ -94,13 +122,31 @@ def collection(work: Path, scenes: int, parallel: int) -> dict[str, Any]:
     with prefect_server(env, work / "server") as url:
         wall = pipeline(repo, env, url)
         times = stage_times(url)
-    result: dict[str, Any] = {"wall": wall, "times": times}
-    per_scene = [[times[f"{stage} {name}"] for stage in PER_SCENE] for name in names]
-    result["scene_seen"] = [sum(seen for seen, _ in stages) for stages in per_scene]
-    result["scene_working"] = [sum(working for _, working in stages) for stages in per_scene]
-    result["noop_repro"] = best_of(["dvc", "repro"], repo, env)
-    result["status"] = best_of(["dvc", "status"], repo, env)
-    return result
+    per_scene = [[times[f"{stage} {name}"] for stage in PER_SCENE_STAGES] for name in names]
+    return {"wall": wall, "times": times,
+            "scene_seen": [sum(t["seen"] for t in stages) for stages in per_scene],
+            "scene_working": [sum(t["working"] for t in stages) for stages in per_scene],
+            "noop_repro": best_of(["dvc", "repro"], repo, env), "status": best_of(["dvc", "status"], repo, env)}
+
+
+def speedup(work: Path, scenes: int, threads: int | None) -> tuple[float, float]:
+    """The pipeline's wall time on ``scenes`` scenes' stages, one at a time and two at a time (see the module)."""
+    env = isolated_env(work / "home")
+    prepared = copy_workspace(REPO, work / "prepared", env)
+    first, *_ = declare(prepared, env, scenes + 1, parallel=1, threads=threads)
+    once = [f"{stage}@{first}" for stage in PER_SCENE_STAGES] + [f"train_unmix@{first}", *ONCE]
+    run(["dvc", "repro", *once], prepared, env)
+    walls = []
+    for parallel in (1, 2):
+        repo = work / f"parallel-{parallel}"
+        shutil.copytree(prepared, repo, symlinks=True)
+        set_parallel(repo, parallel)
+        with prefect_server(env, work / f"server-{parallel}") as url:
+            walls.append(pipeline(repo, env, url))
+            ran = [r for r in artifact_rows(url, "pipeline-stages") if r["status"] == "ran"]
+        assert len(ran) == scenes * len(PER_SCENE_STAGES) + 1, [(r["stage"], r["scene"]) for r in ran]
+        shutil.rmtree(repo, ignore_errors=True)
+    return walls[0], walls[1]
 
 
 def mean_std(values: list[float]) -> str:
@@ -108,9 +154,25 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.fmean(values):.1f} ± {spread:.1f}"
 
 
+def print_stages(times: dict[str, dict[str, float]], scenes: int) -> None:
+    print(f"per stage, {scenes} scenes (seconds; per-scene stages: mean ± std over scenes): as the pipeline saw it, "
+          "its flow run's working time, and the overhead (the difference): DVC's check, DVC's record, the rest")
+    print()
+    print("| stage | seen | working | overhead | of it: dvc check | dvc record | process and Prefect |")
+    print("|---|---|---|---|---|---|---|")
+    groups = {stage: [t for k, t in times.items() if k.split(" ")[0] == stage] for stage in PER_SCENE_STAGES}
+    groups |= {f"{k} (once)": [t] for k, t in times.items() if k.split(" ")[0] not in PER_SCENE_STAGES}
+    for label, rows in groups.items():
+        cells = [mean_std([t[part] for t in rows]) for part in ("seen", "working")]
+        cells.append(mean_std([t["seen"] - t["working"] for t in rows]))
+        cells += [mean_std([t[part] for t in rows]) for part in ("check", "record")]
+        cells.append(mean_std([t["command"] - t["working"] for t in rows]))
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenes", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--scenes", type=int, nargs="*", default=[1, 10, 50])
     parser.add_argument("--speedup", type=int, default=4,
                         help="scenes of the serial / 2-concurrent comparison (0: none)")
     args = parser.parse_args()
@@ -119,10 +181,12 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} cores; scenes of {SCENE['height']} x {SCENE['width']} x 224 "
               f"({SCENE['sensor']}), the default stages and methods; pipeline flow on a Prefect server")
         print()
-        print("| scenes | pipeline wall (parallel 2) | per scene: stage time seen by the pipeline | per scene: "
-              "its flow runs' working time | overhead per scene | overhead / working | no-op dvc repro | "
-              "dvc status |")
-        print("|---|---|---|---|---|---|---|---|")
+        if args.scenes:
+            print("| scenes | pipeline wall (parallel 2) | per scene: stage time seen by the pipeline | per scene: "
+                  "its flow runs' working time | overhead per scene | overhead / working | no-op dvc repro | "
+                  "dvc status |")
+            print("|---|---|---|---|---|---|---|---|")
+        largest: dict[str, Any] = {}
         for n in args.scenes:
             r = collection(base / f"n{n}", n, parallel=2)
             overhead = [seen - working for seen, working in zip(r["scene_seen"], r["scene_working"], strict=True)]
@@ -130,32 +194,26 @@ def main() -> None:
             print(f"| {n} | {r['wall']:.0f} s | {mean_std(r['scene_seen'])} s | {mean_std(r['scene_working'])} s | "
                   f"{mean_std(overhead)} s | {100 * ratio:.0f} % (floor <= 10 %) | {r['noop_repro']:.1f} s"
                   f"{' (floor <= 20 s)' if n >= 50 else ''} | {r['status']:.1f} s |", flush=True)
-            if n == max(args.scenes):
-                print()
-                print(f"per stage, {n} scenes (mean ± std over scenes; seconds): seen by the pipeline / working")
-                print()
-                print("| stage | seen | working | overhead |")
-                print("|---|---|---|---|")
-                for stage in PER_SCENE:
-                    pairs = [v for k, v in r["times"].items() if k.split(" ")[0] == stage]
-                    print(f"| {stage} | {mean_std([p[0] for p in pairs])} | {mean_std([p[1] for p in pairs])} | "
-                          f"{mean_std([p[0] - p[1] for p in pairs])} |")
-                for key, (seen, working) in r["times"].items():
-                    if key.split(" ")[0] not in PER_SCENE:
-                        print(f"| {key} (once) | {seen:.1f} | {working:.1f} | {seen - working:.1f} |")
+            largest = r | {"scenes": n}
             shutil.rmtree(base / f"n{n}", ignore_errors=True)
+        if largest:
+            print()
+            print_stages(largest["times"], largest["scenes"])
         k = args.speedup
         if k < 2:
             return
         print()
-        serial = collection(base / "serial", k, parallel=1)
-        shutil.rmtree(base / "serial", ignore_errors=True)
-        concurrent = collection(base / "concurrent", k, parallel=2)
-        print(f"| {k} scenes | pipeline wall | speed-up | floor |")
-        print("|---|---|---|---|")
-        print(f"| serial (collection.parallel: 1) | {serial['wall']:.0f} s | 1.00x | |")
-        print(f"| two at a time (collection.parallel: 2) | {concurrent['wall']:.0f} s | "
-              f"{serial['wall'] / concurrent['wall']:.2f}x | >= 1.6x |")
+        print(f"{k} scenes' stages (five each) and the report, the training scene and the stages run once "
+              "reproduced beforehand:")
+        print()
+        print("| compute.threads | serial (collection.parallel: 1) | two at a time (parallel: 2) | speed-up | floor |")
+        print("|---|---|---|---|---|")
+        for threads in (None, 1):
+            serial, concurrent = speedup(base / f"speedup-{threads}", k, threads)
+            label = "null (default: the cores shared among the stages running)" if threads is None else str(threads)
+            print(f"| {label} | {serial:.0f} s | {concurrent:.0f} s | {serial / concurrent:.2f}x | >= 1.6x |",
+                  flush=True)
+            shutil.rmtree(base / f"speedup-{threads}", ignore_errors=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

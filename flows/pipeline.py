@@ -7,9 +7,10 @@ flow run appears in the UI as a child of its task run, on this run's Prefect ser
 bad scene fails its own stages only: the stages downstream of a failure are ``blocked``, every other stage
 finishes, the report is written on what succeeded, and the flow ends Failed naming each failed stage and why;
 the next run retries only what failed. The run publishes keyed artifacts (each keeps its history on the
-Artifacts page): ``pipeline-stages`` (each stage's scene, status, seconds and error), the metrics (``dvc metrics
-show``), one table per metrics file beside the previous run's, the report in markdown and a link to its HTML
-page; then it pushes to the default DVC remote when one is configured and nothing failed.
+Artifacts page): ``pipeline-stages`` (each stage's scene, status, seconds — DVC's check, the command, DVC's
+record — and error), the metrics (``dvc metrics show``), one table per metrics file beside the previous run's,
+the report in markdown and a link to its HTML page; then it pushes to the default DVC remote when one is
+configured and nothing failed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from prefect.futures import PrefectConcurrentFuture
 from flows._params import main, section
 from spectraflow.collection import parallel_bound
 from spectraflow.config import ReportConfig, from_mapping
-from tasks.dvc import SUMMARY_STAGES, StageOutcome, collect_metrics, error_line, push_if_remote, run_stage, stage_graph
+from tasks import dvc
+from tasks.dvc import SUMMARY_STAGES, StageOutcome, error_line, run_stage
 from tasks.report import publish_report
 
 
@@ -39,41 +41,47 @@ def _label(stage: str) -> str:
 
 def run_stages(graph: dict[str, list[str]], parallel: int) -> dict[str, StageOutcome]:
     """Run ``graph``'s stages (each mapped to its upstream stages, in an order that lists upstream first), at
-    most ``parallel`` at once; return each one's outcome in that order."""
+    most ``parallel`` at once; return each one's outcome in that order. Every stage that ran is in dvc.lock when
+    it returns or raises."""
     outcomes: dict[str, StageOutcome] = {}
     running: dict[str, PrefectConcurrentFuture[StageOutcome]] = {}
     waiting = list(graph)
-    while waiting or running:
-        for name in list(waiting):
-            upstream = graph[name]
-            if len(running) >= parallel or not all(u in outcomes for u in upstream):
+    try:
+        while waiting or running:
+            for name in list(waiting):
+                upstream = graph[name]
+                if len(running) >= parallel or not all(u in outcomes for u in upstream):
+                    continue
+                waiting.remove(name)
+                failed = [u for u in upstream if outcomes[u].status in ("failed", "blocked")]
+                if failed and name not in SUMMARY_STAGES:
+                    outcomes[name] = StageOutcome(name, "blocked", error=f"upstream stage {failed[0]} did not finish")
+                    continue
+                running[name] = run_stage.with_options(task_run_name=_label(name)).submit(name)
+            if not running:
                 continue
-            waiting.remove(name)
-            failed = [u for u in upstream if outcomes[u].status in ("failed", "blocked")]
-            if failed and name not in SUMMARY_STAGES:
-                outcomes[name] = StageOutcome(name, "blocked", error=f"upstream stage {failed[0]} did not finish")
-                continue
-            running[name] = run_stage.with_options(task_run_name=_label(name)).submit(name)
-        if not running:
-            continue
-        wait([future.wrapped_future for future in running.values()], return_when=FIRST_COMPLETED)
-        for name in [name for name, future in running.items() if future.wrapped_future.done()]:
-            try:
-                outcomes[name] = running.pop(name).result()
-            except BaseException as exc:  # the stage's own error, reported in the table and the flow's state
-                outcomes[name] = StageOutcome(name, "failed", error=error_line(exc))
+            wait([future.wrapped_future for future in running.values()], return_when=FIRST_COMPLETED)
+            for name in [name for name, future in running.items() if future.wrapped_future.done()]:
+                try:
+                    outcomes[name] = running.pop(name).result()
+                except BaseException as exc:  # the stage's own error, reported in the table and the flow's state
+                    outcomes[name] = StageOutcome(name, "failed", error=error_line(exc))
+    finally:
+        dvc.write_records()
     return {name: outcomes[name] for name in graph}
 
 
 @flow(name="pipeline")
 def pipeline(push: bool = True) -> dict[str, str]:
     start = time.perf_counter()
-    outcomes = run_stages(stage_graph(), parallel_bound(section("collection")))
+    outcomes = run_stages(dvc.stage_graph(), parallel_bound(section("collection")))
     create_table_artifact(
         key="pipeline-stages", description=f"stages of this run ({time.perf_counter() - start:.0f} s)",
         table=[{"stage": o.stage.partition("@")[0], "scene": o.scene or "—", "status": o.status,
-                "seconds": round(o.seconds, 1), "error": o.error} for o in outcomes.values()])
-    create_table_artifact(key="pipeline-metrics", table=collect_metrics(), description="dvc metrics show")
+                "seconds": round(o.seconds, 1), "dvc check s": round(o.check_seconds, 1),
+                "command s": round(o.command_seconds, 1), "dvc record s": round(o.record_seconds, 1),
+                "error": o.error} for o in outcomes.values()])
+    create_table_artifact(key="pipeline-metrics", table=dvc.collect_metrics(), description="dvc metrics show")
     report = from_mapping(ReportConfig, section("report"), "report")
     publish_report(report.out, report.baseline)
     failed = [o for o in outcomes.values() if o.status == "failed"]
@@ -81,7 +89,7 @@ def pipeline(push: bool = True) -> dict[str, str]:
         raise PipelineFailed(f"{len(failed)} stage(s) failed, the other stages finished: "
                              + "; ".join(f"{o.stage}: {o.error}" for o in failed))
     if push:
-        push_if_remote()
+        dvc.push_if_remote()
     return {name: o.status for name, o in outcomes.items()}
 
 

@@ -12,6 +12,13 @@ a fresh interpreter). A stage that fails is not recorded, so the next run (or ``
 and runs it, and only it, again; stages downstream of it wait for that run; every other stage finishes and is
 recorded. A test checks that the raw files and stores, the stages' params and their metrics (timings aside)
 equal a serial ``dvc repro``'s.
+
+Recording a stage has two parts too: its outputs' hashes and their copy into the cache, done as soon as the stage
+finishes, and its entry in ``dvc.lock``. DVC rewrites the whole lock file for an entry (a round-trip YAML parse and
+dump: about 1 s for the default collection, and it grows with the number of scenes, so per stage it made the
+overhead grow with the collection), so the entries of finished stages are written together, at most every
+:data:`RECORD_SECONDS` and when the run ends (:func:`write_records`). A run killed in between loses no output,
+only entries: those stages run again next time, as a stage killed while running does.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from tasks._warm import run_module
 
 #: Serialises this process's use of the DVC repository (its lock admits one holder at a time).
 _DVC = threading.Lock()
+#: The longest a finished stage waits for its entry in dvc.lock (see the module's docstring).
+RECORD_SECONDS = 30.0
 #: Stages that gather the whole collection: they run on what succeeded even when a scene failed.
 SUMMARY_STAGES = frozenset({"report"})
 
@@ -62,6 +71,10 @@ class StageOutcome:
     status: str
     seconds: float = 0.0
     error: str = ""
+    #: of ``seconds``: DVC's check, the stage's command, DVC's record of it (outputs hashed, cached)
+    check_seconds: float = 0.0
+    command_seconds: float = 0.0
+    record_seconds: float = 0.0
 
     @property
     def scene(self) -> str:
@@ -123,10 +136,13 @@ def run_stage(name: str) -> StageOutcome:
     child flow run of this task on the pipeline's Prefect server (no server of its own)."""
     logger = get_run_logger()
     start = time.perf_counter()
+    if name in SUMMARY_STAGES:  # the report shows dvc.lock's entries: those of the stages before it first
+        write_records()
     command, changed = _stage_command(name)
     if not changed:
         logger.info("stage %s: unchanged, skipped", name)
         return StageOutcome(name, "unchanged", time.perf_counter() - start)
+    checked = time.perf_counter()
     env = {**os.environ, "PREFECT_API_URL": _api_url()}
     child = _flow_run_for(command)
     if child is not None:
@@ -136,10 +152,51 @@ def run_stage(name: str) -> StageOutcome:
     if code != 0:
         tail = "\n".join(output.strip().splitlines()[-40:])
         raise RuntimeError(f"stage {name} failed (exit {code}): {command}\n{tail}")
-    with _DVC, _repo() as repo:
-        repo.commit(name, force=True)
+    ran = time.perf_counter()
+    _record(name)
     logger.info("stage %s: reproduced", name)
-    return StageOutcome(name, "ran", time.perf_counter() - start)
+    end = time.perf_counter()
+    return StageOutcome(name, "ran", end - start, check_seconds=checked - start, command_seconds=ran - checked,
+                        record_seconds=end - ran)
+
+
+class _Records:
+    """Stages recorded in the cache whose entries in dvc.lock are still to be written."""
+
+    def __init__(self) -> None:
+        self.stages: list[Any] = []
+        self.written = time.monotonic()
+
+
+_PENDING = _Records()
+
+
+def _record(name: str) -> None:
+    """Record a stage that ran as ``dvc repro`` does (its dependencies' and outputs' hashes, its outputs into
+    the cache); its entry in dvc.lock is written now if the last write is :data:`RECORD_SECONDS` old."""
+    with _DVC, _repo() as repo, repo.lock:
+        (stage,) = repo.stage.collect(name)
+        stage.save()
+        stage.commit()
+        _PENDING.stages.append(stage)
+        if time.monotonic() - _PENDING.written >= RECORD_SECONDS:
+            _write_pending(repo)
+
+
+def _write_pending(repo: Any) -> None:
+    """Write the pending entries into dvc.lock (``repo``'s lock held: the stages came from earlier instances of
+    the repository, which write the same file)."""
+    stages, _PENDING.stages = _PENDING.stages, []
+    _PENDING.written = time.monotonic()
+    if stages:
+        stages[0].dvcfile.dump_stages(stages, update_pipeline=False)
+
+
+def write_records() -> None:
+    """Write the dvc.lock entries of every stage recorded since the last write (the pipeline calls it when its
+    stages are done, failed or not)."""
+    with _DVC, _repo() as repo, repo.lock:
+        _write_pending(repo)
 
 
 def error_line(exc: BaseException) -> str:
