@@ -53,7 +53,8 @@ def declare(repo: Path, env: dict[str, str], scenes: int, parallel: int, threads
     names = [f"s{i:02d}" for i in range(scenes)]  # each scene its own copy of SCENE: params.yaml takes no aliases
     params["synth"]["scenes"] = {name: {"seed": i, **copy.deepcopy(SCENE)} for i, name in enumerate(names)}
     params["collection"]["scenes"] = {name: {"source_dir": f"data/raw/{name}", "source": "scene.hdr",
-                                             "ground_truth": "scene_groundtruth.nc"} for name in names}
+                                             "ground_truth": "scene_groundtruth.nc",
+                                             "unmix": {"n_endmembers": len(SCENE["endmembers"])}} for name in names}
     params["collection"]["parallel"] = parallel
     params["compute"]["threads"] = threads
     params["train_denoise"]["scene"] = names[0]

@@ -46,7 +46,7 @@ def run_stages(graph: dict[str, list[str]], parallel: int) -> dict[str, StageOut
     outcomes: dict[str, StageOutcome] = {}
     running: dict[str, PrefectConcurrentFuture[StageOutcome]] = {}
     waiting = list(graph)
-    try:
+    with dvc.recording():
         while waiting or running:
             for name in list(waiting):
                 upstream = graph[name]
@@ -66,8 +66,6 @@ def run_stages(graph: dict[str, list[str]], parallel: int) -> dict[str, StageOut
                     outcomes[name] = running.pop(name).result()
                 except BaseException as exc:  # the stage's own error, reported in the table and the flow's state
                     outcomes[name] = StageOutcome(name, "failed", error=error_line(exc))
-    finally:
-        dvc.write_records()
     return {name: outcomes[name] for name in graph}
 
 

@@ -17,18 +17,23 @@ Recording a stage has two parts too: its outputs' hashes and their copy into the
 finishes, and its entry in ``dvc.lock``. DVC rewrites the whole lock file for an entry (a round-trip YAML parse and
 dump: about 1 s for the default collection, and it grows with the number of scenes, so per stage it made the
 overhead grow with the collection), so the entries of finished stages are written together, at most every
-:data:`RECORD_SECONDS` and when the run ends (:func:`write_records`). A run killed in between loses no output,
-only entries: those stages run again next time, as a stage killed while running does.
+:data:`RECORD_SECONDS`, before the report (which shows them) and when the run ends. A run killed in between loses
+no output, only entries: those stages run again next time, as a stage killed while running does. The repository
+is opened once per run (:func:`recording`) and its stages loaded once, as ``dvc repro`` does: each check and
+record then costs DVC's hashing only (its state database answers for files it hashed before), not a parse of
+dvc.yaml and dvc.lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +47,8 @@ from tasks._warm import run_module
 _DVC = threading.Lock()
 #: The longest a finished stage waits for its entry in dvc.lock (see the module's docstring).
 RECORD_SECONDS = 30.0
+#: The longest a stage's flow run waits for the server to know its parent task run (see _flow_run_for).
+PARENT_SECONDS = 30.0
 #: Stages that gather the whole collection: they run on what succeeded even when a scene failed.
 SUMMARY_STAGES = frozenset({"report"})
 
@@ -83,9 +90,11 @@ class StageOutcome:
 
 def _stage_command(name: str) -> tuple[str, bool]:
     """The stage's command and whether DVC sees it changed."""
-    with _DVC, _repo() as repo, repo.lock:
-        stage = repo.stage.collect(name)[0]
-        return str(stage.cmd), bool(stage.changed())
+    with _DVC:
+        session = _session()
+        stage = session.stages[name]
+        with session.repo.lock:
+            return str(stage.cmd), bool(stage.changed())
 
 
 def _flow_run_for(command: str) -> str | None:
@@ -95,6 +104,7 @@ def _flow_run_for(command: str) -> str | None:
 
     from prefect import get_client
     from prefect.context import TaskRunContext
+    from prefect.exceptions import PrefectHTTPStatusError
     from prefect.states import Pending
 
     from flows._params import command_parameters, stage_flow
@@ -104,10 +114,21 @@ def _flow_run_for(command: str) -> str | None:
     if len(words) < 3 or words[:2] != ["python", "-m"] or not words[2].startswith("flows.") or context is None:
         return None
     flow = stage_flow(importlib.import_module(words[2]))
-    with get_client(sync_client=True) as client:
-        run = client.create_flow_run(flow=flow, parameters=command_parameters(flow, words[3:]), state=Pending(),
-                                     name=" ".join([flow.name, *words[3:]]), parent_task_run_id=context.task_run.id)
-    return str(run.id)
+    # the server records a task run from its events, a moment after it starts: until then a child naming it as
+    # its parent is refused (409), so the child is asked for again, for up to PARENT_SECONDS
+    deadline, pause = time.monotonic() + PARENT_SECONDS, 0.05
+    while True:
+        try:
+            with get_client(sync_client=True) as client:
+                run = client.create_flow_run(flow=flow, parameters=command_parameters(flow, words[3:]),
+                                             state=Pending(), name=" ".join([flow.name, *words[3:]]),
+                                             parent_task_run_id=context.task_run.id)
+            return str(run.id)
+        except PrefectHTTPStatusError as exc:
+            if exc.response.status_code != 409 or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 1.0)
 
 
 def _run_command(command: str, env: dict[str, str], warm: bool) -> tuple[int, str]:
@@ -160,43 +181,72 @@ def run_stage(name: str) -> StageOutcome:
                         record_seconds=end - ran)
 
 
-class _Records:
-    """Stages recorded in the cache whose entries in dvc.lock are still to be written."""
+class _Session:
+    """The repository as a pipeline run uses it: its stages loaded once (DVC parses dvc.yaml and dvc.lock for
+    every load, 0.1–0.3 s for the default collection and more with every scene), each stage's hashes updated in
+    place as it is recorded (as ``dvc repro`` keeps them between the stages it runs), the entries to write."""
 
     def __init__(self) -> None:
-        self.stages: list[Any] = []
+        self.repo = _repo()
+        with self.repo.lock:
+            self.stages = {stage.addressing: stage for stage in self.repo.index.stages}
+        self.pending: list[Any] = []
         self.written = time.monotonic()
 
+    def write(self) -> None:
+        """Write the pending entries into dvc.lock."""
+        stages, self.pending = self.pending, []
+        self.written = time.monotonic()
+        if stages:
+            with self.repo.lock:
+                stages[0].dvcfile.dump_stages(stages, update_pipeline=False)
 
-_PENDING = _Records()
+
+_SESSION: _Session | None = None
+
+
+def _session() -> _Session:
+    if _SESSION is None:
+        raise RuntimeError("a stage runs inside tasks.dvc.recording(), which opens the repository for the run")
+    return _SESSION
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[None]:
+    """The repository open for :func:`run_stage` while the body runs; every stage recorded is in dvc.lock when
+    it ends, whether the body finished or raised."""
+    global _SESSION
+    with _DVC:
+        _SESSION = _Session()
+    try:
+        yield
+    finally:
+        with _DVC:
+            try:
+                _SESSION.write()
+            finally:
+                _SESSION.repo.close()
+                _SESSION = None
 
 
 def _record(name: str) -> None:
     """Record a stage that ran as ``dvc repro`` does (its dependencies' and outputs' hashes, its outputs into
     the cache); its entry in dvc.lock is written now if the last write is :data:`RECORD_SECONDS` old."""
-    with _DVC, _repo() as repo, repo.lock:
-        (stage,) = repo.stage.collect(name)
-        stage.save()
-        stage.commit()
-        _PENDING.stages.append(stage)
-        if time.monotonic() - _PENDING.written >= RECORD_SECONDS:
-            _write_pending(repo)
-
-
-def _write_pending(repo: Any) -> None:
-    """Write the pending entries into dvc.lock (``repo``'s lock held: the stages came from earlier instances of
-    the repository, which write the same file)."""
-    stages, _PENDING.stages = _PENDING.stages, []
-    _PENDING.written = time.monotonic()
-    if stages:
-        stages[0].dvcfile.dump_stages(stages, update_pipeline=False)
+    with _DVC:
+        session = _session()
+        stage = session.stages[name]
+        with session.repo.lock:
+            stage.save()
+            stage.commit()
+        session.pending.append(stage)
+        if time.monotonic() - session.written >= RECORD_SECONDS:
+            session.write()
 
 
 def write_records() -> None:
-    """Write the dvc.lock entries of every stage recorded since the last write (the pipeline calls it when its
-    stages are done, failed or not)."""
-    with _DVC, _repo() as repo, repo.lock:
-        _write_pending(repo)
+    """Write the dvc.lock entries of every stage recorded since the last write (before a stage that reads them)."""
+    with _DVC:
+        _session().write()
 
 
 def error_line(exc: BaseException) -> str:

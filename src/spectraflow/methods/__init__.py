@@ -13,7 +13,7 @@ from typing import Any
 from .._registry import Registry
 from ..errors import UnknownMethodError
 
-__all__ = ["FAMILIES", "register", "get", "names", "registry", "build", "method_params"]
+__all__ = ["FAMILIES", "register", "get", "names", "registry", "build", "method_params", "provider_modules"]
 
 FAMILIES = ("denoise", "unmix", "anomaly", "fuse", "operator", "preprocess")
 _REGISTRIES: dict[str, Registry[Any]] = {family: Registry(f"{family} method") for family in FAMILIES}
@@ -26,6 +26,12 @@ _PROVIDERS: dict[str, tuple[str, ...]] = {
     "fuse": ("spectraflow.methods.fusion",),
     "operator": ("spectraflow.methods.operators",),
 }
+
+
+def provider_modules() -> tuple[str, ...]:
+    """The modules that register every family's methods (what a process about to run any method can import
+    ahead)."""
+    return tuple(module for family in FAMILIES for module in _PROVIDERS.get(family, ()))
 
 
 def registry(family: str) -> Registry[Any]:
