@@ -24,9 +24,11 @@ from multiprocessing.context import ForkServerContext
 
 __all__ = ["run_module"]
 
-#: What the stages import as they run (torch, scipy, dask, zarr, matplotlib come with them): beside the method
-#: families' modules, the readers and writers, the metrics, the figures and the training loop
-_STAGE_LIBRARIES = ("spectraflow.io", "spectraflow.metrics", "spectraflow.report.figures", "spectraflow.train")
+#: What the stages import as they run, beside the method families' modules: the readers and writers, the metrics,
+#: the figures, the training loop, and the libraries these import inside their functions (xarray looks for
+#: sparse, which brings numba)
+_STAGE_LIBRARIES = ("spectraflow.io", "spectraflow.metrics", "spectraflow.report.figures", "spectraflow.train",
+                    "xarray", "dask.array", "distributed", "zarr", "sparse", "matplotlib.pyplot")
 
 
 @functools.cache
