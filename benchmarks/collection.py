@@ -157,10 +157,12 @@ def mean_std(values: list[float]) -> str:
 
 def print_stages(times: dict[str, dict[str, float]], scenes: int) -> None:
     print(f"per stage, {scenes} scenes (seconds; per-scene stages: mean ± std over scenes): as the pipeline saw it, "
-          "its flow run's working time, and the overhead (the difference): DVC's check, DVC's record, the rest")
+          "its flow run's working time, and the overhead (the difference): DVC's check, DVC's record, the stage's "
+          "process outside its flow run's working time, and the task's own (the flow run's creation, waits)")
     print()
-    print("| stage | seen | working | overhead | of it: dvc check | dvc record | process and Prefect |")
-    print("|---|---|---|---|---|---|---|")
+    print("| stage | seen | working | overhead | of it: dvc check | dvc record | the stage's process and its flow "
+          "run | the task's own |")
+    print("|---|---|---|---|---|---|---|---|")
     groups = {stage: [t for k, t in times.items() if k.split(" ")[0] == stage] for stage in PER_SCENE_STAGES}
     groups |= {f"{k} (once)": [t] for k, t in times.items() if k.split(" ")[0] not in PER_SCENE_STAGES}
     for label, rows in groups.items():
@@ -168,6 +170,7 @@ def print_stages(times: dict[str, dict[str, float]], scenes: int) -> None:
         cells.append(mean_std([t["seen"] - t["working"] for t in rows]))
         cells += [mean_std([t[part] for t in rows]) for part in ("check", "record")]
         cells.append(mean_std([t["command"] - t["working"] for t in rows]))
+        cells.append(mean_std([t["seen"] - t["check"] - t["command"] - t["record"] for t in rows]))
         print(f"| {label} | " + " | ".join(cells) + " |")
 
 

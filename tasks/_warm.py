@@ -59,10 +59,13 @@ def _main(module: str, args: list[str], env: Mapping[str, str], output: str) -> 
 
     # the server imported the module already: runpy runs it again as __main__, as `python -m` would
     warnings.filterwarnings("ignore", f"'{module}' found in sys.modules", RuntimeWarning)
-    # Prefect read its settings when the server imported it; the API this stage reports to is the pipeline's
+    # Prefect read its settings when the server imported it; the API this stage reports to is the pipeline's.
+    # No heartbeat thread: the pipeline watches the stage's process (one that dies leaves its flow run Crashed,
+    # tasks.dvc), and joining that thread costs up to a second at the end of every flow run
     url = env.get("PREFECT_API_URL")
-    settings = temporary_settings({PREFECT_API_URL: url}) if url else temporary_settings(
-        restore_defaults=[PREFECT_API_URL])
+    quiet = {"flows.heartbeat_frequency": None}
+    settings = temporary_settings({**quiet, PREFECT_API_URL: url}) if url else temporary_settings(
+        quiet, restore_defaults=[PREFECT_API_URL])
     with settings:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
 

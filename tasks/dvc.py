@@ -131,6 +131,20 @@ def _flow_run_for(command: str) -> str | None:
             pause = min(2 * pause, 1.0)
 
 
+def _close_crashed(run_id: str, code: int) -> None:
+    """Mark Crashed the flow run of a stage whose process ended (killed, out of memory) before the run did."""
+    from uuid import UUID
+
+    from prefect import get_client
+    from prefect.states import Crashed
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(run_id))
+        if run.state is None or not run.state.is_final():
+            client.set_flow_run_state(run.id, Crashed(message=f"the stage's process ended with code {code}"),
+                                      force=True)
+
+
 def _run_command(command: str, env: dict[str, str], warm: bool) -> tuple[int, str]:
     """Run a stage's command: a flow module (``python -m flows.<stage> ...``) in a process forked from a warm
     server that imported the stage modules once (:mod:`tasks._warm`), anything else as written; its exit code
@@ -170,6 +184,8 @@ def run_stage(name: str) -> StageOutcome:
         env[FLOW_RUN_VARIABLE] = child
     logger.info("stage %s: running %s", name, command)
     code, output = _run_command(command, env, warm=child is not None)
+    if code != 0 and child is not None:
+        _close_crashed(child, code)
     if code != 0:
         tail = "\n".join(output.strip().splitlines()[-40:])
         raise RuntimeError(f"stage {name} failed (exit {code}): {command}\n{tail}")

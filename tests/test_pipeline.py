@@ -431,3 +431,26 @@ def test_parameter_sweep_as_dvc_experiments(repo: Path, env: dict[str, str]) -> 
     metrics = data["metrics"]["data/metrics/train_operator.json"]["data"]
     assert metrics == json.loads((repo / "data/metrics/train_operator.json").read_text())
     assert metrics["parameters"] < before["parameters"]  # fewer Fourier modes: fewer weights
+
+
+def test_a_stage_whose_process_dies_leaves_its_flow_run_crashed(prefect_server: str) -> None:
+    """Stage flow runs send no heartbeats (tasks/_warm.py): the pipeline closes the run of a stage whose process
+    ended before it did, and leaves a finished one as it is."""
+    from prefect import flow, get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.states import Completed, Running
+
+    from tasks.dvc import _close_crashed
+
+    @flow
+    def stage() -> None: ...
+
+    with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
+        killed, finished = (client.create_flow_run(flow=stage, state=Running()) for _ in range(2))
+        client.set_flow_run_state(finished.id, Completed(), force=True)
+        _close_crashed(str(killed.id), -9)
+        _close_crashed(str(finished.id), 1)
+        state = client.read_flow_run(killed.id).state
+        assert state is not None and state.type == StateType.CRASHED and "code -9" in (state.message or "")
+        assert client.read_flow_run(finished.id).state.type == StateType.COMPLETED  # type: ignore[union-attr]
