@@ -103,7 +103,7 @@ def stage_times(url: str) -> dict[str, dict[str, float]]:
 
 def pipeline(repo: Path, env: dict[str, str], url: str) -> float:
     start = time.perf_counter()
-    run([sys.executable, "-m", "flows.pipeline"], repo, {**env, "PREFECT_API_URL": url})
+    run([sys.executable, "-m", "flows.pipeline"], repo, {**env, "PREFECT_API_URL": url}, timeout=4 * 3600)
     return time.perf_counter() - start
 
 

@@ -30,9 +30,9 @@ def isolated_env(home: Path) -> dict[str, str]:
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> str:
+def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True, timeout: float = 900) -> str:
     """Run ``cmd``; on failure raise with the tail of its output."""
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc.stdout + proc.stderr
