@@ -5,6 +5,7 @@ need no network and share nothing through ``~/.prefect``.
 """
 
 import os
+import sys
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parents[1]
@@ -13,3 +14,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+if sys.argv[:1] == ["-m"]:  # `python -m flows.<stage>`: the stage runs warm where it can (flows/_warm.py)
+    from flows._warm import hand_off
+
+    hand_off()

@@ -434,7 +434,7 @@ def test_parameter_sweep_as_dvc_experiments(repo: Path, env: dict[str, str]) -> 
 
 
 def test_a_stage_whose_process_dies_leaves_its_flow_run_crashed(prefect_server: str) -> None:
-    """Stage flow runs send no heartbeats (tasks/_warm.py): the pipeline closes the run of a stage whose process
+    """Stage flow runs send no heartbeats (flows/_warm.py): the pipeline closes the run of a stage whose process
     ended before it did, and leaves a finished one as it is."""
     from prefect import flow, get_client
     from prefect.client.schemas.objects import StateType

@@ -1,0 +1,343 @@
+"""Stage commands run by a warm server instead of a fresh interpreter.
+
+A stage command (``python -m flows.denoise aviris``) spends 3–5 s starting Python and importing Prefect, torch,
+scipy, xarray, dask and matplotlib before it does any work: on the default collection, where a stage computes for
+about a second, most of a bare ``dvc repro``'s time. So the command hands itself to a *warm server*, a process
+that imported all of that once (the stage modules, every method family, the readers, metrics and figures). For
+each command the server forks a process that runs the stage module as ``python -m`` would: the command's
+arguments, environment, working directory and standard streams (passed over a Unix socket), in a process of its
+own (a crash or a leak stays in it; its memory is returned when it ends). The command waits for it and exits with
+its code; a signal it receives (Ctrl-C) is passed on, and a command killed outright (``kill -9``) takes its stage
+with it. The pipeline flow runs its stages the same way (:func:`run`).
+
+One server serves the commands of one interpreter, working directory and environment (DVC's per-stage variables,
+the pipeline's API URL and flow run apart); the first command starts it and runs cold while it starts, and the
+server stops once no command has come for ``SPECTRAFLOW_STAGE_SERVER_IDLE`` seconds (60), or at once when a
+module it imported changed on disk (an edited source file, an upgraded package: that command runs cold). Set
+``SPECTRAFLOW_WARM=0`` to run every command cold; platforms without ``pidfd_open`` and descriptor passing do.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+__all__ = ["WARM_VARIABLE", "hand_off", "run", "serve"]
+
+WARM_VARIABLE = "SPECTRAFLOW_WARM"
+IDLE_VARIABLE = "SPECTRAFLOW_STAGE_SERVER_IDLE"  # the same idle time as the stages' Prefect server's
+#: what may differ between the commands one server runs: given to each stage, not part of the server's identity
+_PER_COMMAND = {"PREFECT_API_URL", "SPECTRAFLOW_FLOW_RUN_ID", WARM_VARIABLE, "PWD", "OLDPWD", "SHLVL", "_"}
+#: ``flows`` modules that orchestrate stages rather than run one: always started cold
+_ORCHESTRATORS = {"pipeline", "landing"}
+#: what the stages import as they run, beside the stage modules and the method families': the readers and
+#: writers, the metrics, the figures, the training loop, and the libraries these import inside their functions
+#: (xarray looks for sparse, which brings numba)
+_STAGE_LIBRARIES = ("spectraflow.io", "spectraflow.metrics", "spectraflow.report.figures", "spectraflow.train",
+                    "xarray", "dask.array", "distributed", "zarr", "sparse", "matplotlib.pyplot")
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def _supported() -> bool:
+    return hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
+
+
+def _socket_path(env: Mapping[str, str], cwd: str) -> Path | None:
+    """Where the server for this interpreter, directory and environment listens; None when the private directory
+    for it cannot be had (another user's, or open to others)."""
+    directory = Path(tempfile.gettempdir()) / f"spectraflow-warm-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(mode=0o700)
+    info = directory.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    shared = sorted((k, v) for k, v in env.items() if k not in _PER_COMMAND and not k.startswith("DVC_"))
+    key = hashlib.sha256(json.dumps([sys.executable, os.path.realpath(cwd), shared]).encode()).hexdigest()
+    return directory / f"{key[:24]}.sock"
+
+
+def run(module: str, args: Sequence[str], env: Mapping[str, str], fds: Sequence[int] = (0, 1, 2)) -> int | None:
+    """Run ``python -m module args`` (a ``flows`` stage module) in a process forked from the warm server, with
+    ``fds`` as its standard input, output and error and the current directory; its exit code (negative: the
+    signal that ended it). None when no server is ready (one is started for the next command; run it cold)."""
+    if env.get(WARM_VARIABLE, "1") == "0" or not _supported():
+        return None
+    cwd = os.getcwd()
+    path = _socket_path(env, cwd)
+    if path is None:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            _start(path, env)
+            return None
+        request = json.dumps({"module": module, "args": list(args), "env": dict(env), "cwd": cwd}).encode()
+        replies = sock.makefile("rb")
+        try:
+            socket.send_fds(sock, [struct.pack("!I", len(request)) + request], list(fds))
+            started = replies.readline().startswith(b"started")
+        except OSError:
+            started = False
+        if not started:
+            return None  # the server found its modules changed, or stopped before it took the command
+        with _passing_signals(sock), contextlib.suppress(OSError):
+            last = b""
+            last = replies.readline()
+        if not last.startswith(b"exit "):
+            print(f"spectraflow: the warm server's process for {module} ended before the stage did",
+                  file=sys.stderr)
+            return 1
+        return int(last.split()[1])
+
+
+@contextlib.contextmanager
+def _passing_signals(sock: socket.socket) -> Iterator[None]:
+    """Pass the signals this process receives (Ctrl-C, a termination) on to the stage's process group."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def pass_on(received: int, _: object) -> None:
+        with contextlib.suppress(OSError):
+            sock.send(b"%d\n" % received)
+
+    previous = {number: signal.signal(number, pass_on) for number in _SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def hand_off() -> None:
+    """Called when ``flows`` is imported for ``python -m flows.<stage> ...``: run the stage warm and exit with its
+    code, or return, and the command goes on cold."""
+    words = sys.orig_argv
+    if sys.argv[:1] != ["-m"] or "-m" not in words[:-1]:
+        return
+    module = words[words.index("-m") + 1]
+    name = module.partition("flows.")[2]
+    if not name or name.startswith("_") or name in _ORCHESTRATORS:
+        return
+    sys.stdout.flush()
+    code = run(module, sys.argv[1:], os.environ)
+    if code is None:
+        return
+    if code < 0:  # ended by a signal: so does the command
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code)
+
+
+def _start(path: Path, env: Mapping[str, str]) -> None:
+    """Start the server for ``path`` unless one is starting or serving (it holds the lock beside the socket for
+    its life: this process takes the lock and hands it over)."""
+    lock = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock)
+        return
+    try:
+        path.unlink(missing_ok=True)  # a socket its server left when it was killed
+        shared = {k: v for k, v in env.items() if k not in _PER_COMMAND and not k.startswith("DVC_")}
+        with open(path.with_suffix(".log"), "ab") as log:
+            serve = f"from {__name__} import serve; serve({str(path)!r}, {lock})"
+            subprocess.Popen([sys.executable, "-c", serve], env=shared,
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(lock,),
+                             start_new_session=True)
+    finally:
+        os.close(lock)
+
+
+def _preload() -> None:
+    import importlib
+    import pkgutil
+
+    import flows
+    from spectraflow.methods import provider_modules
+
+    stages = sorted(f"flows.{m.name}" for m in pkgutil.iter_modules(flows.__path__) if not m.name.startswith("_"))
+    for module in (*stages, *provider_modules(), *_STAGE_LIBRARIES):
+        importlib.import_module(module)
+
+
+def _module_files() -> dict[str, tuple[int, int]]:
+    """Each imported module's file with its modification time and size (a missing one: (0, 0))."""
+    files = {}
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if isinstance(name, str):
+            try:
+                info = os.stat(name)
+                files[name] = (info.st_mtime_ns, info.st_size)
+            except OSError:
+                files[name] = (0, 0)
+    return files
+
+
+def serve(socket_path: str, lock: int) -> None:
+    """The server: import what the stages import, then fork a supervisor for each command until idle."""
+    path = Path(socket_path)
+    idle = float(os.environ.get(IDLE_VARIABLE, 60.0))
+    _preload()
+    imported = _module_files()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ready = path.with_name(f".{path.name}.{os.getpid()}")
+    listener.bind(str(ready))
+    listener.listen(64)
+    os.rename(ready, path)  # commands find it only once it is warm
+    supervisors: set[int] = set()
+    quiet_since = time.monotonic()
+    try:
+        while True:
+            pending, _, _ = select.select([listener], [], [], 1.0)
+            supervisors = {pid for pid in supervisors if os.waitpid(pid, os.WNOHANG)[0] == 0}
+            if supervisors:
+                quiet_since = time.monotonic()
+            if not pending:
+                if time.monotonic() - quiet_since > idle:
+                    return
+                continue
+            conn, _ = listener.accept()
+            quiet_since = time.monotonic()
+            if _module_files() != imported:
+                conn.close()  # the command runs cold; the next one starts a server with the new code
+                return
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                os.close(lock)
+                code = 1
+                try:
+                    code = _supervise(conn)
+                finally:
+                    os._exit(code)
+            supervisors.add(pid)
+            conn.close()
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _supervise(conn: socket.socket) -> int:
+    """Fork the command's stage process, pass it the command's signals, and send back its exit code; kill it if
+    the command goes away."""
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    if len(data) < 4 or len(fds) != 3:
+        return 1
+    size = struct.unpack("!I", data[:4])[0]
+    body = data[4:]
+    while len(body) < size:
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            return 1
+        body += chunk
+    request = json.loads(body)
+    pid = os.fork()
+    if pid == 0:
+        conn.close()
+        _run_stage(request, fds)
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)  # also done by the child: whichever comes first
+    for fd in fds:
+        os.close(fd)
+    conn.sendall(b"started %d\n" % pid)
+    exited = os.pidfd_open(pid)
+    watched = [exited, conn]
+    while True:
+        readable, _, _ = select.select(watched, [], [])
+        if exited in readable:
+            break
+        message = conn.recv(64)
+        if not message:  # the command was killed: so is its stage, with what it started
+            _signal_group(pid, signal.SIGKILL)
+            watched = [exited]
+        for line in message.split():
+            _signal_group(pid, int(line))
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    with contextlib.suppress(OSError):
+        conn.sendall(b"exit %d\n" % code)
+    return 0
+
+
+def _signal_group(pid: int, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, number)
+
+
+def _run_stage(request: dict[str, object], fds: list[int]) -> NoReturn:
+    """In the stage's process: the command's streams, directory, environment and arguments, then its module as
+    ``python -m`` runs it, and an exit as the interpreter's (the exit handlers the stage registered, logging's)."""
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        atexit._clear()  # the server's handlers are the server's
+        for target, fd in enumerate(fds):
+            if fd != target:
+                os.dup2(fd, target)
+                os.close(fd)
+        sys.stdout.reconfigure(line_buffering=os.isatty(1))  # type: ignore[union-attr]
+        os.chdir(str(request["cwd"]))
+        os.environ.clear()
+        os.environ.update(request["env"])  # type: ignore[call-overload]
+        module = str(request["module"])
+        sys.argv = [module, *request["args"]]  # type: ignore[misc]
+        _run_module(module)
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        import logging
+
+        with contextlib.suppress(BaseException):
+            atexit._run_exitfuncs()
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _run_module(module: str) -> None:
+    import runpy
+    import warnings
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # the server imported the module already: runpy runs it again as __main__, as `python -m` would
+    warnings.filterwarnings("ignore", f"'{module}' found in sys.modules", RuntimeWarning)
+    # Prefect read its settings when the server imported it, from the same environment but for the API URL:
+    # that one is the command's. No heartbeat thread: the pipeline watches its stages' processes (one that dies
+    # leaves its flow run Crashed, tasks.dvc), and joining that thread costs up to a second at every run's end
+    url = os.environ.get("PREFECT_API_URL")
+    quiet = {"flows.heartbeat_frequency": None}
+    settings = temporary_settings({**quiet, PREFECT_API_URL: url}) if url else temporary_settings(
+        quiet, restore_defaults=[PREFECT_API_URL])
+    with settings:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)

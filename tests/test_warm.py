@@ -1,0 +1,109 @@
+"""Stage commands run warm (flows/_warm.py): a ``flows`` package holding a probe stage beside the real hook, run
+as ``python -m flows.probe`` cold and warm; what the command sees must not depend on which it was."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+PROBE = '''
+import os, sys, time
+
+if __name__ == "__main__":
+    print("warm" if "torch" in sys.modules else "cold", sys.argv[1:], os.getcwd(), os.environ.get("PROBE_VALUE"),
+          sys.stdin.read().strip(), flush=True)
+    print("to stderr", file=sys.stderr, flush=True)
+    if sys.argv[1] == "sleep":
+        with open("stage.pid", "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(120)
+    raise SystemExit(int(sys.argv[1]))
+'''
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Path:
+    (tmp_path / "flows").mkdir()
+    for name in ("__init__.py", "_warm.py"):
+        shutil.copy(REPO / "flows" / name, tmp_path / "flows" / name)
+    (tmp_path / "flows/probe.py").write_text(PROBE)
+    return tmp_path
+
+
+def _command(package: Path, *args: str, stdin: str = "in", **kwargs: object) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PROBE_VALUE": "v", "SPECTRAFLOW_STAGE_SERVER_IDLE": "30"}
+    return subprocess.run([sys.executable, "-m", "flows.probe", *args], cwd=package, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120, **kwargs)  # type: ignore[call-overload]
+
+
+def _until_warm(package: Path) -> subprocess.CompletedProcess[str]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done = _command(package, "0")
+        if done.stdout.startswith("warm"):
+            return done
+        time.sleep(1)
+    raise AssertionError("the warm server never served")
+
+
+def test_a_command_sees_the_same_run_cold_and_warm(package: Path) -> None:
+    cold = _command(package, "3", "an argument")
+    assert cold.stdout.startswith("cold")  # the first command starts the server and runs cold meanwhile
+    _until_warm(package)
+    warm = _command(package, "3", "an argument")
+    assert warm.stdout.startswith("warm")
+    assert warm.returncode == cold.returncode == 3
+    assert warm.stdout.split(" ", 1)[1] == cold.stdout.split(" ", 1)[1]  # arguments, directory, environment, stdin
+    assert warm.stderr == cold.stderr == "to stderr\n"
+    # an edited module: the server stops, that command runs cold, a later one warm with the new code
+    (package / "flows/probe.py").write_text(PROBE.replace("to stderr", "edited"))
+    assert _command(package, "0").stdout.startswith("cold")
+    assert _until_warm(package).stderr == "edited\n"
+    with_cold = {**os.environ, "SPECTRAFLOW_WARM": "0"}
+    assert subprocess.run([sys.executable, "-m", "flows.probe", "0"], cwd=package, env=with_cold, text=True,
+                          capture_output=True, timeout=120).stdout.startswith("cold")
+
+
+def _sleeping(package: Path) -> tuple[subprocess.Popen[str], int]:
+    env = {**os.environ, "PROBE_VALUE": "v", "SPECTRAFLOW_STAGE_SERVER_IDLE": "30"}
+    command = subprocess.Popen([sys.executable, "-m", "flows.probe", "sleep"], cwd=package, env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert command.stdout is not None and command.stdout.readline().startswith("warm")
+    while not (package / "stage.pid").is_file() or not (package / "stage.pid").read_text():
+        time.sleep(0.05)
+    pid = int((package / "stage.pid").read_text())
+    (package / "stage.pid").unlink()
+    return command, pid
+
+
+def _gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_signals_reach_the_stage_and_a_killed_command_takes_it_along(package: Path) -> None:
+    _command(package, "0")
+    _until_warm(package)
+    command, stage = _sleeping(package)
+    assert stage != command.pid
+    command.send_signal(signal.SIGTERM)  # passed on: the stage ends by it, and the command the same way
+    assert command.wait(30) == -signal.SIGTERM and _gone(stage)
+    command, stage = _sleeping(package)
+    os.killpg(command.pid, signal.SIGKILL)  # nothing to pass on: the server sees the command gone
+    command.wait(30)
+    assert _gone(stage)
