@@ -46,8 +46,11 @@ from flows._warm import run as run_warm
 
 #: Serialises this process's use of the DVC repository (its lock admits one holder at a time).
 _DVC = threading.Lock()
-#: The longest a finished stage waits for its entry in dvc.lock (see the module's docstring).
+#: The longest a finished stage waits for its entry in dvc.lock (see the module's docstring), unless writing the
+#: file takes longer than RECORD_SHARE of that: then it is written that much less often (at 50 scenes a write
+#: takes about 10 s, during which no other stage is checked or recorded)
 RECORD_SECONDS = 30.0
+RECORD_SHARE = 0.05
 #: The longest a stage's flow run waits for the server to know its parent task run (see _flow_run_for).
 PARENT_SECONDS = 30.0
 #: Stages that gather the whole collection: they run on what succeeded even when a scene failed.
@@ -211,14 +214,21 @@ class _Session:
             self.stages = {stage.addressing: stage for stage in self.repo.index.stages}
         self.pending: list[Any] = []
         self.written = time.monotonic()
+        self.write_seconds = 0.0
+
+    def due(self) -> bool:
+        """Whether the pending entries are due in dvc.lock (see :data:`RECORD_SECONDS`)."""
+        return time.monotonic() - self.written >= max(RECORD_SECONDS, self.write_seconds / RECORD_SHARE)
 
     def write(self) -> None:
         """Write the pending entries into dvc.lock."""
         stages, self.pending = self.pending, []
-        self.written = time.monotonic()
+        start = time.monotonic()
         if stages:
             with self.repo.lock:
                 stages[0].dvcfile.dump_stages(stages, update_pipeline=False)
+        self.written = time.monotonic()
+        self.write_seconds = self.written - start
 
 
 _SESSION: _Session | None = None
@@ -250,7 +260,7 @@ def recording() -> Iterator[None]:
 
 def _record(name: str) -> None:
     """Record a stage that ran as ``dvc repro`` does (its dependencies' and outputs' hashes, its outputs into
-    the cache); its entry in dvc.lock is written now if the last write is :data:`RECORD_SECONDS` old."""
+    the cache); its entry in dvc.lock is written if due (:data:`RECORD_SECONDS`)."""
     with _DVC:
         session = _session()
         stage = session.stages[name]
@@ -258,7 +268,7 @@ def _record(name: str) -> None:
             stage.save()
             stage.commit()
         session.pending.append(stage)
-        if time.monotonic() - session.written >= RECORD_SECONDS:
+        if session.due():
             session.write()
 
 
