@@ -1,7 +1,8 @@
 """Prefect flows: one per pipeline stage, each run by dvc.yaml as ``python -m flows.<stage>``.
 
 Importing this package first points Prefect's state into the project and turns off telemetry, so runs
-need no network and share nothing through ``~/.prefect``.
+need no network and share nothing through ``~/.prefect``; for a stage command, it then hands the command to the
+warm server (:mod:`flows._warm`), which runs the stage without Python's start and imports.
 """
 
 import os

@@ -137,7 +137,6 @@ def hand_off() -> None:
     name = module.partition("flows.")[2]
     if not name or name.startswith("_") or name in _ORCHESTRATORS:
         return
-    sys.stdout.flush()
     code = run(module, sys.argv[1:], os.environ)
     if code is None:
         return
