@@ -99,8 +99,8 @@ def run(module: str, args: Sequence[str], env: Mapping[str, str], fds: Sequence[
             started = False
         if not started:
             return None  # the server found its modules changed, or stopped before it took the command
+        last = b""
         with _passing_signals(sock), contextlib.suppress(OSError):
-            last = b""
             last = replies.readline()
         if not last.startswith(b"exit "):
             print(f"spectraflow: the warm server's process for {module} ended before the stage did",
@@ -115,6 +115,7 @@ def _passing_signals(sock: socket.socket) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+
     def pass_on(received: int, _: object) -> None:
         with contextlib.suppress(OSError):
             sock.send(b"%d\n" % received)
@@ -134,8 +135,8 @@ def hand_off() -> None:
     if sys.argv[:1] != ["-m"] or "-m" not in words[:-1]:
         return
     module = words[words.index("-m") + 1]
-    name = module.partition("flows.")[2]
-    if not name or name.startswith("_") or name in _ORCHESTRATORS:
+    package, _, name = module.partition(".")
+    if package != "flows" or not name or name.startswith("_") or name in _ORCHESTRATORS:
         return
     code = run(module, sys.argv[1:], os.environ)
     if code is None:
