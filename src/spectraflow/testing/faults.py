@@ -24,20 +24,15 @@ def partials(directory: Path, name: str) -> list[Path]:
 
 
 def write_window(cmd: Sequence[str], dest: Path, cwd: Path, env: Mapping[str, str]) -> float:
-    """Run ``cmd`` to the end; the seconds its temporary beside ``dest`` existed (from its appearance to its
-    rename into place): a kill then lands while the output is written, not in what the command does afterwards
-    (DVC rewrites ``dvc.lock`` in place, and a kill there leaves it cut short)."""
+    """Run ``cmd`` to the end; the seconds from its temporary's appearance beside ``dest`` to its exit."""
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     while proc.poll() is None and not partials(dest.parent, dest.name):
         time.sleep(0.002)
     start = time.perf_counter()
-    while proc.poll() is None and partials(dest.parent, dest.name):
-        time.sleep(0.002)
-    window = time.perf_counter() - start
     _, err = proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd}: exit {proc.returncode}: {err.decode(errors='replace')[-2000:]}")
-    return window
+    return time.perf_counter() - start
 
 
 def kill_while_writing(cmd: Sequence[str], dest: Path, rng: np.random.Generator, cwd: Path,
