@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from prefect import Flow
 
+from flows._warm import FLOW_RUN_VARIABLE
 from spectraflow.collection import parallel_bound, stage_values
 from spectraflow.compute import limit_threads, stage_threads
 from spectraflow.config import ComputeConfig, from_mapping, load_params
@@ -33,8 +34,6 @@ def scene_config(cls: type[C], stage: str, scene: str, path: Path = PARAMS) -> C
     return from_mapping(cls, stage_values(load_params(path), stage, scene), f"{stage} of scene {scene}")
 
 
-#: The environment variable through which a stage's command takes over the flow run the pipeline made for it.
-FLOW_RUN_VARIABLE = "SPECTRAFLOW_FLOW_RUN_ID"
 
 
 def stage_flow(module: ModuleType) -> Flow[..., Any]:

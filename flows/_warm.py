@@ -39,12 +39,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-__all__ = ["WARM_VARIABLE", "hand_off", "run", "serve"]
+__all__ = ["FLOW_RUN_VARIABLE", "WARM_VARIABLE", "hand_off", "run", "serve"]
 
 WARM_VARIABLE = "SPECTRAFLOW_WARM"
-IDLE_VARIABLE = "SPECTRAFLOW_STAGE_SERVER_IDLE"  # the same idle time as the stages' Prefect server's
+#: The environment variable through which a stage's command takes over the flow run the pipeline made for it
+FLOW_RUN_VARIABLE = "SPECTRAFLOW_FLOW_RUN_ID"
 #: what may differ between the commands one server runs: given to each stage, not part of the server's identity
-_PER_COMMAND = {"PREFECT_API_URL", "SPECTRAFLOW_FLOW_RUN_ID", WARM_VARIABLE, "PWD", "OLDPWD", "SHLVL", "_"}
+_PER_COMMAND = {"PREFECT_API_URL", FLOW_RUN_VARIABLE, WARM_VARIABLE, "PWD", "OLDPWD", "SHLVL", "_"}
 #: ``flows`` modules that orchestrate stages rather than run one: always started cold
 _ORCHESTRATORS = {"pipeline", "landing"}
 #: what the stages import as they run, beside the stage modules and the method families': the readers and
@@ -59,6 +60,11 @@ def _supported() -> bool:
     return hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 
 
+def _server_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment a server imports its modules under: the command's, less what differs per command."""
+    return {k: v for k, v in env.items() if k not in _PER_COMMAND and not k.startswith("DVC_")}
+
+
 def _socket_path(env: Mapping[str, str], cwd: str) -> Path | None:
     """Where the server for this interpreter, directory and environment listens; None when the private directory
     for it cannot be had (another user's, or open to others)."""
@@ -68,7 +74,7 @@ def _socket_path(env: Mapping[str, str], cwd: str) -> Path | None:
     info = directory.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         return None
-    shared = sorted((k, v) for k, v in env.items() if k not in _PER_COMMAND and not k.startswith("DVC_"))
+    shared = sorted(_server_env(env).items())
     key = hashlib.sha256(json.dumps([sys.executable, os.path.realpath(cwd), shared]).encode()).hexdigest()
     return directory / f"{key[:24]}.sock"
 
@@ -158,10 +164,9 @@ def _start(path: Path, env: Mapping[str, str]) -> None:
         return
     try:
         path.unlink(missing_ok=True)  # a socket its server left when it was killed
-        shared = {k: v for k, v in env.items() if k not in _PER_COMMAND and not k.startswith("DVC_")}
         with open(path.with_suffix(".log"), "ab") as log:
             serve = f"from {__name__} import serve; serve({str(path)!r}, {lock})"
-            subprocess.Popen([sys.executable, "-c", serve], env=shared,
+            subprocess.Popen([sys.executable, "-c", serve], env=_server_env(env),
                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(lock,),
                              start_new_session=True)
     finally:
@@ -196,6 +201,8 @@ def _module_files() -> dict[str, tuple[int, int]]:
 
 def serve(socket_path: str, lock: int) -> None:
     """The server: import what the stages import, then fork a supervisor for each command until idle."""
+    from spectraflow.stage_server import IDLE_VARIABLE  # the same idle time as the stages' Prefect server's
+
     path = Path(socket_path)
     idle = float(os.environ.get(IDLE_VARIABLE, 60.0))
     _preload()

@@ -41,7 +41,7 @@ from typing import Any
 from prefect import task
 from prefect.logging import get_run_logger
 
-from flows._params import FLOW_RUN_VARIABLE
+from flows._warm import FLOW_RUN_VARIABLE
 from flows._warm import run as run_warm
 
 #: Serialises this process's use of the DVC repository (its lock admits one holder at a time).

@@ -39,9 +39,12 @@ def package(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "PROBE_VALUE": "v", "SPECTRAFLOW_STAGE_SERVER_IDLE": "30"}
+
+
 def _command(package: Path, *args: str, stdin: str = "in", **kwargs: object) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PROBE_VALUE": "v", "SPECTRAFLOW_STAGE_SERVER_IDLE": "30"}
-    return subprocess.run([sys.executable, "-m", "flows.probe", *args], cwd=package, env=env, input=stdin,
+    return subprocess.run([sys.executable, "-m", "flows.probe", *args], cwd=package, env=_env(), input=stdin,
                           capture_output=True, text=True, timeout=120, **kwargs)  # type: ignore[call-overload]
 
 
@@ -68,14 +71,13 @@ def test_a_command_sees_the_same_run_cold_and_warm(package: Path) -> None:
     (package / "flows/probe.py").write_text(PROBE.replace("to stderr", "edited"))
     assert _command(package, "0").stdout.startswith("cold")
     assert _until_warm(package).stderr == "edited\n"
-    with_cold = {**os.environ, "SPECTRAFLOW_WARM": "0"}
+    with_cold = {**_env(), "SPECTRAFLOW_WARM": "0"}
     assert subprocess.run([sys.executable, "-m", "flows.probe", "0"], cwd=package, env=with_cold, text=True,
                           capture_output=True, timeout=120).stdout.startswith("cold")
 
 
 def _sleeping(package: Path) -> tuple[subprocess.Popen[str], int]:
-    env = {**os.environ, "PROBE_VALUE": "v", "SPECTRAFLOW_STAGE_SERVER_IDLE": "30"}
-    command = subprocess.Popen([sys.executable, "-m", "flows.probe", "sleep"], cwd=package, env=env,
+    command = subprocess.Popen([sys.executable, "-m", "flows.probe", "sleep"], cwd=package, env=_env(),
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, start_new_session=True)
     assert command.stdout is not None and command.stdout.readline().startswith("warm")
     while not (package / "stage.pid").is_file() or not (package / "stage.pid").read_text():
