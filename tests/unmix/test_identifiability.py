@@ -81,3 +81,43 @@ def test_degenerate_and_bad_input() -> None:
     assert sufficiently_scattered(with_nan).pixels == 3
     with pytest.raises(ValueError, match="non-negative"):
         sufficiently_scattered(-np.eye(3))
+
+
+@pytest.mark.parametrize("r", [4, 5])
+def test_the_tangent_points_check_never_contradicts_the_hull(r: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond MAX_HULL_ENDMEMBERS the check is a necessary condition: forced on small r, its False verdicts are
+    the hull's, and where the hull says the condition holds it never says False."""
+    from spectraflow.metrics import _identifiability
+
+    rng = np.random.default_rng(10 + r)
+    verdicts = []
+    for _ in range(25):
+        a = rng.dirichlet(np.full(r, rng.choice([0.3, 1.0, 3.0])), size=60)
+        a[a < rng.choice([0.0, 0.1, 0.2, 0.3])] = 0.0
+        a = a[a.sum(1) > 0]
+        exact = sufficiently_scattered(a)
+        with monkeypatch.context() as patched:
+            patched.setattr(_identifiability, "MAX_HULL_ENDMEMBERS", 2)
+            necessary = sufficiently_scattered(a)
+        assert exact.check == "hull" and necessary.check in ("tangent points", "separable")
+        if necessary.holds is False:
+            assert exact.holds is False
+        if exact.holds:
+            assert necessary.holds is not False
+        verdicts.append(necessary.holds)
+    assert False in verdicts and any(v is not False for v in verdicts)  # both kinds of outcome were exercised
+
+
+@pytest.mark.parametrize("r", [12, 30])
+def test_many_endmembers_get_a_verdict_without_the_hull(r: int) -> None:
+    """A HySime bound of 30 on a 32 x 32 tile ran the exact hull for minutes; now: separable, failing, undecided."""
+    rng = np.random.default_rng(r)
+    mixed = rng.dirichlet(np.full(r, 0.5), size=1024)
+    separable = sufficiently_scattered(np.vstack([np.eye(r), mixed]))
+    assert separable.holds and separable.margin == r - 2 and separable.check == "separable"
+    shrunk = sufficiently_scattered(mixed * 0.5 + 0.5 / r)  # no pixel on any face: no tangent point in the hull
+    assert shrunk.holds is False and shrunk.margin is None and shrunk.check == "tangent points"
+    # every tangent point is a pixel (with the centre): the necessary condition holds, no verdict
+    tangents = (1.0 - np.eye(r)) / (r - 1)
+    undecided = sufficiently_scattered(np.vstack([tangents, np.full((1, r), 1.0 / r)]))
+    assert undecided.holds is None and undecided.as_dict()["margin"] is None
