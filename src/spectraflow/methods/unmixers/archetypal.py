@@ -106,14 +106,29 @@ class ArchetypalAnalysis(BlindUnmixer):
         def mirror_step(x: Any, grad: Any, eta: float) -> Any:
             return torch.softmax(x.clamp_min(1e-30).log() - eta * grad, dim=1)
 
-        # gradients in closed form: ∇A = W Eᵀ (+ the penalty's ½λ/√A) and ∇B = Aᵀ W Yᵀ, W = d loss / d residual
+        def gradient_a(e: Any) -> Any:
+            """∇A = W Eᵀ, W = d loss / d residual; for ℓ2 A (E Eᵀ) − Y Eᵀ, with no (pixel, band) residual."""
+            if self.loss == "l2":
+                gram, target = e @ e.T, y @ e.T
+                return lambda a: a @ gram - target
+            return lambda a: residual_weight(a @ e - y) @ e.T
+
+        def gradient_b(a: Any) -> Any:
+            """∇B = Aᵀ W Yᵀ; for ℓ2 ((AᵀA) B Y − Aᵀ Y) Yᵀ: two reads of Y a step, no residual written."""
+            if self.loss == "l2":
+                gram, target = a.T @ a, a.T @ y
+                return lambda b: (gram @ (b @ y) - target) @ y.T
+            return lambda b: a.T @ residual_weight(a @ (b @ y) - y) @ y.T
+
+        # gradients in closed form (+ the penalty's ½λ/√A on A's)
         for _ in range(self.iterations):
-            e = b @ y
+            along_a = gradient_a(b @ y)
             for _ in range(self.inner_a):
                 penalty = 0.5 * weight / a.clamp_min(1e-12).sqrt() if weight > 0 else 0.0
-                a = mirror_step(a, residual_weight(a @ e - y) @ e.T + penalty, eta_a)
+                a = mirror_step(a, along_a(a) + penalty, eta_a)
+            along_b = gradient_b(a)
             for _ in range(self.inner_b):
-                b = mirror_step(b, a.T @ residual_weight(a @ (b @ y) - y) @ y.T, eta_b)
+                b = mirror_step(b, along_b(b), eta_b)
         residual = y - a @ (b @ y)
         fit = 0.5 * (residual**2).sum() if self.loss == "l2" else (residual**2).sum(dim=0).sqrt().sum()
         return float(fit + weight * a.sqrt().sum()), b
