@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-__all__ = ["FLOW_RUN_VARIABLE", "WARM_VARIABLE", "hand_off", "run", "serve"]
+__all__ = ["FLOW_RUN_VARIABLE", "WARM_VARIABLE", "hand_off", "run", "serve", "start"]
 
 WARM_VARIABLE = "SPECTRAFLOW_WARM"
 #: The environment variable through which a stage's command takes over the flow run the pipeline made for it
@@ -79,23 +79,70 @@ def _socket_path(env: Mapping[str, str], cwd: str) -> Path | None:
     return directory / f"{key[:24]}.sock"
 
 
-def run(module: str, args: Sequence[str], env: Mapping[str, str], fds: Sequence[int] = (0, 1, 2)) -> int | None:
-    """Run ``python -m module args`` (a ``flows`` stage module) in a process forked from the warm server, with
-    ``fds`` as its standard input, output and error and the current directory; its exit code (negative: the
-    signal that ended it). None when no server is ready (one is started for the next command; run it cold)."""
+def _server_path(env: Mapping[str, str]) -> Path | None:
+    """The socket of the server for ``env`` and the current directory; None when commands run cold."""
     if env.get(WARM_VARIABLE, "1") == "0" or not _supported():
         return None
-    cwd = os.getcwd()
-    path = _socket_path(env, cwd)
-    if path is None:
-        return None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    with sock:
+    return _socket_path(env, os.getcwd())
+
+
+def start(env: Mapping[str, str]) -> None:
+    """Start the server for ``env`` and the current directory unless one is starting or serving (the pipeline
+    does as it opens the repository: its first stages find the server warm, :func:`run`'s ``wait``)."""
+    path = _server_path(env)
+    if path is not None and not path.exists():
+        _start(path, env)
+
+
+def _connect(path: Path, env: Mapping[str, str], wait: float) -> socket.socket | None:
+    """A connection to the server at ``path``; if there is none, start one, and wait up to ``wait`` seconds
+    while it starts (a server that stops starting ends the wait)."""
+    deadline = time.monotonic() + wait
+    started = False
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.connect(str(path))
+            return sock
         except OSError:
+            sock.close()
+        if not started:
             _start(path, env)
+            started = True
+        if time.monotonic() >= deadline or not _starting(path):
             return None
+        time.sleep(0.1)
+
+
+def _starting(path: Path) -> bool:
+    """Whether a server for ``path`` holds its lock (starting, or serving)."""
+    try:
+        lock = os.open(path.with_suffix(".lock"), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(lock)
+
+
+def run(module: str, args: Sequence[str], env: Mapping[str, str], fds: Sequence[int] = (0, 1, 2),
+        wait: float = 0.0) -> int | None:
+    """Run ``python -m module args`` (a ``flows`` stage module) in a process forked from the warm server, with
+    ``fds`` as its standard input, output and error and the current directory; its exit code (negative: the
+    signal that ended it). None when no server is ready within ``wait`` seconds (one is started for the next
+    command; run it cold)."""
+    path = _server_path(env)
+    if path is None:
+        return None
+    cwd = os.getcwd()
+    sock = _connect(path, env, wait)
+    if sock is None:
+        return None
+    with sock:
         request = json.dumps({"module": module, "args": list(args), "env": dict(env), "cwd": cwd}).encode()
         replies = sock.makefile("rb")
         try:
@@ -235,7 +282,7 @@ def serve(socket_path: str, lock: int) -> None:
                 os.close(lock)
                 code = 1
                 try:
-                    code = _supervise(conn)
+                    code = _supervise(conn, path)
                 finally:
                     os._exit(code)
             supervisors.add(pid)
@@ -244,9 +291,9 @@ def serve(socket_path: str, lock: int) -> None:
         path.unlink(missing_ok=True)
 
 
-def _supervise(conn: socket.socket) -> int:
+def _supervise(conn: socket.socket, path: Path) -> int:
     """Fork the command's stage process, pass it the command's signals, and send back its exit code; kill it if
-    the command goes away."""
+    the command goes away, and remove the temporaries it left (journaled beside the server's socket ``path``)."""
     data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
     if len(data) < 4 or len(fds) != 3:
         return 1
@@ -258,6 +305,10 @@ def _supervise(conn: socket.socket) -> int:
             return 1
         body += chunk
     request = json.loads(body)
+    from spectraflow._atomic import JOURNAL_VARIABLE, remove_journaled
+
+    journal = path.with_name(f"{path.name}.partials-{os.getpid()}")
+    request["env"][JOURNAL_VARIABLE] = str(journal)
     pid = os.fork()
     if pid == 0:
         conn.close()
@@ -280,6 +331,9 @@ def _supervise(conn: socket.socket) -> int:
         for line in message.split():
             _signal_group(pid, int(line))
     code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if code != 0:  # its temporaries, which DVC would not clear if it restored the outputs from its run cache
+        remove_journaled(journal)
+    journal.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         conn.sendall(b"exit %d\n" % code)
     return 0

@@ -43,6 +43,7 @@ from prefect.logging import get_run_logger
 
 from flows._warm import FLOW_RUN_VARIABLE
 from flows._warm import run as run_warm
+from flows._warm import start as start_warm
 
 #: Serialises this process's use of the DVC repository (its lock admits one holder at a time).
 _DVC = threading.Lock()
@@ -53,6 +54,9 @@ RECORD_SECONDS = 30.0
 RECORD_SHARE = 0.05
 #: The longest a stage's flow run waits for the server to know its parent task run (see _flow_run_for).
 PARENT_SECONDS = 30.0
+#: The longest a stage waits for the warm server the pipeline started as it opened the repository (about 5 s of
+#: imports; a cold command would spend them too, competing with the server for the cores)
+SERVER_WAIT = 60.0
 #: Stages that gather the whole collection: they run on what succeeded even when a scene failed.
 SUMMARY_STAGES = frozenset({"report"})
 
@@ -151,13 +155,14 @@ def _close_crashed(run_id: str, code: int) -> None:
 
 def _run_command(command: str, env: dict[str, str], flow_module: bool) -> tuple[int, str]:
     """Run a stage's command: a flow module (``python -m flows.<stage> ...``) in a process forked from the warm
-    server (:mod:`flows._warm`) once it is ready, anything else as written; its exit code and output."""
+    server (:mod:`flows._warm`; waiting for it while it starts), anything else as written; its exit code and
+    output."""
     words = shlex.split(command)
     if words[0] == "python":
         words[0] = sys.executable
     with tempfile.TemporaryFile("w+") as output, open(os.devnull) as nothing:
-        code = run_warm(words[2], words[3:], env, (nothing.fileno(), output.fileno(), output.fileno())) \
-            if flow_module else None
+        code = run_warm(words[2], words[3:], env, (nothing.fileno(), output.fileno(), output.fileno()),
+                        wait=SERVER_WAIT) if flow_module else None
         if code is None:
             code = subprocess.run(words, env=env, stdin=nothing, stdout=output, stderr=subprocess.STDOUT).returncode
         output.seek(0)
@@ -245,6 +250,7 @@ def recording() -> Iterator[None]:
     """The repository open for :func:`run_stage` while the body runs; every stage recorded is in dvc.lock when
     it ends, whether the body finished or raised."""
     global _SESSION
+    start_warm(os.environ)  # it imports while DVC loads the repository
     with _DVC:
         _SESSION = _Session()
     try:

@@ -109,3 +109,19 @@ def test_signals_reach_the_stage_and_a_killed_command_takes_it_along(package: Pa
     os.killpg(command.pid, signal.SIGKILL)  # nothing to pass on: the server sees the command gone
     command.wait(30)
     assert _gone(stage)
+
+
+def test_a_caller_that_waits_gets_the_server_it_started(package: Path) -> None:
+    """The pipeline starts the server as it opens the repository and its stages wait for it (``wait``); a caller
+    that does not wait runs cold while the server starts."""
+    code = ("import os, sys; from flows._warm import run, start; start(os.environ); "
+            "print('code', run('flows.probe', ['5'], os.environ, wait=float(sys.argv[1])), flush=True)")
+
+    def caller(wait: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", code, wait], cwd=package, env=_env(), input="in",
+                              capture_output=True, text=True, timeout=180)
+        return done.stdout.splitlines()
+
+    assert caller("0") == ["code None"]  # not ready at once: the caller would run the command cold
+    lines = caller("120")
+    assert lines[-1] == "code 5" and lines[0].startswith("warm ['5']"), lines

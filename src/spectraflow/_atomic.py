@@ -7,7 +7,10 @@ the complete old version or the complete new one. Elsewhere the old one is moved
 moment with no destination (never a half-written one).
 
 Temporaries are named ``.<name>.partial-<pid>-<random>``; those left by a killed process (pid no longer
-alive) are removed by the next write to the same destination.
+alive) are removed by the next write to the same destination, and by :func:`remove_journaled` when the process
+that started the writer keeps a journal of its temporaries (:data:`JOURNAL_VARIABLE`: the warm server's
+supervisor of a stage, which outlives a ``kill -9`` of the stage; DVC may then restore the output from its run
+cache, and no write of ours would come to clear them).
 
 Publishing never deletes what is not a previous output of the same kind. A directory output names its
 kind in its own metadata: a zarr store in its root attributes (``spectraflow_output``), any other directory
@@ -37,8 +40,8 @@ from typing import Any
 
 from .errors import OutputConflictError
 
-__all__ = ["atomic_output", "check_replaceable", "output_kind", "pid_alive", "remove_stale_partials", "write_json",
-           "write_csv", "MARKER", "KIND_ATTRIBUTE", "FILE"]
+__all__ = ["atomic_output", "check_replaceable", "output_kind", "pid_alive", "remove_journaled",
+           "remove_stale_partials", "write_json", "write_csv", "MARKER", "KIND_ATTRIBUTE", "FILE", "JOURNAL_VARIABLE"]
 
 #: The file inside a directory output (not a zarr store) that names its kind.
 MARKER = ".spectraflow-output"
@@ -46,6 +49,8 @@ MARKER = ".spectraflow-output"
 KIND_ATTRIBUTE = "spectraflow_output"
 #: The kind of a plain file output (metrics, tables, figures, the report): replaces a regular file only.
 FILE = "file"
+#: A file to which each temporary's path is appended as it is made (for :func:`remove_journaled`), when set.
+JOURNAL_VARIABLE = "SPECTRAFLOW_PARTIALS_JOURNAL"
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -139,9 +144,8 @@ def remove_stale_partials(dest: Path) -> list[Path]:
     """Remove temporaries of ``dest`` whose writing process is gone; return what was removed."""
     removed = []
     for candidate in dest.parent.glob(f".{dest.name}.partial-*"):
-        try:
-            pid = int(candidate.name.rsplit(".partial-", 1)[1].split("-", 1)[0])
-        except (IndexError, ValueError):
+        pid = _writer(candidate)
+        if pid is None:
             continue
         if not pid_alive(pid) or pid == os.getpid():
             _remove(candidate)
@@ -149,6 +153,28 @@ def remove_stale_partials(dest: Path) -> list[Path]:
     for candidate in dest.parent.glob(f".{dest.name}.old-*"):
         _remove(candidate)
         removed.append(candidate)
+    return removed
+
+
+def _writer(temporary: Path) -> int | None:
+    """The pid in a temporary's name."""
+    try:
+        return int(temporary.name.rsplit(".partial-", 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def remove_journaled(journal: Path) -> list[Path]:
+    """Remove the temporaries listed in ``journal`` (see :data:`JOURNAL_VARIABLE`) whose writer is gone; return
+    what was removed."""
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for line in journal.read_text().splitlines():
+            temporary = Path(line)
+            pid = _writer(temporary)
+            if pid is not None and not pid_alive(pid) and os.path.lexists(temporary):
+                _remove(temporary)
+                removed.append(temporary)
     return removed
 
 
@@ -222,6 +248,10 @@ def atomic_output(dest: str | os.PathLike[str], kind: str = FILE) -> Iterator[Pa
     dest.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(dest)
     tmp = dest.parent / f".{dest.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    journal = os.environ.get(JOURNAL_VARIABLE)
+    if journal:
+        with open(journal, "a") as lines:
+            lines.write(f"{tmp.resolve()}\n")
     try:
         yield tmp
         if kind != FILE:

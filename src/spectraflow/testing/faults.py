@@ -23,23 +23,30 @@ def partials(directory: Path, name: str) -> list[Path]:
     return list(directory.glob(f".{name}.partial-*"))
 
 
-def write_window(cmd: Sequence[str], dest: Path, cwd: Path, env: Mapping[str, str]) -> float:
-    """Run ``cmd`` to the end; the seconds from its temporary's appearance beside ``dest`` to its exit."""
+def write_window(cmd: Sequence[str], dest: Path, cwd: Path, env: Mapping[str, str],
+                 until_renamed: bool = False) -> float:
+    """Run ``cmd`` to the end; the seconds from its temporary's appearance beside ``dest`` to its exit (or, with
+    ``until_renamed``, to the temporary's rename into place)."""
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     while proc.poll() is None and not partials(dest.parent, dest.name):
         time.sleep(0.002)
     start = time.perf_counter()
+    while until_renamed and proc.poll() is None and partials(dest.parent, dest.name):
+        time.sleep(0.002)
+    window = time.perf_counter() - start
     _, err = proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd}: exit {proc.returncode}: {err.decode(errors='replace')[-2000:]}")
-    return time.perf_counter() - start
+    return window if until_renamed else time.perf_counter() - start
 
 
 def kill_while_writing(cmd: Sequence[str], dest: Path, rng: np.random.Generator, cwd: Path,
-                       env: Mapping[str, str], window: float) -> bool:
+                       env: Mapping[str, str], window: float, only_while_writing: bool = False) -> bool:
     """Start ``cmd``; once its temporary beside ``dest`` appears, SIGKILL it after a random part of ``window``
     seconds, with its whole process group (a ``dvc repro`` and the stage it runs). Whether the kill landed
-    (False: the command had finished first)."""
+    (False: the command had finished first; with ``only_while_writing``, or the temporary was renamed into place:
+    then the command runs to its end, as DVC's in-place rewrite of ``dvc.lock`` after the stage cannot survive a
+    kill)."""
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
@@ -47,6 +54,9 @@ def kill_while_writing(cmd: Sequence[str], dest: Path, rng: np.random.Generator,
         time.sleep(0.002)
     time.sleep(rng.uniform(0, window))
     if proc.poll() is not None:
+        return False
+    if only_while_writing and not partials(dest.parent, dest.name):
+        proc.wait()
         return False
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
