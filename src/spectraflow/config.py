@@ -42,17 +42,14 @@ def load_params(path: str | os.PathLike[str]) -> dict[str, Any]:
     if size > MAX_PARAMS_BYTES:
         raise ConfigError(f"{path}: {size} bytes; expected a parameter file of at most {MAX_PARAMS_BYTES} bytes")
 
-    class _NoAliases(yaml.SafeLoader):
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: 10x faster (every stage reads the file)
+    try:
+        text = path.read_text(encoding="utf-8")
+        for event in yaml.parse(text, Loader=loader):  # the events first: an alias is refused before it expands
+            if isinstance(event, yaml.AliasEvent):
                 raise ConfigError(f"{path}: line {event.start_mark.line + 1}: alias *{event.anchor}; expected plain "
                                   "values (YAML aliases are not accepted in parameter files)")
-            return super().compose_node(parent, index)
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            params = yaml.load(f, Loader=_NoAliases)  # noqa: S506 - a SafeLoader subclass
+        params = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     except UnicodeDecodeError as exc:
