@@ -319,7 +319,7 @@ def _supervise(conn: socket.socket, path: Path) -> int:
         os.close(fd)
     conn.sendall(b"started %d\n" % pid)
     exited = os.pidfd_open(pid)
-    watched = [exited, conn]
+    watched: list[int | socket.socket] = [exited, conn]
     while True:
         readable, _, _ = select.select(watched, [], [])
         if exited in readable:
