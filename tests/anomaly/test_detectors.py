@@ -91,11 +91,19 @@ def test_attribute_filter_finds_small_objects_and_tiles_agree() -> None:
     rng = np.random.default_rng()
     yy, xx = np.mgrid[0:64, 0:64]
     background = np.stack([np.sin(yy / 9.0), np.cos(xx / 7.0), np.sin((yy + xx) / 11.0)], axis=-1)
-    values = background @ rng.standard_normal((3, 8)) + 0.02 * rng.standard_normal((64, 64, 8))
+    mixing = rng.standard_normal((3, 8))
+    values = background @ mixing + 0.02 * rng.standard_normal((64, 64, 8))
     truth = np.zeros((64, 64), bool)
     for y, x in rng.integers(4, 58, (4, 2)):
         truth[y:y + 2, x:x + 2] = True
-    values[truth] += 3 * rng.standard_normal(8)  # four 2x2 targets of a foreign spectrum
+    # four 2x2 targets of a foreign spectrum, seen in the leading components the filter looks at (one draw in
+    # about 2000 is nearly orthogonal to them, 0.34 against a typical 5: no target for this detector; a clean-clone
+    # CI run drew one)
+    background_span = np.linalg.qr(mixing.T)[0]
+    spectrum = 3 * rng.standard_normal(8)
+    while np.linalg.norm(background_span.T @ spectrum) < 2:
+        spectrum = 3 * rng.standard_normal(8)
+    values[truth] += spectrum
     detector = methods.get("anomaly", "attribute")(area=16, halo=8)
     scores = detector.scores(_cube(values))
     assert roc_auc(scores, truth) > 0.99
