@@ -1,17 +1,49 @@
 """Shared fixtures. The real benchmark files are read in place from $SPECTRAFLOW_SHARED_DATA
-(default ../shared/data); in CI a missing file fails the test rather than skipping it."""
+(default ../shared/data); in CI a missing file fails the test rather than skipping it.
+
+Fresh random data stay fresh and become replayable: in every test, ``np.random.default_rng()`` without a seed
+draws from one entropy per test (new each run), which a failing test prints; ``SPECTRAFLOW_TEST_ENTROPY=<n>``
+replays it."""
 
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from spectraflow.datasets import SHARED_DATA_ENV, shared_data_dir
 
 os.environ.setdefault("DASK_TEMPORARY_DIRECTORY", "/tmp/spectraflow-dask")
 REPO = Path(__file__).resolve().parents[1]
+ENTROPY_VARIABLE = "SPECTRAFLOW_TEST_ENTROPY"
+_ENTROPY = pytest.StashKey[int]()
+
+
+@pytest.fixture(autouse=True)
+def _replayable_fresh_data(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    entropy = int(os.environ.get(ENTROPY_VARIABLE) or secrets.randbits(128))
+    request.node.stash[_ENTROPY] = entropy
+    sequence = np.random.SeedSequence(entropy)
+    unseeded = np.random.default_rng
+
+    def default_rng(seed: Any = None) -> np.random.Generator:
+        return unseeded(sequence.spawn(1)[0] if seed is None else seed)
+
+    monkeypatch.setattr(np.random, "default_rng", default_rng)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    entropy = item.stash.get(_ENTROPY, None)
+    if report.failed and entropy is not None:
+        report.sections.append(("fresh random data", f"replay with {ENTROPY_VARIABLE}={entropy}"))
+    return report
 
 
 @pytest.fixture(scope="session")
