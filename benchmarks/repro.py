@@ -24,8 +24,8 @@ from spectraflow.testing.workspace import copy_workspace, isolated_env, tree_dig
 
 REPO = Path(__file__).resolve().parents[1]
 #: stage names by kind, for the table (a per-scene stage is "<kind>@<scene>")
-KINDS = ("synth", "ingest", "preprocess", "unmix", "train_unmix", "anomaly", "fuse", "train_denoise", "denoise",
-         "operator_data", "train_operator", "report")
+KINDS = ("synth", "configure", "ingest", "preprocess", "unmix", "train_unmix", "anomaly", "fuse", "train_denoise",
+         "denoise", "operator_data", "train_operator", "report")
 
 
 def timed_repro(base: Path, warm: bool) -> tuple[float, dict[str, float], Path]:

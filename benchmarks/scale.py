@@ -338,7 +338,7 @@ def scene_table(work: Path, without: Sequence[str] = ()) -> None:
     space = work / "emit-workspace"
     shutil.rmtree(space, ignore_errors=True)
     header = write_emit_like(space / "data" / "raw" / "emit")
-    for name in ("flows", "tasks"):
+    for name in ("src", "flows", "tasks"):  # the code configure digests
         (space / name).symlink_to(ROOT / name)
     (space / "data" / "models").mkdir(parents=True)
     (space / "data" / "models" / "denoiser").symlink_to(ROOT / "data" / "models" / "denoiser")
@@ -358,6 +358,8 @@ def scene_table(work: Path, without: Sequence[str] = ()) -> None:
     print("| stage | s | peak RSS |")
     print("|---|---|---|")
     total, failures = 0.0, []
+    subprocess.run([sys.executable, "-m", "flows.configure"], cwd=space, env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # each stage's parameters, as dvc repro writes them first
     for stage in SCENE_STAGES:  # each reads the ingested or preprocessed store: a failed one stops no other
         start = time.perf_counter()
         process = subprocess.Popen([sys.executable, "-m", f"flows.{stage}", "emit"], cwd=space, env=env,

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from prefect import Flow
 
 from flows._warm import FLOW_RUN_VARIABLE
-from spectraflow.collection import parallel_bound, stage_values
+from spectraflow.collection import SceneLayout, parallel_bound, stage_view
 from spectraflow.compute import limit_threads, stage_threads
 from spectraflow.config import ComputeConfig, from_mapping, load_params
 from spectraflow.cube import STAGE_VARIABLE
@@ -29,11 +29,30 @@ def section(name: str, path: Path = PARAMS) -> dict[str, Any]:
     return dict(values)
 
 
-def scene_config(cls: type[C], stage: str, scene: str, path: Path = PARAMS) -> C:
-    """The configuration of ``stage`` for ``scene`` of the collection (its overrides and paths applied)."""
-    return from_mapping(cls, stage_values(load_params(path), stage, scene), f"{stage} of scene {scene}")
+def scene_view(stage: str, scene: str) -> dict[str, Any]:
+    """What ``params.yaml`` says to ``stage`` of ``scene``, by section (:func:`spectraflow.collection.stage_view`),
+    from the file the ``configure`` stage wrote for it (the stage's dependency in dvc.yaml); refused when it is
+    missing or ``params.yaml`` has changed since."""
+    import json
+
+    path = Path(SceneLayout(scene).config(stage))
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing; the configure stage writes it (run `dvc repro`, or "
+                          "`python -m flows.configure`)")
+    view = json.loads(path.read_text(encoding="utf-8"))["params"]
+    current = json.loads(json.dumps(stage_view(load_params(PARAMS), stage, scene)))  # as JSON holds it
+    if view != current:
+        changed = sorted(k for k in {*view, *current} if view.get(k) != current.get(k))
+        raise ConfigError(f"{path}: stale, {PARAMS} has changed since the configure stage wrote it (sections "
+                          f"{changed}); run `dvc repro` (or `python -m flows.configure` first)")
+    return dict(view)
 
 
+def scene_config(cls: type[C], stage: str, scene: str, section: str | None = None) -> C:
+    """The configuration of ``stage`` for ``scene`` of the collection (its overrides and paths applied): the
+    stage's own section, or ``section`` of what it reads."""
+    name = section or stage
+    return from_mapping(cls, scene_view(stage, scene)[name], f"{name} of {stage}@{scene}")
 
 
 def stage_flow(module: ModuleType) -> Flow[..., Any]:

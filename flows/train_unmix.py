@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from prefect import flow
 
-from flows._params import main, scene_config, section
+from flows._params import main, scene_config
 from spectraflow.collection import SceneLayout
-from spectraflow.config import TrainUnmixConfig, UnmixConfig, from_mapping
+from spectraflow.config import TrainUnmixConfig, UnmixConfig
 from spectraflow.errors import ConfigError
 from tasks.train import training_figure
 from tasks.unmix import evaluate_unmixing, unmix_scene_store
@@ -20,10 +20,10 @@ from tasks.unmix import evaluate_unmixing, unmix_scene_store
 @flow(name="train-unmix", flow_run_name="train_unmix {scene}")
 def train_unmix(scene: str) -> str:
     layout = SceneLayout(scene)
-    config = from_mapping(TrainUnmixConfig, section("train_unmix"), "train_unmix")
+    config = scene_config(TrainUnmixConfig, "train_unmix", scene)
     if scene not in config.scenes:
         raise ConfigError(f"params.yaml [train_unmix.scenes]: {scene!r} is not listed ({list(config.scenes)})")
-    unmix = scene_config(UnmixConfig, "unmix", scene)
+    unmix = scene_config(UnmixConfig, "train_unmix", scene, section="unmix")
     # the network starts from the unmix stage's own result (its method, at the network's seed), unless told otherwise
     method = unmix.blind if unmix.blind is not None else unmix.endmembers
     curves = layout.plot("train_unmix.csv")

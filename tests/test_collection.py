@@ -17,6 +17,7 @@ from spectraflow.collection import (
     STAGE_STORES,
     SceneLayout,
     companion_entries,
+    scene_stages,
     stage_values,
 )
 from spectraflow.cube import fill_invalid
@@ -103,6 +104,92 @@ def test_adding_and_removing_a_scene_adds_and_removes_only_its_stages(tmp_path: 
     assert set(after) - set(before) == {f"{s}@tile-7" for s in PER_SCENE_STAGES}
     assert set(before) - set(after) == {f"{s}@camera" for s in (*PER_SCENE_STAGES, COMPANION_STAGE)}
     assert all(after[name] == outs for name, outs in before.items() if name in after)
+
+
+def test_each_per_scene_stage_depends_on_its_data_and_its_configure_file_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the stages read from params.yaml and run of the code reaches DVC through the configure stage's files:
+    one per stage of each scene, each a dependency of that stage; configure depends on every section they hold
+    and on the code they list."""
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+
+    from flows.configure import CONFIG_DIR, configuration, stage_code
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    with Repo(str(REPO), uninitialized=True) as repo:
+        stages = {stage.name: stage for stage in repo.index.stages}
+    per_scene = {tuple(name.split("@")): stage for name, stage in stages.items() if "@" in name}
+    monkeypatch.chdir(REPO)  # the code paths are read from the working directory
+    files = configuration(params)
+    assert set(files) == {SceneLayout(scene).config(stage) for stage, scene in per_scene}
+    for (stage_name, scene), stage in per_scene.items():
+        deps = [dep.def_path for dep in stage.deps]
+        assert not [dep for dep in stage.deps if isinstance(dep, ParamsDependency)], stage.name
+        assert SceneLayout(scene).config(stage_name) in deps and all(d.startswith("data/") for d in deps), deps
+        held = files[SceneLayout(scene).config(stage_name)]
+        assert set(held["code"]) == set(stage_code(stage_name)) and f"flows/{stage_name}.py" in held["code"]
+        if stage_name in STAGE_STORES:
+            assert held["params"][stage_name] == stage_values(params, stage_name, scene)
+    configure = stages["configure"]
+    assert [out.def_path for out in configure.outs] == [str(CONFIG_DIR)]
+    tracked = {key for dep in configure.deps if isinstance(dep, ParamsDependency) for key in dep.params}
+    code_roots = [Path(dep.def_path) for dep in configure.deps if not isinstance(dep, ParamsDependency)]
+    for held in files.values():
+        for section, values in held["params"].items():  # a section, or the keys of it that it holds
+            assert section in tracked or {f"{section}.{key}" for key in values} <= tracked, section
+        for path in held["code"]:
+            assert any(root in Path(path).parents for root in code_roots), path
+
+
+def test_configure_writes_each_stage_its_view_and_a_stage_refuses_a_stale_one(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed section, a scene's override or a stage's code changes the files of the stages they reach only;
+    until configure runs again the stages refuse their outdated file."""
+    from flows._params import scene_config, scene_view
+    from flows.configure import configure
+    from spectraflow.config import DenoiseConfig, from_mapping
+
+    (tmp_path / "src").symlink_to(REPO / "src")
+    shutil.copytree(REPO / "flows", tmp_path / "flows")  # changed below: copies
+    shutil.copytree(REPO / "tasks", tmp_path / "tasks")
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    with pytest.raises(ConfigError, match="denoise.json: missing; the configure stage writes it"):
+        scene_view("denoise", "aviris")
+
+    def written() -> dict[str, bytes]:
+        assert configure.fn() == len(scene_stages(params))
+        return {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in (tmp_path / "data/config").rglob("*.json")}
+
+    def changed(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
+        assert set(before) == set(after)
+        return {path for path in before if before[path] != after[path]}
+
+    first = written()
+    assert scene_config(DenoiseConfig, "denoise", "aviris") == from_mapping(
+        DenoiseConfig, stage_values(params, "denoise", "aviris"), "denoise")
+    params["denoise"]["methods"] = params["denoise"]["methods"][1:]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    with pytest.raises(ConfigError, match=r"denoise.json: stale, params.yaml has changed .*\['denoise'\]"):
+        scene_view("denoise", "aviris")
+    assert scene_view("unmix", "aviris")["unmix"] == stage_values(params, "unmix", "aviris")  # not reached
+    second = written()
+    overriding = {s for s, entry in params["collection"]["scenes"].items() if "methods" in entry.get("denoise", {})}
+    assert overriding  # a scene with methods of its own (eels) keeps its file
+    assert changed(first, second) == {SceneLayout(s).config("denoise") for s in params["collection"]["scenes"]
+                                      if s not in overriding}
+    params["collection"]["scenes"]["camera"]["format"] = "envi"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    third = written()
+    assert changed(second, third) == {SceneLayout("camera").config("ingest")}
+    with (tmp_path / "tasks/anomaly.py").open("a") as code:
+        code.write("\n# a change\n")
+    (tmp_path / "flows/__pycache__").mkdir()  # bytecode caches are no change
+    (tmp_path / "flows/__pycache__/anomaly.cpython-311.pyc").write_bytes(b"x")
+    fourth = written()
+    assert changed(third, fourth) == {SceneLayout(s).config("anomaly") for s in params["collection"]["scenes"]}
+    assert not list(tmp_path.glob("data/.config*"))  # written beside, renamed over
 
 
 def test_stage_values_apply_the_scenes_overrides_and_paths() -> None:

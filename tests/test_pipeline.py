@@ -149,6 +149,12 @@ def test_dvc_repro_default_collection(repo: Path, env: dict[str, str]) -> None:
         assert open_store(repo / f"data/stores/{name}/fused.zarr")["cube"].shape[:2] == (
             scenes[name]["height"] * ratio, scenes[name]["width"] * ratio)
     assert "Data and pipelines are up to date" in _run(["dvc", "repro"], repo, env)
+    # Python's bytecode caches beside the sources (written on import unless PYTHONDONTWRITEBYTECODE is set) are no
+    # change of the code directories the stages depend on (.dvcignore)
+    writing = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    _run([sys.executable, "-c", "import flows.pipeline, spectraflow.io, spectraflow.metrics"], repo, writing)
+    assert (repo / "src/spectraflow/io/__pycache__").is_dir()
+    assert "up to date" in _run(["dvc", "status"], repo, env)
 
 
 def test_report_and_plots_of_the_default_run(repo: Path, env: dict[str, str]) -> None:
@@ -338,11 +344,12 @@ def test_a_failed_scene_fails_its_own_stages_only(parallel_run: Path, env: dict[
     out = _run([sys.executable, "-m", "flows.pipeline"], parallel_run, server_env)
     assert "stage ingest@camera: reproduced" in out and "stage ingest@aviris: unchanged, skipped" in out
     rows = {(r["stage"], r["scene"]): r["status"] for r in artifact_rows(prefect_server, "pipeline-stages")}
-    # what reruns is camera's (its store records the reader options, so its downstream stages may follow) and
-    # the report (it depends on params.yaml as a whole); nothing of the other scenes
+    # what reruns is configure (params.yaml changed: it rewrites camera's ingest file only), camera's stages (its
+    # store records the reader options, so its downstream stages may follow) and the report (it depends on
+    # params.yaml as a whole); nothing of the other scenes
     ran = {stage for stage, status in rows.items() if status == "ran"}
     assert ("ingest", "camera") in ran and ran - {(s, "camera") for s in (*PER_SCENE_STAGES[1:], COMPANION_STAGE)} \
-        == {("ingest", "camera"), ("report", "—")}
+        == {("configure", "—"), ("ingest", "camera"), ("report", "—")}
     assert "up to date" in _run(["dvc", "status"], parallel_run, env)
 
 

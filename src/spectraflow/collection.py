@@ -36,13 +36,16 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["PER_SCENE_STAGES", "COMPANION_STAGE", "INGEST_KEYS", "STAGE_STORES", "SceneLayout", "add_scenes",
-           "check_scene_name", "companion_entries", "scene_entries", "stage_values"]
+__all__ = ["PER_SCENE_STAGES", "COMPANION_STAGE", "NETWORK_STAGE", "INGEST_KEYS", "STAGE_STORES", "SceneLayout",
+           "add_scenes", "check_scene_name", "companion_entries", "scene_entries", "scene_stages", "stage_values",
+           "stage_view"]
 
 #: The stages dvc.yaml runs once per scene, in order.
 PER_SCENE_STAGES = ("ingest", "preprocess", "denoise", "unmix", "anomaly")
 #: The stage dvc.yaml runs for the scenes named under ``fuse.companions`` (those with a companion image).
 COMPANION_STAGE = "fuse"
+#: The stage dvc.yaml runs for the scenes ``train_unmix.scenes`` lists (the unmixing network fitted to each).
+NETWORK_STAGE = "train_unmix"
 #: Keys of a scene entry that configure its ingestion (the rest of the ``ingest`` section is shared).
 INGEST_KEYS = ("source_dir", "source", "ground_truth", "format", "nonfinite", "compressor")
 #: The store each per-scene stage reads (None: the scene's files) and the one it writes.
@@ -80,6 +83,11 @@ class SceneLayout:
 
     def plot(self, file: str) -> str:
         return f"data/plots/{self.name}/{file}"
+
+    def config(self, stage: str) -> str:
+        """What ``stage`` of the scene depends on besides its data (:func:`stage_view` and its code's
+        fingerprint), written by the ``configure`` stage."""
+        return f"data/config/{self.name}/{stage}.json"
 
     def model(self, name: str) -> str:
         """The checkpoint directory of the model ``name`` fitted to the scene (``unmix_network``)."""
@@ -156,6 +164,31 @@ def stage_values(params: Mapping[str, Any], stage: str, scene: str) -> dict[str,
         values.update(entry.get(stage) or {}, input=layout.store(source))
     values["out"] = layout.store(out)
     return values
+
+
+def stage_view(params: Mapping[str, Any], stage: str, scene: str) -> dict[str, Any]:
+    """Everything of ``params`` that decides what ``stage`` of ``scene`` writes, by section: the stage's own as
+    the scene sees it (:func:`stage_values`; for the unmixing network its ``train_unmix`` section and the scene's
+    ``unmix``) and ``compute.threads`` (a sum's order follows the threads)."""
+    compute = params.get("compute") or {}
+    threads = {"threads": compute.get("threads") if isinstance(compute, Mapping) else None}
+    if stage == NETWORK_STAGE:
+        return {stage: dict(params.get(stage) or {}), "unmix": stage_values(params, "unmix", scene),
+                "compute": threads}
+    return {stage: stage_values(params, stage, scene), "compute": threads}
+
+
+def scene_stages(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every (stage, scene) pair dvc.yaml expands from ``params``: the per-scene stages of every scene, the fuse
+    stage of each scene with a companion image, the unmixing network of each scene ``train_unmix.scenes`` lists."""
+    scenes = scene_entries(params)
+    listed = (params.get(NETWORK_STAGE) or {}).get("scenes") or []
+    unknown = [name for name in listed if name not in scenes]
+    if unknown:
+        raise ConfigError(f"params.yaml [{NETWORK_STAGE}.scenes]: {unknown} not scenes of the collection "
+                          f"({sorted(scenes)})")
+    return [(stage, scene) for scene in scenes for stage in PER_SCENE_STAGES] + [
+        (COMPANION_STAGE, scene) for scene in companion_entries(params)] + [(NETWORK_STAGE, scene) for scene in listed]
 
 
 def parallel_bound(collection: Mapping[str, Any]) -> int:
