@@ -81,23 +81,35 @@ def _all(url: str, path: str) -> list[dict[str, Any]]:
             return rows
 
 
-#: A stage's times (seconds): as the pipeline saw it, of them DVC's check, its command and DVC's record, and the
-#: working time of the stage's flow run (the child of its task run)
-PARTS = ("seen", "check", "command", "record", "working")
+#: A stage's times (seconds): as the pipeline saw it, of them DVC's check, its command and DVC's record, the
+#: working time of the stage's flow run (the child of its task run), and the task run's time before that flow run
+#: began running and after it ended (from the server's start and end times)
+PARTS = ("seen", "check", "command", "record", "working", "before", "after")
+
+
+def _seconds(later: str, earlier: str) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
 
 
 def stage_times(url: str) -> dict[str, dict[str, float]]:
     """Each stage that ran in the latest pipeline run, by its task run's name (``denoise s03``): its :data:`PARTS`."""
     rows = {(r["stage"], r["scene"]): r for r in artifact_rows(url, "pipeline-stages") if r["status"] == "ran"}
-    tasks = {r["id"]: r["name"] for r in _all(url, "/task_runs/filter")}
-    working = {tasks[r["parent_task_run_id"]]: float(r["total_run_time"]) for r in _all(url, "/flow_runs/filter")
-               if r["parent_task_run_id"] in tasks and r["state_type"] == "COMPLETED"}
+    tasks = {r["id"]: r for r in _all(url, "/task_runs/filter")}
+    children = {tasks[r["parent_task_run_id"]]["name"]: (tasks[r["parent_task_run_id"]], r)
+                for r in _all(url, "/flow_runs/filter")
+                if r["parent_task_run_id"] in tasks and r["state_type"] == "COMPLETED"}
+    nan = float("nan")
     times = {}
     for (stage, scene), row in rows.items():
         name = f"{stage} {scene}" if scene != "—" else stage
+        task, child = children.get(name, (None, None))
         times[name] = {"seen": float(row["seconds"]), "check": float(row["dvc check s"]),
                        "command": float(row["command s"]), "record": float(row["dvc record s"]),
-                       "working": working.get(name, float("nan"))}
+                       "working": float(child["total_run_time"]) if child else nan,
+                       "before": _seconds(child["start_time"], task["start_time"]) if child else nan,
+                       "after": _seconds(task["end_time"], child["end_time"]) if child else nan}
     return times
 
 
@@ -161,8 +173,9 @@ def print_stages(times: dict[str, dict[str, float]], scenes: int) -> None:
           "process outside its flow run's working time, and the task's own (the flow run's creation, waits)")
     print()
     print("| stage | seen | working | overhead | of it: dvc check | dvc record | the stage's process and its flow "
-          "run | the task's own |")
-    print("|---|---|---|---|---|---|---|---|")
+          "run | the task's own | task run start → flow run running (check included) | flow run end → task run end "
+          "(record included) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     groups = {stage: [t for k, t in times.items() if k.split(" ")[0] == stage] for stage in PER_SCENE_STAGES}
     groups |= {f"{k} (once)": [t] for k, t in times.items() if k.split(" ")[0] not in PER_SCENE_STAGES}
     for label, rows in groups.items():
@@ -171,7 +184,18 @@ def print_stages(times: dict[str, dict[str, float]], scenes: int) -> None:
         cells += [mean_std([t[part] for t in rows]) for part in ("check", "record")]
         cells.append(mean_std([t["command"] - t["working"] for t in rows]))
         cells.append(mean_std([t["seen"] - t["check"] - t["command"] - t["record"] for t in rows]))
+        cells += [mean_std([t[part] for t in rows]) for part in ("before", "after")]
         print(f"| {label} | " + " | ".join(cells) + " |")
+    worst = sorted(times.items(), key=lambda item: item[1]["working"] - item[1]["seen"])[:5]
+    print()
+    print("the five stages with the most overhead (seconds):")
+    print()
+    print("| stage | seen | working | check | record | task run start → flow run running | "
+          "flow run end → task run end |")
+    print("|---|---|---|---|---|---|---|")
+    for name, t in worst:
+        print(f"| {name} | " + " | ".join(f"{t[part]:.1f}" for part in ("seen", "working", "check", "record", "before",
+                                                                         "after")) + " |")
 
 
 def main() -> None:
