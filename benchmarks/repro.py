@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from spectraflow.testing.workspace import copy_workspace, isolated_env, tree_digest
+from spectraflow.io import tree_sha256
+from spectraflow.testing.workspace import copy_workspace, isolated_env
 
 REPO = Path(__file__).resolve().parents[1]
 #: stage names by kind, for the table (a per-scene stage is "<kind>@<scene>")
@@ -70,7 +71,7 @@ def main() -> None:
                 walls[warm].append(wall)
                 for name, seconds in times.items():
                     stages[warm].setdefault(name.partition("@")[0], []).append(seconds)
-            same = all(tree_digest(copies[False] / "data" / kind) == tree_digest(copies[True] / "data" / kind)
+            same = all(tree_sha256(copies[False] / "data" / kind) == tree_sha256(copies[True] / "data" / kind)
                        for kind in ("raw", "stores"))
             print(f"round {round_}: cold {walls[False][-1]:.0f} s, warm {walls[True][-1]:.0f} s; raw files and "
                   f"stores byte-identical: {same}", flush=True)

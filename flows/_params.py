@@ -48,11 +48,10 @@ def scene_view(stage: str, scene: str) -> dict[str, Any]:
     return dict(view)
 
 
-def scene_config(cls: type[C], stage: str, scene: str, section: str | None = None) -> C:
+def scene_config(cls: type[C], stage: str, scene: str) -> C:
     """The configuration of ``stage`` for ``scene`` of the collection (its overrides and paths applied): the
-    stage's own section, or ``section`` of what it reads."""
-    name = section or stage
-    return from_mapping(cls, scene_view(stage, scene)[name], f"{name} of {stage}@{scene}")
+    stage's own section of :func:`scene_view`."""
+    return from_mapping(cls, scene_view(stage, scene)[stage], f"{stage} of {stage}@{scene}")
 
 
 def stage_flow(module: ModuleType) -> Flow[..., Any]:

@@ -15,7 +15,6 @@ file is stale: run ``dvc repro``, which runs this stage first).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from flows._params import PARAMS, main
 from spectraflow._atomic import atomic_output
 from spectraflow.collection import SceneLayout, scene_stages, stage_view
 from spectraflow.config import load_params
+from spectraflow.io import tree_sha256
 
 CONFIG_DIR = Path("data/config")
 #: The code every per-scene stage runs (besides its own ``flows/<stage>.py``)
@@ -52,20 +52,6 @@ STAGE_CODE: dict[str, tuple[str, ...]] = {
 }
 
 
-def code_digest(path: Path) -> str:
-    """The sha256 of a file's bytes, or of a directory's files (relative paths and bytes, in order; Python's
-    bytecode caches left out, as ``.dvcignore`` leaves them out of DVC's hashes)."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: a code path a stage depends on (flows.configure.STAGE_CODE) is missing")
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(
-        p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
-    for file in files:
-        digest.update(f"{file.relative_to(path).as_posix()}\0{file.stat().st_size}\0".encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()
-
-
 def stage_code(stage: str) -> tuple[str, ...]:
     """The code paths ``stage`` depends on, sorted."""
     return tuple(sorted({*SHARED_CODE, *STAGE_CODE[stage], f"flows/{stage}.py"}))
@@ -76,7 +62,7 @@ def configuration(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     digests: dict[str, str] = {}
     files = {}
     for stage, scene in scene_stages(params):
-        code = {path: digests.setdefault(path, code_digest(Path(path))) for path in stage_code(stage)}
+        code = {path: digests.setdefault(path, tree_sha256(path)) for path in stage_code(stage)}
         files[SceneLayout(scene).config(stage)] = {"params": stage_view(params, stage, scene), "code": code}
     return files
 

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from prefect import flow
 
-from flows._params import main, scene_config
+from flows._params import main, scene_view
 from spectraflow.collection import SceneLayout
-from spectraflow.config import TrainUnmixConfig, UnmixConfig
+from spectraflow.config import TrainUnmixConfig, UnmixConfig, from_mapping
 from spectraflow.errors import ConfigError
 from tasks.train import training_figure
 from tasks.unmix import evaluate_unmixing, unmix_scene_store
@@ -20,10 +20,11 @@ from tasks.unmix import evaluate_unmixing, unmix_scene_store
 @flow(name="train-unmix", flow_run_name="train_unmix {scene}")
 def train_unmix(scene: str) -> str:
     layout = SceneLayout(scene)
-    config = scene_config(TrainUnmixConfig, "train_unmix", scene)
+    view = scene_view("train_unmix", scene)  # its own section and the scene's unmix section
+    config = from_mapping(TrainUnmixConfig, view["train_unmix"], f"train_unmix of train_unmix@{scene}")
     if scene not in config.scenes:
         raise ConfigError(f"params.yaml [train_unmix.scenes]: {scene!r} is not listed ({list(config.scenes)})")
-    unmix = scene_config(UnmixConfig, "train_unmix", scene, section="unmix")
+    unmix = from_mapping(UnmixConfig, view["unmix"], f"unmix of train_unmix@{scene}")
     # the network starts from the unmix stage's own result (its method, at the network's seed), unless told otherwise
     method = unmix.blind if unmix.blind is not None else unmix.endmembers
     curves = layout.plot("train_unmix.csv")

@@ -17,12 +17,12 @@ import pytest
 import yaml
 
 from spectraflow.collection import COMPANION_STAGE, PER_SCENE_STAGES
-from spectraflow.io import open_store
+from spectraflow.io import open_store, tree_sha256
 from spectraflow.stage_server import free_port
 from spectraflow.synth import eels_scene, synthetic_acquisition
 from spectraflow.testing.browser import chromium_path, render_offline
 from spectraflow.testing.faults import kill_while_writing, partials, write_window
-from spectraflow.testing.workspace import api_post, artifact_rows, copy_workspace, isolated_env, tree_digest, wait_for
+from spectraflow.testing.workspace import api_post, artifact_rows, copy_workspace, isolated_env, wait_for
 from spectraflow.testing.workspace import prefect_server as prefect_server_at
 from spectraflow.testing.workspace import run as _run
 
@@ -200,7 +200,7 @@ def _clone_and_pull(repo: Path, dest: Path, env: dict[str, str], remote: str, lo
         _run(["dvc", "remote", "modify", "--local", remote, *args], dest, env)
     _run(["dvc", "pull", "-r", remote], dest, env)
     for artifact in ARTIFACTS:
-        assert tree_digest(dest / artifact) == tree_digest(repo / artifact), artifact
+        assert tree_sha256(dest / artifact) == tree_sha256(repo / artifact), artifact
     assert "up to date" in _run(["dvc", "status"], dest, env)
 
 
@@ -240,7 +240,7 @@ def test_push_pull_s3_remote(repo: Path, env: dict[str, str], tmp_path: Path, mo
         _run(["dvc", "remote", "modify", "--local", "s3", *args], clone, env)
     _run(["dvc", "pull", "-r", "s3"], clone, env)
     for artifact in ARTIFACTS:
-        assert tree_digest(clone / artifact) == tree_digest(repo / artifact), artifact
+        assert tree_sha256(clone / artifact) == tree_sha256(repo / artifact), artifact
 
 
 @pytest.fixture(scope="module")
@@ -327,7 +327,7 @@ def test_a_failed_scene_fails_its_own_stages_only(parallel_run: Path, env: dict[
     entry = "source_dir: data/raw/camera\n      source: scene.hdr"
     assert entry in good
     params.write_text(good.replace(entry, entry + "\n      format: matlab"))  # the ENVI header read as MATLAB
-    untouched = {p: tree_digest(parallel_run / p) for p in ("data/stores/aviris", "data/stores/enmap")}
+    untouched = {p: tree_sha256(parallel_run / p) for p in ("data/stores/aviris", "data/stores/enmap")}
     proc = subprocess.run([sys.executable, "-m", "flows.pipeline"], cwd=parallel_run, env=server_env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode != 0
@@ -338,7 +338,7 @@ def test_a_failed_scene_fails_its_own_stages_only(parallel_run: Path, env: dict[
     assert {rows[(s, "camera")]["status"] for s in (*PER_SCENE_STAGES[1:], COMPANION_STAGE)} == {"blocked"}
     assert {rows[(s, n)]["status"] for s in PER_SCENE_STAGES for n in ("aviris", "enmap")} == {"unchanged"}
     assert rows[("report", "—")]["status"] == "ran"  # the report of what succeeded
-    assert {p: tree_digest(parallel_run / p) for p in untouched} == untouched
+    assert {p: tree_sha256(parallel_run / p) for p in untouched} == untouched
     params.write_text(good.replace(entry, entry + "\n      format: envi"))  # fixed: the next run retries it only
     out = _run([sys.executable, "-m", "flows.pipeline"], parallel_run, server_env)
     assert "stage ingest@camera: reproduced" in out and "stage ingest@aviris: unchanged, skipped" in out
@@ -386,7 +386,7 @@ def test_a_landed_enmap_tile_becomes_a_scene_of_the_collection(repo: Path, env: 
     assert entry == {"source_dir": f"data/acquisitions/{scene}", "source": tile.name, "nonfinite": "mask",
                      "preprocess": {"patches": None}, "unmix": {"n_endmembers": "subspace"}}
     assert (repo / f"data/acquisitions/{scene}.dvc").is_file()
-    assert tree_digest(repo / f"data/acquisitions/{scene}/{tile.name}") == tree_digest(tile)
+    assert tree_sha256(repo / f"data/acquisitions/{scene}/{tile.name}") == tree_sha256(tile)
     assert sorted(p.name for p in landing.iterdir()) == ["rejected"]
     assert sorted(p.name for p in (landing / "rejected").iterdir()) == ["broken.mat", "broken.mat.error.txt"]
     table = api_post(prefect_server, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": ["landing-zone"]}}})
@@ -419,14 +419,14 @@ def test_kill_9_during_dvc_repro_then_repro_gives_the_uninterrupted_artifacts(re
     dest = repo / "data/stores/aviris/preprocessed.zarr"
     command = ["dvc", "repro", "-f", "-s", "preprocess@aviris"]
     window = 0.9 * write_window(command, dest, repo, env, until_renamed=True)
-    expected = tree_digest(dest)
+    expected = tree_sha256(dest)
     landed = 0
     for seed in range(4):
         landed += kill_while_writing(command, dest, np.random.default_rng(seed), repo, env, window,
                                      only_while_writing=True)
-        assert not dest.exists() or tree_digest(dest) == expected  # DVC cleared it before the run, or whole
+        assert not dest.exists() or tree_sha256(dest) == expected  # DVC cleared it before the run, or whole
         _run(["dvc", "repro"], repo, env)  # reruns what the kill left unfinished (or nothing, if all is whole)
-        assert tree_digest(dest) == expected and not partials(dest.parent, dest.name)
+        assert tree_sha256(dest) == expected and not partials(dest.parent, dest.name)
         assert "up to date" in _run(["dvc", "status"], repo, env)
         if landed == 2:
             break

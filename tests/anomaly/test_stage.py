@@ -84,9 +84,9 @@ def test_a_directory_of_another_kind_is_not_replaced(tmp_path: Path) -> None:
 
 def test_the_store_is_a_function_of_its_inputs(tmp_path: Path) -> None:
     """Two runs write the same bytes (DVC compares stores by hash; timings stay out of them)."""
-    from spectraflow.testing.workspace import tree_digest
+    from spectraflow.io import tree_sha256
 
     source = write_store(datasets.load("abu_beach_3"), tmp_path / "scene.zarr")
     first, _ = detect_store(source, tmp_path / "a.zarr", methods=["rx", "attribute"])
     second, _ = detect_store(source, tmp_path / "b.zarr", methods=["rx", "attribute"])
-    assert tree_digest(first) == tree_digest(second)
+    assert tree_sha256(first) == tree_sha256(second)

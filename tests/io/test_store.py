@@ -11,8 +11,16 @@ import pytest
 import zarr
 
 from spectraflow.errors import NonFiniteDataError, StoreError
-from spectraflow.io import StoreLayout, count_files, ingest, open_store, store_info, store_layout, write_envi
-from spectraflow.testing.workspace import tree_digest
+from spectraflow.io import (
+    StoreLayout,
+    count_files,
+    ingest,
+    open_store,
+    store_info,
+    store_layout,
+    tree_sha256,
+    write_envi,
+)
 
 
 @pytest.mark.parametrize("shape,itemsize", [((1000, 1000, 224), 4), ((95, 95, 156), 8), ((10, 10, 432), 4),
@@ -50,13 +58,13 @@ def test_store_is_sharded_and_aligned(tmp_path: Path) -> None:
 def test_failed_ingest_keeps_previous_store(tmp_path: Path) -> None:
     good = np.ones((20, 20, 3), "float32")
     store = ingest(write_envi(tmp_path / "a.img", good)[0], tmp_path / "s.zarr")
-    before = tree_digest(store)
+    before = tree_sha256(store)
     bad = good.copy()
     bad[19, 19, 2] = np.nan  # in the last block: the write has started when it is found
     with pytest.raises(NonFiniteDataError):
         ingest(write_envi(tmp_path / "b.img", bad)[0], tmp_path / "s.zarr",
                layout=StoreLayout((5, 5, 3), (10, 10, 3)))
-    assert tree_digest(store) == before
+    assert tree_sha256(store) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.hdr", "a.img", "b.hdr", "b.img", "s.zarr"]
 
 
@@ -70,8 +78,7 @@ def test_replacing_a_store_swaps_it_whole(tmp_path: Path) -> None:
 KILLER = """
 import os, signal, sys
 from dask.callbacks import Callback
-from spectraflow.testing.workspace import tree_digest
-from spectraflow.io import StoreLayout, ingest
+from spectraflow.io import StoreLayout, ingest, tree_sha256
 
 class KillAfter(Callback):
     def __init__(self, n):
@@ -90,12 +97,12 @@ with KillAfter(int(sys.argv[3])):
 def test_kill_9_mid_ingest_leaves_previous_store(tmp_path: Path, kill_after: int) -> None:
     rng = np.random.default_rng(kill_after)
     old = ingest(write_envi(tmp_path / "old.img", rng.random((64, 64, 4)).astype("f4"))[0], tmp_path / "s.zarr")
-    before = tree_digest(old)
+    before = tree_sha256(old)
     header, _ = write_envi(tmp_path / "new.img", rng.random((64, 64, 4)).astype("f4"))
     proc = subprocess.run([sys.executable, "-c", KILLER, str(header), str(old), str(kill_after)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == -9, proc.stderr
-    assert tree_digest(old) == before
+    assert tree_sha256(old) == before
     assert open_store(old)["cube"].shape == (64, 64, 4)
     leftovers = list(tmp_path.glob(".s.zarr.partial-*"))
     assert leftovers, "the killed writer's partial store should sit beside, not at, the destination"
@@ -145,3 +152,27 @@ def test_a_store_writer_writes_cube_variables_one_at_a_time_in_strips(tmp_path: 
                                                                         layout=layout) as writer:
         writer.write("cube", first)
     assert not (tmp_path / "b.zarr").exists() and list(tmp_path.iterdir()) == [tmp_path / "a.zarr"]
+
+
+def test_tree_sha256_names_sizes_and_bytes_of_every_file_and_no_bytecode(tmp_path):
+    """A directory's digest equals one written out by hand from its files' names, sizes and bytes (sorted); a
+    renamed or changed file changes it, a bytecode cache does not; a file's digest covers its name too."""
+    import hashlib
+
+    rng = np.random.default_rng()
+    files = {"b.bin": rng.bytes(int(rng.integers(1, 5000))), "a/c.txt": rng.bytes(int(rng.integers(0, 100)))}
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    by_hand = hashlib.sha256(b"".join(f"{n}\0{len(files[n])}\0".encode() + files[n] for n in sorted(files)))
+    assert tree_sha256(tmp_path) == by_hand.hexdigest()
+    (tmp_path / "a/__pycache__").mkdir()
+    (tmp_path / "a/__pycache__/c.cpython-311.pyc").write_bytes(b"cache")
+    (tmp_path / "d.pyc").write_bytes(b"cache")
+    assert tree_sha256(tmp_path) == by_hand.hexdigest()
+    (tmp_path / "b.bin").rename(tmp_path / "e.bin")
+    assert tree_sha256(tmp_path) != by_hand.hexdigest()
+    data = files["b.bin"]
+    assert tree_sha256(tmp_path / "e.bin") == hashlib.sha256(f"e.bin\0{len(data)}\0".encode() + data).hexdigest()
+    with pytest.raises(FileNotFoundError, match="b.bin"):
+        tree_sha256(tmp_path / "b.bin")

@@ -19,9 +19,8 @@ import numpy as np
 import pytest
 
 from spectraflow.config import IngestConfig
-from spectraflow.io import open_store, readers
+from spectraflow.io import open_store, readers, tree_sha256
 from spectraflow.io._npy import NpyReader
-from spectraflow.testing.workspace import tree_digest
 
 opens: list[Path] = []
 
@@ -91,14 +90,14 @@ def test_running_out_of_space_fails_cleanly_and_keeps_the_previous_store(workspa
     dest = workspace / "data/scene.zarr"
     subprocess.run([*cli, "ingest", "data/raw/scene.hdr", "--out", str(dest), "--compressor", "lz4"], check=True,
                    capture_output=True)
-    before = tree_digest(dest)
+    before = tree_sha256(dest)
     failed = subprocess.run([*cli, "ingest", "data/raw/scene.hdr", "--out", str(dest)], capture_output=True,
                             text=True, preexec_fn=lambda: _file_size_limit(256 << 10))
     message = " ".join(failed.stderr.split())
     assert failed.returncode == 2, failed.stderr
     assert "scene.zarr" in message and "File too large" in message and "previous store" in message
     assert "Traceback" not in failed.stderr
-    assert tree_digest(dest) == before  # the previous store, untouched
+    assert tree_sha256(dest) == before  # the previous store, untouched
     assert sorted(p.name for p in dest.parent.iterdir()) == ["raw", "scene.zarr"]  # no partial left beside it
 
 

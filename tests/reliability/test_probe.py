@@ -26,9 +26,8 @@ from spectraflow.errors import (
     SpectraflowError,
     StoreError,
 )
-from spectraflow.io import ingest, open_store, read, write_envi
+from spectraflow.io import ingest, open_store, read, tree_sha256, write_envi
 from spectraflow.synth import synthetic_scene
-from spectraflow.testing.workspace import tree_digest
 from spectraflow.testing.writers import write_geotiff, write_mat_v5, write_mat_v73, write_npy
 
 CLI = [sys.executable, "-m", "spectraflow.cli"]
@@ -66,29 +65,29 @@ def test_ingest_out_naming_a_directory_of_stores_deletes_nothing(workspace: Path
     stores = workspace / "data/stores"
     ingest(cube_file, stores / "a.zarr")
     (stores / ".gitignore").write_text("/a.zarr\n")
-    before = tree_digest(stores)
+    before = tree_sha256(stores)
     with pytest.raises(OutputConflictError) as exc:
         ingest(cube_file, stores)
     _assert_names(exc, "data/stores", "not a spectraflow output")
-    assert tree_digest(stores) == before
+    assert tree_sha256(stores) == before
 
 
 def test_ingest_out_naming_the_raw_data_directory_deletes_nothing(workspace: Path, cube_file: Path) -> None:
-    before = tree_digest(workspace / "data")
+    before = tree_sha256(workspace / "data")
     with pytest.raises(OutputConflictError):
         ingest(cube_file, workspace / "data")
-    assert tree_digest(workspace / "data") == before and cube_file.is_file()
+    assert tree_sha256(workspace / "data") == before and cube_file.is_file()
 
 
 def test_a_store_of_another_stage_is_not_replaced(workspace: Path, cube_file: Path) -> None:
     from spectraflow.preprocess import parse_steps, preprocess_store
 
     scene = ingest(cube_file, workspace / "data/scene.zarr")
-    before = tree_digest(scene)
+    before = tree_sha256(scene)
     with pytest.raises(OutputConflictError) as exc:  # preprocess.out equal to its own input
         preprocess_store(scene, scene, parse_steps([{"normalize": {"method": "minmax"}}]))
     _assert_names(exc, "scene.zarr", "'scene' output", "'preprocessed'")
-    assert tree_digest(scene) == before
+    assert tree_sha256(scene) == before
 
 
 def test_a_previous_store_of_the_same_kind_is_replaced(workspace: Path, cube_file: Path) -> None:

@@ -14,7 +14,7 @@ One module per format, all behind :data:`readers`:
 ========  ==========================================================
 """
 
-from ._base import Reader, readers, sha256_file
+from ._base import Reader, readers, sha256_file, tree_sha256
 from ._envi import EnviReader, parse_envi_header, write_envi
 from ._fields import fields_dataset, open_fields_store, write_fields_store
 from ._geotiff import GeoTiffReader
@@ -58,6 +58,7 @@ __all__ = [
     "write_envi",
     "pixels_to_cube",
     "sha256_file",
+    "tree_sha256",
     "StoreLayout",
     "store_layout",
     "write_store",

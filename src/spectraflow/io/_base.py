@@ -14,7 +14,7 @@ from .._registry import Registry
 from ..cube import source_entry
 from ..errors import ConfigError, FormatError
 
-__all__ = ["ChunkSpec", "Reader", "readers", "sha256_file", "source_entries", "wanted_chunks"]
+__all__ = ["ChunkSpec", "Reader", "readers", "sha256_file", "source_entries", "tree_sha256", "wanted_chunks"]
 
 #: Dask chunks a reader is asked for: sizes per dim (missing or -1: whole), or a function of the cube's
 #: ``(y, x, band)`` shape and item size giving them, for callers that choose chunks from the shape
@@ -93,11 +93,29 @@ class _ReaderRegistry(Registry[type[Reader]]):
 readers: Registry[type[Reader]] = _ReaderRegistry("reader")
 
 
-def sha256_file(path: str | Path, block: int = 8 << 20) -> str:
-    digest = hashlib.sha256()
+def sha256_file(path: str | Path, block: int = 8 << 20, digest: Any = None) -> str:
+    """The sha256 of a file's bytes (fed into ``digest`` when given, which then holds more than this file)."""
+    digest = hashlib.sha256() if digest is None else digest
     with open(path, "rb") as f:
         while chunk := f.read(block):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def tree_sha256(path: str | Path) -> str:
+    """The sha256 of a file, or of a directory's files: each file's path relative to ``path``, its size and its
+    bytes, in sorted order. Python's bytecode caches are left out (``.dvcignore`` leaves them out of DVC's
+    hashes too: importing the code must not change its digest)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: nothing there to hash")
+    files = [path] if path.is_file() else sorted(
+        p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    digest = hashlib.sha256()
+    for file in files:
+        name = file.name if file == path else file.relative_to(path).as_posix()
+        digest.update(f"{name}\0{file.stat().st_size}\0".encode())
+        sha256_file(file, digest=digest)
     return digest.hexdigest()
 
 

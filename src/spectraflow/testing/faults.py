@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .workspace import tree_digest
+from ..io import tree_sha256
 
 __all__ = ["partials", "write_window", "kill_while_writing", "CrashTally", "crash_and_rerun"]
 
@@ -79,15 +79,15 @@ def crash_and_rerun(cwd: Path, dest: Path, previous: Callable[[Path], list[str]]
     ``dest``, rerun ``command(dest)`` and compare with an uninterrupted run's output."""
     reference = dest.with_name(f"reference-{dest.name}")
     window = 0.9 * write_window(command(reference), reference, cwd, env)
-    expected = tree_digest(reference)
+    expected = tree_sha256(reference)
     tally = CrashTally()
     for seed in seeds:
         subprocess.run(previous(dest), cwd=cwd, env=dict(env), check=True, capture_output=True)
-        before = tree_digest(dest)
+        before = tree_sha256(dest)
         tally.kills += 1
         tally.landed += kill_while_writing(command(dest), dest, np.random.default_rng(seed), cwd, env, window)
-        tally.lost += tree_digest(dest) not in (before, expected)
+        tally.lost += tree_sha256(dest) not in (before, expected)
         subprocess.run(command(dest), cwd=cwd, env=dict(env), check=True, capture_output=True)
-        tally.differing += tree_digest(dest) != expected
+        tally.differing += tree_sha256(dest) != expected
         tally.partials_left += len(partials(dest.parent, dest.name))
     return tally

@@ -16,8 +16,7 @@ from typing import Any
 
 from ..stage_server import free_port
 
-__all__ = ["api_post", "artifact_rows", "copy_workspace", "isolated_env", "prefect_server", "run", "tree_digest",
-           "wait_for"]
+__all__ = ["api_post", "artifact_rows", "copy_workspace", "isolated_env", "prefect_server", "run", "wait_for"]
 
 
 def isolated_env(home: Path) -> dict[str, str]:
@@ -93,17 +92,3 @@ def artifact_rows(url: str, key: str) -> list[dict[str, Any]]:
     artifacts = api_post(url, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": [key]}}})
     data = artifacts[0]["data"]
     return json.loads(data) if isinstance(data, str) else data
-
-
-def tree_digest(path: Path) -> str:
-    """sha256 over the relative names and contents of every file under ``path`` (or of the file ``path``)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    if not path.exists():
-        raise FileNotFoundError(path)
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        digest.update(str(f.relative_to(path) if f != path else f.name).encode())
-        digest.update(f.read_bytes())
-    return digest.hexdigest()
