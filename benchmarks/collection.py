@@ -81,10 +81,10 @@ def _all(url: str, path: str) -> list[dict[str, Any]]:
             return rows
 
 
-#: A stage's times (seconds): as the pipeline saw it, of them DVC's check, its command and DVC's record, the
+#: A stage's times (seconds): as the pipeline saw it, of them DVC's check and DVC's record, the
 #: working time of the stage's flow run (the child of its task run), and the task run's time before that flow run
 #: began running and after it ended (from the server's start and end times)
-PARTS = ("seen", "check", "command", "record", "working", "before", "after")
+PARTS = ("seen", "check", "record", "working", "before", "after")
 
 
 def _seconds(later: str, earlier: str) -> float:
@@ -106,7 +106,7 @@ def stage_times(url: str) -> dict[str, dict[str, float]]:
         name = f"{stage} {scene}" if scene != "—" else stage
         task, child = children.get(name, (None, None))
         times[name] = {"seen": float(row["seconds"]), "check": float(row["dvc check s"]),
-                       "command": float(row["command s"]), "record": float(row["dvc record s"]),
+                       "record": float(row["dvc record s"]),
                        "working": float(child["total_run_time"]) if child else nan,
                        "before": _seconds(child["start_time"], task["start_time"]) if child else nan,
                        "after": _seconds(task["end_time"], child["end_time"]) if child else nan}
@@ -163,39 +163,42 @@ def speedup(work: Path, scenes: int, threads: int | None) -> tuple[float, float]
 
 
 def mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.1f} ± {spread:.1f}"
+    """``mean ± std`` of ``values``; the value alone when there is one."""
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f}"
+
+
+#: the columns of the stage tables: label and the value of a stage's :data:`PARTS`
+STAGE_COLUMNS = {"seen": lambda t: t["seen"], "working": lambda t: t["working"],
+                 "overhead": lambda t: t["seen"] - t["working"],
+                 "task run start → flow run running": lambda t: t["before"], "of it: dvc check": lambda t: t["check"],
+                 "flow run end → task run end": lambda t: t["after"], "of it: dvc record": lambda t: t["record"]}
+
+
+def print_stage_table(groups: dict[str, list[dict[str, float]]]) -> None:
+    print("| stage | " + " | ".join(STAGE_COLUMNS) + " |")
+    print("|---" * (len(STAGE_COLUMNS) + 1) + "|")
+    for label, rows in groups.items():
+        print(f"| {label} | " + " | ".join(mean_std([column(t) for t in rows]) for column in STAGE_COLUMNS.values())
+              + " |")
 
 
 def print_stages(times: dict[str, dict[str, float]], scenes: int) -> None:
     print(f"per stage, {scenes} scenes (seconds; per-scene stages: mean ± std over scenes): as the pipeline saw it, "
-          "its flow run's working time, and the overhead (the difference): DVC's check, DVC's record, the stage's "
-          "process outside its flow run's working time, and the task's own (the flow run's creation, waits)")
+          "its flow run's working time, and the overhead (the difference), split into the task run's time before its "
+          "stage's flow run runs (DVC's check, the flow run's creation, the hand-off to the stage's process, the "
+          "flow run's start) and after it ends (its process's exit, DVC's record)")
     print()
-    print("| stage | seen | working | overhead | of it: dvc check | dvc record | the stage's process and its flow "
-          "run | the task's own | task run start → flow run running (check included) | flow run end → task run end "
-          "(record included) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
     groups = {stage: [t for k, t in times.items() if k.split(" ")[0] == stage] for stage in PER_SCENE_STAGES}
+    groups = {stage: rows for stage, rows in groups.items() if rows}
     groups |= {f"{k} (once)": [t] for k, t in times.items() if k.split(" ")[0] not in PER_SCENE_STAGES}
-    for label, rows in groups.items():
-        cells = [mean_std([t[part] for t in rows]) for part in ("seen", "working")]
-        cells.append(mean_std([t["seen"] - t["working"] for t in rows]))
-        cells += [mean_std([t[part] for t in rows]) for part in ("check", "record")]
-        cells.append(mean_std([t["command"] - t["working"] for t in rows]))
-        cells.append(mean_std([t["seen"] - t["check"] - t["command"] - t["record"] for t in rows]))
-        cells += [mean_std([t[part] for t in rows]) for part in ("before", "after")]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-    worst = sorted(times.items(), key=lambda item: item[1]["working"] - item[1]["seen"])[:5]
+    print_stage_table(groups)
     print()
     print("the five stages with the most overhead (seconds):")
     print()
-    print("| stage | seen | working | check | record | task run start → flow run running | "
-          "flow run end → task run end |")
-    print("|---|---|---|---|---|---|---|")
-    for name, t in worst:
-        print(f"| {name} | " + " | ".join(f"{t[part]:.1f}" for part in ("seen", "working", "check", "record", "before",
-                                                                         "after")) + " |")
+    worst = sorted(times.items(), key=lambda item: item[1]["working"] - item[1]["seen"])[:5]
+    print_stage_table({name: [t] for name, t in worst})
 
 
 def main() -> None:
