@@ -84,5 +84,6 @@ def test_library_never_imports_prefect_or_heavy_deps_at_import() -> None:
 
 def test_the_prefect_server_the_readme_starts_listens_on_loopback_only() -> None:
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    commands = [line for line in text.splitlines() if line.lstrip().startswith("prefect server start")]
+    commands = [line for line in text.splitlines() if line.lstrip().startswith(("prefect server start",
+                                                                                "spectraflow server"))]
     assert commands and all("--host 127.0.0.1" in line for line in commands), commands

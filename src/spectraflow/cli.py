@@ -142,5 +142,21 @@ def report(
                   f"{len(collected.benchmarks)} benchmark tables", soft_wrap=True)
 
 
+@app.command()
+def server(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 4200,
+    log_level: Annotated[str, typer.Option(help="The web server's log level.")] = "warning",
+) -> None:
+    """Run Prefect's server (API, UI, services) as `prefect server start` does, its SQLite write transactions
+    begun IMMEDIATE so that concurrent stages queue on the database instead of being told to retry in 2-32 s
+    (spectraflow.prefect_server). Point the pipeline at it with PREFECT_API_URL=http://HOST:PORT/api."""
+    from .prefect_server import serve
+
+    console.print(f"Prefect server: UI http://{host}:{port}, API http://{host}:{port}/api (Ctrl+C stops it)",
+                  soft_wrap=True)
+    serve(host, port, log_level)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -9,7 +9,8 @@ itself once no lease has been alive for ``SPECTRAFLOW_STAGE_SERVER_IDLE`` second
 runs in Prefect's own database under ``PREFECT_HOME``, so ``prefect server start`` shows them afterwards.
 
 A set ``PREFECT_API_URL`` (a real server, the pipeline flow's) is used as it is, and with Prefect's ephemeral mode
-switched off nothing is started (Prefect then refuses to run, as it would without this module).
+switched off nothing is started (Prefect then refuses to run, as it would without this module). The server is
+Prefect's, as :mod:`spectraflow.prefect_server` runs it.
 """
 
 from __future__ import annotations
@@ -127,8 +128,9 @@ def _serve(directory: Path, port: int, idle: float) -> None:
     """The server process: Prefect's API on ``port`` until no lease has been alive for ``idle`` seconds."""
     import uvicorn
 
-    config = uvicorn.Config("prefect.server.api.server:create_app", factory=True, host="127.0.0.1", port=port,
-                            log_level="error", lifespan="on")
+    from .prefect_server import api_app
+
+    config = uvicorn.Config(api_app(), host="127.0.0.1", port=port, log_level="error", lifespan="on")
     server = uvicorn.Server(config)
     leases = directory / "leases"
 

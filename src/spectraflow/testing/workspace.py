@@ -16,7 +16,8 @@ from typing import Any
 
 from ..stage_server import free_port
 
-__all__ = ["api_post", "artifact_rows", "copy_workspace", "isolated_env", "prefect_server", "run", "wait_for"]
+__all__ = ["api_post", "artifact_rows", "concurrent_writes", "copy_workspace", "isolated_env", "prefect_server", "run",
+           "wait_for"]
 
 
 def isolated_env(home: Path) -> dict[str, str]:
@@ -63,13 +64,17 @@ def wait_for(url: str, seconds: float = 90) -> None:
 
 
 @contextlib.contextmanager
-def prefect_server(env: dict[str, str], home: Path) -> Iterator[str]:
-    """A real Prefect server on a free loopback port, its database and log under ``home``; yields its API URL."""
+def prefect_server(env: dict[str, str], home: Path, stock: bool = False) -> Iterator[str]:
+    """A real Prefect server (``spectraflow server``, as the README starts it; ``stock``: Prefect's own ``prefect
+    server start``, for comparison) on a free loopback port, its database and log under ``home``; yields its API
+    URL."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
+    command = ([str(Path(sys.executable).parent / "prefect"), "server", "start"] if stock
+               else [sys.executable, "-m", "spectraflow.cli", "server"])
     with open(home / "server.log", "w") as log:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
-                                 "127.0.0.1", "--port", str(port)], env={**env, "PREFECT_HOME": str(home)},
+        proc = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(port)],
+                                env={**env, "PREFECT_HOME": str(home)},
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for(f"http://127.0.0.1:{port}/api/health", 120)
@@ -92,3 +97,42 @@ def artifact_rows(url: str, key: str) -> list[dict[str, Any]]:
     artifacts = api_post(url, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": [key]}}})
     data = artifacts[0]["data"]
     return json.loads(data) if isinstance(data, str) else data
+
+
+def concurrent_writes(url: str, threads: int = 6, rounds: int = 10) -> dict[int, int]:
+    """Write to the Prefect API at ``url`` as a pipeline's concurrent stages do: ``threads`` threads, each
+    ``rounds`` times creating a flow, a flow run of it, moving that to Running and sending it a log line, with no
+    retry (Prefect's client would retry a 503 after 2, 4, 8.. s). The answers counted by HTTP status."""
+    import threading
+    import urllib.error
+    import uuid
+    from collections import Counter
+
+    codes: Counter[int] = Counter()
+
+    def post(path: str, body: object) -> Any:
+        request = urllib.request.Request(f"{url}{path}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                codes[response.status] += 1
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            codes[exc.code] += 1
+            return None
+
+    def stage() -> None:
+        for _ in range(rounds):
+            flow = post("/flows/", {"name": f"stage-{uuid.uuid4().hex[:12]}"})
+            run = flow and post("/flow_runs/", {"flow_id": flow["id"], "name": "run", "state": {"type": "PENDING"}})
+            if run:
+                post(f"/flow_runs/{run['id']}/set_state", {"state": {"type": "RUNNING"}})
+                post("/logs/", [{"name": "stage", "level": 20, "message": "working", "flow_run_id": run["id"],
+                                 "timestamp": "2026-01-01T00:00:00Z"}])
+
+    workers = [threading.Thread(target=stage) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return dict(codes)
