@@ -129,7 +129,8 @@ def best_of(cmd: list[str], repo: Path, env: dict[str, str], times: int = 3) -> 
 
 
 def collection(work: Path, scenes: int, parallel: int) -> dict[str, Any]:
-    env = isolated_env(work / "home")
+    # the server logs the database errors it answers 503 for (kept with --logs)
+    env = isolated_env(work / "home") | {"PREFECT_SERVER_LOG_RETRYABLE_ERRORS": "true"}
     repo = copy_workspace(REPO, work / "repo", env)
     names = declare(repo, env, scenes, parallel)
     with prefect_server(env, work / "server") as url:
@@ -204,6 +205,7 @@ def print_stages(times: dict[str, dict[str, float]], scenes: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenes", type=int, nargs="*", default=[1, 10, 50])
+    parser.add_argument("--logs", type=Path, help="keep each collection run's Prefect server log in this directory")
     parser.add_argument("--speedup", type=int, default=4,
                         help="scenes of the serial / 2-concurrent comparison (0: none)")
     args = parser.parse_args()
@@ -226,6 +228,9 @@ def main() -> None:
                   f"{mean_std(overhead)} s | {100 * ratio:.0f} % (floor <= 10 %) | {r['noop_repro']:.1f} s"
                   f"{' (floor <= 20 s)' if n >= 50 else ''} | {r['status']:.1f} s |", flush=True)
             largest = r | {"scenes": n}
+            if args.logs:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(base / f"n{n}/server/server.log", args.logs / f"server-{n}-scenes.log")
             shutil.rmtree(base / f"n{n}", ignore_errors=True)
         if largest:
             print()
