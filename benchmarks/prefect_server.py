@@ -10,11 +10,11 @@ each time; mean ± std over the repeats of the wall time and of the answers by s
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from collection import mean_std
 from spectraflow.testing.workspace import concurrent_writes, isolated_env, prefect_server
 
 
@@ -25,10 +25,6 @@ def burst(stock: bool, rounds: int) -> tuple[float, dict[int, int]]:
             start = time.perf_counter()
             codes = concurrent_writes(url, threads=6, rounds=rounds)
             return time.perf_counter() - start, codes
-
-
-def mean_std(values: list[float]) -> str:
-    return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f}" if len(values) > 1 else f"{values[0]:.1f}"
 
 
 def main() -> None:
