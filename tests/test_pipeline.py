@@ -42,13 +42,43 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Path:
-    """A copy of the working tree as a fresh git repository, reproduced."""
-    dest = copy_workspace(REPO, tmp_path_factory.mktemp("repo"), env)
-    _run(["dvc", "repro"], dest, env)
-    (dest.parent / "status-after-repro").write_text(_run(["git", "status", "--porcelain"], dest, env))
-    _run(["git", "commit", "-qam", "reproduced"], dest, env)
-    return dest
+def prefect_server(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # its own database: runs of temporary servers stay out of it
+    with prefect_server_at(env, tmp_path_factory.mktemp("server")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str], prefect_server: str) -> tuple[Path, Path]:
+    """Two copies of the working tree as fresh git repositories, reproduced from nothing at the same time (the
+    suite's longest wait, halved on two cores): one by a bare `dvc repro`, one stage at a time on the stage server;
+    one by the pipeline flow, two stages at a time on the module's Prefect server."""
+    serial = copy_workspace(REPO, tmp_path_factory.mktemp("repo"), env)
+    parallel = copy_workspace(REPO, tmp_path_factory.mktemp("parallel"), env)
+    log = parallel.parent / "pipeline.log"
+    with open(log, "w") as out:
+        flow = subprocess.Popen([sys.executable, "-m", "flows.pipeline"], cwd=parallel, stdout=out,
+                                stderr=subprocess.STDOUT, env={**env, "PREFECT_API_URL": prefect_server})
+        try:
+            _run(["dvc", "repro"], serial, env)
+        finally:
+            flow.wait(timeout=1800)
+    assert flow.returncode == 0, log.read_text()[-3000:]
+    (serial.parent / "status-after-repro").write_text(_run(["git", "status", "--porcelain"], serial, env))
+    _run(["git", "commit", "-qam", "reproduced"], serial, env)
+    return serial, parallel
+
+
+@pytest.fixture(scope="module")
+def repo(runs: tuple[Path, Path]) -> Path:
+    """The copy reproduced by a bare `dvc repro`."""
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def parallel_run(runs: tuple[Path, Path]) -> Path:
+    """The copy reproduced by the pipeline flow."""
+    return runs[1]
 
 
 def _trained(path: str, key: str) -> bool:
@@ -243,21 +273,6 @@ def test_push_pull_s3_remote(repo: Path, env: dict[str, str], tmp_path: Path, mo
         assert tree_sha256(clone / artifact) == tree_sha256(repo / artifact), artifact
 
 
-@pytest.fixture(scope="module")
-def prefect_server(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    # its own database: runs of temporary servers stay out of it
-    with prefect_server_at(env, tmp_path_factory.mktemp("server")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def parallel_run(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str], prefect_server: str) -> Path:
-    """A second copy of the working tree, run from nothing by the pipeline flow, two stages at a time."""
-    dest = copy_workspace(REPO, tmp_path_factory.mktemp("parallel"), env)
-    _run([sys.executable, "-m", "flows.pipeline"], dest, {**env, "PREFECT_API_URL": prefect_server})
-    return dest
-
-
 def test_parallel_pipeline_flow_equals_a_serial_dvc_repro(repo: Path, parallel_run: Path, env: dict[str, str],
                                                           prefect_server: str) -> None:
     from dvc.repo import Repo
@@ -436,15 +451,18 @@ def test_kill_9_during_dvc_repro_then_repro_gives_the_uninterrupted_artifacts(re
 def test_parameter_sweep_as_dvc_experiments(repo: Path, env: dict[str, str]) -> None:
     """Last in the module: ``dvc exp run -S`` leaves the experiment's results in the workspace."""
     before = json.loads((repo / "data/metrics/train_operator.json").read_text())
-    _run(["dvc", "exp", "run", "-n", "fewer-modes", "-S", "train_operator.model.fno.modes=4"], repo, env)
+    _run(["dvc", "exp", "run", "-n", "fewer-modes", "-S", "train_operator.model.fno.modes=4",
+          "-S", "train_operator.train.epochs=2"], repo, env)  # two epochs: the test's CPU budget
     shown = json.loads(_run(["dvc", "exp", "show", "--json"], repo, env))
     experiments = {e["name"]: e for entry in shown for run in entry.get("experiments") or []
                    for e in run.get("revs", [])}
     data = experiments["fewer-modes"]["data"]
-    assert data["params"]["params.yaml"]["data"]["train_operator"]["model"]["fno"]["modes"] == 4
+    swept = data["params"]["params.yaml"]["data"]["train_operator"]
+    assert swept["model"]["fno"]["modes"] == 4 and swept["train"]["epochs"] == 2
     metrics = data["metrics"]["data/metrics/train_operator.json"]["data"]
     assert metrics == json.loads((repo / "data/metrics/train_operator.json").read_text())
     assert metrics["parameters"] < before["parameters"]  # fewer Fourier modes: fewer weights
+    assert metrics["best_epoch"] < 2 <= before["best_epoch"]
 
 
 def test_a_stage_whose_process_dies_leaves_its_flow_run_crashed(prefect_server: str) -> None:

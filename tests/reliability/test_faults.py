@@ -37,16 +37,22 @@ class _FlakyNpy(NpyReader):
         return super().open(path, **kwargs)
 
 
-@pytest.fixture
-def flaky(workspace: Path) -> Iterator[type[_FlakyNpy]]:
+@pytest.fixture(scope="module")
+def prefect_harness() -> Iterator[None]:
+    """Prefect's test server and database, one for the module's flows (a start takes 10-20 s)."""
     from prefect.testing.utilities import prefect_test_harness
 
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def flaky(workspace: Path, prefect_harness: None) -> Iterator[type[_FlakyNpy]]:
     opens.clear()
     readers.register("flaky-npy")(_FlakyNpy)
     np.save(workspace / "data/acq.npy", np.random.default_rng().random((20, 16, 8)).astype("f4"))
     try:
-        with prefect_test_harness(server_startup_timeout=120):
-            yield _FlakyNpy
+        yield _FlakyNpy
     finally:
         readers._items.pop("flaky-npy")  # type: ignore[attr-defined]
 
