@@ -112,7 +112,7 @@ def _flow_run_for(command: str) -> str | None:
 
     from prefect import get_client
     from prefect.context import TaskRunContext
-    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
     from prefect.states import Pending
 
     from flows._params import command_parameters, stage_flow
@@ -123,17 +123,20 @@ def _flow_run_for(command: str) -> str | None:
         return None
     flow = stage_flow(importlib.import_module(words[2]))
     # the server records a task run from its events, a moment after it starts: until then a child naming it as
-    # its parent is refused (409), so the child is asked for again, for up to PARENT_SECONDS
+    # its parent is refused (409, with the database's integrity error in the server's log), so the child is
+    # created once the task run reads back (404 before), for up to PARENT_SECONDS
     deadline, pause = time.monotonic() + PARENT_SECONDS, 0.05
     while True:
         try:
             with get_client(sync_client=True) as client:
+                client.read_task_run(context.task_run.id)
                 run = client.create_flow_run(flow=flow, parameters=command_parameters(flow, words[3:]),
                                              state=Pending(), name=" ".join([flow.name, *words[3:]]),
                                              parent_task_run_id=context.task_run.id)
             return str(run.id)
-        except PrefectHTTPStatusError as exc:
-            if exc.response.status_code != 409 or time.monotonic() > deadline:
+        except (ObjectNotFound, PrefectHTTPStatusError) as exc:
+            unexpected = isinstance(exc, PrefectHTTPStatusError) and exc.response.status_code != 409
+            if unexpected or time.monotonic() > deadline:
                 raise
             time.sleep(pause)
             pause = min(2 * pause, 1.0)
