@@ -18,7 +18,8 @@ def fuse_scene(config: FuseConfig, metrics_path: str) -> str:
     if config.reference_path is not None:
         resolve_inside(config.reference_path, ".", "fuse.reference")
     store, metrics = fuse_store(config.input, config.companion_store, config.out, methods=config.methods,
-                                steps=config.steps, srf=config.srf, reference=config.reference_path)
+                                steps=config.steps, srf=config.srf, reference=config.reference_path,
+                                score_window=config.score_window)
     record_metrics(metrics_path, metrics)
     return str(store)
 
@@ -26,7 +27,7 @@ def fuse_scene(config: FuseConfig, metrics_path: str) -> str:
 @task(name="fusion-figure")
 def fusion_figure(store: str, config: FuseConfig, figure_path: str) -> str:
     """The scene (each pixel repeated over the finer grid), every method's fused cube and the reference when there
-    is one: colour composites, a detail, spectra at a few pixels."""
+    is one, on the window the metrics scored: colour composites, a detail, spectra at a few pixels."""
     import json
 
     import numpy as np
@@ -40,10 +41,14 @@ def fusion_figure(store: str, config: FuseConfig, figure_path: str) -> str:
     result = open_store(store)
     names = [entry["name"] for entry in json.loads(result.attrs["fusion"])]
     ratio = int(result.attrs["resolution_ratio"])
-    scene = run_chain(open_store(config.input), parse_steps(config.steps))[CUBE].load()
-    replicated = result[CUBE].copy(data=np.kron(scene.values, np.ones((ratio, ratio, 1), dtype=scene.dtype)))
-    panels = {"scene": replicated, names[0]: result[CUBE], **{n: result[f"{RESULT_PREFIX}{n}"] for n in names[1:]}}
+    window = json.loads(result.attrs["scored_window"])
+    fine = {dim: slice(*window[dim]) for dim in ("y", "x")}
+    scene = run_chain(open_store(config.input), parse_steps(config.steps))[CUBE]
+    scene = scene.isel({dim: slice(s.start // ratio, s.stop // ratio) for dim, s in fine.items()}).load()
+    fused = result.isel(fine)
+    replicated = fused[CUBE].copy(data=np.kron(scene.values, np.ones((ratio, ratio, 1), dtype=scene.dtype)))
+    panels = {"scene": replicated, names[0]: fused[CUBE], **{n: fused[f"{RESULT_PREFIX}{n}"] for n in names[1:]}}
     reference = (None if config.reference_path is None
-                 else read_reference(config.reference_path, scene, result[CUBE].shape[:2]))
+                 else read_reference(config.reference_path, scene, result[CUBE].shape[:2], (fine["y"], fine["x"])))
     return str(fusion_overview(panels, figure_path, reference=reference,
                                title=f"fusion of {config.input} with its companion (ratio {ratio})"))

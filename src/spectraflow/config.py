@@ -434,8 +434,9 @@ class FuseConfig:
     """The resolution-enhancement stage (``fuse`` section) of a scene with a companion image: the companion's
     file (``source`` in ``source_dir``, read as ingest reads a scene: ``format``, ``nonfinite``) ingested into
     ``companion_store``, an optional finer ``reference`` of the scene (NetCDF, beside it) to score against, the
-    scene's preprocessing ``steps``, the ``methods`` (the first one's result is the output cube) and where the
-    companion's spectral responses come from (``srf``: ``bands`` or ``estimate``)."""
+    scene's preprocessing ``steps``, the ``methods`` (the first one's result is the output cube), where the
+    companion's spectral responses come from (``srf``: ``bands`` or ``estimate``) and the side, in fine pixels, of
+    the central window scored (``score_window``; null: the whole scene)."""
 
     input: str = "data/stores/scene.zarr"
     out: str = "data/stores/fused.zarr"
@@ -448,12 +449,17 @@ class FuseConfig:
     steps: tuple[Any, ...] = ()
     methods: tuple[Any, ...] = ("mtf_glp",)
     srf: str = "bands"
+    score_window: int | None = 256
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", tuple(self.steps or ()))
         object.__setattr__(self, "methods", method_entries(self.methods, "fuse", "fusion method entries"))
         if self.srf not in ("bands", "estimate"):
             raise ConfigError(f"params.yaml [fuse]: srf={self.srf!r}; expected 'bands' or 'estimate'")
+        window = self.score_window
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 16):
+            raise ConfigError(f"params.yaml [fuse]: score_window={window!r}; expected a side of at least 16 fine "
+                              "pixels, or null for the whole scene")
         if self.reference is not None and (self.reference.startswith("/") or ".." in self.reference.split("/")):
             raise ConfigError(f"params.yaml [fuse]: reference={self.reference!r}; expected a file name inside "
                               "source_dir")

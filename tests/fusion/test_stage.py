@@ -16,7 +16,7 @@ from spectraflow.cube import make_scene
 from spectraflow.errors import ConfigError, FormatError
 from spectraflow.io import ingest, open_store, write_store
 from spectraflow.methods import get
-from spectraflow.methods.fusion import RESULT_PREFIX, band_responses, degrade, fuse_store
+from spectraflow.methods.fusion import RESULT_PREFIX, band_responses, degrade, fuse_store, scored_window
 from spectraflow.metrics import fusion_scores, qnr
 from spectraflow.synth import COMPANION_BANDS, synthetic_acquisition, write_scene_envi
 from tasks.fuse import fusion_figure
@@ -89,6 +89,46 @@ def test_every_method_fuses_the_pair_and_is_scored_three_ways(tmp_path: Path) ->
                         reference="reference.nc")
     figure = fusion_figure.fn(str(store), config, str(tmp_path / "fusion.png"))
     assert Path(figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_scene_larger_than_the_score_window_is_fused_whole_and_scored_on_its_centre(tmp_path: Path) -> None:
+    """The stage reads the pair lazily and fuses it tile by tile as it writes; the scores are those of the central
+    window, computed here from the arrays in memory."""
+    raw = _written(tmp_path, "pan")
+    store, metrics = fuse_store(tmp_path / "scene.zarr", tmp_path / "companion.zarr", tmp_path / "fused.zarr",
+                                methods=["mtf_glp", {"gsa": {"memory_mb": 4}}], steps=STEPS,
+                                reference=raw / "reference.nc", score_window=48)
+    rows, cols = scored_window((30, 30), 3, 48)  # 16 of 30 coarse pixels a side, centred: 7..23
+    assert (rows, cols) == (slice(21, 69), slice(21, 69)) and metrics["scored_pixels"] == 48 * 48
+    assert scored_window((30, 30), 3, None) == scored_window((30, 30), 3, 400) == (slice(0, 90), slice(0, 90))
+    result = open_store(store)
+    assert json.loads(result.attrs["scored_window"]) == {"y": [21, 69], "x": [21, 69]}
+    scene = open_store(tmp_path / "scene.zarr")
+    hs = scene["cube"].values / scene["cube"].attrs["data_scale"]
+    pan = open_store(tmp_path / "companion.zarr")["cube"].values[:, :, 0] / 10000.0
+    reference = xr.open_dataset(raw / "reference.nc", engine="h5netcdf")["cube"].values.astype(np.float64)
+    for name, cube in (("mtf_glp", result["cube"].values), ("gsa", result[f"{RESULT_PREFIX}gsa"].values)):
+        # the whole scene fused (gsa in 9-pixel tiles, a 4 MiB budget) as the method fuses the pair in memory
+        whole = get("fuse", name)().fuse(xr.DataArray(hs, dims=("y", "x", "band")),
+                                         xr.DataArray(pan, dims=("y", "x"))).values
+        np.testing.assert_allclose(cube, whole, atol=1e-5 * np.ptp(whole))
+        window, truth = cube[rows, cols], reference[rows, cols]
+        assert metrics[name]["reference"] == pytest.approx(
+            fusion_scores(window, truth, 3, data_range=float(truth.max())), rel=1e-4)
+        assert metrics[name]["reference"]["psnr"] != pytest.approx(  # the window's, not the scene's
+            fusion_scores(cube, reference, 3, data_range=float(reference.max()))["psnr"], rel=1e-3)
+        assert metrics[name]["full"] == pytest.approx(qnr(window, hs[7:23, 7:23], pan[rows, cols], 3), rel=1e-3,
+                                                      abs=1e-4)
+        low = xr.DataArray(degrade(hs[7:22, 7:22], 3), dims=("y", "x", "band"))  # Wald's: the window, degraded
+        direct = get("fuse", name)().fuse(low, xr.DataArray(degrade(pan[21:66, 21:66], 3), dims=("y", "x")))
+        assert metrics[name]["reduced"]["psnr"] == pytest.approx(
+            fusion_scores(direct.values, hs[7:22, 7:22], 3, data_range=float(hs[7:22, 7:22].max()))["psnr"],
+            rel=1e-4)
+    config = FuseConfig(input=str(tmp_path / "scene.zarr"), steps=tuple(STEPS), source_dir=str(raw),
+                        reference="reference.nc", score_window=48)
+    assert Path(fusion_figure.fn(str(store), config, str(tmp_path / "fusion.png"))).stat().st_size > 0
+    with pytest.raises(ConfigError, match="score_window"):
+        FuseConfig(score_window=4)
 
 
 def test_a_multispectral_companion_uses_its_band_definitions(tmp_path: Path) -> None:

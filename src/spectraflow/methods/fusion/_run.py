@@ -11,6 +11,12 @@ Three views of each method's quality, each named in the metrics:
   scene's, a campaign's airborne flight).
 
 PSNR takes the peak of the image it scores against as the data range.
+
+A large scene is fused block by block and scored on a window: the methods that fuse tile by tile (all but
+``sr_cnn``) read the scene and its companion as they write the fused store, within their ``memory_mb``, and the
+three views are computed on the central window of at most ``score_window`` × ``score_window`` fine pixels
+(the whole scene when it is smaller; ``None``: always the whole scene). The metrics say how many fine pixels
+were scored (``scored_pixels``) and the store where (its ``scored_window`` attribute).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import xarray as xr
 
 from ...errors import ConfigError, FormatError, SpectraflowError
 
-__all__ = ["fuse_store", "read_reference", "RESULT_PREFIX", "SRF_SOURCES"]
+__all__ = ["fuse_store", "read_reference", "scored_window", "RESULT_PREFIX", "SRF_SOURCES"]
 
 #: The store's variable of each method after the first, whose result is the store's cube.
 RESULT_PREFIX = "fused_"
@@ -51,9 +57,11 @@ def _responses(hs: xr.DataArray, guide: xr.Dataset, srf: str, companion: str) ->
     return band_responses(hs["wavelength"].values, centres, widths)
 
 
-def read_reference(path: str | os.PathLike[str], hs: xr.DataArray, shape: tuple[int, int]) -> xr.DataArray:
+def read_reference(path: str | os.PathLike[str], hs: xr.DataArray, shape: tuple[int, int],
+                   window: tuple[slice, slice] | None = None) -> xr.DataArray:
     """The ``cube`` of the NetCDF/HDF5 file ``path``: the scene at the companion's resolution ``shape``, its bands
-    those of ``hs`` (matched by wavelength: a reference keeps the bands that preprocessing removed)."""
+    those of ``hs`` (matched by wavelength: a reference keeps the bands that preprocessing removed); only its
+    ``(y, x)`` ``window`` is read when one is given."""
     from ..._guard import check_hdf5, require_regular_file
 
     path = require_regular_file(path, "reference file")
@@ -63,21 +71,35 @@ def read_reference(path: str | os.PathLike[str], hs: xr.DataArray, shape: tuple[
             if "cube" not in data or data["cube"].dims != ("y", "x", "band"):
                 raise FormatError(path, "cube", "a (y, x, band) variable 'cube'",
                                   data["cube"].dims if "cube" in data else sorted(data.data_vars))
-            cube = data["cube"].load()
+            cube = data["cube"]
+            if cube.shape[:2] != shape:
+                raise FormatError(path, "cube", f"{shape[0]} x {shape[1]} pixels (the companion's grid)",
+                                  cube.shape[:2])
+            wavelength = cube["wavelength"].values if "wavelength" in cube.coords else None
+            wanted = hs["wavelength"].values
+            if wavelength is None or not np.isin(wanted, wavelength).all():
+                raise FormatError(path, "wavelength", f"every band of the scene ({len(wanted)} wavelengths)",
+                                  "none" if wavelength is None else f"{int(np.isin(wanted, wavelength).sum())} of them")
+            index = {float(w): i for i, w in enumerate(wavelength)}
+            rows, cols = window or (slice(None), slice(None))
+            return cube.isel(y=rows, x=cols, band=[index[float(w)] for w in wanted]).load()
     except SpectraflowError:
         raise
     except (OSError, ValueError, TypeError) as exc:  # h5netcdf's errors for an HDF5 file that is not NetCDF
         raise FormatError(path, "structure", "a NetCDF-4 file with a 'cube' variable",
                           f"{type(exc).__name__}: {exc}") from None
-    if cube.shape[:2] != shape:
-        raise FormatError(path, "cube", f"{shape[0]} x {shape[1]} pixels (the companion's grid)", cube.shape[:2])
-    wavelength = cube["wavelength"].values if "wavelength" in cube.coords else None
-    wanted = hs["wavelength"].values
-    if wavelength is None or not np.isin(wanted, wavelength).all():
-        raise FormatError(path, "wavelength", f"every band of the scene ({len(wanted)} wavelengths)",
-                          "none" if wavelength is None else f"{int(np.isin(wanted, wavelength).sum())} of them")
-    index = {float(w): i for i, w in enumerate(wavelength)}
-    return cube.isel(band=[index[float(w)] for w in wanted])
+
+
+def scored_window(shape: tuple[int, int], ratio: int, side: int | None) -> tuple[slice, slice]:
+    """The window of a ``shape`` coarse grid that the fuse stage scores, on the fine grid ``ratio`` times finer: the
+    central ``side // ratio`` coarse pixels along each axis (the whole axis when it is shorter, or ``side`` is
+    None)."""
+    def central(size: int) -> slice:
+        keep = size if side is None else min(size, max(1, side // ratio))
+        start = (size - keep) // 2
+        return slice(start * ratio, (start + keep) * ratio)
+
+    return central(shape[0]), central(shape[1])
 
 
 def _wald(fuser: Any, hs: xr.DataArray, guide: xr.DataArray, ratio: int, srf: np.ndarray | None,
@@ -97,11 +119,14 @@ def _wald(fuser: Any, hs: xr.DataArray, guide: xr.DataArray, ratio: int, srf: np
 
 def fuse_store(source: str | os.PathLike[str], companion: str | os.PathLike[str], dest: str | os.PathLike[str], *,
                methods: Sequence[Any] = ("mtf_glp",), steps: Sequence[Any] = (), srf: str = "bands",
-               reference: str | os.PathLike[str] | None = None) -> tuple[Path, dict[str, Any]]:
+               reference: str | os.PathLike[str] | None = None,
+               score_window: int | None = None) -> tuple[Path, dict[str, Any]]:
     """Sharpen the scene of store ``source`` with the image of store ``companion`` (a finer, co-registered image
     of the same ground: one band for a panchromatic image, a few for a multispectral one) by every method of
     ``methods`` (``params.yaml`` entries); write the fused cubes to ``dest`` on the companion's grid; return
-    ``dest`` and the metrics (see the module's docstring; each method's seconds are the full-resolution fusion's).
+    ``dest`` and the metrics, scored on :func:`scored_window` (see the module's docstring). Each method's seconds
+    are its full-resolution fusion's, or for a method fusing tile by tile its scene-wide fit's and the scored
+    window's (its other tiles are fused as the store is written).
 
     ``steps`` is the scene's preprocessing chain (``radiometric`` and ``bad_bands`` for physical units and
     clean bands); the companion is brought to physical units. The first method's result is the store's
@@ -124,30 +149,38 @@ def fuse_store(source: str | os.PathLike[str], companion: str | os.PathLike[str]
     names = [type(f).name for f in fusers]
     if len(set(names)) != len(names):
         raise ConfigError(f"params.yaml [fuse.methods]: {names}; expected the methods each once")
+    if score_window is not None and not (isinstance(score_window, int) and score_window >= 1):
+        raise ConfigError(f"fuse score_window={score_window!r}; expected a positive number of fine pixels or null")
     scene = run_chain(open_store(source), parse_steps(steps))
-    hs, hs_valid = fill_invalid(scene[CUBE].load())
+    hs, hs_valid = fill_invalid(scene[CUBE])  # lazy: read as the fused store is written
     guide_scene = run_chain(open_store(companion), parse_steps([{"radiometric": {}}]))
-    guide, guide_valid = fill_invalid(guide_scene[CUBE].load())
+    guide, guide_valid = fill_invalid(guide_scene[CUBE])
     ratio = resolution_ratio(hs.shape, guide.shape, f"companion {companion} of scene {source}")
     responses = _responses(hs, guide_scene, srf, str(companion))
     guide_image = guide.isel(band=0, drop=True) if guide.sizes["band"] == 1 else guide
-    truth = None if reference is None else read_reference(reference, hs, guide.shape[:2])
+    fine = scored_window(hs.shape[:2], ratio, score_window)
+    coarse = tuple(slice(s.start // ratio, s.stop // ratio) for s in fine)
+    hs_scored = hs.isel(y=coarse[0], x=coarse[1]).load()
+    guide_scored = guide_image.isel(y=fine[0], x=fine[1]).load()
+    truth = None if reference is None else read_reference(reference, hs, guide.shape[:2], fine)
     valid = xr.DataArray(np.ones(guide.shape[:2], dtype=bool), dims=("y", "x"))
     if hs_valid is not None:
         valid &= np.kron(hs_valid.values, np.ones((ratio, ratio), dtype=bool))
     if guide_valid is not None:
         valid &= guide_valid.values
-    metrics: dict[str, Any] = {"ratio": ratio, "companion_bands": int(guide.sizes["band"])}
+    metrics: dict[str, Any] = {"ratio": ratio, "companion_bands": int(guide.sizes["band"]),
+                               "scored_pixels": guide_scored.shape[0] * guide_scored.shape[1]}
     results = {}
     for fuser in fusers:
         gain = getattr(fuser, "mtf_gain", DEFAULT_MTF_GAIN)
         start = time.perf_counter()
         fused = fuser.fuse(hs, guide_image, responses)
+        estimate = fused.isel(y=fine[0], x=fine[1]).values
         seconds = time.perf_counter() - start
-        scores: dict[str, Any] = {"full": qnr(fused.values, hs.values, guide_image.values, ratio, mtf_gain=gain),
-                                  "reduced": _wald(fuser, hs, guide_image, ratio, responses, gain)}
+        scores: dict[str, Any] = {"full": qnr(estimate, hs_scored.values, guide_scored.values, ratio, mtf_gain=gain),
+                                  "reduced": _wald(fuser, hs_scored, guide_scored, ratio, responses, gain)}
         if truth is not None:
-            scores["reference"] = fusion_scores(fused.values, truth.values, ratio, data_range=float(truth.max()))
+            scores["reference"] = fusion_scores(estimate, truth.values, ratio, data_range=float(truth.max()))
         metrics[fuser.name] = {**scores, "seconds": seconds}
         shown = scores.get("reference", scores["reduced"])
         log_line(f"fuse {Path(source).parent.name}: {fuser.name} done in {seconds:.1f} s, PSNR {shown['psnr']:.2f} dB "
@@ -158,5 +191,6 @@ def fuse_store(source: str | os.PathLike[str], companion: str | os.PathLike[str]
     out = xr.Dataset({CUBE: results[first], **{f"{RESULT_PREFIX}{n}": results[n] for n in others}}, coords=coords)
     out.attrs.update({k: v for k, v in scene.attrs.items() if isinstance(v, str | int | float)})
     out.attrs.update(input_store=str(source), companion_store=str(companion), resolution_ratio=ratio,
+                     scored_window=json.dumps({"y": [fine[0].start, fine[0].stop], "x": [fine[1].start, fine[1].stop]}),
                      fusion=json.dumps([{"name": f.name, "params": method_params(f)} for f in fusers]))
     return write_store(out, dest, kind="fused"), metrics
