@@ -9,10 +9,10 @@ scene larger than the page cache is read; a small cube would otherwise be read f
   min–max), ``subspace_tv`` and ``robust_subspace_tv`` on the preprocessed cube with Gaussian noise added
   (σ = 10/255), and ``unmix``: archetypal endmembers fitted on a representative subset of the
   ``subspace_tv`` result, then FCLS abundances of every pixel (the unmix stage's ``unmix_store``), and ``rx``
-  (global Reed–Xiaoli scores of the noisy cube, the anomaly stage's ``detect_store``), and ``mtf_glp``: the
-  preprocessed cube's first quarter of rows sharpened ×2 by a generated panchromatic image (the scene's field on
-  the finer grid), so the fused cube has the cube's pixels, fitted in one pass and fused tile by tile; then each
-  step's time per GB relative to the 1 GB cube's;
+  (global Reed–Xiaoli scores of the noisy cube, the anomaly stage's ``detect_store``), and ``mtf_glp``: the fuse
+  stage's ``fuse_store`` on the preprocessed cube's first quarter of rows and a generated panchromatic image ×2
+  finer (the scene's field on the finer grid; both written as stores first, untimed), so the fused cube has the
+  cube's pixels; then each step's time per GB relative to the 1 GB cube's;
 * at 1 GB: MPSNR (against the clean preprocessed cube) of ``subspace_tv`` tiled under its default ``memory_mb``
   and run as one tile over the whole cube, and their difference;
 * archetypal analysis and the unmixing network (``autoencoder``) on Samson and Jasper Ridge fitted on a subset
@@ -49,8 +49,8 @@ MATERIALS = ["vegetation", "soil", "water", "asphalt", "kaolinite"]
 NOISE_SIGMA = 10 / 255
 WIDTH = 2048
 #: the stores each cube's steps write (removed before and after them)
-STORES = ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "rx.zarr", "fused.zarr",
-          "whole.zarr")
+STORES = ("pre.zarr", "noisy.zarr", "subspace_tv.zarr", "robust.zarr", "unmix.zarr", "rx.zarr", "quarter.zarr",
+          "pan.zarr", "fused.zarr", "whole.zarr")
 ROWS_PER_BLOCK = 32
 #: the fusion step's resolution ratio
 FUSION_RATIO = 2
@@ -158,34 +158,44 @@ def denoise(source: Path, dest: Path, method: str, **config: Any) -> None:
     write_store(scene.assign(cube=get("denoise", method)(**config).denoise(scene["cube"])), dest, kind="denoised")
 
 
-def fuse(source: Path, dest: Path, method: str = "mtf_glp", ratio: int = FUSION_RATIO) -> None:
-    """The first ``1 / ratio²`` of ``source``'s rows sharpened by a generated panchromatic image ``ratio`` times
-    finer (the scene's abundance field on the finer grid, mixing the library spectra's band means): the fused
-    cube has the source's pixels."""
+def fusion_pair(pre: Path, directory: Path, ratio: int = FUSION_RATIO) -> tuple[Path, Path]:
+    """Two stores for the fuse stage: the first ``1 / ratio²`` of ``pre``'s rows, and a generated panchromatic
+    image ``ratio`` times finer (the scene's abundance field on the finer grid, mixing the library spectra's band
+    means), so that the fused cube has ``pre``'s pixels."""
+    import dask
     import dask.array as da
-    import xarray as xr
 
-    from spectraflow.cube import CUBE
+    from spectraflow.cube import make_scene
     from spectraflow.io import open_store, write_store
-    from spectraflow.methods import get
     from spectraflow.synth import endmember_spectra, sensor_grid
 
-    scene = open_store(source)
+    scene = open_store(pre)
     rows = scene.sizes["y"] // ratio**2
-    hs = scene[CUBE].isel(y=slice(0, rows))
-    brightness = endmember_spectra(MATERIALS, sensor_grid("aviris")[0]).mean(axis=1)
+    wavelength = sensor_grid("aviris")[0]
+    brightness = endmember_spectra(MATERIALS, wavelength).mean(axis=1)
 
     def pan_block(block_id: tuple[int, ...] = (0,)) -> np.ndarray:
         y0 = block_id[0] * PAN_ROWS
-        return (_abundance_block(y0, PAN_ROWS, WIDTH * ratio, 0, ratio) @ brightness).astype(np.float32)
+        return (_abundance_block(y0, PAN_ROWS, WIDTH * ratio, 0, ratio) @ brightness).astype(np.float32)[..., None]
 
-    pan = da.map_blocks(pan_block, dtype=np.float32, meta=np.empty((0, 0), np.float32),
-                        chunks=((PAN_ROWS,) * (rows * ratio // PAN_ROWS), (WIDTH * ratio,)))
-    fused = get("fuse", method)().fuse(hs, xr.DataArray(pan, dims=("y", "x")))
-    coords = {k: v for k, v in scene.coords.items() if v.dims == ("band",)}
-    out = xr.Dataset({CUBE: fused.astype(np.float32)}, coords=coords,
-                     attrs={"name": "fused", "source_file": str(source)})
-    write_store(out, dest, kind="fused")
+    pan = da.map_blocks(pan_block, dtype=np.float32, meta=np.empty((0, 0, 0), np.float32),
+                        chunks=((PAN_ROWS,) * (rows * ratio // PAN_ROWS), (WIDTH * ratio,), (1,)))
+    companion = make_scene(pan, wavelength=[float(wavelength.mean())], fwhm=[float(np.ptp(wavelength))],
+                           units="reflectance")
+    companion.attrs.update(name="pan", source_file="generated")
+    with dask.config.set(scheduler="threads"):
+        write_store(scene.isel(y=slice(0, rows)), directory / "quarter.zarr", kind="preprocessed")
+        write_store(companion, directory / "pan.zarr")
+    return directory / "quarter.zarr", directory / "pan.zarr"
+
+
+def fuse(scene: Path, companion: Path, dest: Path) -> None:
+    """The fuse stage's work (``fuse_store``) with ``mtf_glp``, scored on the stage's default window: the pair read
+    from its stores, fitted in one pass, fused tile by tile as the store is written."""
+    from spectraflow.config import FuseConfig
+    from spectraflow.methods.fusion import fuse_store
+
+    fuse_store(scene, companion, dest, methods=["mtf_glp"], srf="estimate", score_window=FuseConfig().score_window)
 
 
 def mpsnr(estimate: Path, clean: Path) -> float:
@@ -199,13 +209,17 @@ def mpsnr(estimate: Path, clean: Path) -> float:
     return float(np.mean(10 * np.log10(1.0 / np.maximum(da.compute(mse)[0], 1e-30))))
 
 
-def scale_table(sizes: list[float], work: Path) -> None:
+#: the steps of the cube table, in order (preprocess makes every other step's input)
+STEPS = ("preprocess", "subspace_tv", "robust_subspace_tv", "unmix", "rx", "mtf_glp")
+
+
+def scale_table(sizes: list[float], work: Path, names: Sequence[str] = STEPS) -> None:
     from spectraflow.methods.anomaly import detect_store
     from spectraflow.methods.unmixers import unmix_store
     from spectraflow.preprocess import parse_steps, preprocess_store
 
     steps = parse_steps(yaml.safe_load((ROOT / "params.yaml").read_text())["preprocess"]["steps"])
-    names = ["preprocess", "subspace_tv", "robust_subspace_tv", "unmix", "rx", "mtf_glp"]
+    names = ["preprocess", *(n for n in STEPS[1:] if n in names)]
     rows: dict[float, dict[str, tuple[float, int]]] = {}
     print("| cube | pixels | " + " | ".join(f"{n} s (s/GB, peak RSS)" for n in names) + " | total s/GB |")
     print("|---|---|" + "---|" * (len(names) + 1))
@@ -220,20 +234,27 @@ def scale_table(sizes: list[float], work: Path) -> None:
             shutil.rmtree(directory / name, ignore_errors=True)
         pre, noisy = directory / "pre.zarr", directory / "noisy.zarr"
         results = {"preprocess": measured(preprocess_store, raw, pre, steps)}
-        noisy_store(pre, noisy)
-        results["subspace_tv"] = measured(denoise, noisy, directory / "subspace_tv.zarr", "subspace_tv")
-        results["robust_subspace_tv"] = measured(denoise, noisy, directory / "robust.zarr",
-                                                 "robust_subspace_tv")
-        results["unmix"] = measured(unmix_store, directory / "subspace_tv.zarr", directory / "unmix.zarr",
-                                    n_endmembers=len(MATERIALS), blind={"archetypal": {"seed": 0}})
-        results["rx"] = measured(detect_store, noisy, directory / "rx.zarr", methods=["rx"])
-        results["mtf_glp"] = measured(fuse, pre, directory / "fused.zarr")
+        if {"subspace_tv", "robust_subspace_tv", "unmix", "rx"} & set(names):
+            noisy_store(pre, noisy)
+        if {"subspace_tv", "unmix"} & set(names):
+            results["subspace_tv"] = measured(denoise, noisy, directory / "subspace_tv.zarr", "subspace_tv")
+        if "robust_subspace_tv" in names:
+            results["robust_subspace_tv"] = measured(denoise, noisy, directory / "robust.zarr",
+                                                     "robust_subspace_tv")
+        if "unmix" in names:
+            results["unmix"] = measured(unmix_store, directory / "subspace_tv.zarr", directory / "unmix.zarr",
+                                        n_endmembers=len(MATERIALS), blind={"archetypal": {"seed": 0}})
+        if "rx" in names:
+            results["rx"] = measured(detect_store, noisy, directory / "rx.zarr", methods=["rx"])
+        if "mtf_glp" in names:
+            results["mtf_glp"] = measured(fuse, *fusion_pair(pre, directory), directory / "fused.zarr")
+        results = {n: results[n] for n in names}
         rows[gigabytes] = results
         cells = [f"{s:.0f} ({s / gigabytes:.1f}, {rss / 2**30:.2f} GB)" for s, rss in results.values()]
         total = sum(s for s, _ in results.values())
         print(f"| {gigabytes:.2f} GB ({shape[0]}×{shape[1]}×{shape[2]}) | {shape[0] * shape[1] / 1e6:.1f} M | "
               + " | ".join(cells) + f" | {total / gigabytes:.1f} |", flush=True)
-        if abs(size - 1) < 1e-9:
+        if abs(size - 1) < 1e-9 and "subspace_tv" in names:
             with_tiles = mpsnr(directory / "subspace_tv.zarr", pre)
             whole_seconds, whole_rss = measured(denoise, noisy, directory / "whole.zarr", "subspace_tv",
                                                   memory_mb=1e6)
@@ -395,6 +416,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--subsets", type=int, nargs="+", default=[5000, 2500])
     parser.add_argument("--skip-subset", action="store_true")
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS),
+                        help="only these steps of the cube table (and preprocess, their input); recorded apart")
     parser.add_argument("--scene", action="store_true", help="only the EMIT-sized scene through the stages")
     parser.add_argument("--without", nargs="*", default=[], metavar="DENOISER",
                         help="with --scene: leave these denoisers out of the denoise stage")
@@ -405,8 +428,9 @@ def main() -> None:
             scene_table(args.workdir, args.without)
         return
     if args.sizes:
-        with recorded("scale"):
-            scale_table(args.sizes, args.workdir)
+        steps = [n for n in STEPS[1:] if n in args.steps]
+        with recorded("scale" if steps == list(STEPS[1:]) else "_".join(["scale", *steps])):
+            scale_table(args.sizes, args.workdir, steps)
     if not args.skip_subset:
         with recorded("scale_subset"):
             subset_table(args.seeds, args.subsets)
