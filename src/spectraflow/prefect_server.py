@@ -7,11 +7,11 @@ when another connection has committed in between, that upgrade fails at once wit
 busy timeout does not apply — the API answers 503, and Prefect's client retries after about 2 s, then 4, 8, 16
 and 32 s. A pipeline run writes concurrently all the time (task runs' events, flow runs created for stages and
 moved between states, logs), and met it often: measured on 2 cores with ``prefect server start``, 9 of 20 flow
-run creations from two concurrent tasks took 1.7–2.5 s instead of 0.03–0.1 s, and one call waited 57 s; with it the
-10-scene overhead per scene in ``benchmarks/collection.py`` was 9.0 s, without it 5.4 s. Begun ``IMMEDIATE``, a write
-transaction takes SQLite's write lock first, and writers queue on it (Prefect's busy timeout, 60 s) instead of
-failing: the same 20 creations took 0.09–0.34 s. Reads outside a transaction are unchanged. On Postgres nothing
-changes (``PREFECT_API_DATABASE_CONNECTION_URL``).
+run creations from two concurrent tasks took 1.7–2.5 s instead of 0.03–0.1 s, and one call waited 57 s; the 10-scene
+overhead per scene in ``benchmarks/collection.py`` was 9.0 s on Prefect's server, 5.4 s on this one. Begun
+``IMMEDIATE``, a write transaction takes SQLite's write lock first, and writers queue on it (Prefect's busy timeout,
+60 s) instead of failing: the same 20 creations took 0.09–0.34 s. Reads outside a transaction are unchanged. On
+Postgres nothing changes (``PREFECT_API_DATABASE_CONNECTION_URL``).
 """
 
 from __future__ import annotations

@@ -129,6 +129,9 @@ def test_a_scene_larger_than_the_score_window_is_fused_whole_and_scored_on_its_c
     assert Path(fusion_figure.fn(str(store), config, str(tmp_path / "fusion.png"))).stat().st_size > 0
     with pytest.raises(ConfigError, match="score_window"):
         FuseConfig(score_window=4)
+    with pytest.raises(ConfigError, match="score_window=0"):  # refused before the pair is read
+        fuse_store(tmp_path / "scene.zarr", tmp_path / "companion.zarr", tmp_path / "x.zarr", score_window=0)
+    assert not (tmp_path / "x.zarr").exists()
 
 
 def test_a_multispectral_companion_uses_its_band_definitions(tmp_path: Path) -> None:

@@ -94,6 +94,9 @@ def scored_window(shape: tuple[int, int], ratio: int, side: int | None) -> tuple
     """The window of a ``shape`` coarse grid that the fuse stage scores, on the fine grid ``ratio`` times finer: the
     central ``side // ratio`` coarse pixels along each axis (the whole axis when it is shorter, or ``side`` is
     None)."""
+    if side is not None and (isinstance(side, bool) or not isinstance(side, int) or side < 1):
+        raise ConfigError(f"fuse score_window={side!r}; expected a positive number of fine pixels or null")
+
     def central(size: int) -> slice:
         keep = size if side is None else min(size, max(1, side // ratio))
         start = (size - keep) // 2
@@ -149,16 +152,15 @@ def fuse_store(source: str | os.PathLike[str], companion: str | os.PathLike[str]
     names = [type(f).name for f in fusers]
     if len(set(names)) != len(names):
         raise ConfigError(f"params.yaml [fuse.methods]: {names}; expected the methods each once")
-    if score_window is not None and not (isinstance(score_window, int) and score_window >= 1):
-        raise ConfigError(f"fuse score_window={score_window!r}; expected a positive number of fine pixels or null")
     scene = run_chain(open_store(source), parse_steps(steps))
-    hs, hs_valid = fill_invalid(scene[CUBE])  # lazy: read as the fused store is written
     guide_scene = run_chain(open_store(companion), parse_steps([{"radiometric": {}}]))
+    # the pair, its bands and the window checked before the first pass over the data (the nodata search)
+    ratio = resolution_ratio(scene[CUBE].shape, guide_scene[CUBE].shape, f"companion {companion} of scene {source}")
+    responses = _responses(scene[CUBE], guide_scene, srf, str(companion))
+    fine = scored_window(scene[CUBE].shape[:2], ratio, score_window)
+    hs, hs_valid = fill_invalid(scene[CUBE])  # lazy: read as the fused store is written
     guide, guide_valid = fill_invalid(guide_scene[CUBE])
-    ratio = resolution_ratio(hs.shape, guide.shape, f"companion {companion} of scene {source}")
-    responses = _responses(hs, guide_scene, srf, str(companion))
     guide_image = guide.isel(band=0, drop=True) if guide.sizes["band"] == 1 else guide
-    fine = scored_window(hs.shape[:2], ratio, score_window)
     coarse = tuple(slice(s.start // ratio, s.stop // ratio) for s in fine)
     hs_scored = hs.isel(y=coarse[0], x=coarse[1]).load()
     guide_scored = guide_image.isel(y=fine[0], x=fine[1]).load()
