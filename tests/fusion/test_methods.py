@@ -106,6 +106,28 @@ def test_a_lazy_cube_is_fused_tile_by_tile_as_the_whole_image_is(name: str, guid
     assert np.abs(cut - whole).max() > 1e-3 * np.ptp(whole)
 
 
+@pytest.mark.parametrize("name", ["mtf_glp", "gsa", "subspace"])
+def test_a_lazy_fit_holds_a_few_blocks_of_the_cube_at_a_time(name: str) -> None:
+    """The scene-wide fit is one pass that keeps little of the cube in memory: the results dask holds at once
+    (measured after every task) stay a small part of the fine cube (float64), whatever the chunks of the pair.
+    gsa's fit held all of it (sums over the pixels split by channel blocks each needed every pixel block)."""
+    import dask
+    from dask.callbacks import Callback
+
+    low, image, _ = reduced_resolution(_scene(5, size=192), 4, np.full(40, 1 / 40))
+    held = [0]
+
+    class Held(Callback):
+        def _posttask(self, key: object, result: object, dsk: object, state: dict, worker_id: object) -> None:
+            held[0] = max(held[0], sum(getattr(v, "nbytes", 0) for v in state["cache"].values()))
+
+    fuser = get("fuse", name)(memory_mb=8)
+    hs, guide = _cube(low).chunk({"y": 6, "x": 24}).data, _cube(image).chunk({"y": 32}).data[:, :, None]
+    with dask.config.set(scheduler="sync"), Held():
+        fuser.fit(hs, guide, 4)  # (its result: the lazy fusion tests above)
+    assert 0 < held[0] < 0.25 * image.size * low.shape[2] * 8
+
+
 def test_subspace_fuses_a_lazy_cube_tile_by_tile_with_invisible_seams() -> None:
     """The convex solve couples every pixel, but a pixel's solution hardly depends on pixels beyond the halo: the
     tiles' result is the whole image's within 1e-3 of its range (measured: 5e-4, 105 dB apart) and scores the

@@ -118,9 +118,18 @@ def resolution_ratio(low: tuple[int, ...], high: tuple[int, ...], what: str) -> 
 def moments(values: Any, xp: Any) -> Any:
     """Sums ``(c + 1, c + 1)`` of the products of ``values`` ``(y, x, c)`` and a constant 1 (the last column):
     counts, sums and cross products in one pass (``xp``: NumPy, or dask for a lazy ``values``)."""
+    design = _with_ones(values, xp)
+    return xp.einsum("yxa,yxb->ab", design, design)
+
+
+def _with_ones(values: Any, xp: Any) -> Any:
+    """``values`` ``(y, x, c)`` as float64 with a constant 1 appended along ``c``; a lazy one in one block along
+    ``c``: with several, each pair of channel blocks in a sum of products is a sum over the pixels of its own,
+    and every pixel block is held until the last of them has used it (the whole fine cube in gsa's fit: 8.3 GB
+    peak for a 4 GB fused cube, 0.9 GB in one block)."""
     design = xp.concatenate([xp.asarray(values, dtype=np.float64),
                              xp.ones(values.shape[:2] + (1,), dtype=np.float64)], axis=2)
-    return xp.einsum("yxa,yxb->ab", design, design)
+    return design if xp is np else design.rechunk({2: -1})
 
 
 def guide_regression(hs_low: Any, guide_low: Any) -> np.ndarray:
@@ -131,8 +140,7 @@ def guide_regression(hs_low: Any, guide_low: Any) -> np.ndarray:
     import dask.array as da
 
     xp = da if isinstance(hs_low, da.Array) or isinstance(guide_low, da.Array) else np
-    design = xp.concatenate([xp.asarray(guide_low, dtype=np.float64),
-                             xp.ones(guide_low.shape[:2] + (1,), dtype=np.float64)], axis=2)
+    design = _with_ones(guide_low, xp)
     gram = xp.einsum("yxg,yxh->gh", design, design)
     moments = xp.einsum("yxg,yxb->gb", design, xp.asarray(hs_low, dtype=np.float64))
     gram, moments = dask.compute(gram, moments) if xp is da else (gram, moments)
