@@ -192,6 +192,15 @@ def test_sr_cnn_trains_on_other_scenes_and_beats_interpolation_on_a_new_one(tmp_
     assert mpsnr(learned, reference) > mpsnr(cubic, reference) + 0.6  # +0.98 dB measured (seed 0)
     with pytest.raises(ConfigError, match="trained for ratio 4"):
         method.superresolve(_cube(low), 2)
+    # a lazy scene onto its companion's grid, tile by tile (tiles of 5 to 7 coarse pixels), as in one piece
+    tiled = get("fuse", "sr_cnn")(checkpoint=str(checkpoint), memory_mb=10)
+    lazy = tiled.fuse(_cube(low * 7.0).chunk({"y": 5, "x": 7}), _cube(np.zeros((64, 64))).chunk({"y": 24}))
+    assert lazy.chunks is not None and len(lazy.chunks[0]) > 1 and len(lazy.chunks[1]) > 1
+    np.testing.assert_allclose(lazy.values / 7.0, learned, atol=1e-4 * np.ptp(learned))
+    # a larger lazy scene's band scales come from max_pixels pixels of evenly spaced rows
+    sampled = get("fuse", "sr_cnn")(checkpoint=str(checkpoint), max_pixels=64).fuse(
+        _cube(low).chunk({"y": 4}), _cube(np.zeros((64, 64))))
+    assert mpsnr(sampled.values, reference) > mpsnr(cubic, reference) + 0.5
 
 
 def test_paris_pairs_load_with_their_bands_and_responses(shared_data: Path) -> None:

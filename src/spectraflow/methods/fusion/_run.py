@@ -12,8 +12,8 @@ Three views of each method's quality, each named in the metrics:
 
 PSNR takes the peak of the image it scores against as the data range.
 
-A large scene is fused block by block and scored on a window: the methods that fuse tile by tile (all but
-``sr_cnn``) read the scene and its companion as they write the fused store, within their ``memory_mb``, and the
+A large scene is fused block by block and scored on a window: the methods fuse tile by tile, reading the scene
+and its companion as they write the fused store, within their ``memory_mb``, and the
 three views are computed on the central window of at most ``score_window`` × ``score_window`` fine pixels
 (the whole scene when it is smaller; ``None``: always the whole scene). The metrics say how many fine pixels
 were scored (``scored_pixels``) and the store where (its ``scored_window`` attribute).
@@ -128,8 +128,7 @@ def fuse_store(source: str | os.PathLike[str], companion: str | os.PathLike[str]
     of the same ground: one band for a panchromatic image, a few for a multispectral one) by every method of
     ``methods`` (``params.yaml`` entries); write the fused cubes to ``dest`` on the companion's grid; return
     ``dest`` and the metrics, scored on :func:`scored_window` (see the module's docstring). Each method's seconds
-    are its full-resolution fusion's, or for a method fusing tile by tile its scene-wide fit's and the scored
-    window's (its other tiles are fused as the store is written).
+    are its scene-wide fit's and the scored window's fusion (its other tiles are fused as the store is written).
 
     ``steps`` is the scene's preprocessing chain (``radiometric`` and ``bad_bands`` for physical units and
     clean bands); the companion is brought to physical units. The first method's result is the store's
