@@ -16,6 +16,7 @@ of threads differ in their last bits, so pin ``compute.threads`` to get the same
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["dask_scheduler", "limit_threads", "stage_threads", "LOCAL_SCHEDULERS"]
+__all__ = ["dask_scheduler", "limit_threads", "stage_threads", "release_freed_memory", "LOCAL_SCHEDULERS"]
 
 LOCAL_SCHEDULERS = ("threads", "synchronous", "processes")
 
@@ -51,6 +52,28 @@ def dask_scheduler(scheduler: str = "threads", *, n_workers: int | None = None,
         return
     raise ConfigError(f"compute.scheduler={scheduler!r}: expected one of {LOCAL_SCHEDULERS} "
                       "or the address of a distributed scheduler (tcp://host:8786)")
+
+
+def release_freed_memory() -> None:
+    """Hand the memory this process has freed back to the system (glibc's ``malloc_trim``; nothing where the C
+    library has none). Freed NumPy arrays below glibc's mmap threshold, which rises with every large array freed
+    (to 32 MiB), stay in the allocator's arenas and in the process's resident memory: in the denoise stage on a
+    1 GB cube, 0.7 GB after each method's write. The store writer calls it after each pass, the scores after
+    their strips."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl, Windows)
+        return None
 
 
 def available_cores() -> int:

@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from .._atomic import atomic_output
+from ..compute import release_freed_memory
 from ..cube import CUBE, spectral_axis, spectral_positions, validate_scene
 from ..errors import ConfigError, StoreError
 from . import _shardwriter
@@ -150,6 +151,8 @@ class StoreWriter:
             for key, part in parts.items():
                 region = tuple(slice(y0, y1) if d == "y" else slice(None) for d in by_row[key].dims)
                 zarr.open_array(self.path / key, mode="r+")[region] = part
+            del values, parts
+            release_freed_memory()  # the pass's blocks, before the next pass allocates its own
         self._written.add(name)
 
     def open(self) -> xr.Dataset:

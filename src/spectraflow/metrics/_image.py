@@ -25,12 +25,16 @@ from typing import Any
 
 import numpy as np
 
+from ..compute import release_freed_memory
+
 __all__ = ["band_psnr", "mpsnr", "mssim", "sam", "ergas", "denoising_scores", "denoising_scores_by_band"]
 
-#: about this many bytes of a cube (float32) are read per strip of rows; SSIM's arithmetic then runs on this
-#: many bands of the strip at a time (float64), so the working memory stays within a few hundred MB
-STRIP_BYTES = 96 << 20
-BAND_GROUP = 32
+#: about this many bytes of a cube (float32) are read per strip of rows (whole blocks of a lazy cube); SSIM's
+#: arithmetic then runs on this many bands of the strip at a time (float64, a dozen arrays per group and thread).
+#: Scoring a 1 GB denoised cube against its reference: 0.54 GB above the process's start (1.31 GB with 96 MiB
+#: strips and groups of 32 bands), in 29 s (31 s)
+STRIP_BYTES = 32 << 20
+BAND_GROUP = 8
 SSIM_TRUNCATE = 3.5
 
 
@@ -120,6 +124,7 @@ def _sums(estimate: Any, reference: Any, valid: Any = None, *, ssim: bool = Fals
                     sums.ssim[group] += part[5]
             cos = np.clip(dot / np.maximum(np.sqrt(est_norm * ref_norm), 1e-30), -1.0, 1.0)
             sums.angle += float(np.degrees(np.arccos(cos)).sum())
+    release_freed_memory()  # the strips' arrays, before the caller's next step allocates its own
     assert sums is not None
     return sums
 
