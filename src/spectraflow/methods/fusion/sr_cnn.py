@@ -27,7 +27,7 @@ from ...train import History, TrainConfig
 from .. import register
 from ._base import DEFAULT_MTF_GAIN, Fuser, degrade, upsample
 
-__all__ = ["SRCNN", "Restorer", "SRData", "train_sr_cnn"]
+__all__ = ["SRCNN", "SRData", "train_sr_cnn"]
 
 
 def _network(neighbours: int, features: int, depth: int) -> Any:
@@ -69,7 +69,7 @@ def _stacks(cube: np.ndarray, bands: np.ndarray, neighbours: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Restorer:
+class Restoration:
     """What :class:`SRCNN` needs of the whole scene: the network (eval mode), its spectral neighbours, and each
     band's scale."""
 
@@ -102,7 +102,7 @@ class SRCNN(Fuser):
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 self._fail(key, value, "a positive integer")
 
-    def fit(self, hs: Any, guide: Any, ratio: int, srf: np.ndarray | None = None) -> Restorer:
+    def fit(self, hs: Any, guide: Any, ratio: int, srf: np.ndarray | None = None) -> Restoration:
         """The network read from the checkpoint (checked against ``ratio``) and the scene's band scales."""
         from ...train import read_checkpoint
 
@@ -116,7 +116,7 @@ class SRCNN(Fuser):
         model = _network(**config["network"])
         model.load_state_dict(weights)
         lazy = hasattr(hs, "compute")
-        return Restorer(model.eval(), config["network"]["neighbours"], _scale(hs, self.max_pixels if lazy else None))
+        return Restoration(model.eval(), config["network"]["neighbours"], _scale(hs, self.max_pixels if lazy else None))
 
     def sharpen_window(self, hs: np.ndarray, guide: np.ndarray | None, ratio: int, fitted: Any) -> np.ndarray:
         import torch
