@@ -371,7 +371,9 @@ def scene_table(work: Path, without: Sequence[str] = ()) -> None:
     params["denoise"]["methods"] = [m for m in params["denoise"]["methods"]
                                     if (m if isinstance(m, str) else next(iter(m))) not in without]
     (space / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**os.environ, "PREFECT_HOME": str(space / ".prefect"), "PYTHONPATH": str(space)}
+    # cold: each stage in the process started here (a warm server would fork it outside this process's children,
+    # where the peak RSS is sampled, and the stages' imports are part of a stage's cost on a fresh machine)
+    env = {**os.environ, "PREFECT_HOME": str(space / ".prefect"), "PYTHONPATH": str(space), "SPECTRAFLOW_WARM": "0"}
     print(f"one generated EMIT-sized scene ({SCENE_SHAPE[0]}×{SCENE_SHAPE[1]}×{SCENE_GRID[2]}, "
           f"{np.prod(SCENE_SHAPE) * SCENE_GRID[2] * 4 / 1e9:.2f} GB as float32; int16 ENVI, BIL) through the default "
           "per-scene stages of params.yaml, each its own process as DVC runs it (one stage at a time, every core)"
