@@ -34,7 +34,7 @@ def fusion_figure(store: str, config: FuseConfig, figure_path: str) -> str:
 
     from spectraflow.cube import CUBE
     from spectraflow.io import open_store
-    from spectraflow.methods.fusion import RESULT_PREFIX, read_reference
+    from spectraflow.methods.fusion import RESULT_PREFIX, coarse_window, read_reference
     from spectraflow.preprocess import parse_steps, run_chain
     from spectraflow.report import fusion_overview
 
@@ -42,13 +42,14 @@ def fusion_figure(store: str, config: FuseConfig, figure_path: str) -> str:
     names = [entry["name"] for entry in json.loads(result.attrs["fusion"])]
     ratio = int(result.attrs["resolution_ratio"])
     window = json.loads(result.attrs["scored_window"])
-    fine = {dim: slice(*window[dim]) for dim in ("y", "x")}
+    fine = slice(*window["y"]), slice(*window["x"])
+    coarse = coarse_window(fine, ratio)
     scene = run_chain(open_store(config.input), parse_steps(config.steps))[CUBE]
-    scene = scene.isel({dim: slice(s.start // ratio, s.stop // ratio) for dim, s in fine.items()}).load()
-    fused = result.isel(fine)
+    scene = scene.isel(y=coarse[0], x=coarse[1]).load()
+    fused = result.isel(y=fine[0], x=fine[1])
     replicated = fused[CUBE].copy(data=np.kron(scene.values, np.ones((ratio, ratio, 1), dtype=scene.dtype)))
     panels = {"scene": replicated, names[0]: fused[CUBE], **{n: fused[f"{RESULT_PREFIX}{n}"] for n in names[1:]}}
     reference = (None if config.reference_path is None
-                 else read_reference(config.reference_path, scene, result[CUBE].shape[:2], (fine["y"], fine["x"])))
+                 else read_reference(config.reference_path, scene, result[CUBE].shape[:2], fine))
     return str(fusion_overview(panels, figure_path, reference=reference,
                                title=f"fusion of {config.input} with its companion (ratio {ratio})"))

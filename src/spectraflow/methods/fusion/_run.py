@@ -105,6 +105,11 @@ def scored_window(shape: tuple[int, int], ratio: int, side: int | None) -> tuple
     return central(shape[0]), central(shape[1])
 
 
+def coarse_window(fine: tuple[slice, slice], ratio: int) -> tuple[slice, slice]:
+    """The coarse-grid window under the fine-grid window ``fine`` (:func:`scored_window`'s, whole coarse pixels)."""
+    return slice(fine[0].start // ratio, fine[0].stop // ratio), slice(fine[1].start // ratio, fine[1].stop // ratio)
+
+
 def _wald(fuser: Any, hs: xr.DataArray, guide: xr.DataArray, ratio: int, srf: np.ndarray | None,
           gain: float) -> dict[str, float]:
     """Wald's protocol on the pair: both degraded by the ratio, fused, scored against the scene."""
@@ -160,7 +165,7 @@ def fuse_store(source: str | os.PathLike[str], companion: str | os.PathLike[str]
     hs, hs_valid = fill_invalid(scene[CUBE])  # lazy: read as the fused store is written
     guide, guide_valid = fill_invalid(guide_scene[CUBE])
     guide_image = guide.isel(band=0, drop=True) if guide.sizes["band"] == 1 else guide
-    coarse = tuple(slice(s.start // ratio, s.stop // ratio) for s in fine)
+    coarse = coarse_window(fine, ratio)
     hs_scored = hs.isel(y=coarse[0], x=coarse[1]).load()
     guide_scored = guide_image.isel(y=fine[0], x=fine[1]).load()
     truth = None if reference is None else read_reference(reference, hs, guide.shape[:2], fine)
