@@ -26,6 +26,10 @@ if __name__ == "__main__":
         with open("stage.pid", "w") as f:
             f.write(str(os.getpid()))
         time.sleep(120)
+    if sys.argv[1] == "frozen":
+        import gc
+        print("frozen", gc.get_freeze_count(), flush=True)
+        raise SystemExit(0)
     raise SystemExit(int(sys.argv[1]))
 '''
 
@@ -74,6 +78,19 @@ def test_a_command_sees_the_same_run_cold_and_warm(package: Path) -> None:
     with_cold = {**_env(), "SPECTRAFLOW_WARM": "0"}
     assert subprocess.run([sys.executable, "-m", "flows.probe", "0"], cwd=package, env=with_cold, text=True,
                           capture_output=True, timeout=120).stdout.startswith("cold")
+
+
+def test_what_the_server_imported_stays_out_of_the_stages_garbage_collections(package: Path) -> None:
+    """A stage process forked from the server shares the server's objects; a full collection that walked them
+    would copy their pages and cost 0.3-0.4 s per stage, so the server freezes them before it forks."""
+    _until_warm(package)
+    warm = _command(package, "frozen").stdout.splitlines()
+    assert warm[0].startswith("warm")
+    frozen = int(warm[1].split()[1])
+    assert frozen > 100_000  # torch, scipy, xarray, dask, Prefect... (about 450 000 objects)
+    cold = subprocess.run([sys.executable, "-m", "flows.probe", "frozen"], cwd=package, capture_output=True,
+                          text=True, env={**_env(), "SPECTRAFLOW_WARM": "0"}, timeout=120).stdout.splitlines()
+    assert cold[0].startswith("cold") and cold[1] == "frozen 0"
 
 
 def _sleeping(package: Path) -> tuple[subprocess.Popen[str], int]:
