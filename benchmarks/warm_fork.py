@@ -3,9 +3,10 @@ server's objects left to the collector and frozen out of it (``gc.freeze``, what
 
 In one process that imports what the warm server imports (``flows._warm._preload``), each case forks ``--forks``
 children that each run one full collection (``gc.collect()``) and report its seconds; the whole fork's seconds
-(fork, collection, exit) are timed by the parent. Stage processes run such collections by themselves: in a
-2-scene pipeline run without the freeze, 10 of 14 stage processes ran one or two (0.3-0.75 s each); with it,
-3 of 16 ran any (0.05-0.19 s in all, objects of their own).
+(fork, collection, exit) are timed by the parent. Stage processes run such collections by themselves, which this
+script does not show: counted once with ``gc.callbacks`` added by hand to the stage processes of two runs of
+``benchmarks/collection.py --scenes 2 --speedup 0`` (that instrumentation was not kept), 10 of 14 stage processes
+ran one or two full collections without the freeze (0.3-0.75 s each), 3 of 16 with it (0.05-0.19 s in all).
 
     python benchmarks/warm_fork.py [--forks 5]
 """

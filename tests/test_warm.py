@@ -47,8 +47,11 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PROBE_VALUE": "v", "SPECTRAFLOW_STAGE_SERVER_IDLE": "30"}
 
 
-def _command(package: Path, *args: str, stdin: str = "in", **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.probe", *args], cwd=package, env=_env(), input=stdin,
+def _command(package: Path, *args: str, stdin: str = "in", cold: bool = False,
+             **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """``python -m flows.probe args``; with ``cold``, as ``SPECTRAFLOW_WARM=0`` runs it."""
+    env = {**_env(), "SPECTRAFLOW_WARM": "0"} if cold else _env()
+    return subprocess.run([sys.executable, "-m", "flows.probe", *args], cwd=package, env=env, input=stdin,
                           capture_output=True, text=True, timeout=120, **kwargs)  # type: ignore[call-overload]
 
 
@@ -75,9 +78,7 @@ def test_a_command_sees_the_same_run_cold_and_warm(package: Path) -> None:
     (package / "flows/probe.py").write_text(PROBE.replace("to stderr", "edited"))
     assert _command(package, "0").stdout.startswith("cold")
     assert _until_warm(package).stderr == "edited\n"
-    with_cold = {**_env(), "SPECTRAFLOW_WARM": "0"}
-    assert subprocess.run([sys.executable, "-m", "flows.probe", "0"], cwd=package, env=with_cold, text=True,
-                          capture_output=True, timeout=120).stdout.startswith("cold")
+    assert _command(package, "0", cold=True).stdout.startswith("cold")
 
 
 def test_what_the_server_imported_stays_out_of_the_stages_garbage_collections(package: Path) -> None:
@@ -88,8 +89,7 @@ def test_what_the_server_imported_stays_out_of_the_stages_garbage_collections(pa
     assert warm[0].startswith("warm")
     frozen = int(warm[1].split()[1])
     assert frozen > 100_000  # torch, scipy, xarray, dask, Prefect... (about 450 000 objects)
-    cold = subprocess.run([sys.executable, "-m", "flows.probe", "frozen"], cwd=package, capture_output=True,
-                          text=True, env={**_env(), "SPECTRAFLOW_WARM": "0"}, timeout=120).stdout.splitlines()
+    cold = _command(package, "frozen", cold=True).stdout.splitlines()
     assert cold[0].startswith("cold") and cold[1] == "frozen 0"
 
 

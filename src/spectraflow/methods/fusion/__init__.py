@@ -31,5 +31,4 @@ from .sr_cnn import SRData, train_sr_cnn
 
 __all__ = ["Fuser", "DEFAULT_MTF_GAIN", "band_responses", "blur", "degrade", "mtf_sigma", "reduced_resolution",
            "resolution_ratio", "upsample", "SRData", "train_sr_cnn", "fuse_store", "read_reference", "scored_window",
-           "coarse_window",
-           "RESULT_PREFIX"]
+           "coarse_window", "RESULT_PREFIX"]
