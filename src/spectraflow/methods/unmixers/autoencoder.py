@@ -15,7 +15,8 @@ zero-initialised last layer, so training begins exactly where the start method e
 the start, tested) and learns only what improves on it. Training goes through the shared loop
 (:func:`spectraflow.train.fit`; bf16 autocast on CUDA): encoder and endmembers minimise the reconstruction's
 squared error, in units of the mean squared pixel norm, for ``steps`` steps on the whole scene (rounded up to
-whole epochs of 50 steps). The result is the
+whole epochs of 50 steps), the learning rate decaying to zero on a cosine (``schedule``; at a constant rate the
+result is wherever the last steps land: on Samson its SAD varied 8× as much over seeds). The result is the
 encoder's abundances and the decoder's endmembers; with ``checkpoint`` the trained network is kept there (weights
 and JSON config, no pickle) and with ``curves`` its training curves.
 
@@ -26,10 +27,11 @@ grow with the scene; the abundances of every pixel then come block by block from
 each block read with the encoder's two-pixel reach around it (the same as the whole scene's, tested).
 
 Measured (benchmarks/results/unmix.md, 5 seeds, started from ``archetypal``; the defaults were chosen on Samson):
-Samson abundance RMSE 0.058 ± 0.004 against ``archetypal``'s 0.067 (SAD 2.13° ± 0.22 against 1.86°) — its
-reference is FCLS on its endmembers, and the fit moves the endmembers where the abundances agree with it — but
-Jasper Ridge 0.093 ± 0.002 against 0.085 (2.55° against 2.05°), whose reference was made with a per-pixel scale
-(benchmarks/results/unmix_conventions.md: a scale helps Jasper Ridge's RMSE exactly as much as it hurts Samson's).
+Samson abundance RMSE 0.052 ± 0.001 against ``archetypal``'s 0.067 (SAD 1.85° ± 0.01 against 1.86°; at a constant
+learning rate 0.054 ± 0.002 and 1.94° ± 0.07) — its reference is FCLS on its endmembers, and the fit moves the
+endmembers where the abundances agree with it — but Jasper Ridge 0.094 ± 0.001 against 0.085 (2.49° against
+2.05°), whose reference was made with a per-pixel scale (benchmarks/results/unmix_conventions.md: a scale helps
+Jasper Ridge's RMSE exactly as much as it hurts Samson's).
 
 References
 ----------
@@ -106,6 +108,7 @@ class Autoencoder(BlindUnmixer):
     width: int = 64
     steps: int = 1500
     lr: float = 3e-3
+    schedule: str = "cosine"
     endmember_rate: float = 1 / 30
     scale: float = 0.0
     max_pixels: int = 100_000
@@ -126,6 +129,8 @@ class Autoencoder(BlindUnmixer):
                        "atgp; its abundances by FCLS)")
         if not self.max_pixels >= 2 * HALO + 1:
             self._fail("max_pixels", self.max_pixels, f"at least {2 * HALO + 1} pixels to fit on")
+        if self.schedule not in ("cosine", "constant"):
+            self._fail("schedule", self.schedule, "'cosine' (the learning rate decays to zero) or 'constant'")
         if not self.lr > 0 or not self.endmember_rate >= 0:
             self._fail("lr/endmember_rate", (self.lr, self.endmember_rate), "lr > 0, endmember_rate >= 0")
 
@@ -179,7 +184,7 @@ class Autoencoder(BlindUnmixer):
                 "config": {"width": self.width, "endmember_rate": self.endmember_rate, "scale": self.scale,
                            "endmembers": n, "bands": bands, "start": self.start, "seed": self.seed}}
         config = TrainConfig(epochs=-(-self.steps // STEPS_PER_EPOCH), lr=self.lr, weight_decay=0.0,
-                             schedule="constant", grad_clip=None, precision=self.precision, device=self.device,
+                             schedule=self.schedule, grad_clip=None, precision=self.precision, device=self.device,
                              threads=self.threads, seed=self.seed)
         batch = [(x, y)]  # the scene (or its strips), its own target
 
