@@ -3,7 +3,7 @@
 
 from ._checkpoint import load_weights_only, read_checkpoint, read_training_state, save_checkpoint
 from ._device import select_device
-from ._loop import History, TrainConfig, autocast_dtype, data_fingerprint, fit
+from ._loop import SCHEDULES, History, TrainConfig, autocast_dtype, data_fingerprint, fit
 
-__all__ = ["select_device", "TrainConfig", "History", "fit", "autocast_dtype", "data_fingerprint", "save_checkpoint",
-           "read_checkpoint", "read_training_state", "load_weights_only"]
+__all__ = ["select_device", "TrainConfig", "SCHEDULES", "History", "fit", "autocast_dtype", "data_fingerprint",
+           "save_checkpoint", "read_checkpoint", "read_training_state", "load_weights_only"]

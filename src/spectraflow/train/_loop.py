@@ -31,6 +31,10 @@ __all__ = ["TrainConfig", "History", "fit", "autocast_dtype"]
 _PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
+#: learning-rate schedules: decaying to zero on a cosine over the epochs, or constant
+SCHEDULES = ("cosine", "constant")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train (the ``train`` part of a training stage's section in ``params.yaml``).
@@ -63,8 +67,8 @@ class TrainConfig:
             fail("lr", "a positive learning rate")
         if self.weight_decay < 0:
             fail("weight_decay", "a non-negative weight decay")
-        if self.schedule not in ("cosine", "constant"):
-            fail("schedule", "'cosine' or 'constant'")
+        if self.schedule not in SCHEDULES:
+            fail("schedule", " or ".join(map(repr, SCHEDULES)))
         if self.patience is not None and self.patience < 1:
             fail("patience", "a positive number of epochs, or null")
         if self.grad_clip is not None and not self.grad_clip > 0:

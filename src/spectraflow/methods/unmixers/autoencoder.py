@@ -129,8 +129,10 @@ class Autoencoder(BlindUnmixer):
                        "atgp; its abundances by FCLS)")
         if not self.max_pixels >= 2 * HALO + 1:
             self._fail("max_pixels", self.max_pixels, f"at least {2 * HALO + 1} pixels to fit on")
-        if self.schedule not in ("cosine", "constant"):
-            self._fail("schedule", self.schedule, "'cosine' (the learning rate decays to zero) or 'constant'")
+        from ...train import SCHEDULES
+
+        if self.schedule not in SCHEDULES:
+            self._fail("schedule", self.schedule, " or ".join(map(repr, SCHEDULES)))
         if not self.lr > 0 or not self.endmember_rate >= 0:
             self._fail("lr/endmember_rate", (self.lr, self.endmember_rate), "lr > 0, endmember_rate >= 0")
 
