@@ -4,12 +4,13 @@ relative L2 printed beside the FNO paper's.
 The setting is stated in the output, and it is smaller than the paper's: the model maps ``ω(0) ↦ ω(time)`` in
 one step, from initial vorticities drawn as in the paper, with the paper's forcing. The paper's ν = 1e-5,
 N = 1000 setting maps the first 10 of 20 time units to the next 10 (FNO-2D: 0.1556 relative L2). The data
-cost grows with the time span (fixed ``dt``); ``--workers`` processes generate it. Two baselines (the training
-mean, persistence) say whether a setting is worth learning at all.
+cost grows with the time span (fixed ``dt``); ``--workers`` processes generate it, or one batch on CUDA. Two
+baselines (the training mean, persistence) say whether a setting is worth learning at all.
 
-Run by hand, on a GPU when there is one (the training loop autocasts to bf16 there):
-``python benchmarks/navier_stokes.py --n 1000 --test 200 --epochs 100 --workers 16``. The CPU-sized run in
-``results/navier_stokes.md``: ``python benchmarks/navier_stokes.py --n 200 --test 50 --epochs 30 --workers 2``.
+Run by hand, on a GPU when there is one (the solver then steps every sample in one batch there, and the
+training loop autocasts to bf16): ``python benchmarks/navier_stokes.py --n 1000 --test 200 --epochs 100``.
+The CPU-sized run in ``results/navier_stokes.md``:
+``python benchmarks/navier_stokes.py --n 200 --test 50 --epochs 30 --workers 2``.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--modes", type=int, default=12)
     parser.add_argument("--width", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="solver processes without CUDA")
     args = parser.parse_args()
     start = time.perf_counter()
-    settings = {"viscosity": args.viscosity, "time": args.time, "steps": 1, "dt": args.dt, "workers": args.workers}
+    solver = {"device": "cuda"} if torch.cuda.is_available() else {"workers": args.workers}
+    settings = {"viscosity": args.viscosity, "time": args.time, "steps": 1, "dt": args.dt, **solver}
     w0, trajectory = navier_stokes_dataset(args.n + args.test, args.size, seed=0, **settings)
     data_seconds = time.perf_counter() - start
     inputs, outputs = w0[:, None], trajectory
@@ -60,7 +62,8 @@ def main() -> None:
                  "persistence, ω(time) = ω(0)": torch.from_numpy(inputs[test])}
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
     print(f"## Navier–Stokes {args.size}×{args.size}: ω(0) ↦ ω({args.time:g}), ν = {args.viscosity:g}, "
-          f"train {args.n}, test {args.test}; data {data_seconds:.0f} s with {args.workers} processes; {device}")
+          f"train {args.n}, test {args.test}; data {data_seconds:.0f} s "
+          f"{'in one batch on CUDA' if 'device' in solver else f'with {args.workers} processes'}; {device}")
     print("| model | parameters | epochs | train s | s/epoch | test rel L2 | test rel H1 |")
     print("|---|---|---|---|---|---|---|")
     print(f"| spectraflow fno (modes {args.modes}, width {args.width}) | "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from spectraflow.errors import ConfigError
 from spectraflow.synth._burgers import burgers_dataset, periodic_random_field, solve_burgers
@@ -34,13 +35,19 @@ def test_burgers_dataset_shapes_and_seed() -> None:
         solve_burgers(u0, 0.0, [1.0], 0.1)
 
 
-def test_navier_stokes_taylor_green_decays_at_second_order() -> None:
+DEVICES = [None, "cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                                    reason="no CUDA device"))]
+
+
+@pytest.mark.parametrize("device", DEVICES)  # None: NumPy; else the same steps in torch on that device
+def test_navier_stokes_taylor_green_decays_at_second_order(device: str | None) -> None:
     nu, n = 0.01, 32
     g = np.arange(n) / n
     y, x = np.meshgrid(g, g, indexing="ij")
     w0 = np.cos(2 * np.pi * x) * np.cos(2 * np.pi * y)
     exact = w0 * np.exp(-8 * np.pi**2 * nu * 0.5)
-    errors = [np.abs(solve_navier_stokes(w0, nu, [0.5], dt)[0] - exact).max() for dt in (0.05, 0.025, 0.0125)]
+    errors = [np.abs(solve_navier_stokes(w0, nu, [0.5], dt, device=device)[0] - exact).max()
+              for dt in (0.05, 0.025, 0.0125)]
     orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
     assert np.all(orders > 1.9) and np.all(orders < 2.1) and errors[-1] < 1e-4
 
@@ -71,3 +78,5 @@ def test_navier_stokes_dataset_is_forced_and_seeded() -> None:
     np.testing.assert_array_equal(w0_shared, w0_single)  # the same draws, solved in two processes
     np.testing.assert_allclose(shared, single, rtol=0, atol=1e-6)
     assert not np.allclose(shared[2], shared[1])
+    _, batched = navier_stokes_dataset(3, 32, seed=1, time=1.0, steps=2, dt=0.01, device="cpu")
+    np.testing.assert_allclose(batched, single, rtol=0, atol=1e-6)  # torch's steps are NumPy's
