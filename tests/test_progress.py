@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import dask.array as da
 import pytest
 
-from spectraflow._progress import DaskProgress, ProgressReport
+from spectraflow._progress import DaskProgress, ProgressReport, log_line
 
 
 def test_lines_when_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
@@ -35,3 +37,10 @@ def test_dask_computation_reports_its_tasks(capsys: pytest.CaptureFixture[str]) 
     (line,) = capsys.readouterr().err.splitlines()
     done, of = line.split(": ", 1)[1].split(" ", 1)[0].split("/")
     assert line.startswith("sum: ") and done == of and int(of) > 100  # every task of the graph counted
+
+
+def test_lines_without_prefect_installed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("prefect", "prefect.exceptions", "prefect.logging"):  # None in sys.modules: the import fails
+        monkeypatch.setitem(sys.modules, name, None)
+    log_line("no orchestration layer here")
+    assert capsys.readouterr().err == "no orchestration layer here\n"

@@ -27,9 +27,12 @@ def log_line(text: str) -> None:
     try:
         from prefect.exceptions import MissingContextError
         from prefect.logging import get_run_logger
-
+    except ImportError:  # the library without the orchestration layer (a bare GPU machine, say)
+        print(text, file=sys.stderr, flush=True)
+        return
+    try:
         get_run_logger().info(text)
-    except (ImportError, MissingContextError):
+    except MissingContextError:
         print(text, file=sys.stderr, flush=True)
 
 
