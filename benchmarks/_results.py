@@ -44,9 +44,11 @@ def recorded(name: str) -> Iterator[None]:
     finally:
         sys.stdout = stdout
     command = "python " + shlex.join([os.path.relpath(sys.argv[0], RESULTS.parent.parent), *sys.argv[1:]])
+    torch = sys.modules.get("torch")  # the accelerator, where the benchmark used torch and one was there
+    accelerator = f", {torch.cuda.get_device_name()}" if torch is not None and torch.cuda.is_available() else ""
     header = (f"<!-- written by benchmarks/_results.py: do not edit by hand -->\n"
               f"command: `{command}`  \n"
-              f"measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs, "
+              f"measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs{accelerator}, "
               f"{platform.machine()}, Python {platform.python_version()}\n\n")
     RESULTS.mkdir(exist_ok=True)
     tmp = RESULTS / f".{name}.md.partial"
