@@ -183,3 +183,22 @@ def test_lsm_takes_any_grid_and_learns_a_smoothing_operator() -> None:
                                       (a[80:], u[80:]), train=TrainConfig(epochs=15, lr=5e-3), loss="l2",
                                       progress=False)
     assert evaluate_operator(trained, a[80:], u[80:])["rel_l2"] < 0.5 * history.rows[0]["val_rel_l2"]
+
+
+def test_lsm_learns_a_forced_response() -> None:
+    """u = a fixed spatial pattern (the forcing's imprint, as in Navier–Stokes) + a smoothing of a: its deep U-Net
+    must pass a signal at initialisation and fit the pattern within a few epochs."""
+    rng = np.random.default_rng(1)
+    g = np.arange(20) / 20
+    pattern = np.sin(2 * np.pi * (g[:, None] + g[None, :]))
+    a = rng.normal(size=(96, 1, 20, 20)).astype(np.float32)
+    k = np.fft.fftfreq(20) * 20
+    smooth = np.fft.ifft2(np.fft.fft2(a) / (1.0 + (k[:, None] ** 2 + k[None, :] ** 2))).real
+    u = (pattern + 0.3 * smooth).astype(np.float32)
+    torch.manual_seed(0)
+    model = methods.get("operator", "lsm")(width=16, heads=2, levels=3, padding="circular")
+    with torch.no_grad():  # in training mode, as the first steps see it: the signal reaches the output
+        assert model.train().core(torch.from_numpy(a[:16])).std() > 1e-2
+    trained, _ = train_operator(model, (a[:80], u[:80]), (a[80:], u[80:]), train=TrainConfig(epochs=10, lr=5e-3),
+                                loss="l2", progress=False)
+    assert evaluate_operator(trained, a[80:], u[80:])["rel_l2"] < 0.3  # 0.08 measured; 0.98 without batch norm

@@ -1,7 +1,7 @@
 """Latent spectral model: a U-Net whose every scale solves in a small latent space with a spectral method [1]_.
 
-The lifted field is encoded at ``levels + 1`` scales (each ½ the last, average pooling then two 3×3
-convolutions). At each scale a latent spectral block
+The lifted field is encoded at ``levels + 1`` scales (each ½ the last, average pooling then two batch-normalised
+3×3 convolutions). At each scale a latent spectral block
 
 1. **projects** the field onto ``tokens`` latent vectors per head: learned queries attend over every grid point
    (cost linear in the points), so the latent space holds a few global summaries of the field;
@@ -14,10 +14,10 @@ convolutions). At each scale a latent spectral block
 The decoder upsamples (bilinear, to the skip's grid), concatenates the encoder's features of that scale, and
 convolves; a pointwise projection gives the output. Grids need not be powers of two (pooling rounds up, the
 decoder resizes to the skip). ``padding="circular"`` makes the convolutions periodic (a torus, as Navier–Stokes
-here: at 6 epochs on it 0.45 against 0.70 relative L2 with zero padding). Each latent block's read-back starts
-at zero, so training starts from the U-Net and adds the latent path (without that and without normalising the
-tokens before their expansion, training on Darcy diverged in one seed of two). 2-D only, as in [1]_'s grid
-benchmarks.
+here: 6 epochs on 200 samples of it give 0.17 relative L2, against 0.22 with zero padding). Each latent block's
+read-back starts at zero, so training starts from the U-Net and adds the latent path (without that and without
+normalising the tokens before their expansion, training on Darcy diverged in one seed of two). 2-D only, as in
+[1]_'s grid benchmarks.
 
 References
 ----------
@@ -43,8 +43,10 @@ PADDINGS = ("zeros", "circular")  # the convolutions' edges: a bounded domain, o
 
 
 def _conv_block(cin: int, cout: int, padding: str) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, padding_mode=padding), nn.GELU(),
-                         nn.Conv2d(cout, cout, 3, padding=1, padding_mode=padding), nn.GELU())
+    """Two 3×3 convolutions, each batch-normalised ([1]_'s U-Net): without the normalisation the signal of the
+    sixteen convolutions fades (output std 2e-4 at initialisation on Navier–Stokes) and training stalls."""
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, padding_mode=padding), nn.BatchNorm2d(cout), nn.GELU(),
+                         nn.Conv2d(cout, cout, 3, padding=1, padding_mode=padding), nn.BatchNorm2d(cout), nn.GELU())
 
 
 class LatentSpectralBlock(nn.Module):
