@@ -204,11 +204,8 @@ def hand_off() -> None:
 def _start(path: Path, env: Mapping[str, str]) -> None:
     """Start the server for ``path`` unless one is starting or serving (it holds the lock beside the socket for
     its life: this process takes the lock and hands it over)."""
-    lock = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(lock)
+    lock = _lock(path.with_suffix(".lock"))
+    if lock is None:
         return
     try:
         path.unlink(missing_ok=True)  # a socket its server left when it was killed
@@ -218,6 +215,25 @@ def _start(path: Path, env: Mapping[str, str]) -> None:
                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(lock,),
                              start_new_session=True)
     finally:
+        os.close(lock)
+
+
+def _lock(path: Path) -> int | None:
+    """An open descriptor of the lock file ``path``, locked; None when another process holds it. A server removes
+    its lock file as it stops, still holding it: a lock taken on a file that is no longer at ``path`` is a
+    stopped server's, so it is taken again on the file now there."""
+    while True:
+        lock = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock)
+            return None
+        try:
+            if os.stat(path).st_ino == os.fstat(lock).st_ino:
+                return lock
+        except FileNotFoundError:
+            pass
         os.close(lock)
 
 
@@ -293,7 +309,14 @@ def serve(socket_path: str, lock: int) -> None:
             supervisors.add(pid)
             conn.close()
     finally:
+        # nothing of a stopped server stays behind (one per interpreter, directory and environment: the test
+        # suite alone would leave hundreds); its log only if it wrote to it. The lock file goes while it is held.
         path.unlink(missing_ok=True)
+        log = path.with_suffix(".log")
+        with contextlib.suppress(OSError):
+            if log.stat().st_size == 0:
+                log.unlink()
+        path.with_suffix(".lock").unlink(missing_ok=True)
 
 
 def _supervise(conn: socket.socket, path: Path) -> int:

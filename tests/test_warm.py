@@ -142,3 +142,29 @@ def test_a_caller_that_waits_gets_the_server_it_started(package: Path) -> None:
     assert caller("0") == ["code None"]  # not ready at once: the caller would run the command cold
     lines = caller("120")
     assert lines[-1] == "code 5" and lines[0].startswith("warm ['5']"), lines
+
+
+def test_a_server_that_stops_leaves_nothing_behind(package: Path) -> None:
+    """Each interpreter, directory and environment has its server; a stopped one removes its socket, its lock
+    file and its empty log (the suite alone would leave hundreds), and the next command starts a fresh one."""
+    env = {**_env(), "SPECTRAFLOW_STAGE_SERVER_IDLE": "1"}
+    where = subprocess.run([sys.executable, "-c", "import os; from flows._warm import _server_path; "
+                            "print(_server_path(os.environ))"], cwd=package, env=env, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    socket_path = Path(where)
+    files = [socket_path, socket_path.with_suffix(".lock"), socket_path.with_suffix(".log")]
+
+    def probe() -> str:
+        return subprocess.run([sys.executable, "-m", "flows.probe", "0"], cwd=package, env=env, input="",
+                              capture_output=True, text=True, timeout=120).stdout
+
+    for _ in range(2):  # the second round: a server started where the first one's files were removed
+        deadline = time.monotonic() + 120
+        while not probe().startswith("warm"):
+            assert time.monotonic() < deadline, "the warm server never served"
+            time.sleep(0.5)
+        assert socket_path.with_suffix(".lock").exists()
+        deadline = time.monotonic() + 60
+        while any(f.exists() for f in files):
+            assert time.monotonic() < deadline, [f.name for f in files if f.exists()]
+            time.sleep(0.2)
