@@ -78,10 +78,10 @@ def _budget(directory: Path, what: str, history: object | None) -> str:
 def _train_deep(directory: Path, epochs: int, steps: int, features: int) -> str:
     """Train qrnn3d on Jasper Ridge and Samson (scaled to [0, 1]); return a line describing the budget."""
     from spectraflow.methods.denoisers import DenoiserData, train_denoiser
-    from spectraflow.train import TrainConfig
+    from spectraflow.train import TrainConfig, checkpoint_complete
 
     history = None
-    if not (directory / "model.json").exists():
+    if not checkpoint_complete(directory):  # absent, or a killed run's
         stores = _training_stores(directory.parent, ("jasper_ridge", "samson"))
         history = train_denoiser(stores, directory, network={"features": features, "levels": 2},
                                  train=TrainConfig(epochs=epochs, lr=2e-3),
@@ -94,10 +94,10 @@ def _train_deep(directory: Path, epochs: int, steps: int, features: int) -> str:
 def _train_learned(directory: Path, seed: int) -> str:
     """Train subspace_learned's prior on four real scenes that are never scored; a line describing the budget."""
     from spectraflow.methods.denoisers import DenoiserData, train_denoiser
-    from spectraflow.train import TrainConfig
+    from spectraflow.train import TrainConfig, checkpoint_complete
 
     history = None
-    if not (directory / "model.json").exists():
+    if not checkpoint_complete(directory):  # absent, or a killed run's
         stores = _training_stores(directory.parent, ("jasper_ridge", "samson", "abu_beach_3", "abu_urban_3"))
         history = train_denoiser(stores, directory, model="subspace_learned", network={"width": 32, "depth": 8},
                                  train=TrainConfig(epochs=12, lr=2e-3, seed=seed),

@@ -13,7 +13,14 @@ import pytest
 import torch
 
 from spectraflow.errors import ConfigError, FormatError, InputNotFoundError
-from spectraflow.train import TrainConfig, fit, read_checkpoint, read_training_state, save_checkpoint
+from spectraflow.train import (
+    TrainConfig,
+    checkpoint_complete,
+    fit,
+    read_checkpoint,
+    read_training_state,
+    save_checkpoint,
+)
 
 META = {"family": "operator", "name": "linear", "config": {"n": 6}}
 
@@ -66,8 +73,11 @@ def test_early_stopping_when_validation_stops_improving(tmp_path: Path) -> None:
     rng = np.random.default_rng(9)
     x, y = (torch.from_numpy(rng.normal(size=(32, n)).astype(np.float32)) for n in (6, 3))  # unlearnable
     history = fit(_model(), train, lambda: iter([(x, y)]), torch.nn.functional.mse_loss,
-                  TrainConfig(epochs=50, lr=0.05, patience=3), meta=META, progress=False)
+                  TrainConfig(epochs=50, lr=0.05, patience=3), meta=META, checkpoint=tmp_path / "run", progress=False)
     assert history.stopped_early and len(history.rows) == history.best_epoch + 4 < 50
+    assert checkpoint_complete(tmp_path / "run")  # an early stop is the run's end
+    state = read_training_state(tmp_path / "run")
+    assert state is not None and state["epoch"] == history.rows[-1]["epoch"]
 
 
 class _Killed(Exception):
@@ -93,10 +103,13 @@ def test_resumed_run_is_identical_to_an_uninterrupted_one(tmp_path: Path) -> Non
             checkpoint=tmp_path / "run", progress=False)
     state = read_training_state(tmp_path / "run")
     assert state is not None and state["epoch"] == 2  # three epochs survived the kill
+    assert read_checkpoint(tmp_path / "run")[0]["complete"] is False and not checkpoint_complete(tmp_path / "run")
+    assert checkpoint_complete(tmp_path / "full") and not checkpoint_complete(tmp_path / "absent")
     resumed = _model()
     history = fit(resumed, train, val, torch.nn.functional.mse_loss, config, meta=META, checkpoint=tmp_path / "run",
                   resume=True, progress=False)
     torch.testing.assert_close(resumed.weight, full.weight, rtol=0, atol=0)  # bit-identical
+    assert checkpoint_complete(tmp_path / "run")
     assert [r["val_loss"] for r in history.rows] == [r["val_loss"] for r in whole.rows]
     # only an interrupted run of the same training continues; a finished one, other settings or another model
     # train afresh (a changed parameter must never continue a stale run)

@@ -2,8 +2,10 @@
 
 ``model.json`` is ``{format, family, name, config, version, epoch, metrics}``: ``family``/``name`` are the
 registry keys of the model, ``config`` the keyword arguments that rebuild its network, ``version`` the
-spectraflow version that wrote it. A training run also keeps ``last.pt`` (the latest weights with the optimizer
-and schedule state) so an interrupted run resumes. Every ``.pt`` is read with ``torch.load(weights_only=True)``:
+spectraflow version that wrote it. A training run also records its settings and device and whether it is
+``complete`` (it ran to its last epoch or stopped early: a killed run's checkpoint holds its best epoch so far and
+says it is not), and keeps ``last.pt`` (the latest weights with the optimizer and schedule state) so an
+interrupted run resumes. Every ``.pt`` is read with ``torch.load(weights_only=True)``:
 tensors and plain containers only, nothing is unpickled. A checkpoint directory is replaced atomically.
 """
 
@@ -15,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_output
-from ..errors import FormatError, InputNotFoundError
+from ..errors import FormatError, InputNotFoundError, SpectraflowError
 
-__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "read_checkpoint", "read_training_state", "load_weights_only"]
+__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "read_checkpoint", "read_training_state", "load_weights_only",
+           "checkpoint_complete"]
 
 CHECKPOINT_FORMAT = 1
 _WEIGHTS, _META, _STATE = "model.pt", "model.json", "last.pt"
@@ -103,3 +106,13 @@ def read_training_state(directory: str | os.PathLike[str]) -> dict[str, Any] | N
     if not isinstance(state, dict):
         raise FormatError(path, "training state", "a mapping", type(state).__name__)
     return state
+
+
+def checkpoint_complete(directory: str | os.PathLike[str]) -> bool:
+    """Whether ``directory`` holds the checkpoint of a training run that ran to its end (a killed run's is readable,
+    with its best epoch so far, but not complete; so is one written before runs recorded it)."""
+    try:
+        meta, _ = read_checkpoint(directory)
+    except SpectraflowError:
+        return False
+    return meta.get("complete") is True

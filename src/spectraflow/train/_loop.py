@@ -224,12 +224,24 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
         history.rows = [{k: v for k, v in r.items() if k != "seconds"} for r in state["rows"]]
         history.best_epoch, history.best_val_loss = int(state["best_epoch"]), float(state["best_val_loss"])
         start = int(state["epoch"]) + 1
+
+    def save(epoch: int, complete: bool) -> None:
+        """The checkpoint after ``epoch``: the best weights, the resumable state, and whether the run is over."""
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "best_model": best_weights, "epoch": epoch,
+                 "rows": history.rows, "best_epoch": history.best_epoch, "best_val_loss": history.best_val_loss}
+        record = {**meta, "epoch": history.best_epoch, "metrics": history.best, "train": asdict(config),
+                  "device": history.device, "precision": history.precision, "complete": complete}
+        save_checkpoint(checkpoint, best_weights, record, training_state=state)  # type: ignore[arg-type]
+
     with ProgressReport(f"train {meta['name']}", config.epochs, completed=start, enabled=progress,
                         interval=0.0) as bar:  # off a terminal: a line per epoch
         for epoch in range(start, config.epochs):
             if history.best_epoch >= 0 and config.patience is not None and \
                     epoch - history.best_epoch > config.patience:
                 history.stopped_early = True
+                if checkpoint is not None:  # the last epoch's checkpoint, now known to be the run's end
+                    save(epoch - 1, complete=True)
                 break
             tic = time.perf_counter()
             torch.manual_seed(config.seed + epoch)
@@ -263,13 +275,7 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
                 history.best_epoch, history.best_val_loss = epoch, row["val_loss"]
                 best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if checkpoint is not None:
-                state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "scheduler": scheduler.state_dict(), "best_model": best_weights, "epoch": epoch,
-                         "rows": history.rows, "best_epoch": history.best_epoch,
-                         "best_val_loss": history.best_val_loss}
-                record = {**meta, "epoch": history.best_epoch, "metrics": history.best, "train": asdict(config),
-                          "device": history.device, "precision": history.precision}
-                save_checkpoint(checkpoint, best_weights, record, training_state=state)
+                save(epoch, complete=epoch + 1 == config.epochs)
             if curves is not None:
                 write_csv(curves, history.rows)
             bar.advance(status=f"train {row['train_loss']:.4g}  val {row['val_loss']:.4g}")
