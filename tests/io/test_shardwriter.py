@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -73,9 +77,43 @@ def test_rewriting_a_store_is_byte_identical(tmp_path: Path) -> None:
         assert (first / shard).read_bytes() == (second / shard).read_bytes()
 
 
+@pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="no direct I/O on this platform")
+@pytest.mark.parametrize("refused_at", ["open", "write"])
+def test_a_file_system_refusing_direct_io_gets_the_same_bytes_buffered(tmp_path: Path, refused_at: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shards go to the disk with O_DIRECT where the file system takes it; one that refuses it (EINVAL, at the
+    open or at the first write) gets a buffered write of the same bytes."""
+    values = np.random.default_rng().random((37, 29, 5)).astype("float32")
+    layout = StoreLayout((8, 10, 5), (16, 20, 5))
+    direct = write_store(make_scene(values), tmp_path / "direct.zarr", layout=layout)
+    real_open, real_write, refusals = os.open, os.write, []
+
+    def refusing_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if refused_at == "open" and flags & os.O_DIRECT:
+            refusals.append(path)
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args, **kwargs)
+
+    def refusing_write(fd: int, data: Any) -> int:
+        if refused_at == "write" and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            refusals.append(fd)
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    monkeypatch.setattr(os, "write", refusing_write)
+    buffered = write_store(make_scene(values), tmp_path / "buffered.zarr", layout=layout)
+    monkeypatch.undo()
+    shards = sorted(p.relative_to(direct) for p in (direct / "cube" / "c").rglob("*") if p.is_file())
+    assert len(shards) == len(refusals) == 6
+    for shard in shards:
+        assert (direct / shard).read_bytes() == (buffered / shard).read_bytes()
+    np.testing.assert_array_equal(open_store(buffered)["cube"].values, values)
+
+
 def test_shard_buffers_travel_to_process_workers_as_fresh_caches() -> None:
     buffers = _shardwriter.ShardBuffers()
-    buffers.get(64)
+    assert buffers.get(64).ctypes.data % 4096 == 0  # aligned for direct I/O
     copy = pickle.loads(pickle.dumps(buffers))  # what a process cluster does with the write's tasks
     assert isinstance(copy, _shardwriter.ShardBuffers) and copy.get(16).nbytes == 16
 
