@@ -78,22 +78,21 @@ def main(flow: Flow[..., Any]) -> None:
     takes over the flow run created for it there (a child of the stage's task run, on the pipeline's server);
     started by a bare ``dvc repro``, it runs on the stage server the stages share (spectraflow.stage_server).
     Either way it computes with the threads of :func:`spectraflow.compute.stage_threads`."""
-    from uuid import UUID
-
     parameters = command_parameters(flow, sys.argv[1:])
     os.environ[STAGE_VARIABLE] = flow.name  # no clock in what it writes (spectraflow.cube.creation_time)
     params = load_params(PARAMS)
     compute = from_mapping(ComputeConfig, params.get("compute") or {}, "compute")
     limit_threads(stage_threads(compute.threads, parallel_bound(params.get("collection") or {})))
-    run_id = os.environ.pop(FLOW_RUN_VARIABLE, None)
+    given = os.environ.pop(FLOW_RUN_VARIABLE, None)
     with prefect_api():
-        if run_id is None:
+        if given is None:
             flow(**parameters)
             return
-        from prefect.flow_engine import load_flow_run, run_flow
+        from prefect.client.schemas.objects import FlowRun
+        from prefect.flow_engine import run_flow
 
-        flow_run = load_flow_run(UUID(run_id))
+        flow_run = FlowRun.model_validate_json(given)  # as the server returned it to the pipeline
         if flow_run.parameters != parameters:
-            raise RuntimeError(f"flow run {run_id} has parameters {flow_run.parameters}; "
+            raise RuntimeError(f"flow run {flow_run.id} has parameters {flow_run.parameters}; "
                                f"the command gives {parameters}")
         run_flow(flow, flow_run=flow_run, parameters=parameters)

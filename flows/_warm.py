@@ -44,7 +44,8 @@ __all__ = ["FLOW_RUN_VARIABLE", "WARM_VARIABLE", "hand_off", "run", "serve", "st
 
 WARM_VARIABLE = "SPECTRAFLOW_WARM"
 #: The environment variable through which a stage's command takes over the flow run the pipeline made for it
-FLOW_RUN_VARIABLE = "SPECTRAFLOW_FLOW_RUN_ID"
+#: (the flow run as the server returned it, in JSON: the stage needs not read it back)
+FLOW_RUN_VARIABLE = "SPECTRAFLOW_FLOW_RUN"
 #: what may differ between the commands one server runs: given to each stage, not part of the server's identity
 _PER_COMMAND = {"PREFECT_API_URL", FLOW_RUN_VARIABLE, WARM_VARIABLE, "PWD", "OLDPWD", "SHLVL", "_"}
 #: ``flows`` modules that orchestrate stages rather than run one: always started cold

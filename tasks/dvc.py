@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import task
 from prefect.logging import get_run_logger
@@ -44,6 +44,9 @@ from prefect.logging import get_run_logger
 from flows._warm import FLOW_RUN_VARIABLE
 from flows._warm import run as run_warm
 from flows._warm import start as start_warm
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
 
 #: Serialises this process's use of the DVC repository (its lock admits one holder at a time).
 _DVC = threading.Lock()
@@ -105,7 +108,7 @@ def _stage_command(name: str) -> tuple[str, bool]:
             return str(stage.cmd), bool(stage.changed())
 
 
-def _flow_run_for(command: str) -> str | None:
+def _flow_run_for(command: str) -> FlowRun | None:
     """A flow run, child of the current task run, that the stage's command (``python -m flows.<module> [args]``)
     takes over: the UI shows it under this task, with its logs. None when the command is not a flow module."""
     import importlib
@@ -133,7 +136,7 @@ def _flow_run_for(command: str) -> str | None:
                 run = client.create_flow_run(flow=flow, parameters=command_parameters(flow, words[3:]),
                                              state=Pending(), name=" ".join([flow.name, *words[3:]]),
                                              parent_task_run_id=context.task_run.id)
-            return str(run.id)
+            return run
         except (ObjectNotFound, PrefectHTTPStatusError) as exc:
             unexpected = isinstance(exc, PrefectHTTPStatusError) and exc.response.status_code != 409
             if unexpected or time.monotonic() > deadline:
@@ -195,11 +198,11 @@ def run_stage(name: str) -> StageOutcome:
     env = {**os.environ, "PREFECT_API_URL": _api_url()}
     child = _flow_run_for(command)
     if child is not None:
-        env[FLOW_RUN_VARIABLE] = child
+        env[FLOW_RUN_VARIABLE] = child.model_dump_json()  # the stage takes it over without reading it back
     logger.info("stage %s: running %s", name, command)
     code, output = _run_command(command, env, flow_module=child is not None)
     if code != 0 and child is not None:
-        _close_crashed(child, code)
+        _close_crashed(str(child.id), code)
     if code != 0:
         tail = "\n".join(output.strip().splitlines()[-40:])
         raise RuntimeError(f"stage {name} failed (exit {code}): {command}\n{tail}")
