@@ -14,7 +14,7 @@ Durability (issue 19): the store's files and directories are fsynced before the 
 same ingest with those fsyncs switched off, timed the same two ways, shows what they cost.
 
 Each timed ingest runs in a fresh process after a 4 × 4 × 4 ingest there, which makes the imports ingest makes as
-it runs (dask, zarr, xarray's optional backends: 1.4 s, once per process; ``np.save``'s numpy, too, is imported
+it runs (dask, zarr, xarray's optional backends: about 1.3 s, once per process; ``np.save``'s numpy, too, is imported
 before its timer). That first ingest's time is printed apart.
 """
 

@@ -142,8 +142,7 @@ def write_shard(array_dir: Path, array: Any, shard_index: tuple[int, ...], block
     linear = np.ravel_multi_index(tuple(grid.T), present) if grid.size else np.empty(0, int)
     index[tuple(grid.T)] = np.stack([linear * chunk_bytes, np.full(linear.shape, chunk_bytes)], axis=-1)
     raw[data_bytes : size - 4] = index.reshape(-1).view(np.uint8)
-    raw[size - 4 : size] = np.frombuffer(np.uint32(google_crc32c.value(raw[data_bytes : size - 4])).astype("<u4")
-                                         .tobytes(), np.uint8)
+    raw[size - 4 : size] = np.array([google_crc32c.value(raw[data_bytes : size - 4])], "<u4").view(np.uint8)
     path = shard_path(array_dir, array, shard_index)
     # directories only below the array's own, which must exist: a writer still running after a failed write
     # was cleaned up then fails here instead of recreating the removed temporary store

@@ -225,23 +225,16 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
         history.best_epoch, history.best_val_loss = int(state["best_epoch"]), float(state["best_val_loss"])
         start = int(state["epoch"]) + 1
 
-    def save(epoch: int, complete: bool) -> None:
-        """The checkpoint after ``epoch``: the best weights, the resumable state, and whether the run is over."""
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict(), "best_model": best_weights, "epoch": epoch,
-                 "rows": history.rows, "best_epoch": history.best_epoch, "best_val_loss": history.best_val_loss}
-        record = {**meta, "epoch": history.best_epoch, "metrics": history.best, "train": asdict(config),
-                  "device": history.device, "precision": history.precision, "complete": complete}
-        save_checkpoint(checkpoint, best_weights, record, training_state=state)  # type: ignore[arg-type]
+    def patience_spent(epoch: int) -> bool:
+        """Whether validation has not improved for ``patience`` epochs by the end of ``epoch``."""
+        return history.best_epoch >= 0 and config.patience is not None and \
+            epoch + 1 - history.best_epoch > config.patience
 
     with ProgressReport(f"train {meta['name']}", config.epochs, completed=start, enabled=progress,
                         interval=0.0) as bar:  # off a terminal: a line per epoch
         for epoch in range(start, config.epochs):
-            if history.best_epoch >= 0 and config.patience is not None and \
-                    epoch - history.best_epoch > config.patience:
+            if patience_spent(epoch - 1):
                 history.stopped_early = True
-                if checkpoint is not None:  # the last epoch's checkpoint, now known to be the run's end
-                    save(epoch - 1, complete=True)
                 break
             tic = time.perf_counter()
             torch.manual_seed(config.seed + epoch)
@@ -275,7 +268,15 @@ def fit(model: Any, train_batches: Callable[[np.random.Generator], Iterable[tupl
                 history.best_epoch, history.best_val_loss = epoch, row["val_loss"]
                 best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if checkpoint is not None:
-                save(epoch, complete=epoch + 1 == config.epochs)
+                state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "scheduler": scheduler.state_dict(), "best_model": best_weights, "epoch": epoch,
+                         "rows": history.rows, "best_epoch": history.best_epoch,
+                         "best_val_loss": history.best_val_loss}
+                # complete: the run ends here (its last epoch, or patience spent), so a killed run's is not
+                record = {**meta, "epoch": history.best_epoch, "metrics": history.best, "train": asdict(config),
+                          "device": history.device, "precision": history.precision,
+                          "complete": epoch + 1 == config.epochs or patience_spent(epoch)}
+                save_checkpoint(checkpoint, best_weights, record, training_state=state)
             if curves is not None:
                 write_csv(curves, history.rows)
             bar.advance(status=f"train {row['train_loss']:.4g}  val {row['val_loss']:.4g}")
