@@ -1,6 +1,6 @@
 """Ingest a generated ENVI cube of >= 2 GB; compare with np.save of the same array, measured in the same run.
 
-    python benchmarks/ingest.py [--lines 1600 --samples 1500 --bands 224] [--workdir DIR]
+    python benchmarks/ingest.py [--lines 1600 --samples 1500 --bands 224] [--repeats 5] [--workdir DIR]
 
 Prints: throughput of ``spectraflow.io.ingest`` (read + sha256 + sharded zarr write) as a ratio to
 ``np.save`` of the in-memory array, the store's file count, and the ingest process's peak RSS.
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1600)
     parser.add_argument("--samples", type=int, default=1500)
     parser.add_argument("--bands", type=int, default=224)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(dir=args.workdir, prefix="sf-bench-ingest-"))
