@@ -51,10 +51,19 @@ _PER_COMMAND = {"PREFECT_API_URL", FLOW_RUN_VARIABLE, WARM_VARIABLE, "PWD", "OLD
 #: ``flows`` modules that orchestrate stages rather than run one: always started cold
 _ORCHESTRATORS = {"pipeline", "landing"}
 #: what the stages import as they run, beside the stage modules and the method families': the readers and
-#: writers, the metrics, the figures, the training loop, and the libraries these import inside their functions
-#: (xarray looks for sparse, which brings numba)
+#: writers, the metrics, the figures, the training loop, and the libraries these import inside their functions:
+#: xarray looks for sparse, which brings numba, and for pint (0.16 s); the flow and task engines, the async
+#: backend their workers run on and the flow-graph module (with graphviz: 0.05 s); matplotlib's Agg canvas and
+#: the image formats PIL registers as a figure is saved; the thread-pool control, scikit-image's morphology,
+#: h5netcdf's API for ground truth. Found by listing the modules each default per-scene stage imported in its
+#: process beyond the server's: 0.25-0.3 s a stage before (the report's DVC and the training stages' sympy, which
+#: torch imports as a model trains, run once per collection and are left to them).
 _STAGE_LIBRARIES = ("spectraflow.io", "spectraflow.metrics", "spectraflow.report.figures", "spectraflow.train",
-                    "xarray", "dask.array", "distributed", "zarr", "sparse", "matplotlib.pyplot")
+                    "spectraflow._progress", "xarray", "dask.array", "distributed", "zarr", "sparse", "pint",
+                    "matplotlib.pyplot", "matplotlib.backends.backend_agg", "PIL.Image", "prefect.flow_engine",
+                    "prefect.task_engine", "prefect.utilities.visualization", "anyio._backends._asyncio",
+                    "rich._emoji_codes", "threadpoolctl", "skimage.morphology", "h5netcdf.legacyapi",
+                    "h5py._hl.dims", "platformdirs", "importlib_metadata", "email.policy")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
@@ -243,11 +252,14 @@ def _preload() -> None:
     import pkgutil
 
     import flows
+    from spectraflow.compute import find_thread_pools
     from spectraflow.methods import provider_modules
 
     stages = sorted(f"flows.{m.name}" for m in pkgutil.iter_modules(flows.__path__) if not m.name.startswith("_"))
     for module in (*stages, *provider_modules(), *_STAGE_LIBRARIES):
         importlib.import_module(module)
+    sys.modules["PIL.Image"].init()  # the image formats, which PIL registers the first time it writes one
+    find_thread_pools()  # of everything imported: no stage looks for them again
 
 
 def _module_files() -> dict[str, tuple[int, int]]:

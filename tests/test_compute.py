@@ -61,17 +61,23 @@ def test_stage_threads_share_the_cores_among_concurrent_stages() -> None:
             ComputeConfig(threads=bad)  # type: ignore[arg-type]
 
 
-def test_limit_threads_reaches_torch_blas_and_dask() -> None:
-    """In a fresh process that loaded numpy's BLAS and torch first: every thread pool reports the limit."""
-    code = """
-import json, numpy, torch, dask
+@pytest.mark.parametrize("found_before_fork", [False, True], ids=["fresh", "pools-found-before-fork"])
+def test_limit_threads_reaches_torch_blas_and_dask(found_before_fork: bool) -> None:
+    """In a fresh process that loaded numpy's BLAS and torch first: every thread pool reports the limit. Also as
+    a warm server's stage: the pools found once (find_thread_pools) before the process forks, limited in the fork."""
+    code = f"""
+import json, os, numpy, torch, dask
 from threadpoolctl import threadpool_info
-from spectraflow.compute import limit_threads
+from spectraflow.compute import find_thread_pools, limit_threads
 before = [p["num_threads"] for p in threadpool_info()]
+if {found_before_fork}:
+    find_thread_pools()
+    if os.fork():
+        raise SystemExit(os.waitstatus_to_exitcode(os.wait()[1]))
 limit_threads(1)
 numpy.ones((64, 64)) @ numpy.ones((64, 64))
-print(json.dumps({"before": before, "pools": [p["num_threads"] for p in threadpool_info()],
-                  "torch": torch.get_num_threads(), "dask": dask.config.get("num_workers")}))
+print(json.dumps({{"before": before, "pools": [p["num_threads"] for p in threadpool_info()],
+                  "torch": torch.get_num_threads(), "dask": dask.config.get("num_workers")}}), flush=True)
 """
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     out = json.loads(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

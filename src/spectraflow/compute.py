@@ -24,7 +24,8 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["dask_scheduler", "limit_threads", "stage_threads", "release_freed_memory", "LOCAL_SCHEDULERS"]
+__all__ = ["dask_scheduler", "limit_threads", "find_thread_pools", "stage_threads", "release_freed_memory",
+           "LOCAL_SCHEDULERS"]
 
 LOCAL_SCHEDULERS = ("threads", "synchronous", "processes")
 
@@ -90,15 +91,30 @@ def stage_threads(threads: int | None, parallel: int) -> int:
     return threads if threads is not None else max(1, available_cores() // parallel)
 
 
+#: the native thread pools found once by :func:`find_thread_pools`, for the processes forked after it
+_THREAD_POOLS: Any = None
+
+
+def find_thread_pools() -> None:
+    """Find the native thread pools loaded now (threadpoolctl inspects every loaded library: 25-30 ms), once for
+    this process and the processes it forks: a warm stage server calls this after its imports, so that its
+    stages' :func:`limit_threads` need not look again."""
+    global _THREAD_POOLS
+    from threadpoolctl import ThreadpoolController
+
+    _THREAD_POOLS = ThreadpoolController()
+
+
 def limit_threads(threads: int) -> None:
     """Make torch, the BLAS/OpenMP libraries and dask's threaded scheduler compute with ``threads`` threads in
     this process (and, through the environment, in the processes it starts)."""
     import dask
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController
 
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(threads)
-    threadpool_limits(threads)  # the libraries already loaded (numpy's OpenBLAS, torch's OpenMP)
+    # the libraries already loaded (numpy's OpenBLAS, torch's OpenMP): those found before, else those loaded now
+    (_THREAD_POOLS or ThreadpoolController()).limit(limits=threads)
     dask.config.set(num_workers=threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
