@@ -16,7 +16,8 @@ reused) buffer straight to the device, without a copy into the page cache. Buffe
 taking fresh page-cache pages dominated the write on a 2-core virtual machine (measured by hand: 4–8 s of system
 time for 2.15 GB of shards, which then still had to reach the disk; direct, about 1 s of waiting and no CPU time).
 In ``benchmarks/results/ingest.md`` the write path of a 2.15 GB cube went from 3.0 s to 2.0 s, and ingest to the
-disk from 0.30× to 0.49× ``np.save``'s (best of 3; best of 5, as issue 19 measures it: 0.55×). A file system that refuses direct I/O gets a buffered write.
+disk from 0.30× to 0.49× ``np.save``'s (best of 3; best of 5, as issue 19 measures it: 0.55×). A file system
+that refuses direct I/O gets a buffered write.
 """
 
 from __future__ import annotations
