@@ -38,7 +38,10 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from prefect.settings import Settings
 
 __all__ = ["FLOW_RUN_VARIABLE", "WARM_VARIABLE", "hand_off", "run", "serve", "start"]
 
@@ -64,6 +67,8 @@ _STAGE_LIBRARIES = ("spectraflow.io", "spectraflow.metrics", "spectraflow.report
                     "prefect.task_engine", "prefect.utilities.visualization", "anyio._backends._asyncio",
                     "rich._emoji_codes", "threadpoolctl", "skimage.morphology", "h5netcdf.legacyapi",
                     "h5py._hl.dims", "platformdirs", "importlib_metadata", "email.policy")
+#: The longest the server waits for a command's request once it connected (it sends it at once)
+_RECEIVE_SECONDS = 5.0
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
@@ -294,6 +299,7 @@ def serve(socket_path: str, lock: int) -> None:
     listener.listen(64)
     os.rename(ready, path)  # commands find it only once it is warm
     supervisors: set[int] = set()
+    known_settings: dict[str | None, Settings] = {}
     quiet_since = time.monotonic()
     try:
         while True:
@@ -310,17 +316,31 @@ def serve(socket_path: str, lock: int) -> None:
             if _module_files() != imported:
                 conn.close()  # the command runs cold; the next one starts a server with the new code
                 return
+            received = _receive(conn)
+            if received is None:
+                conn.close()
+                continue
+            request, fds = received
+            try:
+                settings = _stage_settings(request["env"].get("PREFECT_API_URL"), known_settings)
+            except Exception:  # a URL Prefect refuses: the command runs cold, and Prefect says why there
+                conn.close()
+                for fd in fds:
+                    os.close(fd)
+                continue
             pid = os.fork()
             if pid == 0:
                 listener.close()
                 os.close(lock)
                 code = 1
                 try:
-                    code = _supervise(conn, path)
+                    code = _supervise(conn, path, request, fds, settings)
                 finally:
                     os._exit(code)
             supervisors.add(pid)
             conn.close()
+            for fd in fds:
+                os.close(fd)
     finally:
         # nothing of a stopped server stays behind (one per interpreter, directory and environment: the test
         # suite alone would leave hundreds); its log only if it wrote to it. The lock file goes while it is held.
@@ -332,20 +352,53 @@ def serve(socket_path: str, lock: int) -> None:
         path.with_suffix(".lock").unlink(missing_ok=True)
 
 
-def _supervise(conn: socket.socket, path: Path) -> int:
+def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]] | None:
+    """A command's request (module, arguments, environment, directory) and its three standard streams; None when
+    it does not come whole within :data:`_RECEIVE_SECONDS` (a command that went away)."""
+    conn.settimeout(_RECEIVE_SECONDS)
+    fds: list[int] = []
+    try:
+        data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+        if len(data) < 4 or len(fds) != 3:
+            raise OSError("a request without its size or its three streams")
+        size = struct.unpack("!I", data[:4])[0]
+        body = data[4:]
+        while len(body) < size:
+            chunk = conn.recv(1 << 16)
+            if not chunk:
+                raise OSError("the command went away")
+            body += chunk
+        conn.settimeout(None)
+        return json.loads(body), fds
+    except (OSError, ValueError):
+        for fd in fds:
+            os.close(fd)
+        return None
+
+
+def _stage_settings(url: str | None, known: dict[str | None, Settings]) -> Settings:
+    """The Prefect settings a stage runs with: the server's (read from the same environment when it imported
+    Prefect) with the command's API URL, or the default without one (a bare ``dvc repro``'s stage then finds the
+    stage server, spectraflow.stage_server), and no heartbeat thread (the pipeline watches its stages' processes:
+    one that dies leaves its flow run Crashed, tasks.dvc; joining that thread costs up to a second at every run's
+    end). Made by the server once per URL (Prefect validates all its settings anew: 40 ms, 0.1-0.2 s on busy
+    cores), so the stages of a pipeline run only enter them."""
+    if url not in known:
+        from prefect.context import get_settings_context
+        from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+        current = get_settings_context().settings
+        quiet: dict[Any, Any] = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+        if len(known) >= 8:  # a server outlives the pipeline runs of a test session, each on a server of its own
+            known.clear()
+        known[url] = (current.copy_with_update(updates={**quiet, PREFECT_API_URL: url}) if url else
+                      current.copy_with_update(updates=quiet, restore_defaults=[PREFECT_API_URL]))
+    return known[url]
+
+
+def _supervise(conn: socket.socket, path: Path, request: dict[str, Any], fds: list[int], settings: Settings) -> int:
     """Fork the command's stage process, pass it the command's signals, and send back its exit code; kill it if
     the command goes away, and remove the temporaries it left (journaled beside the server's socket ``path``)."""
-    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
-    if len(data) < 4 or len(fds) != 3:
-        return 1
-    size = struct.unpack("!I", data[:4])[0]
-    body = data[4:]
-    while len(body) < size:
-        chunk = conn.recv(1 << 16)
-        if not chunk:
-            return 1
-        body += chunk
-    request = json.loads(body)
     from spectraflow._atomic import JOURNAL_VARIABLE, remove_journaled
 
     journal = path.with_name(f"{path.name}.partials-{os.getpid()}")
@@ -353,7 +406,7 @@ def _supervise(conn: socket.socket, path: Path) -> int:
     pid = os.fork()
     if pid == 0:
         conn.close()
-        _run_stage(request, fds)
+        _run_stage(request, fds, settings)
     with contextlib.suppress(OSError):
         os.setpgid(pid, pid)  # also done by the child: whichever comes first
     for fd in fds:
@@ -385,7 +438,7 @@ def _signal_group(pid: int, number: int) -> None:
         os.killpg(pid, number)
 
 
-def _run_stage(request: dict[str, object], fds: list[int]) -> NoReturn:
+def _run_stage(request: dict[str, Any], fds: list[int], settings: Settings) -> NoReturn:
     """In the stage's process: the command's streams, directory, environment and arguments, then its module as
     ``python -m`` runs it, and an exit as the interpreter's (the exit handlers the stage registered, logging's)."""
     code = 1
@@ -399,10 +452,10 @@ def _run_stage(request: dict[str, object], fds: list[int]) -> NoReturn:
         sys.stdout.reconfigure(line_buffering=os.isatty(1))  # type: ignore[union-attr]
         os.chdir(str(request["cwd"]))
         os.environ.clear()
-        os.environ.update(request["env"])  # type: ignore[call-overload]
+        os.environ.update(request["env"])
         module = str(request["module"])
-        sys.argv = [module, *request["args"]]  # type: ignore[misc]
-        _run_module(module)
+        sys.argv = [module, *request["args"]]
+        _run_module(module, settings)
         code = 0
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
@@ -426,20 +479,13 @@ def _run_stage(request: dict[str, object], fds: list[int]) -> NoReturn:
         os._exit(code)
 
 
-def _run_module(module: str) -> None:
+def _run_module(module: str, settings: Settings) -> None:
     import runpy
     import warnings
 
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.context import SettingsContext, get_settings_context
 
     # the server imported the module already: runpy runs it again as __main__, as `python -m` would
     warnings.filterwarnings("ignore", f"'{module}' found in sys.modules", RuntimeWarning)
-    # Prefect read its settings when the server imported it, from the same environment but for the API URL:
-    # that one is the command's. No heartbeat thread: the pipeline watches its stages' processes (one that dies
-    # leaves its flow run Crashed, tasks.dvc), and joining that thread costs up to a second at every run's end
-    url = os.environ.get("PREFECT_API_URL")
-    quiet = {"flows.heartbeat_frequency": None}
-    settings = temporary_settings({**quiet, PREFECT_API_URL: url}) if url else temporary_settings(
-        quiet, restore_defaults=[PREFECT_API_URL])
-    with settings:
+    with SettingsContext(profile=get_settings_context().profile, settings=settings):
         runpy.run_module(module, run_name="__main__", alter_sys=True)
