@@ -168,3 +168,23 @@ def test_a_server_that_stops_leaves_nothing_behind(package: Path) -> None:
         while any(f.exists() for f in files):
             assert time.monotonic() < deadline, [f.name for f in files if f.exists()]
             time.sleep(0.2)
+
+
+def test_the_server_watches_its_sources_and_the_package_directories(tmp_path: Path) -> None:
+    """What the server checks before each command (flows/_warm.py): the files of modules imported from outside the
+    installed-package directories one by one, those directories as a whole, whose modification time changes when a
+    package is installed, upgraded or removed (checked on this file system with a directory of our own)."""
+    import site
+
+    from flows import _warm
+
+    paths = _warm._code_paths()
+    packages = site.getsitepackages()[0]
+    assert packages in paths and _warm.__file__ in paths
+    assert not [p for p in paths if p.startswith(packages + os.sep)]  # none of its files one by one
+    directory = tmp_path / "site-packages"
+    directory.mkdir()
+    before = _warm._stamps([str(directory)])
+    time.sleep(0.01)
+    (directory / "package-2.0.dist-info").mkdir()
+    assert _warm._stamps([str(directory)]) != before
