@@ -276,8 +276,9 @@ def _code_paths() -> list[str]:
     import site
     import sysconfig
 
-    installed = sorted({*site.getsitepackages(), site.getusersitepackages(), sysconfig.get_paths()["purelib"],
-                        sysconfig.get_paths()["platlib"], sysconfig.get_paths()["stdlib"]}, key=len, reverse=True)
+    layout = sysconfig.get_paths()
+    installed = sorted({*site.getsitepackages(), site.getusersitepackages(), layout["purelib"], layout["platlib"],
+                        layout["stdlib"]}, key=len, reverse=True)
     paths = set()
     for module in list(sys.modules.values()):
         name = getattr(module, "__file__", None)
