@@ -23,8 +23,12 @@ the initial weights and of the batches; the data are fixed).
    (ω(0) ↦ ω(10)), every model that applies, the peer too; ``lsm`` gets as many epochs as fit in ``fno``'s
    training time; on Navier–Stokes each model also ± spectral refinement beside its control.
 
+5. ``symmetries`` (a run of its own, recorded in ``results/operators_symmetries.md``): the peer and our ``fno`` on
+   Burgers and Navier–Stokes as in 4, without augmentation and with the equation's own symmetries (periodic shift
+   and u(x) ↦ −u(−x) for Burgers; the three of the forced vorticity equation for Navier–Stokes).
+
 Run by hand: ``bash benchmarks/peers.sh && python benchmarks/operators.py`` (sections 1–3), then
-``python benchmarks/operators.py --sections equations``. (Not ``operator.py``: in
+``python benchmarks/operators.py --sections equations`` and ``--sections symmetries``. (Not ``operator.py``: in
 ``benchmarks/`` that name would shadow the standard library's ``operator`` for every script.)
 """
 
@@ -249,10 +253,10 @@ def nsm(args: Any) -> None:
 
 
 def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, test: Pair, args: Any, *,
-                   refine: bool, budget: str | None = None) -> None:
+                   refine: bool, budget: str | None = None, symmetries: tuple[str, ...] = ()) -> None:
     """One equation's rows: each model under the rule, 3 seeds; with ``refine`` each also ± spectral refinement
     (at the training grid) beside the control. ``budget`` names a model whose training seconds set the epochs of
-    ``lsm`` (equal training time)."""
+    ``lsm`` (equal training time). ``symmetries`` augment every model's training batches."""
     print(f"\n### {title}")
     print("| model | parameters | epochs | train s | test rel L2 | test rel H1 |"
           + (" rel H1 refined (spectral H²) | rel H1 control (H1) |" if refine else ""))
@@ -267,7 +271,7 @@ def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, t
                 _, one = _train(spec, train, val, probe, seed)
                 epochs = max(1, round(seconds_per_epoch[budget] * args.epochs / one))
             torch.manual_seed(seed)
-            model, seconds = _train(spec, train, val, copy_args(args, epochs=epochs), seed)
+            model, seconds = _train(spec, train, val, copy_args(args, epochs=epochs), seed, symmetries=symmetries)
             seconds_per_epoch[name] = seconds / epochs
             result = {"parameters": sum(p.numel() for p in model.parameters()), "seconds": seconds,
                       "epochs": epochs, **_scores(model, test)}
@@ -293,41 +297,82 @@ def copy_args(args: Any, **changes: Any) -> Any:
     return argparse.Namespace(**{**vars(args), **changes})
 
 
-def equations(args: Any) -> None:
+def _burgers(target: str) -> tuple[Pair, Pair, Pair]:
+    """The neuraloperator Burgers file (16 points) as train 600, validate 100, test 100; ``target``: ``final`` or
+    ``trajectory``."""
+    x, y, _ = read_neuraloperator_pt(datasets.shared_file("operator/burgers/burgers_train_16.pt"), target=target)
+    return (x[:600], y[:600]), (x[600:700], y[600:700]), (x[700:], y[700:])
+
+
+def _navier_stokes(args: Any) -> tuple[list[Pair], float]:
+    """Train, validate and test pairs ω(0) ↦ ω(10) at 64×64 from our solver, and the seconds they took."""
     from spectraflow.synth._navier_stokes import navier_stokes_dataset
 
-    print(f"\n## Three equations, one rule: our loop, {args.epochs} epochs, batch 16, best validation epoch, "
-          f"h1 loss, no augmentation (neither equation's symmetries are the grid's plain flips); mean ± std over "
-          f"seeds {SEEDS}. Refinement: {args.refine_epochs} more epochs at lr {args.lr / 5:g} of the spectral "
-          "layers, on the training grid, with the spectral H² loss (refined) or the H1 loss (control)")
-    one_d = {"neuraloperator FNO": lambda c: (lambda: NeuralopFNO(1, c, 1, modes=8)),  # built once seeded
-             "fno": lambda c: {"fno": {"dim": 1, "out_channels": c, "modes": 8, "width": 32}},
-             "transform_once": lambda c: {"transform_once": {"dim": 1, "out_channels": c, "modes": 8, "width": 32}},
-             "deeponet": lambda c: {"deeponet": {"dim": 1, "out_channels": c, "sensors": 16}}}
-    for target in ("final", "trajectory"):
-        x, y, _ = read_neuraloperator_pt(datasets.shared_file("operator/burgers/burgers_train_16.pt"), target=target)
-        models = {name: make(y.shape[1]) for name, make in one_d.items()}
-        output = "u(T)" if target == "final" else "the 17-step trajectory"
-        _equation_rows(f"Burgers, the neuraloperator file (ν = 0.01, 16 points): u₀ ↦ {output}; train 600, "
-                       "validate 100, test 100", models, (x[:600], y[:600]), (x[600:700], y[600:700]),
-                       (x[700:], y[700:]), args, refine=False)
     start = time.perf_counter()
     n_train, n_val, n_test = args.ns_train, 100, 100
     w0, trajectory = navier_stokes_dataset(n_train + n_val + n_test, 64, seed=0, viscosity=1e-3, time=10.0, steps=1,
                                            dt=1e-2, workers=args.threads)
-    data_seconds = time.perf_counter() - start
-    inputs, outputs = w0[:, None], trajectory
     split = np.cumsum([0, n_train, n_val, n_test])
-    parts = [(inputs[a:b], outputs[a:b]) for a, b in zip(split[:-1], split[1:], strict=True)]
-    models = {"neuraloperator FNO": lambda: NeuralopFNO(modes=12), "fno": {"fno": {"modes": 12, "width": 32}},
-              "transform_once": {"transform_once": {"modes": 12, "width": 32}},
-              "deeponet": {"deeponet": {"sensors": 16}}, "lsm": {"lsm": {"width": 32, "padding": "circular"}}}
-    _equation_rows(f"Navier–Stokes 64×64 (our solver, ν = 1e-3, ω(0) ↦ ω(10), dt 1e-2: within 4e-7 of dt 1e-3): "
-                   f"train {n_train}, validate {n_val}, test {n_test}; data {data_seconds:.0f} s; lsm's epochs fill "
-                   "fno's training time", models, *parts, args, refine=True, budget="fno")
+    return [(w0[a:b, None], trajectory[a:b]) for a, b in zip(split[:-1], split[1:], strict=True)], \
+        time.perf_counter() - start
 
 
-SECTIONS = {"files": files, "zero_shot": zero_shot, "nsm": nsm, "equations": equations}
+ONE_D = {"neuraloperator FNO": lambda c: (lambda: NeuralopFNO(1, c, 1, modes=8)),  # built once seeded
+         "fno": lambda c: {"fno": {"dim": 1, "out_channels": c, "modes": 8, "width": 32}},
+         "transform_once": lambda c: {"transform_once": {"dim": 1, "out_channels": c, "modes": 8, "width": 32}},
+         "deeponet": lambda c: {"deeponet": {"dim": 1, "out_channels": c, "sensors": 16}}}
+NS_MODELS = {"neuraloperator FNO": lambda: NeuralopFNO(modes=12), "fno": {"fno": {"modes": 12, "width": 32}},
+             "transform_once": {"transform_once": {"modes": 12, "width": 32}},
+             "deeponet": {"deeponet": {"sensors": 16}}, "lsm": {"lsm": {"width": 32, "padding": "circular"}}}
+BURGERS_SYMMETRIES = ("shift", "odd_reflection")
+NS_SYMMETRIES = ("ns_shift", "ns_half_turn", "ns_reflection")
+
+
+def _burgers_title(target: str) -> str:
+    output = "u(T)" if target == "final" else "the 17-step trajectory"
+    return f"Burgers, the neuraloperator file (ν = 0.01, 16 points): u₀ ↦ {output}; train 600, validate 100, test 100"
+
+
+def _navier_stokes_title(args: Any, seconds: float) -> str:
+    return (f"Navier–Stokes 64×64 (our solver, ν = 1e-3, ω(0) ↦ ω(10), dt 1e-2: within 4e-7 of dt 1e-3): train "
+            f"{args.ns_train}, validate 100, test 100; data {seconds:.0f} s")
+
+
+def equations(args: Any) -> None:
+    print(f"\n## Three equations, one rule: our loop, {args.epochs} epochs, batch 16, best validation epoch, "
+          f"h1 loss, no augmentation (neither equation's symmetries are the grid's plain flips); mean ± std over "
+          f"seeds {SEEDS}. Refinement: {args.refine_epochs} more epochs at lr {args.lr / 5:g} of the spectral "
+          "layers, on the training grid, with the spectral H² loss (refined) or the H1 loss (control)")
+    for target in ("final", "trajectory"):
+        train, val, test = _burgers(target)
+        models = {name: make(train[1].shape[1]) for name, make in ONE_D.items()}
+        _equation_rows(_burgers_title(target), models, train, val, test, args, refine=False)
+    parts, seconds = _navier_stokes(args)
+    _equation_rows(_navier_stokes_title(args, seconds) + "; lsm's epochs fill fno's training time", NS_MODELS,
+                   *parts, args, refine=True, budget="fno")
+
+
+def symmetries(args: Any) -> None:
+    """The equations' own symmetries as augmentation (the solvers check them: tests/operator), for the peer and
+    ours, beside the same models without."""
+    print(f"\n## The equations' symmetries as augmentation, the peer and ours: our loop, {args.epochs} epochs, "
+          f"batch 16, best validation epoch, h1 loss; without augmentation, then with Burgers' "
+          f"{list(BURGERS_SYMMETRIES)} or Navier–Stokes' {list(NS_SYMMETRIES)} (each applied to a batch with "
+          f"probability ½); mean ± std over seeds {SEEDS}")
+    pair = ("neuraloperator FNO", "fno")
+    for target in ("final", "trajectory"):
+        train, val, test = _burgers(target)
+        models = {name: ONE_D[name](train[1].shape[1]) for name in pair}
+        for augment in ((), BURGERS_SYMMETRIES):
+            _equation_rows(f"{_burgers_title(target)}; augmentation {list(augment) or 'none'}", models, train, val,
+                           test, args, refine=False, symmetries=augment)
+    parts, seconds = _navier_stokes(args)
+    for augment in ((), NS_SYMMETRIES):
+        _equation_rows(f"{_navier_stokes_title(args, seconds)}; augmentation {list(augment) or 'none'}",
+                       {name: NS_MODELS[name] for name in pair}, *parts, args, refine=False, symmetries=augment)
+
+
+SECTIONS = {"files": files, "zero_shot": zero_shot, "nsm": nsm, "equations": equations, "symmetries": symmetries}
 
 
 def _arguments() -> Any:
@@ -352,6 +397,7 @@ if __name__ == "__main__":
     from _results import recorded
 
     arguments = _arguments()
-    # the equations (Burgers, Navier–Stokes) are a run of their own, kept in results/operators_equations.md
-    with recorded("operators_equations" if arguments.sections == ["equations"] else "operators"):
+    # the equations (Burgers, Navier–Stokes) and their symmetries are runs of their own, in results/operators_*.md
+    own = {"equations": "operators_equations", "symmetries": "operators_symmetries"}  # runs of their own
+    with recorded(own.get(arguments.sections[0], "operators") if len(arguments.sections) == 1 else "operators"):
         main(arguments)

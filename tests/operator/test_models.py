@@ -146,3 +146,11 @@ def test_symmetry_augmentation_moves_input_and_output_together() -> None:
     assert len(seen) == 8  # all eight symmetries of the square appear
     with pytest.raises(ConfigError, match="symmetries"):
         train_operator("fno", (x.numpy(), x.numpy()), (x.numpy(), x.numpy()), symmetries=["rotate"])
+
+
+def test_symmetries_that_do_not_map_the_grid_onto_itself_are_refused() -> None:
+    square, tall = np.zeros((4, 1, 18, 18), np.float32), np.zeros((4, 1, 16, 12), np.float32)
+    with pytest.raises(ConfigError, match="multiple of 4"):
+        train_operator("fno", (square, square), (square, square), symmetries=["ns_half_turn"])
+    with pytest.raises(ConfigError, match="square grid"):
+        train_operator("fno", (tall, tall), (tall, tall), symmetries=["transpose"])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -80,3 +83,34 @@ def test_navier_stokes_dataset_is_forced_and_seeded() -> None:
     assert not np.allclose(shared[2], shared[1])
     _, batched = navier_stokes_dataset(3, 32, seed=1, time=1.0, steps=2, dt=0.01, device="cpu")
     np.testing.assert_allclose(batched, single, rtol=0, atol=1e-6)  # torch's steps are NumPy's
+
+
+def _commutes(solve: Any, field: np.ndarray, symmetry: str, shift: tuple[int, ...]) -> tuple[float, float]:
+    """How far ``solve`` of the transformed field is from the transformed solution, and the solution's size."""
+    from spectraflow.methods.operators._training import _symmetry
+
+    field_ = torch.from_numpy(field)[:, None]  # (batch, channel, *grid), as training transforms them
+    solved = torch.from_numpy(solve(field))[:, None]
+    moved = torch.from_numpy(solve(_symmetry(field_, symmetry, shift)[:, 0].numpy()))[:, None]
+    assert not torch.allclose(_symmetry(field_, symmetry, shift), field_)  # it moves the field
+    return float((moved - _symmetry(solved, symmetry, shift)).abs().max()), float(solved.abs().max())
+
+
+def test_the_augmentations_are_symmetries_of_the_solvers_they_are_named_for() -> None:
+    """Each symmetry of :data:`SYMMETRIES` commutes with the solver it is named for (transform, then solve = solve,
+    then transform); the grid's flips, which the forcing breaks, do not commute with forced Navier–Stokes."""
+    rng = np.random.default_rng(3)
+    u0 = periodic_random_field(rng, 2, 32)
+    burgers = partial(lambda u, nu: solve_burgers(u, nu, [0.5], 1e-3)[0], nu=0.01)
+    w0, _ = navier_stokes_dataset(2, 32, seed=3, time=0.1, steps=1, dt=0.02)
+    forced = partial(lambda w, f: solve_navier_stokes(w, 1e-3, [1.0], 0.02, forcing=f)[0], f=default_forcing(32))
+    unforced = partial(lambda w: solve_navier_stokes(w, 1e-3, [1.0], 0.02)[0])
+    for solve, field, symmetry, shift in ((burgers, u0, "shift", (11,)), (burgers, u0, "odd_reflection", (0,)),
+                                          (unforced, w0, "shift", (5, 20)), (forced, w0, "ns_shift", (5,)),
+                                          (forced, w0, "ns_shift", (17,)), (forced, w0, "ns_half_turn", (0,)),
+                                          (forced, w0, "ns_reflection", (0,))):
+        error, size = _commutes(solve, field, symmetry, shift)
+        assert error < 1e-6 * size, (symmetry, error)
+    for symmetry in ("flip_x", "flip_y", "transpose", "shift"):
+        error, size = _commutes(forced, w0, symmetry, (3, 0))
+        assert error > 0.05 * size, symmetry

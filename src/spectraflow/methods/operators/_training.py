@@ -17,18 +17,46 @@ __all__ = ["train_operator", "refine_operator", "evaluate_operator", "load_opera
 
 LOSSES = ("l2", "h1", "sobolev", "darcy_residual")
 RESIDUALS = ("darcy_residual",)  # losses of the equation alone: no solution data
-SYMMETRIES = ("transpose", "flip_x", "flip_y")  # of the problem, applied to input and output together
+#: Symmetries applied to input and output together. Of the grid (2-D): ``transpose``, ``flip_x``, ``flip_y``. Of a
+#: periodic problem without forcing (1-D or 2-D): ``shift``, a translation by a random whole number of cells.
+#: Of 1-D Burgers on a periodic grid: ``odd_reflection``, u(x) ↦ −u(−x). Of 2-D Navier–Stokes in vorticity form on
+#: the unit torus with the FNO paper's forcing ``0.1 (sin 2π(x+y) + cos 2π(x+y))`` (spectraflow's solver's
+#: default), which has none of the grid's flips: ``ns_shift`` ω(x + a, y − a), a random whole number of cells (the
+#: forcing is constant along x + y = c); ``ns_half_turn`` ω(¼ − x, −y) (a rotation by π about a point where the
+#: forcing is symmetric); ``ns_reflection`` −ω(y, x + ½) (vorticity changes sign under a reflection, and so does
+#: the forcing under the half-period shift). The tests check them against the solvers.
+SYMMETRIES = {"transpose": 2, "flip_x": 2, "flip_y": 2, "shift": 0, "odd_reflection": 1, "ns_shift": 2,
+              "ns_half_turn": 2, "ns_reflection": 2}  # each with the grid dimension it needs (0: any)
+
+
+def _symmetry(field: Any, symmetry: str, shift: tuple[int, ...] = (0,)) -> Any:
+    """``field`` ``(batch, channel, [y,] x)`` under one of :data:`SYMMETRIES`; ``shift``: cells per grid axis, for
+    ``shift`` (all of them) and ``ns_shift`` (the last)."""
+    import torch
+
+    n = field.shape[-1]
+    index = torch.arange(n)
+    if symmetry == "transpose":
+        return field.transpose(-1, -2)
+    if symmetry in ("flip_x", "flip_y"):
+        return field.flip(-1 if symmetry == "flip_x" else -2)
+    if symmetry == "shift":
+        return torch.roll(field, shift, dims=tuple(range(-len(shift), 0)))
+    if symmetry == "odd_reflection":
+        return -field[..., (-index) % n]
+    if symmetry == "ns_shift":
+        return torch.roll(field, (shift[-1], -shift[-1]), dims=(-2, -1))
+    if symmetry == "ns_half_turn":
+        return field[..., (-index) % n, :][..., (n // 4 - index) % n]
+    return -torch.roll(field.transpose(-1, -2), -(n // 2), dims=-1)  # ns_reflection
 
 
 def _augment(inputs: Any, outputs: Any, symmetries: tuple[str, ...], rng: np.random.Generator) -> tuple[Any, Any]:
     """Each symmetry applied to the whole batch with probability ½ (2-D: y is dim −2, x is dim −1)."""
     for symmetry in symmetries:
         if rng.random() < 0.5:
-            if symmetry == "transpose":
-                inputs, outputs = inputs.transpose(-1, -2), outputs.transpose(-1, -2)
-            else:
-                axis = -1 if symmetry == "flip_x" else -2
-                inputs, outputs = inputs.flip(axis), outputs.flip(axis)
+            shift = tuple(int(rng.integers(0, n)) for n in inputs.shape[2:])
+            inputs, outputs = _symmetry(inputs, symmetry, shift), _symmetry(outputs, symmetry, shift)
     return inputs, outputs
 
 
@@ -65,9 +93,10 @@ def train_operator(model: str | Mapping[str, Any] | OperatorModel, train_data: t
     ``darcy_residual`` — the equation's residual (see :mod:`._sine`), for which no solution data are needed:
     the outputs may be ``None`` and the validation loss that picks the epoch is the residual too.
 
-    ``symmetries`` (``transpose``, ``flip_x``, ``flip_y``) are symmetries of the problem that augment the
-    training batches — only those the equation, its boundary conditions and the grid really have (Darcy on a
-    grid that includes both boundaries has all three; the neuraloperator Darcy files only ``transpose``).
+    ``symmetries`` (:data:`SYMMETRIES`) are symmetries of the problem that augment the training batches — only
+    those the equation, its boundary conditions, its forcing and the grid really have (Darcy on a grid that
+    includes both boundaries has the grid's three; the neuraloperator Darcy files only ``transpose``; forced
+    Navier–Stokes the ``ns_`` ones).
     """
     import torch
 
@@ -145,12 +174,19 @@ def _fit(network: Any, train_data: tuple[Any, Any], val_data: tuple[Any, Any],
         raise ConfigError(f"train_operator: batch_size={batch_size}; expected a positive integer")
     loss_fn = _loss(loss, sobolev_order)
     symmetries = tuple(symmetries)
-    unknown = sorted(set(symmetries) - set(SYMMETRIES))
     inputs, outputs = train_data
     val_inputs, val_outputs = val_data
-    if unknown or (symmetries and inputs.ndim != 4):
-        raise ConfigError(f"train_operator: symmetries={list(symmetries)}; expected a subset of {SYMMETRIES} "
-                          "on 2-D fields")
+    dim = inputs.ndim - 2
+    wrong = [s for s in symmetries if SYMMETRIES.get(s, -1) not in (0, dim)]
+    if wrong:
+        raise ConfigError(f"train_operator: symmetries={list(symmetries)}; {wrong} are not symmetries of a {dim}-D "
+                          f"problem here (expected some of {[s for s, d in SYMMETRIES.items() if d in (0, dim)]})")
+    square = dim == 1 or inputs.shape[-1] == inputs.shape[-2]
+    if (set(symmetries) & {"transpose", "ns_shift", "ns_half_turn", "ns_reflection"} and not square
+            or any(s.startswith("ns_") for s in symmetries) and inputs.shape[-1] % 4):
+        raise ConfigError(f"train_operator: symmetries={list(symmetries)} on a {'×'.join(map(str, inputs.shape[2:]))} "
+                          "grid; expected a square grid (for transpose and the ns_ ones), whose side is a multiple "
+                          "of 4 (for the ns_ ones)")
 
     def batches(rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:
         import torch
