@@ -38,6 +38,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +78,10 @@ class NeuralopFNO(OperatorModel):
     name = "neuraloperator_fno"
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 16,
-                 width: int = 32) -> None:
+                 width: int = 32, residual: bool = False) -> None:
         from neuralop.models import FNO
 
-        super().__init__(in_channels, out_channels, dim, modes=modes, width=width)
+        super().__init__(in_channels, out_channels, dim, residual=residual, modes=modes, width=width)
         self.peer = FNO(n_modes=(modes,) * dim, hidden_channels=width, in_channels=in_channels,
                         out_channels=out_channels)
 
@@ -345,7 +346,11 @@ def equations(args: Any) -> None:
           "layers, on the training grid, with the spectral H² loss (refined) or the H1 loss (control)")
     for target in ("final", "trajectory"):
         train, val, test = _burgers(target)
-        models = {name: make(train[1].shape[1]) for name, make in ONE_D.items()}
+        channels = train[1].shape[1]
+        models = {name: make(channels) for name, make in ONE_D.items()}
+        if target == "trajectory":  # it starts at the input: each FNO also predicting the change from it
+            models["neuraloperator FNO, residual"] = partial(NeuralopFNO, 1, channels, 1, modes=8, residual=True)
+            models["fno, residual"] = {"fno": {**models["fno"]["fno"], "residual": True}}
         _equation_rows(_burgers_title(target), models, train, val, test, args, refine=False)
     parts, seconds = _navier_stokes(args)
     _equation_rows(_navier_stokes_title(args, seconds) + "; lsm's epochs fill fno's training time", NS_MODELS,

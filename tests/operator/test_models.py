@@ -154,3 +154,31 @@ def test_symmetries_that_do_not_map_the_grid_onto_itself_are_refused() -> None:
         train_operator("fno", (square, square), (square, square), symmetries=["ns_half_turn"])
     with pytest.raises(ConfigError, match="square grid"):
         train_operator("fno", (tall, tall), (tall, tall), symmetries=["transpose"])
+
+
+@pytest.mark.parametrize("name", ["fno", "transform_once", "deeponet", "lsm"])
+def test_a_residual_model_adds_its_input_to_what_the_same_weights_predict(name: str, tmp_path: Path) -> None:
+    """``residual``: output = input + the plain model's output (same weights, statistics of the change); a
+    trajectory that starts at its input gets its first step exactly; the option survives a checkpoint."""
+    rng = np.random.default_rng(1)
+    dim = 2 if name == "lsm" else 1
+    grid = (16, 16) if dim == 2 else (16,)
+    a = rng.normal(size=(40, 1, *grid)).astype(np.float32)
+    u = np.concatenate([a, 0.5 * a + rng.normal(size=(40, 2, *grid)).astype(np.float32)], axis=1)
+    config = {"dim": dim, "out_channels": 3, **({"width": 8} if name != "deeponet" else {"sensors": 4})}
+    model, _ = train_operator({name: {**config, "residual": True}}, (a[:32], u[:32]), (a[32:], u[32:]),
+                              tmp_path / name, train=TrainConfig(epochs=2), progress=False)
+    plain = methods.get("operator", name)(**config)
+    plain.load_state_dict(model.state_dict())
+    model, plain, x = model.eval(), plain.eval(), torch.from_numpy(a[32:])
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), x + plain(x))
+        torch.testing.assert_close(model(x)[:, 0], x[:, 0], rtol=0, atol=1e-5)  # the change there is zero
+        assert plain.output_std[0] < 1e-6 < plain.output_std[1]
+    again = load_operator(tmp_path / name)
+    assert again.config["residual"] is True and "residual" not in plain.config
+    np.testing.assert_allclose(evaluate_operator(again, a[32:], u[32:])["prediction"], model(x).detach().numpy(),
+                               atol=1e-6)
+    for bad in ({"residual": "yes"}, {"in_channels": 2, "residual": True}):
+        with pytest.raises(ConfigError, match="residual"):
+            methods.get("operator", name)(**{**config, **bad})

@@ -5,6 +5,12 @@ at any resolution of the grid.
 Every model normalises its input and output with per-channel statistics held as buffers (fitted on the
 training data by :meth:`OperatorModel.fit_normalizer`, saved in the checkpoint), so a checkpoint alone
 reproduces predictions; per-channel (not per-pixel) statistics keep the model resolution-free.
+
+With ``residual`` a model predicts the change from its input, ``output = input + model(input)`` (one input channel
+added to every output channel, or channel to channel), its output statistics those of that change: for a map
+whose output is its input evolved, above all a trajectory that starts at the input (its first step is then exact).
+Measured on the Burgers trajectory (``benchmarks/results/operators_equations.md``): our ``fno``'s relative L2
+0.0073 → 0.0052, while on u₀ ↦ u(T) (far from u₀) it costs (0.0057 → 0.0072), so it is an option, off by default.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ class OperatorModel(nn.Module):
 
     name: ClassVar[str]
 
-    def __init__(self, in_channels: int, out_channels: int, dim: int, **sizes: int) -> None:
-        """``sizes``: the model's own hyperparameters (positive integers), kept as attributes and in ``config``."""
+    def __init__(self, in_channels: int, out_channels: int, dim: int, *, residual: bool = False,
+                 **sizes: int) -> None:
+        """``sizes``: the model's own hyperparameters (positive integers), kept as attributes and in ``config``;
+        ``residual``: see the module's docstring."""
         super().__init__()
         if dim not in (1, 2):
             raise ConfigError(f"operator {self.name!r}: dim={dim}; expected 1 or 2 (spatial dimensions)")
@@ -44,7 +52,12 @@ class OperatorModel(nn.Module):
                 self._fail(field, value, "a positive integer")
             setattr(self, field, value)
         self.in_channels, self.out_channels, self.dim = in_channels, out_channels, dim
-        self._config: dict[str, Any] = {"in_channels": in_channels, "out_channels": out_channels, "dim": dim, **sizes}
+        if residual is not False and (residual is not True or in_channels not in (1, out_channels)):
+            self._fail("residual", residual, f"true or false; true adds the input to the output, so it needs one "
+                       f"input channel or as many as the {out_channels} output channels (not {in_channels})")
+        self.residual = residual
+        self._config: dict[str, Any] = {"in_channels": in_channels, "out_channels": out_channels, "dim": dim, **sizes,
+                                        **({"residual": True} if residual else {})}
         self.register_buffer("input_mean", torch.zeros(in_channels))
         self.register_buffer("input_std", torch.ones(in_channels))
         self.register_buffer("output_mean", torch.zeros(out_channels))
@@ -70,6 +83,8 @@ class OperatorModel(nn.Module):
         """Per-channel mean and standard deviation of the training inputs and outputs (``None`` when training
         without solution data: the output statistics stay as they are)."""
         reduce = [0, *range(2, inputs.ndim)]
+        if outputs is not None and self.residual:
+            outputs = outputs - inputs
         stats = {"input": inputs.float(), **({} if outputs is None else {"output": outputs.float()})}
         with torch.no_grad():
             for name, values in stats.items():
@@ -92,7 +107,8 @@ class OperatorModel(nn.Module):
         scale = {name: self._shape(self.get_buffer(name))
                  for name in ("input_mean", "input_std", "output_mean", "output_std")}
         normalised = (x - scale["input_mean"]) / scale["input_std"]
-        return self.core(normalised) * scale["output_std"] + scale["output_mean"]
+        output = self.core(normalised) * scale["output_std"] + scale["output_mean"]
+        return output + x if self.residual else output
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         """The model on normalised fields."""

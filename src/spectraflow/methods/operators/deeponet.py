@@ -40,8 +40,9 @@ class DeepONet(OperatorModel):
     basis: int
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, sensors: int = 16,
-                 width: int = 128, depth: int = 3, basis: int = 64) -> None:
-        super().__init__(in_channels, out_channels, dim, sensors=sensors, width=width, depth=depth, basis=basis)
+                 width: int = 128, depth: int = 3, basis: int = 64, residual: bool = False) -> None:
+        super().__init__(in_channels, out_channels, dim, residual=residual, sensors=sensors, width=width, depth=depth,
+                         basis=basis)
         self.branch = _mlp([in_channels * sensors**dim, *[width] * depth, basis * out_channels])
         self.trunk = _mlp([dim, *[width] * depth, basis * out_channels])
         self.bias = nn.Parameter(torch.zeros(out_channels))

@@ -35,9 +35,9 @@ class FNO(OperatorModel):
     projection: int
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 8, width: int = 32,
-                 layers: int = 4, lifting: int = 64, projection: int = 64) -> None:
-        super().__init__(in_channels, out_channels, dim, modes=modes, width=width, layers=layers, lifting=lifting,
-                         projection=projection)
+                 layers: int = 4, lifting: int = 64, projection: int = 64, residual: bool = False) -> None:
+        super().__init__(in_channels, out_channels, dim, residual=residual, modes=modes, width=width, layers=layers,
+                         lifting=lifting, projection=projection)
         self.lift = nn.Sequential(_pointwise(dim, in_channels + dim, lifting), nn.GELU(),
                                   _pointwise(dim, lifting, width))
         self.spectral = nn.ModuleList(self.spectral_layer(width, modes, dim) for _ in range(layers))

@@ -97,11 +97,12 @@ class LSM(OperatorModel):
     padding: str
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, width: int = 32, levels: int = 3,
-                 heads: int = 4, tokens: int = 4, basis: int = 12, padding: str = "zeros") -> None:
+                 heads: int = 4, tokens: int = 4, basis: int = 12, padding: str = "zeros",
+                 residual: bool = False) -> None:
         if dim != 2:
             self._fail("dim", dim, "2 (latent spectral models here are 2-D)")
-        super().__init__(in_channels, out_channels, dim, width=width, levels=levels, heads=heads, tokens=tokens,
-                         basis=basis)
+        super().__init__(in_channels, out_channels, dim, residual=residual, width=width, levels=levels, heads=heads,
+                         tokens=tokens, basis=basis)
         self._option("padding", padding, PADDINGS, "circular for a periodic domain")
         if width % heads:
             self._fail("heads", heads, f"a divisor of width={width}")

@@ -44,8 +44,8 @@ class TransformOnce(OperatorModel):
     layers: int
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 8, width: int = 32,
-                 layers: int = 4) -> None:
-        super().__init__(in_channels, out_channels, dim, modes=modes, width=width, layers=layers)
+                 layers: int = 4, residual: bool = False) -> None:
+        super().__init__(in_channels, out_channels, dim, residual=residual, modes=modes, width=width, layers=layers)
         conv = nn.Conv1d if dim == 1 else nn.Conv2d
         mode_grid = (modes,) if dim == 1 else (2 * modes, modes)
         self.lift = conv(2 * in_channels, width, 1)
