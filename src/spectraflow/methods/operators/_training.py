@@ -55,7 +55,8 @@ def _augment(inputs: Any, outputs: Any, symmetries: tuple[str, ...], rng: np.ran
     """Each symmetry applied to the whole batch with probability ½ (2-D: y is dim −2, x is dim −1)."""
     for symmetry in symmetries:
         if rng.random() < 0.5:
-            shift = tuple(int(rng.integers(0, n)) for n in inputs.shape[2:])
+            # drawn only for the translations, so that the other symmetries' batches are what they were before them
+            shift = tuple(int(rng.integers(0, n)) for n in inputs.shape[2:]) if symmetry.endswith("shift") else (0,)
             inputs, outputs = _symmetry(inputs, symmetry, shift), _symmetry(outputs, symmetry, shift)
     return inputs, outputs
 
