@@ -27,9 +27,13 @@ the initial weights and of the batches; the data are fixed).
    Burgers and Navier–Stokes as in 4, without augmentation and with the equation's own symmetries (periodic shift
    and u(x) ↦ −u(−x) for Burgers; the three of the forced vorticity equation for Navier–Stokes).
 
+6. ``residual`` (a run of its own, ``results/operators_residual.md``): our ``fno`` with and without ``residual`` on
+   both Burgers maps.
+
 Run by hand: ``bash benchmarks/peers.sh && python benchmarks/operators.py`` (sections 1–3), then
-``python benchmarks/operators.py --sections equations`` and ``--sections symmetries``. (Not ``operator.py``: in
-``benchmarks/`` that name would shadow the standard library's ``operator`` for every script.)
+``python benchmarks/operators.py --sections equations``, ``--sections symmetries`` and ``--sections residual``.
+(Not ``operator.py``: in ``benchmarks/`` that name would shadow the standard library's ``operator`` for every
+script.)
 """
 
 from __future__ import annotations
@@ -313,9 +317,9 @@ def _navier_stokes(args: Any) -> tuple[list[Pair], float]:
     n_train, n_val, n_test = args.ns_train, 100, 100
     w0, trajectory = navier_stokes_dataset(n_train + n_val + n_test, 64, seed=0, viscosity=1e-3, time=10.0, steps=1,
                                            dt=1e-2, workers=args.threads)
+    seconds = time.perf_counter() - start
     split = np.cumsum([0, n_train, n_val, n_test])
-    return [(w0[a:b, None], trajectory[a:b]) for a, b in zip(split[:-1], split[1:], strict=True)], \
-        time.perf_counter() - start
+    return [(w0[a:b, None], trajectory[a:b]) for a, b in zip(split[:-1], split[1:], strict=True)], seconds
 
 
 ONE_D = {"neuraloperator FNO": lambda c: (lambda: NeuralopFNO(1, c, 1, modes=8)),  # built once seeded
@@ -377,7 +381,22 @@ def symmetries(args: Any) -> None:
                        {name: NS_MODELS[name] for name in pair}, *parts, args, refine=False, symmetries=augment)
 
 
-SECTIONS = {"files": files, "zero_shot": zero_shot, "nsm": nsm, "equations": equations, "symmetries": symmetries}
+def residual(args: Any) -> None:
+    """Our ``fno`` with and without ``residual`` on both Burgers maps: the trajectory, which starts at the input, and
+    u(T), far from it."""
+    print(f"\n## Predicting the change from the input (`residual`): our fno on Burgers, the rule of the equations "
+          f"section (our loop, {args.epochs} epochs, batch 16, best validation epoch, h1 loss, no augmentation); "
+          f"mean ± std over seeds {SEEDS}")
+    for target in ("final", "trajectory"):
+        train, val, test = _burgers(target)
+        plain = ONE_D["fno"](train[1].shape[1])
+        _equation_rows(_burgers_title(target), {"fno": plain, "fno, residual": {"fno": {**plain["fno"],
+                                                                                         "residual": True}}},
+                       train, val, test, args, refine=False)
+
+
+SECTIONS = {"files": files, "zero_shot": zero_shot, "nsm": nsm, "equations": equations, "symmetries": symmetries,
+            "residual": residual}
 
 
 def _arguments() -> Any:
@@ -402,7 +421,7 @@ if __name__ == "__main__":
     from _results import recorded
 
     arguments = _arguments()
-    # the equations (Burgers, Navier–Stokes) and their symmetries are runs of their own, in results/operators_*.md
-    own = {"equations": "operators_equations", "symmetries": "operators_symmetries"}  # runs of their own
+    # sections 4-6 are runs of their own, each in its results/operators_<section>.md
+    own = {"equations": "operators_equations", "symmetries": "operators_symmetries", "residual": "operators_residual"}
     with recorded(own.get(arguments.sections[0], "operators") if len(arguments.sections) == 1 else "operators"):
         main(arguments)

@@ -11,7 +11,7 @@ added to every output channel, or channel to channel), its output statistics tho
 whose output is its input evolved, above all a trajectory that starts at the input (its first step is then exact).
 Measured on the Burgers trajectory (``benchmarks/results/operators_equations.md``, 3 seeds): our ``fno``'s relative
 L2 0.0073 → 0.0052 (neuraloperator's FNO behind the same option: 0.0070 → 0.0076). On u₀ ↦ u(T), far from u₀, it
-cost in a hand check (0.0057 → 0.0072, 3 seeds), so it is an option, off by default.
+costs (0.0057 → 0.0072, ``benchmarks/results/operators_residual.md``), so it is an option, off by default.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ RESIDUALS = ("darcy_residual",)  # losses of the equation alone: no solution dat
 #: the forcing under the half-period shift). The tests check them against the solvers.
 SYMMETRIES = {"transpose": 2, "flip_x": 2, "flip_y": 2, "shift": 0, "odd_reflection": 1, "ns_shift": 2,
               "ns_half_turn": 2, "ns_reflection": 2}  # each with the grid dimension it needs (0: any)
+TRANSLATIONS = ("shift", "ns_shift")  # by a random number of cells
 
 
 def _symmetry(field: Any, symmetry: str, shift: tuple[int, ...] = (0,)) -> Any:
@@ -56,7 +57,7 @@ def _augment(inputs: Any, outputs: Any, symmetries: tuple[str, ...], rng: np.ran
     for symmetry in symmetries:
         if rng.random() < 0.5:
             # drawn only for the translations, so that the other symmetries' batches are what they were before them
-            shift = tuple(int(rng.integers(0, n)) for n in inputs.shape[2:]) if symmetry.endswith("shift") else (0,)
+            shift = tuple(int(rng.integers(0, n)) for n in inputs.shape[2:]) if symmetry in TRANSLATIONS else (0,)
             inputs, outputs = _symmetry(inputs, symmetry, shift), _symmetry(outputs, symmetry, shift)
     return inputs, outputs
 
