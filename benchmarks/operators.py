@@ -21,7 +21,9 @@ the initial weights and of the batches; the data are fixed).
 4. ``equations`` (a run of its own: ``--sections equations``, recorded in ``results/operators_equations.md``):
    Burgers from the shared file (u₀ ↦ u(T) and ↦ the trajectory) and Navier–Stokes 64×64 from our solver
    (ω(0) ↦ ω(10)), every model that applies, the peer too; ``lsm`` gets as many epochs as fit in ``fno``'s
-   training time; on Navier–Stokes each model also ± spectral refinement beside its control.
+   training time; on Navier–Stokes each model also ± spectral refinement beside its control, and each FNO (the
+   peer's and ours) with both draws of its spectral weights (``glorot``, the peer's; ``product``, our default),
+   with the validation score that chooses between them.
 
 5. ``symmetries`` (a run of its own, recorded in ``results/operators_symmetries.md``): the peer and our ``fno`` on
    Burgers and Navier–Stokes as in 4, without augmentation and with the equation's own symmetries (periodic shift
@@ -30,8 +32,11 @@ the initial weights and of the batches; the data are fixed).
 6. ``residual`` (a run of its own, ``results/operators_residual.md``): our ``fno`` with and without ``residual`` on
    both Burgers maps.
 
+7. ``init`` (a run of its own, ``results/operators_init.md``): our ``fno`` with both draws of its spectral weights
+   on the Darcy files, under the rule of 1.
+
 Run by hand: ``bash benchmarks/peers.sh && python benchmarks/operators.py`` (sections 1–3), then
-``python benchmarks/operators.py --sections equations``, ``--sections symmetries`` and ``--sections residual``.
+``python benchmarks/operators.py --sections equations``, and likewise ``symmetries``, ``residual``, ``init``.
 (Not ``operator.py``: in ``benchmarks/`` that name would shadow the standard library's ``operator`` for every
 script.)
 """
@@ -39,6 +44,7 @@ script.)
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -60,6 +66,7 @@ from spectraflow.methods.operators import (  # noqa: E402
     train_operator,
 )
 from spectraflow.metrics import relative_h1, relative_l2  # noqa: E402
+from spectraflow.nn import spectral_std  # noqa: E402
 from spectraflow.synth._darcy import darcy_dataset  # noqa: E402
 from spectraflow.train import TrainConfig  # noqa: E402
 
@@ -82,12 +89,20 @@ class NeuralopFNO(OperatorModel):
     name = "neuraloperator_fno"
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 16,
-                 width: int = 32, residual: bool = False) -> None:
+                 width: int = 32, residual: bool = False, init: str = "glorot") -> None:
+        """``init``: its spectral weights as it draws them (``glorot``) or as our ``fno`` does by default
+        (``product``, :func:`spectraflow.nn.spectral_std`)."""
         from neuralop.models import FNO
 
         super().__init__(in_channels, out_channels, dim, residual=residual, modes=modes, width=width)
         self.peer = FNO(n_modes=(modes,) * dim, hidden_channels=width, in_channels=in_channels,
                         out_channels=out_channels)
+        if init == "product":
+            with torch.no_grad():
+                for conv in self.peer.fno_blocks.convs:  # complex: std √2 × that of each part
+                    conv.weight.tensor.normal_(0.0, math.sqrt(2) * spectral_std("product", width, width))
+        elif init != "glorot":
+            raise ValueError(f"init={init!r}; expected glorot or product")
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         return self.peer(x)
@@ -155,10 +170,15 @@ def _scores(model: Any, test: Pair) -> dict[str, float]:
     return {"rel_l2": result["rel_l2"], "rel_h1": result["rel_h1"]}
 
 
-def files(args: Any) -> None:
+def _darcy_files() -> tuple[Pair, Pair, Pair]:
+    """The neuraloperator Darcy files (16×16): train 900, validate 100 (the training file's last), test 50."""
     train = read_neuraloperator_pt(datasets.shared_file("operator/darcy/darcy_train_16.pt"))[:2]
     test = read_neuraloperator_pt(datasets.shared_file("operator/darcy/darcy_test_16.pt"))[:2]
-    fit, val = (train[0][:-100], train[1][:-100]), (train[0][-100:], train[1][-100:])
+    return (train[0][:-100], train[1][:-100]), (train[0][-100:], train[1][-100:]), test
+
+
+def files(args: Any) -> None:
+    fit, val, test = _darcy_files()
     print(f"## Darcy 16×16, the neuraloperator files: train {len(fit[0])}, validate 100 (picks the epoch), test "
           f"{len(test[0])}; {args.epochs} epochs, {args.threads} CPU threads; mean ± std over seeds {SEEDS}")
     print("| model | rule | parameters | train s | test rel L2 | test rel H1 |")
@@ -263,9 +283,9 @@ def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, t
     (at the training grid) beside the control. ``budget`` names a model whose training seconds set the epochs of
     ``lsm`` (equal training time). ``symmetries`` augment every model's training batches."""
     print(f"\n### {title}")
-    print("| model | parameters | epochs | train s | test rel L2 | test rel H1 |"
+    print("| model | parameters | epochs | train s | validation rel L2 | test rel L2 | test rel H1 |"
           + (" rel H1 refined (spectral H²) | rel H1 control (H1) |" if refine else ""))
-    print("|---|---|---|---|---|---|" + ("---|---|" if refine else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|---|" if refine else ""))
     runs = Runs()
     for seed in SEEDS:
         seconds_per_epoch: dict[str, float] = {}
@@ -279,7 +299,7 @@ def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, t
             model, seconds = _train(spec, train, val, copy_args(args, epochs=epochs), seed, symmetries=symmetries)
             seconds_per_epoch[name] = seconds / epochs
             result = {"parameters": sum(p.numel() for p in model.parameters()), "seconds": seconds,
-                      "epochs": epochs, **_scores(model, test)}
+                      "epochs": epochs, "val_rel_l2": _scores(model, val)["rel_l2"], **_scores(model, test)}
             if refine:
                 for loss in ("sobolev", "h1"):
                     settings = TrainConfig(epochs=args.refine_epochs, lr=args.lr / 5, threads=args.threads, seed=seed)
@@ -292,7 +312,8 @@ def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, t
         epochs = runs.column(name, "epochs")
         print(f"| {label} | {int(runs.column(name, 'parameters')[0])} | "
               f"{int(epochs[0]) if len(set(epochs)) == 1 else '/'.join(str(int(e)) for e in epochs)} | "
-              f"{_cell(runs.column(name, 'seconds'), 1)} | {_cell(runs.column(name, 'rel_l2'))} | "
+              f"{_cell(runs.column(name, 'seconds'), 1)} | {_cell(runs.column(name, 'val_rel_l2'))} | "
+              f"{_cell(runs.column(name, 'rel_l2'))} | "
               f"{_cell(runs.column(name, 'rel_h1'))} |"
               + (f" {_cell(runs.column(name, 'sobolev_rel_h1'))} | {_cell(runs.column(name, 'h1_rel_h1'))} |"
                  if refine else ""), flush=True)
@@ -326,7 +347,10 @@ ONE_D = {"neuraloperator FNO": lambda c: (lambda: NeuralopFNO(1, c, 1, modes=8))
          "fno": lambda c: {"fno": {"dim": 1, "out_channels": c, "modes": 8, "width": 32}},
          "transform_once": lambda c: {"transform_once": {"dim": 1, "out_channels": c, "modes": 8, "width": 32}},
          "deeponet": lambda c: {"deeponet": {"dim": 1, "out_channels": c, "sensors": 16}}}
-NS_MODELS = {"neuraloperator FNO": lambda: NeuralopFNO(modes=12), "fno": {"fno": {"modes": 12, "width": 32}},
+NS_MODELS = {"neuraloperator FNO": lambda: NeuralopFNO(modes=12),
+             "neuraloperator FNO, product init": lambda: NeuralopFNO(modes=12, init="product"),
+             "fno": {"fno": {"modes": 12, "width": 32}}, "fno, glorot init": {"fno": {"modes": 12, "width": 32,
+                                                                                      "init": "glorot"}},
              "transform_once": {"transform_once": {"modes": 12, "width": 32}},
              "deeponet": {"deeponet": {"sensors": 16}}, "lsm": {"lsm": {"width": 32, "padding": "circular"}}}
 BURGERS_SYMMETRIES = ("shift", "odd_reflection")
@@ -357,7 +381,9 @@ def equations(args: Any) -> None:
             models["fno, residual"] = {"fno": {**models["fno"]["fno"], "residual": True}}
         _equation_rows(_burgers_title(target), models, train, val, test, args, refine=False)
     parts, seconds = _navier_stokes(args)
-    _equation_rows(_navier_stokes_title(args, seconds) + "; lsm's epochs fill fno's training time", NS_MODELS,
+    _equation_rows(_navier_stokes_title(args, seconds) + "; lsm's epochs fill fno's training time; each FNO also "
+                   "with the other's draw of its spectral weights (the peer's own is glorot, our fno's product: "
+                   "spectraflow.nn.spectral_std), to be chosen by the validation column", NS_MODELS,
                    *parts, args, refine=True, budget="fno")
 
 
@@ -395,8 +421,19 @@ def residual(args: Any) -> None:
                        train, val, test, args, refine=False)
 
 
+def init(args: Any) -> None:
+    """Our ``fno``'s spectral weights drawn ``product`` (its default) or ``glorot`` on the Darcy files, under the rule
+    of the files section (the equations section has both on Navier–Stokes, and the peer with both)."""
+    fno = OURS["fno"]["fno"]
+    _equation_rows(f"Our fno's spectral weights drawn `product` (default) or `glorot` (spectraflow.nn.spectral_std): "
+                   f"the Darcy files, train 900, validate 100, test 50; our loop, {args.epochs} epochs, batch 16, "
+                   f"transpose, best validation epoch; mean ± std over seeds {SEEDS}",
+                   {"fno": {"fno": fno}, "fno, glorot init": {"fno": {**fno, "init": "glorot"}}}, *_darcy_files(),
+                   args, refine=False, symmetries=("transpose",))
+
+
 SECTIONS = {"files": files, "zero_shot": zero_shot, "nsm": nsm, "equations": equations, "symmetries": symmetries,
-            "residual": residual}
+            "residual": residual, "init": init}
 
 
 def _arguments() -> Any:
@@ -421,7 +458,7 @@ if __name__ == "__main__":
     from _results import recorded
 
     arguments = _arguments()
-    # sections 4-6 are runs of their own, each in its results/operators_<section>.md
-    own = {"equations": "operators_equations", "symmetries": "operators_symmetries", "residual": "operators_residual"}
+    # sections 4-7 are runs of their own, each in its results/operators_<section>.md
+    own = {name: f"operators_{name}" for name in ("equations", "symmetries", "residual", "init")}
     with recorded(own.get(arguments.sections[0], "operators") if len(arguments.sections) == 1 else "operators"):
         main(arguments)

@@ -182,3 +182,23 @@ def test_a_residual_model_adds_its_input_to_what_the_same_weights_predict(name: 
     for bad in ({"residual": "yes"}, {"in_channels": 2, "residual": True}):
         with pytest.raises(ConfigError, match="residual"):
             methods.get("operator", name)(**{**config, **bad})
+
+
+@pytest.mark.parametrize("name", ["fno", "nsm"])
+def test_spectral_weights_are_drawn_as_init_says(name: str) -> None:
+    """``init``: ``product`` gives each real number of a spectral weight variance 1/(in·out) (fno's weights are
+    complex: two such numbers); ``glorot`` gives each weight Glorot's variance 2/(in + out). The choice is kept in
+    the config, ``product`` by default; anything else is refused."""
+    width, parts = 24, (2 if name == "fno" else 1)
+    expected = {"product": parts / width**2, "glorot": 2 / (2 * width)}  # E|w|² per weight
+    for init, mean_square in expected.items():
+        torch.manual_seed(0)
+        model = methods.get("operator", name)(width=width, modes=8, init=init)
+        for layer in model.spectral:
+            weight = layer.weight.detach()
+            magnitude = torch.view_as_complex(weight).abs() if name == "fno" else weight.abs()
+            assert abs(float((magnitude**2).mean()) / mean_square - 1) < 0.05, (init, float((magnitude**2).mean()))
+        assert methods.get("operator", name)(**model.config).config["init"] == init
+    assert methods.get("operator", name)().config["init"] == "product"
+    with pytest.raises(ConfigError, match="init"):
+        methods.get("operator", name)(init="kaiming")

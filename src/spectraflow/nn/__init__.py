@@ -2,7 +2,7 @@
 
 from ._five_point import five_point_operator, five_point_solve
 from ._qrnn import QuasiRecurrent3d, SeparableConv3d, spectral_scan
-from ._spectral import SpectralConv, mode_matmul, mode_slices
+from ._spectral import SPECTRAL_INITS, SpectralConv, mode_matmul, mode_slices, spectral_std
 
-__all__ = ["QuasiRecurrent3d", "SeparableConv3d", "spectral_scan", "SpectralConv", "mode_matmul", "mode_slices",
-           "five_point_operator", "five_point_solve"]
+__all__ = ["QuasiRecurrent3d", "SeparableConv3d", "spectral_scan", "SpectralConv", "SPECTRAL_INITS", "spectral_std",
+           "mode_matmul", "mode_slices", "five_point_operator", "five_point_solve"]

@@ -10,7 +10,7 @@ With ``residual`` a model predicts the change from its input, ``output = input +
 added to every output channel, or channel to channel), its output statistics those of that change: for a map
 whose output is its input evolved, above all a trajectory that starts at the input (its first step is then exact).
 Measured on the Burgers trajectory (``benchmarks/results/operators_equations.md``, 3 seeds): our ``fno``'s relative
-L2 0.0073 → 0.0052 (neuraloperator's FNO behind the same option: 0.0070 → 0.0076). On u₀ ↦ u(T), far from u₀, it
+L2 0.0070 → 0.0052 (neuraloperator's FNO behind the same option: 0.0070 → 0.0075). On u₀ ↦ u(T), far from u₀, it
 costs (0.0057 → 0.0072, ``benchmarks/results/operators_residual.md``), so it is an option, off by default.
 """
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...nn import SpectralConv
+from ...nn import SPECTRAL_INITS, SpectralConv
 from .. import register
 from ._base import OperatorModel, grid_coordinates
 
@@ -33,11 +33,14 @@ class FNO(OperatorModel):
     layers: int
     lifting: int
     projection: int
+    init: str
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 8, width: int = 32,
-                 layers: int = 4, lifting: int = 64, projection: int = 64, residual: bool = False) -> None:
+                 layers: int = 4, lifting: int = 64, projection: int = 64, residual: bool = False,
+                 init: str = "product") -> None:
         super().__init__(in_channels, out_channels, dim, residual=residual, modes=modes, width=width, layers=layers,
                          lifting=lifting, projection=projection)
+        self._option("init", init, SPECTRAL_INITS, "how the spectral weights are drawn: spectraflow.nn.spectral_std")
         self.lift = nn.Sequential(_pointwise(dim, in_channels + dim, lifting), nn.GELU(),
                                   _pointwise(dim, lifting, width))
         self.spectral = nn.ModuleList(self.spectral_layer(width, modes, dim) for _ in range(layers))
@@ -47,7 +50,7 @@ class FNO(OperatorModel):
 
     def spectral_layer(self, width: int, modes: int, dim: int) -> nn.Module:
         """One layer's spectral path: a convolution on the lowest Fourier modes."""
-        return SpectralConv(width, width, modes, dim)
+        return SpectralConv(width, width, modes, dim, self.init)
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         coordinates = grid_coordinates(tuple(x.shape[2:]), x.shape[0], x.device, x.dtype)

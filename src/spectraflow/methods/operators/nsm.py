@@ -25,7 +25,7 @@ import math
 import torch
 from torch import nn
 
-from ...nn import mode_matmul
+from ...nn import mode_matmul, spectral_std
 from .. import register
 from ._sine import coefficients, synthesis
 from .fno import FNO
@@ -37,11 +37,11 @@ class SineConv(nn.Module):
     """A learned ``in × out`` channel mixing of each of the lowest ``modes × modes`` sine coefficients of
     ``(batch, channel, s, s)``; zero on the boundary."""
 
-    def __init__(self, in_channels: int, out_channels: int, modes: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, modes: int, init: str = "product") -> None:
         super().__init__()
         self.modes = modes
         self.weight = nn.Parameter(torch.randn(in_channels, out_channels, modes, modes)
-                                   / math.sqrt(in_channels * out_channels))
+                                   * spectral_std(init, in_channels, out_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-1]
@@ -67,13 +67,13 @@ class NSM(FNO):
     name = "nsm"
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, modes: int = 12, width: int = 32,
-                 layers: int = 4, lifting: int = 64, projection: int = 64) -> None:
+                 layers: int = 4, lifting: int = 64, projection: int = 64, init: str = "product") -> None:
         if dim != 2:
             self._fail("dim", dim, "2 (the sine basis here is of the unit square)")
-        super().__init__(in_channels, out_channels, dim, modes, width, layers, lifting, projection)
+        super().__init__(in_channels, out_channels, dim, modes, width, layers, lifting, projection, init=init)
 
     def spectral_layer(self, width: int, modes: int, dim: int) -> nn.Module:
-        return SineConv(width, width, modes)
+        return SineConv(width, width, modes, self.init)
 
     def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor | None) -> None:
         """Input statistics as every model; the output is only scaled (a shift would break ``u = 0`` on the
