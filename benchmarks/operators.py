@@ -35,8 +35,13 @@ the initial weights and of the batches; the data are fixed).
 7. ``init`` (a run of its own, ``results/operators_init.md``): our ``fno`` with both draws of its spectral weights
    on the Darcy files, under the rule of 1.
 
+8. ``ns_refine`` (a run of its own, ``results/operators_ns_refine.md``): Spectral-Refiner's procedure on
+   Navier–Stokes as 2 does it on Darcy: each FNO trained at 64×64, refined at 128×128 beside its control, tested
+   at 128×128 on fresh samples of the same random field.
+
 Run by hand: ``bash benchmarks/peers.sh && python benchmarks/operators.py`` (sections 1–3), then
-``python benchmarks/operators.py --sections equations``, and likewise ``symmetries``, ``residual``, ``init``.
+``python benchmarks/operators.py --sections equations``, and likewise ``symmetries``, ``residual``, ``init``,
+``ns_refine``.
 (Not ``operator.py``: in ``benchmarks/`` that name would shadow the standard library's ``operator`` for every
 script.)
 """
@@ -224,13 +229,7 @@ def zero_shot(args: Any) -> None:
             result: dict[str, float] = {"seconds": seconds}
             for n, test in tests.items():
                 result.update({f"{k}_{n}": v for k, v in _scores(model, test).items()})
-            for loss in ("sobolev", "h1"):  # the refinement, and the same fine-tuning with the training loss
-                settings = TrainConfig(epochs=args.refine_epochs, lr=args.lr / 5, threads=args.threads, seed=seed)
-                start = time.perf_counter()
-                refined, _ = refine_operator(model, fine_train, fine_val, train=settings, loss=loss,
-                                             sobolev_order=2.0, symmetries=symmetries, progress=False)
-                result[f"{loss}_seconds"] = time.perf_counter() - start
-                result.update({f"{loss}_{k}": v for k, v in _scores(refined, tests[32]).items()})
+            result.update(_refinements(model, fine_train, fine_val, tests[32], args, seed, symmetries))
             runs.add(name, result)
     print("| model | train s | rel L2 16 | rel L2 32 | rel L2 64 | rel H1 16 | rel H1 32 | rel H1 64 |")
     print("|---|---|---|---|---|---|---|---|")
@@ -240,15 +239,38 @@ def zero_shot(args: Any) -> None:
               + " | ".join(_cell(runs.column(name, f"rel_h1_{n}"), 3) for n in REFINE) + " |")
     print(f"\n### Spectral refinement at 32×32 (200 samples at 32, {args.refine_epochs} epochs at lr {args.lr / 5:g}; "
           "the spectral layers tuned, all layers of a model without them), tested on the 32×32 test set")
-    print("| model | rel H1 32, not refined | fine-tuned with H1 (control) | refined with spectral H² | "
-          "H² vs not refined | H² vs control | rel L2 32 refined | refine s |")
+    _refinement_table(runs, 32, digits=3)
+
+
+def _refinements(model: Any, train: Pair, val: Pair, test: Pair, args: Any, seed: int,
+                 symmetries: tuple[str, ...] = ()) -> dict[str, float]:
+    """Spectral refinement of a trained ``model`` on ``train`` (its spectral H² loss: ``sobolev_*``) and, as the
+    control that isolates the loss, the same fine-tuning with the H1 loss it trained with (``h1_*``): their
+    scores on ``test`` and seconds."""
+    result: dict[str, float] = {}
+    for loss in ("sobolev", "h1"):
+        settings = TrainConfig(epochs=args.refine_epochs, lr=args.lr / 5, threads=args.threads, seed=seed)
+        start = time.perf_counter()
+        refined, _ = refine_operator(model, train, val, train=settings, loss=loss, sobolev_order=2.0,
+                                     symmetries=symmetries, progress=False)
+        result[f"{loss}_seconds"] = time.perf_counter() - start
+        result.update({f"{loss}_{k}": v for k, v in _scores(refined, test).items()})
+    return result
+
+
+def _refinement_table(runs: Runs, grid: int, digits: int = 4) -> None:
+    """Each model's rel H1 at ``grid`` not refined (``rel_h1_<grid>``), fine-tuned with H1 and refined with the
+    spectral H² loss (:func:`_refinements`), and the refinement's change against both."""
+    print(f"| model | rel H1 {grid}, not refined | fine-tuned with H1 (control) | refined with spectral H² | "
+          f"H² vs not refined | H² vs control | rel L2 {grid} refined | refine s |")
     print("|---|---|---|---|---|---|---|---|")
     for name in runs.rows:
-        base, control, refined = (np.array(runs.column(name, k)) for k in ("rel_h1_32", "h1_rel_h1", "sobolev_rel_h1"))
-        print(f"| {name} | {_cell(list(base), 3)} | {_cell(list(control), 3)} | {_cell(list(refined), 3)} | "
-              f"{100 * np.mean(refined / base - 1):+.0f} % | {100 * np.mean(refined / control - 1):+.0f} % | "
-              f"{_cell(runs.column(name, 'sobolev_rel_l2'))} | {_cell(runs.column(name, 'sobolev_seconds'), 1)} |",
-              flush=True)
+        base, control, refined = (np.array(runs.column(name, k))
+                                  for k in (f"rel_h1_{grid}", "h1_rel_h1", "sobolev_rel_h1"))
+        print(f"| {name} | {_cell(list(base), digits)} | {_cell(list(control), digits)} | "
+              f"{_cell(list(refined), digits)} | {100 * np.mean(refined / base - 1):+.0f} % | "
+              f"{100 * np.mean(refined / control - 1):+.0f} % | {_cell(runs.column(name, 'sobolev_rel_l2'))} | "
+              f"{_cell(runs.column(name, 'sobolev_seconds'), 1)} |", flush=True)
 
 
 def nsm(args: Any) -> None:
@@ -301,11 +323,7 @@ def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, t
             result = {"parameters": sum(p.numel() for p in model.parameters()), "seconds": seconds,
                       "epochs": epochs, "val_rel_l2": _scores(model, val)["rel_l2"], **_scores(model, test)}
             if refine:
-                for loss in ("sobolev", "h1"):
-                    settings = TrainConfig(epochs=args.refine_epochs, lr=args.lr / 5, threads=args.threads, seed=seed)
-                    refined, _ = refine_operator(model, train, val, train=settings, loss=loss, sobolev_order=2.0,
-                                                 progress=False)
-                    result[f"{loss}_rel_h1"] = _scores(refined, test)["rel_h1"]
+                result.update(_refinements(model, train, val, test, args, seed))
             runs.add(name, result)
     for name in runs.rows:
         label = name if name.startswith("neuraloperator") else f"spectraflow {name}"
@@ -330,14 +348,17 @@ def _burgers(target: str) -> tuple[Pair, Pair, Pair]:
     return (x[:600], y[:600]), (x[600:700], y[600:700]), (x[700:], y[700:])
 
 
-def _navier_stokes(args: Any) -> tuple[list[Pair], float]:
-    """Train, validate and test pairs ω(0) ↦ ω(10) at 64×64 from our solver, and the seconds they took."""
+def _navier_stokes(args: Any, size: int = 64, counts: tuple[int, int, int] | None = None,
+                   seed: int = 0) -> tuple[list[Pair], float]:
+    """Train, validate and test pairs ω(0) ↦ ω(10) at ``size``² from our solver (``counts``: train ``--ns-train``,
+    validate 100, test 100 unless given), and the seconds they took. The initial vorticity is the same random field
+    at every grid (only the grid changes); dt 1e-2 is within 3e-7 of dt 2.5e-3 at 128²."""
     from spectraflow.synth._navier_stokes import navier_stokes_dataset
 
     start = time.perf_counter()
-    n_train, n_val, n_test = args.ns_train, 100, 100
-    w0, trajectory = navier_stokes_dataset(n_train + n_val + n_test, 64, seed=0, viscosity=1e-3, time=10.0, steps=1,
-                                           dt=1e-2, workers=args.threads)
+    n_train, n_val, n_test = counts or (args.ns_train, 100, 100)
+    w0, trajectory = navier_stokes_dataset(n_train + n_val + n_test, size, seed=seed, viscosity=1e-3, time=10.0,
+                                           steps=1, dt=1e-2, workers=args.threads)
     seconds = time.perf_counter() - start
     split = np.cumsum([0, n_train, n_val, n_test])
     return [(w0[a:b, None], trajectory[a:b]) for a, b in zip(split[:-1], split[1:], strict=True)], seconds
@@ -387,6 +408,43 @@ def equations(args: Any) -> None:
                    *parts, args, refine=True, budget="fno")
 
 
+#: Refined at a finer grid on Navier–Stokes: each FNO with the draw of its spectral weights that its validation
+#: column chose in the equations section (results/operators_equations.md)
+NS_REFINED = ("neuraloperator FNO, product init", "fno, glorot init")
+
+
+def ns_refine(args: Any) -> None:
+    """Spectral-Refiner's procedure on Navier–Stokes as the zero-shot section does it on Darcy: trained at 64×64,
+    then fine-tuned at 128×128 with the spectral H² loss, beside the H1 control, scored on fresh 128×128 samples."""
+    parts, seconds = _navier_stokes(args)
+    fine, fine_seconds = _navier_stokes(args, 128, (args.ns_fine, 50, 100), seed=1)
+    print(f"\n## Spectral refinement at a finer grid on Navier–Stokes: {_navier_stokes_title(args, seconds)}; each "
+          f"FNO trained at 64×64 under the rule of the equations section ({args.epochs} epochs, best validation "
+          f"epoch, h1 loss), with the draw of its spectral weights that its validation column chose there; then "
+          f"{args.refine_epochs} epochs at lr {args.lr / 5:g} on {args.ns_fine} fresh samples at 128×128 (50 "
+          f"validate; data {fine_seconds:.0f} s) of our fno's spectral layers (every layer of the peer's: its "
+          f"spectral layers are not named apart), with the spectral H² loss (refined) or the H1 loss "
+          f"(control); tested on 100 fresh samples at 128×128 (64×64: its own test set); mean ± std over seeds "
+          f"{SEEDS}")
+    runs = Runs()
+    for seed in SEEDS:
+        for name in NS_REFINED:
+            torch.manual_seed(seed)
+            model, train_seconds = _train(NS_MODELS[name], parts[0], parts[1], args, seed)
+            result = {"seconds": train_seconds, **{f"{k}_64": v for k, v in _scores(model, parts[2]).items()},
+                      **{f"{k}_128": v for k, v in _scores(model, fine[2]).items()},
+                      **_refinements(model, *fine, args, seed)}
+            runs.add(name, result)
+    print("| model | train s | rel L2 64 | rel H1 64 | rel L2 128 | rel H1 128 |")
+    print("|---|---|---|---|---|---|")
+    for name in runs.rows:
+        print(f"| {name} | {_cell(runs.column(name, 'seconds'), 1)} | "
+              + " | ".join(_cell(runs.column(name, f"{k}_{n}")) for n in (64, 128) for k in ("rel_l2", "rel_h1"))
+              + " |")
+    print()
+    _refinement_table(runs, 128)
+
+
 def symmetries(args: Any) -> None:
     """The equations' own symmetries as augmentation (the solvers check them: tests/operator), for the peer and
     ours, beside the same models without."""
@@ -433,7 +491,7 @@ def init(args: Any) -> None:
 
 
 SECTIONS = {"files": files, "zero_shot": zero_shot, "nsm": nsm, "equations": equations, "symmetries": symmetries,
-            "residual": residual, "init": init}
+            "residual": residual, "init": init, "ns_refine": ns_refine}
 
 
 def _arguments() -> Any:
@@ -443,6 +501,7 @@ def _arguments() -> Any:
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ns-train", type=int, default=200)
+    parser.add_argument("--ns-fine", type=int, default=100, help="ns_refine's fine-tuning samples at 128×128")
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--sections", nargs="*", default=["files", "zero_shot", "nsm"], choices=list(SECTIONS))
     return parser.parse_args()
@@ -458,7 +517,7 @@ if __name__ == "__main__":
     from _results import recorded
 
     arguments = _arguments()
-    # sections 4-7 are runs of their own, each in its results/operators_<section>.md
-    own = {name: f"operators_{name}" for name in ("equations", "symmetries", "residual", "init")}
+    # sections 4-8 are runs of their own, each in its results/operators_<section>.md
+    own = {name: f"operators_{name}" for name in ("equations", "symmetries", "residual", "init", "ns_refine")}
     with recorded(own.get(arguments.sections[0], "operators") if len(arguments.sections) == 1 else "operators"):
         main(arguments)
