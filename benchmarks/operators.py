@@ -26,8 +26,9 @@ the initial weights and of the batches; the data are fixed).
    with the validation score that chooses between them.
 
 5. ``symmetries`` (a run of its own, recorded in ``results/operators_symmetries.md``): the peer and our ``fno`` on
-   Burgers and Navier–Stokes as in 4, without augmentation and with the equation's own symmetries (periodic shift
-   and u(x) ↦ −u(−x) for Burgers; the three of the forced vorticity equation for Navier–Stokes).
+   Burgers and Navier–Stokes as in 4 (on Navier–Stokes each with the draw of its spectral weights that 4's
+   validation column chose), without augmentation and with the equation's own symmetries (periodic shift and
+   u(x) ↦ −u(−x) for Burgers; the three of the forced vorticity equation for Navier–Stokes).
 
 6. ``residual`` (a run of its own, ``results/operators_residual.md``): our ``fno`` with and without ``residual`` on
    both Burgers maps.
@@ -408,9 +409,9 @@ def equations(args: Any) -> None:
                    *parts, args, refine=True, budget="fno")
 
 
-#: Refined at a finer grid on Navier–Stokes: each FNO with the draw of its spectral weights that its validation
-#: column chose in the equations section (results/operators_equations.md)
-NS_REFINED = ("neuraloperator FNO, product init", "fno, glorot init")
+#: Each FNO on Navier–Stokes with the draw of its spectral weights that its validation column chose in the equations
+#: section (results/operators_equations.md): refined at a finer grid (ns_refine), augmented (symmetries)
+NS_CHOSEN = ("neuraloperator FNO, product init", "fno, glorot init")
 
 
 def ns_refine(args: Any) -> None:
@@ -428,7 +429,7 @@ def ns_refine(args: Any) -> None:
           f"{SEEDS}")
     runs = Runs()
     for seed in SEEDS:
-        for name in NS_REFINED:
+        for name in NS_CHOSEN:
             torch.manual_seed(seed)
             model, train_seconds = _train(NS_MODELS[name], parts[0], parts[1], args, seed)
             result = {"seconds": train_seconds, **{f"{k}_64": v for k, v in _scores(model, parts[2]).items()},
@@ -461,8 +462,10 @@ def symmetries(args: Any) -> None:
                            test, args, refine=False, symmetries=augment)
     parts, seconds = _navier_stokes(args)
     for augment in ((), NS_SYMMETRIES):
-        _equation_rows(f"{_navier_stokes_title(args, seconds)}; augmentation {list(augment) or 'none'}",
-                       {name: NS_MODELS[name] for name in pair}, *parts, args, refine=False, symmetries=augment)
+        _equation_rows(f"{_navier_stokes_title(args, seconds)}; each FNO with the draw of its spectral weights that "
+                       f"its validation column chose in the equations section; augmentation "
+                       f"{list(augment) or 'none'}", {name: NS_MODELS[name] for name in NS_CHOSEN}, *parts, args,
+                       refine=False, symmetries=augment)
 
 
 def residual(args: Any) -> None:
