@@ -40,9 +40,12 @@ the initial weights and of the batches; the data are fixed).
    Navier–Stokes as 2 does it on Darcy: each FNO trained at 64×64, refined at 128×128 beside its control, tested
    at 128×128 on fresh samples of the same random field.
 
+9. ``lsm_budget`` (a run of its own, ``results/operators_lsm_budget.md``): ``lsm`` on Navier–Stokes given 1, 2 and 4
+   times our ``fno``'s training time.
+
 Run by hand: ``bash benchmarks/peers.sh && python benchmarks/operators.py`` (sections 1–3), then
 ``python benchmarks/operators.py --sections equations``, and likewise ``symmetries``, ``residual``, ``init``,
-``ns_refine``.
+``ns_refine``, ``lsm_budget``.
 (Not ``operator.py``: in ``benchmarks/`` that name would shadow the standard library's ``operator`` for every
 script.)
 """
@@ -301,10 +304,13 @@ def nsm(args: Any) -> None:
 
 
 def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, test: Pair, args: Any, *,
-                   refine: bool, budget: str | None = None, symmetries: tuple[str, ...] = ()) -> None:
+                   refine: bool, budget: str | None = None, shares: dict[str, float] | None = None,
+                   symmetries: tuple[str, ...] = ()) -> None:
     """One equation's rows: each model under the rule, 3 seeds; with ``refine`` each also ± spectral refinement
     (at the training grid) beside the control. ``budget`` names a model whose training seconds set the epochs of
-    ``lsm`` (equal training time). ``symmetries`` augment every model's training batches."""
+    the models in ``shares``: as many as fit in that many times its time (``lsm`` once, equal training time, unless
+    given). ``symmetries`` augment every model's training batches."""
+    shares = shares if shares is not None else {"lsm": 1.0} if budget is not None else {}
     print(f"\n### {title}")
     print("| model | parameters | epochs | train s | validation rel L2 | test rel L2 | test rel H1 |"
           + (" rel H1 refined (spectral H²) | rel H1 control (H1) |" if refine else ""))
@@ -314,10 +320,10 @@ def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, t
         seconds_per_epoch: dict[str, float] = {}
         for name, spec in models.items():
             epochs = args.epochs
-            if name == "lsm" and budget is not None:  # as many epochs as fit in the budget model's time
+            if name in shares:  # as many epochs as fit in its share of the budget model's time
                 probe = copy_args(args, epochs=1)
                 _, one = _train(spec, train, val, probe, seed)
-                epochs = max(1, round(seconds_per_epoch[budget] * args.epochs / one))
+                epochs = max(1, round(shares[name] * seconds_per_epoch[budget] * args.epochs / one))
             torch.manual_seed(seed)
             model, seconds = _train(spec, train, val, copy_args(args, epochs=epochs), seed, symmetries=symmetries)
             seconds_per_epoch[name] = seconds / epochs
@@ -446,6 +452,19 @@ def ns_refine(args: Any) -> None:
     _refinement_table(runs, 128)
 
 
+def lsm_budget(args: Any) -> None:
+    """``lsm`` on Navier–Stokes given 1, 2 and 4 times the training time of our ``fno`` (its validation-chosen draw):
+    whether ``lsm`` lacks time or accuracy there."""
+    parts, seconds = _navier_stokes(args)
+    fno, lsm = "fno, glorot init", NS_MODELS["lsm"]
+    multiples = {"lsm": 1.0, "lsm, 2× fno's time": 2.0, "lsm, 4× fno's time": 4.0}
+    _equation_rows(f"{_navier_stokes_title(args, seconds)}; our fno (glorot init, as its validation column chose "
+                   f"in the equations section) under the rule of that section, {args.epochs} epochs; lsm given as "
+                   f"many epochs as fit in 1, 2 and 4 times fno's training time (each a training of its own, the "
+                   f"cosine schedule over its epochs)", {fno: NS_MODELS[fno], **{name: lsm for name in multiples}},
+                   *parts, args, refine=False, budget=fno, shares=multiples)
+
+
 def symmetries(args: Any) -> None:
     """The equations' own symmetries as augmentation (the solvers check them: tests/operator), for the peer and
     ours, beside the same models without."""
@@ -494,7 +513,7 @@ def init(args: Any) -> None:
 
 
 SECTIONS = {"files": files, "zero_shot": zero_shot, "nsm": nsm, "equations": equations, "symmetries": symmetries,
-            "residual": residual, "init": init, "ns_refine": ns_refine}
+            "residual": residual, "init": init, "ns_refine": ns_refine, "lsm_budget": lsm_budget}
 
 
 def _arguments() -> Any:
@@ -520,7 +539,8 @@ if __name__ == "__main__":
     from _results import recorded
 
     arguments = _arguments()
-    # sections 4-8 are runs of their own, each in its results/operators_<section>.md
-    own = {name: f"operators_{name}" for name in ("equations", "symmetries", "residual", "init", "ns_refine")}
+    # sections 4-9 are runs of their own, each in its results/operators_<section>.md
+    own = {name: f"operators_{name}"
+           for name in ("equations", "symmetries", "residual", "init", "ns_refine", "lsm_budget")}
     with recorded(own.get(arguments.sections[0], "operators") if len(arguments.sections) == 1 else "operators"):
         main(arguments)
