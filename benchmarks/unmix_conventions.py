@@ -93,10 +93,10 @@ def network_scales(archetypal: dict[str, dict[str, float]]) -> None:
           + "; ".join(f"{name} {rmse:.4f} / {sad:.2f}°" for name, (rmse, sad) in floors.items()) + ")\n")
     print("| scale | " + " | ".join(SCENES) + " | both |")
     print("|---|" + "---|" * (len(SCENES) + 1))
+    scenes = {name: datasets.load(name) for name in SCENES}
     for bound in NETWORK_BOUNDS:
         cells, met = [], []
-        for name in SCENES:
-            scene = datasets.load(name)
+        for name, scene in scenes.items():
             e, a = methods.get("unmix", "autoencoder")(scale=bound, seed=0).unmix(scene["cube"],
                                                                                  scene.sizes["endmember"])
             scores = unmixing_scores(e, a, scene["endmembers"], scene["abundances"])
