@@ -16,7 +16,9 @@ stabilisation), mean ± std of the AUC over the seeds. The
 generator's settings were fixed before any detector ran on it; the detectors keep their defaults.
 
 Run by hand: ``bash benchmarks/peers.sh && python benchmarks/anomaly.py`` (about half an hour on 2 cores, most
-of it ``cvae``'s fifteen trainings).
+of it ``cvae``'s fifteen trainings). ``--scaling`` instead compares ``attribute``'s two scalings
+(``results/anomaly_scaling.md``, a minute): each selected on ``san_diego`` over :data:`ATTRIBUTE_GRID`, then the
+selected configurations on the five ABU scenes beside the peer's RX.
 """
 
 from __future__ import annotations
@@ -40,26 +42,70 @@ CVAE_SEEDS = (0, 1, 2)
 ATTRIBUTE_GRID = {"components": (2, 3, 5, 8), "area": (25, 50, 100, 200)}
 
 
-def attribute_selection() -> None:
-    """The selection of ``attribute``'s defaults: its ROC AUC on ``san_diego`` (not one of the scenes reported
-    below) over :data:`ATTRIBUTE_GRID`, the default marked."""
+def attribute_grid(scaling: str) -> dict[tuple[int, int], float]:
+    """``attribute``'s ROC AUC on ``san_diego`` over :data:`ATTRIBUTE_GRID` with ``scaling``."""
     from spectraflow import datasets, methods
     from spectraflow.metrics import roc_auc
 
     scene = datasets.load("san_diego")
+    return {(c, a): roc_auc(methods.get("anomaly", "attribute")(components=c, area=a, scaling=scaling)
+                            .scores(scene["cube"]), scene["anomaly_map"])
+            for c in ATTRIBUTE_GRID["components"] for a in ATTRIBUTE_GRID["area"]}
+
+
+def print_grid(auc: dict[tuple[int, int], float], marked: tuple[int, int]) -> None:
+    print("| components | " + " | ".join(f"area {a}" for a in ATTRIBUTE_GRID["area"]) + " |")
+    print("|---|" + "---|" * len(ATTRIBUTE_GRID["area"]))
+    for c in ATTRIBUTE_GRID["components"]:
+        cells = [f"**{auc[c, a]:.4f}**" if (c, a) == marked else f"{auc[c, a]:.4f}" for a in ATTRIBUTE_GRID["area"]]
+        print(f"| {c} | " + " | ".join(cells) + " |")
+    print()
+
+
+def scaling_comparison() -> None:
+    """``attribute`` with ``scaling`` "range" (the default) and "whitened": each one's components and area chosen on
+    ``san_diego`` alone, then the ROC AUC of both on the five ABU scenes, never used to choose anything."""
+    import spectral
+
+    from spectraflow import datasets, methods
+    from spectraflow.metrics import roc_auc
+
+    chosen = {}
+    for scaling in ("range", "whitened"):
+        auc = attribute_grid(scaling)
+        chosen[scaling] = max(auc, key=auc.__getitem__)
+        print(f"attribute, scaling {scaling!r}: ROC AUC on san_diego by components (rows) and area (columns), "
+              "** the highest (chosen):\n")
+        print_grid(auc, chosen[scaling])
+    columns = {f"attribute {s} ({c}, {a})": (s, c, a) for s, (c, a) in chosen.items()}
+    print("ROC AUC on the ABU scenes (none of them chose anything), the peer's RX beside:\n")
+    print("| scene | SPy rx | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    totals: dict[str, list[float]] = {name: [] for name in ["SPy rx", *columns]}
+    for name in datasets.ABU_SCENES:
+        scene = datasets.load(name)
+        cube, truth = scene["cube"], scene["anomaly_map"]
+        peer = roc_auc(spectral.rx(cube.values.astype(np.float64)), truth)
+        totals["SPy rx"].append(peer)
+        cells = []
+        for column, (s, c, a) in columns.items():
+            value = roc_auc(methods.get("anomaly", "attribute")(components=c, area=a, scaling=s).scores(cube), truth)
+            totals[column].append(value)
+            cells.append(f"{value:.4f}" + (" ✗" if value < peer else ""))
+        print(f"| {name} | {peer:.4f} | " + " | ".join(cells) + " |")
+    print("| **mean** | " + " | ".join(f"**{np.mean(v):.4f}**" for v in totals.values()) + " |")
+    print("\n✗: below the peer's RX on that scene.")
+
+
+def attribute_selection() -> None:
+    """The selection of ``attribute``'s defaults: its ROC AUC on ``san_diego`` (not one of the scenes reported
+    below) over :data:`ATTRIBUTE_GRID`, the default marked."""
+    from spectraflow import methods
+
     default = methods.get("anomaly", "attribute")()
     print("attribute's defaults, chosen on san_diego alone: its ROC AUC there by components (rows) and area "
           "(columns), ** the default:\n")
-    print("| components | " + " | ".join(f"area {a}" for a in ATTRIBUTE_GRID["area"]) + " |")
-    print("|---|" + "---|" * len(ATTRIBUTE_GRID["area"]))
-    for components in ATTRIBUTE_GRID["components"]:
-        cells = []
-        for area in ATTRIBUTE_GRID["area"]:
-            detector = methods.get("anomaly", "attribute")(components=components, area=area)
-            value = f"{roc_auc(detector.scores(scene['cube']), scene['anomaly_map']):.4f}"
-            cells.append(f"**{value}**" if detector == default else value)
-        print(f"| {components} | " + " | ".join(cells) + " |")
-    print()
+    print_grid(attribute_grid(default.scaling), (default.components, default.area))
 
 
 def main() -> None:
@@ -158,5 +204,13 @@ def eels_sweep(spectral: object) -> None:
 
 
 if __name__ == "__main__":
-    with recorded("anomaly"):
-        main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scaling", action="store_true", help="only compare attribute's two scalings")
+    if parser.parse_args().scaling:
+        with recorded("anomaly_scaling"):
+            scaling_comparison()
+    else:
+        with recorded("anomaly"):
+            main()

@@ -9,6 +9,7 @@ import pytest
 import xarray as xr
 
 from spectraflow import datasets, methods
+from spectraflow.errors import ConfigError
 from spectraflow.metrics import anomaly_scores, roc_auc, roc_curve
 
 
@@ -87,7 +88,8 @@ def test_local_rx_and_crd_against_a_pixel_by_pixel_reference() -> None:
     np.testing.assert_allclose(crd.scores(lazy).values, expected_crd, rtol=1e-6, atol=1e-9)
 
 
-def test_attribute_filter_finds_small_objects_and_tiles_agree() -> None:
+@pytest.mark.parametrize("scaling", ["range", "whitened"])
+def test_attribute_filter_finds_small_objects_and_tiles_agree(scaling: str) -> None:
     rng = np.random.default_rng()
     yy, xx = np.mgrid[0:64, 0:64]
     background = np.stack([np.sin(yy / 9.0), np.cos(xx / 7.0), np.sin((yy + xx) / 11.0)], axis=-1)
@@ -104,7 +106,7 @@ def test_attribute_filter_finds_small_objects_and_tiles_agree() -> None:
     while np.linalg.norm(background_span.T @ spectrum) < 2:
         spectrum = 3 * rng.standard_normal(8)
     values[truth] += spectrum
-    detector = methods.get("anomaly", "attribute")(area=16, halo=8)
+    detector = methods.get("anomaly", "attribute")(area=16, halo=8, scaling=scaling)
     scores = detector.scores(_cube(values))
     assert roc_auc(scores, truth) > 0.99
     # area filters are not local: tiles with a halo change the few pixels whose flat zone crosses a seam
@@ -112,6 +114,25 @@ def test_attribute_filter_finds_small_objects_and_tiles_agree() -> None:
     changed = np.abs(lazy - scores.values) > 1e-6 * scores.values.max()
     assert changed.mean() < 0.01 and np.abs(lazy - scores.values).max() < 0.08 * scores.values.max()
     assert roc_auc(lazy, truth) > 0.99
+
+
+def test_whitened_attribute_is_the_squared_residual_of_the_whitened_components() -> None:
+    """Independent reference: the leading components whitened with NumPy's covariance, their area opening and
+    closing residuals squared and summed (signs of the axes do not matter: opening and closing swap)."""
+    from skimage.morphology import area_closing, area_opening
+
+    rng = np.random.default_rng()
+    values = rng.standard_normal((40, 48, 6)) @ rng.standard_normal((6, 6)) + rng.standard_normal(6)
+    flat = values.reshape(-1, 6)
+    eigenvalues, vectors = np.linalg.eigh(np.cov(flat, rowvar=False))
+    order = np.argsort(eigenvalues)[::-1][:3]
+    pcs = ((flat - flat.mean(0)) @ (vectors[:, order] / np.sqrt(eigenvalues[order]))).reshape(40, 48, 3)
+    expected = sum((pcs[..., i] - area_opening(pcs[..., i], 9)) ** 2 + (area_closing(pcs[..., i], 9) - pcs[..., i]) ** 2
+                   for i in range(3))
+    scores = methods.get("anomaly", "attribute")(components=3, area=9, scaling="whitened").scores(_cube(values))
+    np.testing.assert_allclose(scores.values, expected, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ConfigError, match="scaling"):
+        methods.get("anomaly", "attribute")(scaling="minmax")
 
 
 @pytest.mark.parametrize(("name", "count", "bands"), [("abu_beach_2", 202, 193), ("abu_beach_3", 11, 188),
