@@ -1,6 +1,6 @@
-"""Generated collections of N scenes (128 x 128 x 224) through the pipeline flow, on a real Prefect server.
+"""Generated collections of N scenes (128 x 128 x 224 by default) through the pipeline flow, on a real Prefect server.
 
-    python benchmarks/collection.py [--scenes 1 10 50] [--speedup 4]
+    python benchmarks/collection.py [--scenes 1 10 50] [--speedup 4] [--size 128]
 
 For each N, in a fresh copy of the repository whose params.yaml declares N AVIRIS-like scenes (seeds 0..N-1,
 the default stages and methods, the first scene the one the learned models train on, ``collection.parallel:
@@ -16,6 +16,8 @@ on the K others (their five stages each, and the report) with ``collection.paral
 copies of that workspace. Twice: with the default ``compute.threads: null`` (a stage computes on every core when
 it runs alone, on half of them when two run: the serial run is not single-threaded) and with ``compute.threads:
 1`` (one thread per stage either way: what running scenes side by side gains by itself).
+``--size S`` generates scenes of S x S pixels instead (recorded in ``results/collection-S.md``): the overhead is
+about constant per stage, its share of a scene's compute falls as the scene grows.
 Floors (issue 19): overhead per scene <= 10 % of its compute, no-op ``dvc repro`` on 50 scenes <= 20 s,
 speed-up of 2 concurrent scenes over serial >= 1.6x.
 """
@@ -39,19 +41,21 @@ from spectraflow.collection import PER_SCENE_STAGES
 from spectraflow.testing.workspace import api_post, artifact_rows, copy_workspace, isolated_env, prefect_server, run
 
 REPO = Path(__file__).resolve().parents[1]
-SCENE = {"height": 128, "width": 128, "sensor": "aviris",
+SCENE = {"sensor": "aviris",
          "endmembers": ["vegetation", "soil", "water", "asphalt", "kaolinite"]}
 #: The stages run once per collection, beside the report
 ONCE = ("train_denoise", "train_operator")
 
 
-def declare(repo: Path, env: dict[str, str], scenes: int, parallel: int, threads: int | None = None) -> list[str]:
-    """Make ``repo``'s params.yaml declare ``scenes`` generated scenes (the first one the models' training scene, no
-    companion images); their names."""
+def declare(repo: Path, env: dict[str, str], scenes: int, parallel: int, size: int,
+            threads: int | None = None) -> list[str]:
+    """Make ``repo``'s params.yaml declare ``scenes`` generated scenes of ``size`` x ``size`` pixels (the first one
+    the models' training scene, no companion images); their names."""
     path = repo / "params.yaml"
     params = yaml.safe_load(path.read_text())
     names = [f"s{i:02d}" for i in range(scenes)]  # each scene its own copy of SCENE: params.yaml takes no aliases
-    params["synth"]["scenes"] = {name: {"seed": i, **copy.deepcopy(SCENE)} for i, name in enumerate(names)}
+    params["synth"]["scenes"] = {name: {"seed": i, "height": size, "width": size, **copy.deepcopy(SCENE)}
+                                 for i, name in enumerate(names)}
     params["collection"]["scenes"] = {name: {"source_dir": f"data/raw/{name}", "source": "scene.hdr",
                                              "ground_truth": "scene_groundtruth.nc",
                                              "unmix": {"n_endmembers": len(SCENE["endmembers"])}} for name in names}
@@ -128,11 +132,11 @@ def best_of(cmd: list[str], repo: Path, env: dict[str, str], times: int = 3) -> 
     return min(walls)
 
 
-def collection(work: Path, scenes: int, parallel: int) -> dict[str, Any]:
+def collection(work: Path, scenes: int, parallel: int, size: int) -> dict[str, Any]:
     # the server logs the database errors it answers 503 for (kept with --logs)
     env = isolated_env(work / "home") | {"PREFECT_SERVER_LOG_RETRYABLE_ERRORS": "true"}
     repo = copy_workspace(REPO, work / "repo", env)
-    names = declare(repo, env, scenes, parallel)
+    names = declare(repo, env, scenes, parallel, size)
     with prefect_server(env, work / "server") as url:
         wall = pipeline(repo, env, url)
         times = stage_times(url)
@@ -143,11 +147,11 @@ def collection(work: Path, scenes: int, parallel: int) -> dict[str, Any]:
             "noop_repro": best_of(["dvc", "repro"], repo, env), "status": best_of(["dvc", "status"], repo, env)}
 
 
-def speedup(work: Path, scenes: int, threads: int | None) -> tuple[float, float]:
+def speedup(work: Path, scenes: int, size: int, threads: int | None) -> tuple[float, float]:
     """The pipeline's wall time on ``scenes`` scenes' stages, one at a time and two at a time (see the module)."""
     env = isolated_env(work / "home")
     prepared = copy_workspace(REPO, work / "prepared", env)
-    first, *_ = declare(prepared, env, scenes + 1, parallel=1, threads=threads)
+    first, *_ = declare(prepared, env, scenes + 1, parallel=1, size=size, threads=threads)
     once = [f"{stage}@{first}" for stage in PER_SCENE_STAGES] + [f"train_unmix@{first}", *ONCE]
     run(["dvc", "repro", *once], prepared, env)
     walls = []
@@ -208,10 +212,11 @@ def main() -> None:
     parser.add_argument("--logs", type=Path, help="keep each collection run's Prefect server log in this directory")
     parser.add_argument("--speedup", type=int, default=4,
                         help="scenes of the serial / 2-concurrent comparison (0: none)")
+    parser.add_argument("--size", type=int, default=128, help="the scenes' height and width, pixels")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="sf-bench-collection-"))
     try:
-        print(f"machine: {os.cpu_count()} cores; scenes of {SCENE['height']} x {SCENE['width']} x 224 "
+        print(f"machine: {os.cpu_count()} cores; scenes of {args.size} x {args.size} x 224 "
               f"({SCENE['sensor']}), the default stages and methods; pipeline flow on a Prefect server")
         print()
         if args.scenes:
@@ -221,7 +226,7 @@ def main() -> None:
             print("|---|---|---|---|---|---|---|---|")
         largest: dict[str, Any] = {}
         for n in args.scenes:
-            r = collection(base / f"n{n}", n, parallel=2)
+            r = collection(base / f"n{n}", n, parallel=2, size=args.size)
             overhead = [seen - working for seen, working in zip(r["scene_seen"], r["scene_working"], strict=True)]
             ratio = statistics.fmean(overhead) / statistics.fmean(r["scene_working"])
             print(f"| {n} | {r['wall']:.0f} s | {mean_std(r['scene_seen'])} s | {mean_std(r['scene_working'])} s | "
@@ -245,7 +250,7 @@ def main() -> None:
         print("| compute.threads | serial (collection.parallel: 1) | two at a time (parallel: 2) | speed-up | floor |")
         print("|---|---|---|---|---|")
         for threads in (None, 1):
-            serial, concurrent = speedup(base / f"speedup-{threads}", k, threads)
+            serial, concurrent = speedup(base / f"speedup-{threads}", k, args.size, threads)
             label = "null (default: the cores shared among the stages running)" if threads is None else str(threads)
             print(f"| {label} | {serial:.0f} s | {concurrent:.0f} s | {serial / concurrent:.2f}x | >= 1.6x |",
                   flush=True)
@@ -257,5 +262,6 @@ def main() -> None:
 if __name__ == "__main__":
     from _results import recorded
 
-    with recorded("collection"):
+    size = sys.argv[sys.argv.index("--size") + 1] if "--size" in sys.argv else "128"
+    with recorded("collection" if size == "128" else f"collection-{size}"):
         main()
