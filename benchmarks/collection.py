@@ -16,8 +16,9 @@ on the K others (their five stages each, and the report) with ``collection.paral
 copies of that workspace. Twice: with the default ``compute.threads: null`` (a stage computes on every core when
 it runs alone, on half of them when two run: the serial run is not single-threaded) and with ``compute.threads:
 1`` (one thread per stage either way: what running scenes side by side gains by itself).
-``--size S`` generates scenes of S x S pixels instead (recorded in ``results/collection-S.md``): the overhead is
-about constant per stage, its share of a scene's compute falls as the scene grows.
+``--size S`` generates scenes of S x S pixels instead: the overhead is about constant per stage, its share of a
+scene's compute falls as the scene grows. Recorded in ``results/collection.md``; ``collection-S.md`` for another
+size, ``collection-speedup.md`` for a run of the speed-up alone (``--scenes`` with no number).
 Floors (issue 19): overhead per scene <= 10 % of its compute, no-op ``dvc repro`` on 50 scenes <= 20 s,
 speed-up of 2 concurrent scenes over serial >= 1.6x.
 """
@@ -206,14 +207,22 @@ def print_stages(times: dict[str, dict[str, float]], scenes: int) -> None:
     print_stage_table({name: [t] for name, t in worst})
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenes", type=int, nargs="*", default=[1, 10, 50])
     parser.add_argument("--logs", type=Path, help="keep each collection run's Prefect server log in this directory")
     parser.add_argument("--speedup", type=int, default=4,
                         help="scenes of the serial / 2-concurrent comparison (0: none)")
     parser.add_argument("--size", type=int, default=128, help="the scenes' height and width, pixels")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def results_name(args: argparse.Namespace) -> str:
+    """``collection``, ``-speedup`` when only the speed-up is measured, ``-<size>`` for other than 128 pixels."""
+    return "collection" + ("" if args.scenes else "-speedup") + ("" if args.size == 128 else f"-{args.size}")
+
+
+def main(args: argparse.Namespace) -> None:
     base = Path(tempfile.mkdtemp(prefix="sf-bench-collection-"))
     try:
         print(f"machine: {os.cpu_count()} cores; scenes of {args.size} x {args.size} x 224 "
@@ -262,6 +271,6 @@ def main() -> None:
 if __name__ == "__main__":
     from _results import recorded
 
-    size = sys.argv[sys.argv.index("--size") + 1] if "--size" in sys.argv else "128"
-    with recorded("collection" if size == "128" else f"collection-{size}"):
-        main()
+    parsed = arguments()
+    with recorded(results_name(parsed)):
+        main(parsed)
