@@ -43,9 +43,12 @@ the initial weights and of the batches; the data are fixed).
 9. ``lsm_budget`` (a run of its own, ``results/operators_lsm_budget.md``): ``lsm`` on Navier–Stokes given 1, 2 and 4
    times our ``fno``'s training time.
 
+10. ``lsm_patch`` (a run of its own, ``results/operators_lsm_patch.md``): ``lsm`` with ``patch=2`` against our
+    ``fno`` at equal training time on Navier–Stokes, each with the learning rate its validation column chooses.
+
 Run by hand: ``bash benchmarks/peers.sh && python benchmarks/operators.py`` (sections 1–3), then
 ``python benchmarks/operators.py --sections equations``, and likewise ``symmetries``, ``residual``, ``init``,
-``ns_refine``, ``lsm_budget``.
+``ns_refine``, ``lsm_budget``, ``lsm_patch``.
 (Not ``operator.py``: in ``benchmarks/`` that name would shadow the standard library's ``operator`` for every
 script.)
 """
@@ -305,12 +308,12 @@ def nsm(args: Any) -> None:
 
 def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, test: Pair, args: Any, *,
                    refine: bool, budget: str | None = None, shares: dict[str, float] | None = None,
-                   symmetries: tuple[str, ...] = ()) -> None:
+                   symmetries: tuple[str, ...] = (), lrs: dict[str, float] | None = None) -> Runs:
     """One equation's rows: each model under the rule, 3 seeds; with ``refine`` each also ± spectral refinement
     (at the training grid) beside the control. ``budget`` names a model whose training seconds set the epochs of
     the models in ``shares``: as many as fit in that many times its time. ``symmetries`` augment every model's
-    training batches."""
-    shares = shares or {}
+    training batches. ``lrs``: a learning rate for a model other than ``--lr``. Returns the runs."""
+    shares, lrs = shares or {}, lrs or {}
     print(f"\n### {title}")
     print("| model | parameters | epochs | train s | validation rel L2 | test rel L2 | test rel H1 |"
           + (" rel H1 refined (spectral H²) | rel H1 control (H1) |" if refine else ""))
@@ -325,7 +328,8 @@ def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, t
                 _, one = _train(spec, train, val, probe, seed)
                 epochs = max(1, round(shares[name] * seconds_per_epoch[budget] * args.epochs / one))
             torch.manual_seed(seed)
-            model, seconds = _train(spec, train, val, copy_args(args, epochs=epochs), seed, symmetries=symmetries)
+            model, seconds = _train(spec, train, val, copy_args(args, epochs=epochs, lr=lrs.get(name, args.lr)), seed,
+                                    symmetries=symmetries)
             seconds_per_epoch[name] = seconds / epochs
             result = {"parameters": sum(p.numel() for p in model.parameters()), "seconds": seconds,
                       "epochs": epochs, "val_rel_l2": _scores(model, val)["rel_l2"], **_scores(model, test)}
@@ -342,6 +346,7 @@ def _equation_rows(title: str, models: dict[str, Any], train: Pair, val: Pair, t
               f"{_cell(runs.column(name, 'rel_h1'))} |"
               + (f" {_cell(runs.column(name, 'sobolev_rel_h1'))} | {_cell(runs.column(name, 'h1_rel_h1'))} |"
                  if refine else ""), flush=True)
+    return runs
 
 
 def copy_args(args: Any, **changes: Any) -> Any:
@@ -465,6 +470,39 @@ def lsm_budget(args: Any) -> None:
                    *parts, args, refine=False, budget=fno, shares=multiples)
 
 
+#: the learning rates ``lsm_patch`` chooses from, for every model alike, by validation
+LSM_PATCH_LRS = (5e-3, 2e-3, 1e-3)
+
+
+def lsm_patch(args: Any) -> None:
+    """``lsm`` with its U-Net on the grid pooled 2 × 2 (``patch=2``: a quarter of the convolutions' cost, so about
+    2.4 times the epochs in the same time) against our ``fno`` at equal training time on Navier–Stokes. Both take
+    their learning rate from the same grid, chosen by the mean validation rel L2 over the seeds (at ``--lr`` lsm
+    with ``patch=2`` is unstable: 0.147 in a hand check, seed 0)."""
+    parts, seconds = _navier_stokes(args)
+    fno, lsm = "fno, glorot init", {"lsm": {**NS_MODELS["lsm"]["lsm"], "patch": 2}}
+    models = {f"{fno}, lr {lr:g}": NS_MODELS[fno] for lr in LSM_PATCH_LRS}
+    models |= {f"lsm patch 2, lr {lr:g}": lsm for lr in LSM_PATCH_LRS}
+    lrs = {name: float(name.rpartition("lr ")[2]) for name in models}
+    budget = f"{fno}, lr {args.lr:g}"
+    runs = _equation_rows(f"{_navier_stokes_title(args, seconds)}; our fno (glorot init, as its validation column "
+                          f"chose in the equations section), {args.epochs} epochs, and lsm with patch=2, as many "
+                          f"epochs as fit in the time of fno at lr {args.lr:g}; each at learning rates "
+                          f"{', '.join(f'{lr:g}' for lr in LSM_PATCH_LRS)} (the cosine schedule from there), the rest "
+                          "the rule of the equations section", models, *parts, args, refine=False, budget=budget,
+                          shares={name: 1.0 for name in models if name.startswith("lsm")}, lrs=lrs)
+    print("\neach model at the learning rate with the lowest mean validation rel L2 over the seeds (test columns never "
+          "used to choose):\n")
+    print("| model | chosen lr | train s | validation rel L2 | test rel L2 | test rel H1 |")
+    print("|---|---|---|---|---|---|")
+    for base in (fno, "lsm patch 2"):
+        names = [name for name in runs.rows if name.startswith(f"{base}, lr")]
+        best = min(names, key=lambda name: float(np.mean(runs.column(name, "val_rel_l2"))))
+        print(f"| {base} | {lrs[best]:g} | {_cell(runs.column(best, 'seconds'), 1)} | "
+              f"{_cell(runs.column(best, 'val_rel_l2'))} | {_cell(runs.column(best, 'rel_l2'))} | "
+              f"{_cell(runs.column(best, 'rel_h1'))} |")
+
+
 def symmetries(args: Any) -> None:
     """The equations' own symmetries as augmentation (the solvers check them: tests/operator), for the peer and
     ours, beside the same models without."""
@@ -513,7 +551,8 @@ def init(args: Any) -> None:
 
 
 SECTIONS = {"files": files, "zero_shot": zero_shot, "nsm": nsm, "equations": equations, "symmetries": symmetries,
-            "residual": residual, "init": init, "ns_refine": ns_refine, "lsm_budget": lsm_budget}
+            "residual": residual, "init": init, "ns_refine": ns_refine, "lsm_budget": lsm_budget,
+            "lsm_patch": lsm_patch}
 
 
 def _arguments() -> Any:
@@ -541,6 +580,6 @@ if __name__ == "__main__":
     arguments = _arguments()
     # sections 4-9 are runs of their own, each in its results/operators_<section>.md
     own = {name: f"operators_{name}"
-           for name in ("equations", "symmetries", "residual", "init", "ns_refine", "lsm_budget")}
+           for name in ("equations", "symmetries", "residual", "init", "ns_refine", "lsm_budget", "lsm_patch")}
     with recorded(own.get(arguments.sections[0], "operators") if len(arguments.sections) == 1 else "operators"):
         main(arguments)

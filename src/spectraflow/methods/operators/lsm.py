@@ -95,14 +95,15 @@ class LSM(OperatorModel):
     tokens: int
     basis: int
     padding: str
+    patch: int
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, dim: int = 2, width: int = 32, levels: int = 3,
-                 heads: int = 4, tokens: int = 4, basis: int = 12, padding: str = "zeros",
+                 heads: int = 4, tokens: int = 4, basis: int = 12, padding: str = "zeros", patch: int = 1,
                  residual: bool = False) -> None:
         if dim != 2:
             self._fail("dim", dim, "2 (latent spectral models here are 2-D)")
         super().__init__(in_channels, out_channels, dim, residual=residual, width=width, levels=levels, heads=heads,
-                         tokens=tokens, basis=basis)
+                         tokens=tokens, basis=basis, patch=patch)
         self._option("padding", padding, PADDINGS, "circular for a periodic domain")
         if width % heads:
             self._fail("heads", heads, f"a divisor of width={width}")
@@ -114,7 +115,8 @@ class LSM(OperatorModel):
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         coordinates = grid_coordinates(tuple(x.shape[2:]), x.shape[0], x.device, x.dtype)
-        h = self.lift(torch.cat([x, coordinates], dim=1))
+        lifted = self.lift(torch.cat([x, coordinates], dim=1))
+        h = functional.avg_pool2d(lifted, self.patch, ceil_mode=True) if self.patch > 1 else lifted
         skips = []
         for level, (encode, latent) in enumerate(zip(self.encode, self.latent, strict=True)):
             if level:
@@ -124,4 +126,6 @@ class LSM(OperatorModel):
         for decode, skip in zip(self.decode, reversed(skips[:-1]), strict=True):
             h = functional.interpolate(h, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             h = decode(torch.cat([h, skip], dim=1))
+        if self.patch > 1:  # back to the grid, beside the lifted input at full resolution
+            h = functional.interpolate(h, size=lifted.shape[-2:], mode="bilinear", align_corners=False) + lifted
         return self.project(h)
