@@ -166,20 +166,24 @@ def test_latent_spectral_block_matches_its_formulas_in_numpy() -> None:
     np.testing.assert_allclose(block(x).detach().numpy(), expected, atol=1e-10)
 
 
-def test_lsm_takes_any_grid_and_learns_a_smoothing_operator() -> None:
-    """u = a Fourier multiplier of a, on grids that are not powers of two."""
-    model = methods.get("operator", "lsm")(width=8, heads=2, levels=2)
+@pytest.mark.parametrize("patch", [1, 2])
+def test_lsm_takes_any_grid_and_learns_a_smoothing_operator(patch: int) -> None:
+    """u = a Fourier multiplier of a, on grids that are not powers of two; ``patch=2`` runs the U-Net on the grid
+    pooled 2 × 2 and returns to the grid."""
+    model = methods.get("operator", "lsm")(width=8, heads=2, levels=2, patch=patch)
     assert model(torch.randn(2, 1, 21, 13)).shape == (2, 1, 21, 13)
-    periodic = methods.get("operator", "lsm")(width=8, heads=2, levels=2, padding="circular")
-    assert periodic.config["padding"] == "circular"
+    periodic = methods.get("operator", "lsm")(width=8, heads=2, levels=2, padding="circular", patch=patch)
+    assert periodic.config["padding"] == "circular" and periodic.config["patch"] == patch
     with pytest.raises(ConfigError, match="padding"):
         methods.get("operator", "lsm")(padding="mirror")
+    with pytest.raises(ConfigError, match="patch"):
+        methods.get("operator", "lsm")(patch=0)
     rng = np.random.default_rng(0)
     a = rng.normal(size=(96, 1, 20, 20)).astype(np.float32)
     k = np.fft.fftfreq(20) * 20
     multiplier = 1.0 / (1.0 + (k[:, None] ** 2 + k[None, :] ** 2) / 4.0)
     u = np.fft.ifft2(np.fft.fft2(a) * multiplier).real.astype(np.float32)
-    trained, history = train_operator({"lsm": {"width": 16, "heads": 2, "levels": 2}}, (a[:80], u[:80]),
+    trained, history = train_operator({"lsm": {"width": 16, "heads": 2, "levels": 2, "patch": patch}}, (a[:80], u[:80]),
                                       (a[80:], u[80:]), train=TrainConfig(epochs=15, lr=5e-3), loss="l2",
                                       progress=False)
     assert evaluate_operator(trained, a[80:], u[80:])["rel_l2"] < 0.5 * history.rows[0]["val_rel_l2"]
