@@ -167,7 +167,9 @@ def test_cvae_learns_the_background_and_flags_planted_spectra() -> None:
     detector = methods.get("anomaly", "cvae")(epochs=6, steps=6, batch_size=8, device="cpu", members=1)
     scores = detector.scores(_cube(cube.astype(np.float32)))
     assert scores.dims == ("y", "x") and roc_auc(scores, truth) >= 0.95
-    np.testing.assert_array_equal(detector.scores(_cube(cube.astype(np.float32))).values, scores.values)
+    # the same seed, the same network: equal to float32 rounding (in one full-suite run the two trainings differed
+    # by 1e-5 relative, as a different order of summation in a threaded kernel makes; another seed differs by far more)
+    np.testing.assert_allclose(detector.scores(_cube(cube.astype(np.float32))).values, scores.values, rtol=1e-4)
     # an ensemble: its first member is that network, and it averages its members' standardised scores
     pair = methods.get("anomaly", "cvae")(epochs=6, steps=6, batch_size=8, device="cpu", members=2)
     second = methods.get("anomaly", "cvae")(epochs=6, steps=6, batch_size=8, device="cpu", members=1,
