@@ -475,8 +475,8 @@ LSM_PATCH_LRS = (1e-2, 5e-3, 2e-3, 1e-3)
 
 
 def lsm_patch(args: Any) -> None:
-    """``lsm`` with its U-Net on the grid pooled 2 × 2 (``patch=2``: a quarter of the convolutions' cost, so about
-    2.4 times the epochs in the same time) against our ``fno`` at equal training time on Navier–Stokes. Both take
+    """``lsm`` with its U-Net on a grid of 2 × 2 patches (``patch=2``: a quarter of the convolutions' cost, so about
+    twice the epochs in the same time) against our ``fno`` at equal training time on Navier–Stokes. Both take
     their learning rate from the same grid, chosen by the mean validation rel L2 over the seeds."""
     parts, seconds = _navier_stokes(args)
     fno, lsm = "fno, glorot init", {"lsm": {**NS_MODELS["lsm"]["lsm"], "patch": 2}}

@@ -168,12 +168,13 @@ def test_latent_spectral_block_matches_its_formulas_in_numpy() -> None:
 
 @pytest.mark.parametrize("patch", [1, 2])
 def test_lsm_takes_any_grid_and_learns_a_smoothing_operator(patch: int) -> None:
-    """u = a Fourier multiplier of a, on grids that are not powers of two; ``patch=2`` runs the U-Net on the grid
-    pooled 2 × 2 and returns to the grid."""
+    """u = a Fourier multiplier of a, on grids that are not powers of two; ``patch=2`` runs the U-Net on a grid of
+    2 × 2 patches (an odd grid padded up, with zeros or periodically) and returns to the grid."""
     model = methods.get("operator", "lsm")(width=8, heads=2, levels=2, patch=patch)
     assert model(torch.randn(2, 1, 21, 13)).shape == (2, 1, 21, 13)
     periodic = methods.get("operator", "lsm")(width=8, heads=2, levels=2, padding="circular", patch=patch)
     assert periodic.config["padding"] == "circular" and periodic.config["patch"] == patch
+    assert periodic(torch.randn(2, 1, 21, 13)).shape == (2, 1, 21, 13)
     with pytest.raises(ConfigError, match="padding"):
         methods.get("operator", "lsm")(padding="mirror")
     with pytest.raises(ConfigError, match="patch"):

@@ -19,13 +19,14 @@ read-back starts at zero, so training starts from the U-Net and adds the latent 
 normalising the tokens before their expansion, training on Darcy diverged in one seed of two). 2-D only, as in
 [1]_'s grid benchmarks.
 
-``patch`` > 1 runs the U-Net on the lifted field average-pooled ``patch`` × ``patch``, then interpolates back to the
-grid (bilinear) and adds the lifted field before the pointwise projection. At 2 the convolutions cost a quarter, and
-about 2.4 times the epochs fit in the same time. On Navier–Stokes 64×64 in ``fno``'s training time
-(``benchmarks/results/operators_lsm_patch.md``, each model at the learning rate its validation chose) it reaches
-0.049 relative L2, against 0.128 with ``patch=1`` and ``fno``'s 0.047. Its relative H1 is worse, 0.084 against 0.061,
-because the finest scales come from the interpolation. It needs a lower learning rate than ``fno`` (2e-3; unstable at
-5e-3). The default stays 1 (a 16×16 Darcy grid has little to pool).
+``patch`` > 1 runs the U-Net on a coarser grid of patches: a ``patch`` × ``patch``-strided convolution embeds the
+lifted field (its grid padded up to a multiple of ``patch``), a transposed convolution of the same stride brings the
+U-Net's output back to the grid, and the lifted field is added before the pointwise projection. The convolutions then
+cost a quarter at 2, so about twice the epochs fit in the same time, and the embedding learns what each patch keeps of
+its points (average pooling and bilinear interpolation back lost the finest scales: relative H1 0.084 where ``fno`` has
+0.061). On Navier–Stokes 64×64 in ``fno``'s training time (``benchmarks/results/operators_lsm_patch.md``, each model
+at the learning rate its validation chose) see the README for the figures. It needs a lower learning rate than
+``fno`` (2e-3). The default stays 1 (a 16×16 Darcy grid has little to pool).
 
 References
 ----------
@@ -120,11 +121,14 @@ class LSM(OperatorModel):
         self.latent = nn.ModuleList(LatentSpectralBlock(width, heads, tokens, basis) for _ in range(levels + 1))
         self.decode = nn.ModuleList(_conv_block(2 * width, width, padding) for _ in range(levels))
         self.project = nn.Sequential(nn.Conv2d(width, 2 * width, 1), nn.GELU(), nn.Conv2d(2 * width, out_channels, 1))
+        if patch > 1:  # the grid of patches the U-Net runs on, and back
+            self.embed = nn.Conv2d(width, width, patch, stride=patch)
+            self.unembed = nn.ConvTranspose2d(width, width, patch, stride=patch)
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         coordinates = grid_coordinates(tuple(x.shape[2:]), x.shape[0], x.device, x.dtype)
         lifted = self.lift(torch.cat([x, coordinates], dim=1))
-        h = functional.avg_pool2d(lifted, self.patch, ceil_mode=True) if self.patch > 1 else lifted
+        h = self._embed(lifted) if self.patch > 1 else lifted
         skips = []
         for level, (encode, latent) in enumerate(zip(self.encode, self.latent, strict=True)):
             if level:
@@ -134,6 +138,15 @@ class LSM(OperatorModel):
         for decode, skip in zip(self.decode, reversed(skips[:-1]), strict=True):
             h = functional.interpolate(h, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             h = decode(torch.cat([h, skip], dim=1))
-        if self.patch > 1:  # back to the grid, beside the lifted input at full resolution
-            h = functional.interpolate(h, size=lifted.shape[-2:], mode="bilinear", align_corners=False) + lifted
+        if self.patch > 1:  # back to the grid (cropping the padding), beside the lifted input at full resolution
+            h = self.unembed(h)[..., :lifted.shape[-2], :lifted.shape[-1]] + lifted
         return self.project(h)
+
+    def _embed(self, lifted: torch.Tensor) -> torch.Tensor:
+        """The lifted field as a grid of patches, its edges padded up to a multiple of ``patch`` (periodically on a
+        torus, with zeros on a bounded domain)."""
+        rows, columns = (-size % self.patch for size in lifted.shape[-2:])
+        if rows or columns:
+            lifted = functional.pad(lifted, (0, columns, 0, rows),
+                                    mode="circular" if self.padding == "circular" else "constant")
+        return self.embed(lifted)
