@@ -471,7 +471,7 @@ def lsm_budget(args: Any) -> None:
 
 
 #: the learning rates ``lsm_patch`` chooses from, for every model alike, by validation
-LSM_PATCH_LRS = (1e-2, 5e-3, 2e-3, 1e-3)
+LSM_PATCH_LRS = (5e-2, 2e-2, 1e-2, 5e-3, 2e-3, 1e-3)
 
 
 def lsm_patch(args: Any) -> None:
