@@ -578,7 +578,7 @@ if __name__ == "__main__":
     from _results import recorded
 
     arguments = _arguments()
-    # sections 4-9 are runs of their own, each in its results/operators_<section>.md
+    # sections 4-10 are runs of their own, each in its results/operators_<section>.md
     own = {name: f"operators_{name}"
            for name in ("equations", "symmetries", "residual", "init", "ns_refine", "lsm_budget", "lsm_patch")}
     with recorded(own.get(arguments.sections[0], "operators") if len(arguments.sections) == 1 else "operators"):

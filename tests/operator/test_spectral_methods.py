@@ -175,6 +175,11 @@ def test_lsm_takes_any_grid_and_learns_a_smoothing_operator(patch: int) -> None:
     periodic = methods.get("operator", "lsm")(width=8, heads=2, levels=2, padding="circular", patch=patch)
     assert periodic.config["padding"] == "circular" and periodic.config["patch"] == patch
     assert periodic(torch.randn(2, 1, 21, 13)).shape == (2, 1, 21, 13)
+    if patch > 1:  # the odd grid's patches: wrapped around on the torus, zeros beyond a bounded domain's edge
+        field = torch.randn(2, 8, 21, 13)
+        for lsm, mode in ((periodic, "wrap"), (model, "constant")):
+            padded = torch.from_numpy(np.pad(field.numpy(), ((0, 0), (0, 0), (0, 1), (0, 1)), mode=mode))
+            torch.testing.assert_close(lsm._embed(field), lsm.embed(padded))
     with pytest.raises(ConfigError, match="padding"):
         methods.get("operator", "lsm")(padding="mirror")
     with pytest.raises(ConfigError, match="patch"):

@@ -26,8 +26,8 @@ cost a quarter at 2, so about twice the epochs fit in the same time, and the emb
 its points. On Navier–Stokes 64×64 in ``fno``'s training time (``benchmarks/results/operators_lsm_patch.md``, each
 model at the learning rate its validation chose) it reaches 0.044 relative L2 and 0.053 relative H1, against
 ``fno``'s 0.047 and 0.061; average pooling and bilinear interpolation back, in place of the learned patches, lost the
-finest scales (0.049 and 0.084). It needs a lower learning rate than ``fno`` (2e-3; unstable at 5e-3). The default
-stays 1 (a 16×16 Darcy grid has little to pool).
+finest scales (0.049 and 0.084, that file as of commit 1db8a55). It needs a lower learning rate than ``fno`` (2e-3;
+0.084 at 5e-3, diverging from 1e-2 up). The default stays 1 (a 16×16 Darcy grid has little to pool).
 
 References
 ----------
