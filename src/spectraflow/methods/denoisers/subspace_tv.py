@@ -95,9 +95,12 @@ class SubspaceTV(SubspaceDenoiser):
     weight: float = 0.7
     iterations: int = 100
     noise_std: tuple[float, ...] | None = None  # per band, in the cube's units; estimated when None
+    sparse: bool = False  # first repair stuck values, stripes, dead lines and impulses (mixed noise; ._sparse)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not isinstance(self.sparse, bool):
+            self._fail("sparse", self.sparse, "true (repair sparse corruption first: mixed noise) or false")
         if self.subspace is not None and self.subspace < 1:
             self._fail("subspace", self.subspace, "a positive integer or null (HySime)")
         if not self.weight > 0:
@@ -105,6 +108,13 @@ class SubspaceTV(SubspaceDenoiser):
 
     def bytes_per_voxel(self, bands: int) -> float:
         return 20.0  # measured: the float32 window, the copies dask assembles and crops, the float32 result
+
+    def restore(self, noisy: Any) -> Any:
+        if self.sparse:
+            from ._sparse import find_sparse_corruption
+
+            noisy = find_sparse_corruption(noisy).repair(noisy)
+        return super().restore(noisy)
 
     def subspace_of(self, noisy: Any) -> WhitenedSubspace:
         """Steps 1–2: the noise estimate, whitening and signal subspace of ``noisy``, in one streaming pass."""
