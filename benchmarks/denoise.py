@@ -165,6 +165,11 @@ def _row(label: str, runs: list[tuple[dict[str, float], float]]) -> str:
     return f"{label} | {stat('mpsnr', 2)} | {stat('mssim', 3)} | {stat('sam', 2)} | {seconds.mean():.1f} |"
 
 
+def _scores(noisy: xr.DataArray, clean: np.ndarray, method: str, **config: object) -> dict[str, float]:
+    """MPSNR, MSSIM, SAM of ``method`` (with ``config``) on ``noisy`` against ``clean``."""
+    return denoising_scores(methods.get("denoise", method)(**config).denoise(noisy).values, clean)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -217,10 +222,8 @@ def main() -> None:
                     runs.setdefault(name, []).append((denoising_scores(out, clean), time.perf_counter() - start))
                 for name, (method, config) in {**configs, **per_seed[seed]}.items():
                     start = time.perf_counter()
-                    out = methods.get("denoise", method)(**config).denoise(
-                        xr.DataArray(noisy, dims=("y", "x", "band"))).values
-                    runs.setdefault(f"spectraflow {name}", []).append(
-                        (denoising_scores(out, clean), time.perf_counter() - start))
+                    scores = _scores(xr.DataArray(noisy, dims=("y", "x", "band")), clean, method, **config)
+                    runs.setdefault(f"spectraflow {name}", []).append((scores, time.perf_counter() - start))
             mean = partial(_mean, runs)
             best_peer = max(peers, key=mean)
             ours = [name for name in runs if name.startswith("spectraflow")]
@@ -247,10 +250,6 @@ def main() -> None:
 
 SUBSPACE_CANDIDATES = (4, 6, 8, 10)
 SELECTION_NOISE_SEED = 7  # none of the training draws' seeds (seed + 1000 × case + draw)
-
-
-def _scores(noisy: xr.DataArray, clean: np.ndarray, method: str, **config: object) -> dict[str, float]:
-    return denoising_scores(methods.get("denoise", method)(**config).denoise(noisy).values, clean)
 
 
 def training_scene_checks(learned: Path) -> None:
