@@ -10,6 +10,7 @@ import xarray as xr
 
 from spectraflow import methods
 from spectraflow.errors import ConfigError
+from spectraflow.methods.denoisers import _sparse as sparse
 from spectraflow.methods.denoisers._sparse import find_sparse_corruption
 from spectraflow.metrics import mpsnr, sam
 from spectraflow.synth import add_noise, synthetic_scene
@@ -64,12 +65,15 @@ def test_gaussian_noise_and_integer_data_pass_through() -> None:
     assert corruption.dead[17, 4] and corruption.dead.sum() == 1
 
 
-def test_the_lazy_repair_equals_the_in_memory_one() -> None:
+def test_the_lazy_repair_equals_the_in_memory_one(monkeypatch: pytest.MonkeyPatch) -> None:
     clean = _clean(6)
     noisy = add_noise(clean, "mixture", 6).astype(np.float32)
     corruption = find_sparse_corruption(noisy)
     lazy = corruption.repair(da.from_array(noisy, chunks=(24, 20, -1)))  # blocks that cut the columns
     np.testing.assert_allclose(lazy.compute(), corruption.repair(noisy), atol=1e-4)  # IRLS in float32, by block
+    whole = corruption._repair_window(noisy, 0)  # in memory it goes by strips of rows: the same as at once
+    monkeypatch.setattr(sparse, "STRIP_VOXELS", 5 * noisy.shape[1] * noisy.shape[2])
+    np.testing.assert_allclose(corruption.repair(noisy), whole, atol=1e-4)
     # whole denoisers, in memory and on a chunked cube
     method = methods.get("denoise", "subspace_tv")(sparse=True)
     eager = method.denoise(xr.DataArray(noisy, dims=("y", "x", "band"))).values

@@ -33,6 +33,8 @@ from .robust_subspace_tv import RobustSubspace, RobustSubspaceTV, robust_noise_s
 
 __all__ = ["SparseCorruption", "find_sparse_corruption"]
 
+STRIP_VOXELS = 2**22  # voxels per strip of rows repaired at once in memory (16 MiB of float32)
+
 
 @dataclass(frozen=True)
 class SparseCorruption:
@@ -60,8 +62,13 @@ class SparseCorruption:
         """``noisy`` ``(y, x, band)`` with the corrupted entries replaced: NumPy for NumPy, lazy for dask."""
         import dask.array as da
 
-        if not isinstance(noisy, da.Array):
-            return self._repair_window(np.asarray(noisy, dtype=np.float32), 0)
+        if not isinstance(noisy, da.Array):  # in strips of rows: the fit's temporaries stay small
+            noisy = np.asarray(noisy)
+            repaired = np.empty(noisy.shape, dtype=np.float32)
+            rows = max(1, STRIP_VOXELS // (noisy.shape[1] * noisy.shape[2]))
+            for y in range(0, noisy.shape[0], rows):
+                repaired[y:y + rows] = self._repair_window(noisy[y:y + rows].astype(np.float32), 0)
+            return repaired
         data = noisy.rechunk({2: -1})
 
         def block(window: np.ndarray, block_info: dict | None = None) -> np.ndarray:
