@@ -248,6 +248,7 @@ def main() -> None:
                 print(f"| {scene} | {label} | **{ahead} − {behind}** | **{np.mean(gains):+.2f} ± "
                       f"{np.std(gains):.2f}** | | {sam_verdict} | |", flush=True)
 
+
 SUBSPACE_CANDIDATES = (4, 6, 8, 10)
 SELECTION_NOISE_SEED = 7  # none of the training draws' seeds (seed + 1000 × case + draw)
 
@@ -268,7 +269,6 @@ def training_scene_checks(learned: Path) -> None:
         for label, case, options in CASES:
             noisy = xr.DataArray(add_noise(clean, case, SELECTION_NOISE_SEED, **options), dims=("y", "x", "band"))
             scores = partial(_scores, noisy, clean)
-
             if case == "mixture":
                 runs = {"robust_subspace_tv": scores("robust_subspace_tv"),
                         "subspace_tv + sparse": scores("subspace_tv", sparse=True),
@@ -297,6 +297,7 @@ def training_scene_checks(learned: Path) -> None:
           "learned + sparse − robust |")
     print("|---|---|---|---|---|")
     print("\n".join(mixture))
+
 
 if __name__ == "__main__":
     from _results import recorded

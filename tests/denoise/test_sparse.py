@@ -13,18 +13,14 @@ from spectraflow.errors import ConfigError
 from spectraflow.methods.denoisers import _sparse as sparse
 from spectraflow.methods.denoisers._sparse import find_sparse_corruption
 from spectraflow.metrics import mpsnr, sam
-from spectraflow.synth import add_noise, synthetic_scene
+from spectraflow.synth import add_noise
 
-
-def _clean(seed: int) -> np.ndarray:
-    scene = synthetic_scene(seed, height=64, width=64)
-    clean = scene["cube"].isel(band=np.flatnonzero(scene["good_band"].values)).values.astype(np.float64)
-    return (clean - clean.min()) / (clean.max() - clean.min())
+from . import scaled_scene
 
 
 @pytest.mark.parametrize("seed", [3, 4])
 def test_the_repair_finds_the_planted_corruption(seed: int) -> None:
-    clean = _clean(seed)
+    clean = scaled_scene(seed)
     noisy = add_noise(clean, "mixture", seed)
     gaussian = add_noise(clean, "noniid", seed)  # the same Gaussian draw: what the mixture adds beyond it is known
     planted = np.abs(noisy - gaussian) > 1e-6
@@ -50,7 +46,7 @@ def test_the_repair_finds_the_planted_corruption(seed: int) -> None:
 
 
 def test_gaussian_noise_and_integer_data_pass_through() -> None:
-    clean = _clean(5)
+    clean = scaled_scene(5)
     gaussian = add_noise(clean, "noniid", 5)
     assert (np.abs(find_sparse_corruption(gaussian).repair(gaussian) - gaussian) > 1e-6).mean() < 0.01
     # integer counts repeat every value; only a planted dead line and saturated pixels are stuck
@@ -66,7 +62,7 @@ def test_gaussian_noise_and_integer_data_pass_through() -> None:
 
 
 def test_the_lazy_repair_equals_the_in_memory_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    clean = _clean(6)
+    clean = scaled_scene(6)
     noisy = add_noise(clean, "mixture", 6).astype(np.float32)
     corruption = find_sparse_corruption(noisy)
     lazy = corruption.repair(da.from_array(noisy, chunks=(24, 20, -1)))  # blocks that cut the columns
@@ -83,7 +79,7 @@ def test_the_lazy_repair_equals_the_in_memory_one(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_repaired_subspace_tv_beats_robust_subspace_tv_on_mixed_noise(seed: int) -> None:
-    clean = _clean(7)
+    clean = scaled_scene(7)
     noisy = xr.DataArray(add_noise(clean, "mixture", seed), dims=("y", "x", "band"))
     repaired = methods.get("denoise", "subspace_tv")(sparse=True).denoise(noisy).values
     robust = methods.get("denoise", "robust_subspace_tv")().denoise(noisy).values

@@ -21,13 +21,9 @@ from spectraflow.preprocess import PatchConfig, parse_steps, preprocess_store
 from spectraflow.synth import add_noise, synthetic_scene
 from spectraflow.train import TrainConfig, read_checkpoint, save_checkpoint
 
+from . import scaled_scene
+
 NOISE = {"case": "gaussian", "sigma": 40}  # the noise of the tests; the prior trains on it and on non-i.i.d. noise
-
-
-def _scene(seed: int, size: int = 64) -> np.ndarray:
-    scene = synthetic_scene(seed, height=size, width=size)
-    clean = scene["cube"].isel(band=np.flatnonzero(scene["good_band"].values)).values.astype(np.float64)
-    return (clean - clean.min()) / (clean.max() - clean.min())
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +45,7 @@ def test_an_untrained_prior_is_the_classical_method(tmp_path: Path) -> None:
     save_checkpoint(tmp_path / "m", build_prior(width=8, depth=3).state_dict(),
                     {"family": "denoise", "name": "subspace_learned", "config": {"width": 8, "depth": 3}})
     learned = methods.get("denoise", "subspace_learned")
-    clean = _scene(7)
+    clean = scaled_scene(7)
     noisy = xr.DataArray(add_noise(clean, seed=0, **NOISE), dims=("y", "x", "band"))
     out = learned(checkpoint=str(tmp_path / "m")).denoise(noisy)
     assert type(learned.estimator()).name == "subspace_tv"
@@ -65,7 +61,7 @@ def test_trained_on_one_scene_it_beats_the_classical_method_on_others(trained: t
     meta, _ = read_checkpoint(model, family="denoise")
     assert meta["name"] == "subspace_learned" and meta["config"] == {"width": 16, "depth": 5}
     for seed in (11, 12):  # scenes the prior never saw, fresh noise
-        clean = _scene(seed)
+        clean = scaled_scene(seed)
         noisy = xr.DataArray(add_noise(clean, seed=seed, **NOISE), dims=("y", "x", "band"))
         learned = methods.get("denoise", "subspace_learned")(checkpoint=str(model)).denoise(noisy).values
         plain = methods.get("denoise", "subspace_tv")().denoise(noisy).values  # at its own defaults
@@ -74,7 +70,7 @@ def test_trained_on_one_scene_it_beats_the_classical_method_on_others(trained: t
 
 def test_tiles_of_a_lazy_cube_match_the_whole_cube(trained: tuple[Path, object]) -> None:
     model, _ = trained
-    clean = _scene(13)
+    clean = scaled_scene(13)
     noisy = xr.DataArray(add_noise(clean, seed=1, **NOISE), dims=("y", "x", "band"))
     denoiser = methods.get("denoise", "subspace_learned")
     whole = denoiser(checkpoint=str(model)).denoise(noisy).values
@@ -115,7 +111,7 @@ def test_sure_estimates_the_error_without_the_clean_image() -> None:
 
 
 def test_self_supervised_training_learns_from_the_noisy_scene_alone(tmp_path: Path) -> None:
-    clean = _scene(11, 96)
+    clean = scaled_scene(11, 96)
     noisy = add_noise(clean, seed=11, **NOISE).astype(np.float32)
     coords = {"wavelength": ("band", np.linspace(400.0, 2500.0, noisy.shape[2])),
               "good_band": ("band", np.ones(noisy.shape[2], bool))}

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .robust_subspace_tv import RobustSubspace, RobustSubspaceTV, robust_noise_std
+from .robust_subspace_tv import RobustSubspace, RobustSubspaceTV
 
 __all__ = ["SparseCorruption", "find_sparse_corruption"]
 
@@ -92,9 +92,8 @@ def find_sparse_corruption(noisy: Any, *, threshold: float = 3.0, subspace: int 
     from ...blocks import sample_rows
 
     rows, sample = sample_rows(noisy, max_pixels)
-    space = RobustSubspaceTV(subspace=subspace, max_pixels=max_pixels).subspace_of(noisy)
-    sigma = robust_noise_std(sample)
-    sigma = np.maximum(sigma, 1e-6 * max(float(np.abs(sample).max()), 1e-12))
+    space = RobustSubspaceTV(subspace=subspace, max_pixels=max_pixels).fit(sample)
+    sigma = 1.0 / space.whiten.astype(np.float64)  # the fit's own noise σ
     residual = sample - space.cube(space.eigen_images(sample.astype(np.float32)))
     median = np.median(residual, axis=0)  # (x, band)
     standard_error = 1.2533 * sigma / np.sqrt(len(rows))  # of a median of len(rows) Gaussian values

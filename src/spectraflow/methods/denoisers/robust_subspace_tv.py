@@ -113,9 +113,12 @@ class RobustSubspaceTV(SubspaceDenoiser):
         """The ℓ1 fit of σ, mean and basis on the sampled rows (the module docstring's first paragraph)."""
         from ...blocks import sample_rows
 
-        nb = noisy.shape[2]
+        return self.fit(sample_rows(noisy, self.max_pixels)[1])
+
+    def fit(self, sample: np.ndarray) -> RobustSubspace:
+        """The ℓ1 fit of σ, mean and basis on ``sample`` ``(row, x, band)``: whole rows of the cube."""
+        nb = sample.shape[2]
         k = min(self.subspace, nb)
-        _, sample = sample_rows(noisy, self.max_pixels)
         if self.noise_std is not None:
             sigma = np.asarray(self.noise_std, dtype=np.float64)
             if sigma.shape != (nb,):
