@@ -116,6 +116,30 @@ def test_attribute_filter_finds_small_objects_and_tiles_agree(scaling: str) -> N
     assert roc_auc(lazy, truth) > 0.99
 
 
+def test_attribute_spread_ranks_an_object_s_mixed_edge_next_to_its_core() -> None:
+    """Four 3×3 targets, each in a ring of pixels holding 30 % of its spectrum (all anomalous): without ``spread``
+    the ring ranks among the background's noise; with it, much higher (measured +0.06 to +0.14 AUC)."""
+    rng = np.random.default_rng()
+    yy, xx = np.mgrid[0:64, 0:64]
+    background = np.stack([np.sin(yy / 9.0), np.cos(xx / 7.0), np.sin((yy + xx) / 11.0)], axis=-1)
+    mixing = rng.standard_normal((3, 8))
+    values = background @ mixing + 0.3 * rng.standard_normal((64, 64, 8))
+    truth, core = np.zeros((64, 64), bool), np.zeros((64, 64), bool)
+    for y, x in ((10, 12), (40, 20), (22, 48), (50, 50)):
+        truth[y - 2:y + 3, x - 2:x + 3] = True
+        core[y - 1:y + 2, x - 1:x + 2] = True
+    background_span = np.linalg.qr(mixing.T)[0]
+    spectrum = 3 * rng.standard_normal(8)
+    while np.linalg.norm(background_span.T @ spectrum) < 2:  # seen in the leading components (as above)
+        spectrum = 3 * rng.standard_normal(8)
+    values += np.where(core, 1.0, np.where(truth, 0.3, 0.0))[..., None] * spectrum
+    detector = methods.get("anomaly", "attribute")
+    without = roc_auc(detector(area=30, spread=0.0).scores(_cube(values)), truth)
+    assert roc_auc(detector(area=30).scores(_cube(values)), truth) > without + 0.03
+    with pytest.raises(ConfigError, match="spread"):
+        detector(spread=-1.0)
+
+
 def test_whitened_attribute_is_the_squared_residual_of_the_whitened_components() -> None:
     """Independent reference: the leading components whitened with NumPy's covariance, their area opening and
     closing residuals squared and summed (signs of the axes do not matter: opening and closing swap)."""
@@ -129,7 +153,8 @@ def test_whitened_attribute_is_the_squared_residual_of_the_whitened_components()
     pcs = ((flat - flat.mean(0)) @ (vectors[:, order] / np.sqrt(eigenvalues[order]))).reshape(40, 48, 3)
     expected = sum((pcs[..., i] - area_opening(pcs[..., i], 9)) ** 2 + (area_closing(pcs[..., i], 9) - pcs[..., i]) ** 2
                    for i in range(3))
-    scores = methods.get("anomaly", "attribute")(components=3, area=9, scaling="whitened").scores(_cube(values))
+    scores = methods.get("anomaly", "attribute")(components=3, area=9, scaling="whitened",
+                                                 spread=0.0).scores(_cube(values))
     np.testing.assert_allclose(scores.values, expected, rtol=1e-6, atol=1e-9)
     with pytest.raises(ConfigError, match="scaling"):
         methods.get("anomaly", "attribute")(scaling="minmax")
