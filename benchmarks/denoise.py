@@ -12,13 +12,15 @@ With ``--learned DIR`` ``subspace_learned`` is added: its eigen-image prior trai
 urban-3 — with the Gaussian and non-i.i.d. cases; no scored scene is ever trained on. With ``--deep DIR`` the
 deep ``qrnn3d`` is added, trained on Jasper Ridge and Samson with all four cases (``--epochs`` × ``--steps``).
 The budgets they had are printed with them. Nothing here was tuned on the scored scenes: the learned
-model's ``min_subspace`` of 4 was chosen on its four training scenes (``--training-scenes``, below).
+model's ``min_subspace`` of 4 and its self-ensemble (the network averaged over the eight flips/rotations) were
+chosen on its four training scenes (``--training-scenes``, below).
 
 Run by hand: ``bash benchmarks/peers.sh && python benchmarks/denoise.py --learned /tmp/prior [--deep /tmp/qrnn3d]``.
 ``python benchmarks/denoise.py --training-scenes --learned /tmp/prior`` (``results/denoise_training_scenes.md``)
 prints what was decided on the four training scenes (never scored; a noise draw none of the training draws used),
-with the seed-0 prior: ``subspace_learned``'s gain over ``subspace_tv`` with 4, 6, 8 and 10 eigen-images at least
-(where its ``min_subspace`` was chosen), and the mixture case with the sparse repair.
+with seed-0 priors: ``subspace_learned``'s gain over ``subspace_tv`` with 4, 6, 8 and 10 eigen-images at least,
+each with a prior trained on those eigen-images (where its ``min_subspace`` was chosen), and at the default without
+the self-ensemble; then the mixture case with the sparse repair.
 
 ``+ sparse``: the sparse corruption (stuck values, stripes, dead lines, impulses) repaired first
 (``sparse: true``, ``spectraflow.methods.denoisers._sparse``), run on every case. Its thresholds are conventions
@@ -106,8 +108,9 @@ def _train_deep(directory: Path, epochs: int, steps: int, features: int) -> str:
     return _budget(directory, "31-band windows of Jasper Ridge + Samson", history)
 
 
-def _train_learned(directory: Path, seed: int) -> str:
-    """Train subspace_learned's prior on four real scenes that are never scored; a line describing the budget."""
+def _train_learned(directory: Path, seed: int, min_subspace: int | None = None) -> str:
+    """Train subspace_learned's prior on four real scenes that are never scored (on the eigen-images of
+    ``min_subspace``, the method's default when None); a line describing the budget."""
     from spectraflow.methods.denoisers import DenoiserData, train_denoiser
     from spectraflow.train import TrainConfig, checkpoint_complete
 
@@ -118,6 +121,7 @@ def _train_learned(directory: Path, seed: int) -> str:
                                  train=TrainConfig(epochs=30, lr=2e-3, seed=seed),
                                  data=DenoiserData(batch_size=32, steps=100, draws=2),
                                  noise=[{"case": case, **options} for _, case, options in CASES if case != "mixture"],
+                                 subspace={} if min_subspace is None else {"min_subspace": min_subspace},
                                  curves=_curves(directory))
     return _budget(directory, "eigen-image patches of Jasper Ridge, Samson, ABU beach-3, urban-3", history)
 
@@ -254,15 +258,23 @@ SELECTION_NOISE_SEED = 7  # none of the training draws' seeds (seed + 1000 × ca
 
 
 def training_scene_checks(learned: Path) -> None:
-    """What was decided on the four training scenes, with the seed-0 prior of ``learned`` (trained there when
-    absent): ``subspace_learned``'s gain over ``subspace_tv`` by ``min_subspace``, then the mixture case."""
-    print(_train_learned(learned / "seed-0", 0), flush=True)
-    prior = str(learned / "seed-0")
-    gains: dict[tuple[str, int], list[float]] = {}
+    """What was decided on the four training scenes, with seed-0 priors in ``learned`` (trained there when
+    absent): ``subspace_learned``'s gain over ``subspace_tv`` by ``min_subspace`` (each with a prior trained on
+    that subspace's eigen-images) and, at the default, without the self-ensemble; then the mixture case."""
+    default = methods.get("denoise", "subspace_learned").min_subspace
+    priors = {k: learned / ("seed-0" if k == default else f"seed-0-min{k}") for k in SUBSPACE_CANDIDATES}
+    for k, directory in priors.items():
+        print(_train_learned(directory, 0, k), flush=True)
+    prior = str(priors[default])
+    columns: dict[str, dict[str, object]] = {
+        **{f"min_subspace {k}": {"checkpoint": str(priors[k]), "min_subspace": k} for k in SUBSPACE_CANDIDATES},
+        f"min_subspace {default}, once": {"checkpoint": prior, "self_ensemble": False}}
+    gains: dict[tuple[str, str], list[float]] = {}
     print(f"\nMPSNR gain (dB) of subspace_learned over subspace_tv (SAM change, degrees), noise seed "
-          f"{SELECTION_NOISE_SEED}, by min_subspace:\n")
-    print("| scene | case | subspace_tv dB | " + " | ".join(f"min_subspace {k}" for k in SUBSPACE_CANDIDATES) + " |")
-    print("|---|---|---|" + "---|" * len(SUBSPACE_CANDIDATES))
+          f"{SELECTION_NOISE_SEED}, by min_subspace (self-ensembled), and at the default run once "
+          "(self_ensemble: false):\n")
+    print("| scene | case | subspace_tv dB | " + " | ".join(columns) + " |")
+    print("|---|---|---|" + "---|" * len(columns))
     mixture: list[str] = []
     for scene in TRAINING_SCENES:
         clean = _clean(scene)
@@ -279,19 +291,19 @@ def training_scene_checks(learned: Path) -> None:
                 continue
             plain = scores("subspace_tv")
             cells = []
-            for k in SUBSPACE_CANDIDATES:
-                refined = scores("subspace_learned", checkpoint=prior, min_subspace=k)
-                gains.setdefault((label, k), []).append(refined["mpsnr"] - plain["mpsnr"])
+            for column, config in columns.items():
+                refined = scores("subspace_learned", **config)
+                gains.setdefault((label, column), []).append(refined["mpsnr"] - plain["mpsnr"])
                 cells.append(f"{refined['mpsnr'] - plain['mpsnr']:+.2f} ({refined['sam'] - plain['sam']:+.2f}°)")
             print(f"| {scene} | {label} | {plain['mpsnr']:.2f} | " + " | ".join(cells) + " |", flush=True)
     labels = list(dict.fromkeys(label for label, _ in gains))
     for label in labels:
-        print(f"| **mean** | {label} | | " + " | ".join(f"**{np.mean(gains[label, k]):+.2f}**"
-                                                     for k in SUBSPACE_CANDIDATES) + " |")
-    overall = {k: np.mean([np.mean(gains[label, k]) for label in labels]) for k in SUBSPACE_CANDIDATES}
-    print("\nmean over the cases: " + ", ".join(f"{k}: {v:+.3f}" for k, v in overall.items())
-          + f"; the largest at min_subspace {max(overall, key=overall.__getitem__)} "
-          f"(the default: {methods.get('denoise', 'subspace_learned').min_subspace})")
+        print(f"| **mean** | {label} | | " + " | ".join(f"**{np.mean(gains[label, c]):+.2f}**" for c in columns)
+              + " |")
+    overall = {c: np.mean([np.mean(gains[label, c]) for label in labels]) for c in columns}
+    print("\nmean over the cases: " + ", ".join(f"{c}: {v:+.3f}" for c, v in overall.items())
+          + f"; the largest: {max(overall, key=overall.__getitem__)} (the default: min_subspace {default}, "
+          "self-ensembled)")
     print(f"\nMixture, noise seed {SELECTION_NOISE_SEED}: MPSNR dB (SAM):\n")
     print("| scene | robust_subspace_tv | subspace_tv + sparse | subspace_learned + sparse | "
           "learned + sparse − robust |")

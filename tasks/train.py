@@ -20,7 +20,7 @@ def train_denoiser(config: TrainDenoiseConfig, metrics_path: str, curves_path: s
     train, data = config.settings()
     history = train_denoiser(config.input, config.out, model=config.model, mode=config.mode,
                              network=config.network, train=train, data=data, noise=config.noise,
-                             curves=curves_path, resume=True)
+                             subspace=config.subspace, curves=curves_path, resume=True)
     metrics = {"best_epoch": history.best_epoch, "epochs": len(history.rows), **history.best,
                "train_seconds": history.train_seconds, "device": history.device, "precision": history.precision,
                "threads": history.threads}

@@ -275,7 +275,9 @@ class TrainDenoiseConfig:
     or ``qrnn3d``), the ``mode`` (``supervised``: on the scene taken as clean, the protocol's ``noise`` added;
     ``self_supervised``: on the scene as it is, its own noise, ``noise: null``), where the checkpoint goes, the
     network (that model's architecture keys; its defaults where empty), the batches (:class:`DenoiserData`
-    fields), the noise to train for, and how to train (:class:`spectraflow.train.TrainConfig` fields)."""
+    fields), the noise to train for, ``subspace_learned``'s eigen-image settings (``subspace``, ``min_subspace``,
+    ``weight``, ``iterations``: the denoise config must ask for the same), and how to train
+    (:class:`spectraflow.train.TrainConfig` fields)."""
 
     scene: str = "aviris"
     model: str = "subspace_learned"
@@ -284,6 +286,7 @@ class TrainDenoiseConfig:
     network: Mapping[str, Any] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
     noise: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = field(default_factory=lambda: {"case": "mixture"})
+    subspace: Mapping[str, Any] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:  # the nested sections are checked now, not after the data is read
@@ -294,6 +297,16 @@ class TrainDenoiseConfig:
         if self.mode not in MODES:
             raise ConfigError(f"params.yaml [train_denoise.mode]: {self.mode!r}; expected one of {MODES}")
         self.settings()
+        if self.subspace:
+            from .methods import get
+
+            if self.model != "subspace_learned":
+                raise ConfigError(f"params.yaml [train_denoise.subspace]: {dict(self.subspace)!r} with model "
+                                  f"{self.model!r}; expected {{}} (eigen-image settings are subspace_learned's)")
+            try:
+                get("denoise", "subspace_learned").estimator(**self.subspace)
+            except (ConfigError, TypeError) as error:
+                raise ConfigError(f"params.yaml [train_denoise.subspace]: {error}") from None
 
     @property
     def input(self) -> str:

@@ -11,10 +11,11 @@ import torch
 import xarray as xr
 
 from spectraflow import methods
+from spectraflow.config import TrainDenoiseConfig
 from spectraflow.errors import ConfigError
 from spectraflow.io import write_store
 from spectraflow.methods.denoisers import DenoiserData, train_denoiser
-from spectraflow.methods.denoisers._training import PROBE, sure_loss
+from spectraflow.methods.denoisers._training import PROBE, _eigen_image_patches, sure_loss
 from spectraflow.methods.denoisers.subspace_learned import build_prior
 from spectraflow.metrics import mpsnr
 from spectraflow.preprocess import PatchConfig, parse_steps, preprocess_store
@@ -79,6 +80,60 @@ def test_tiles_of_a_lazy_cube_match_the_whole_cube(trained: tuple[Path, object])
     assert abs(mpsnr(tiled.values, clean) - mpsnr(whole, clean)) < 0.05
 
 
+def test_the_self_ensemble_averages_the_eight_symmetries(tmp_path: Path) -> None:
+    """Against the average computed here with NumPy's own flips and turns, by a prior with a non-zero output."""
+    torch.manual_seed(0)
+    prior = build_prior(width=8, depth=3)
+    torch.nn.init.normal_(prior.out.weight, std=0.05)
+    save_checkpoint(tmp_path / "m", prior.state_dict(),
+                    {"family": "denoise", "name": "subspace_learned", "config": {"width": 8, "depth": 3}})
+    learned = methods.get("denoise", "subspace_learned")
+    images = np.random.default_rng(3).standard_normal((3, 20, 28)).astype(np.float32)  # not square
+    pairs = np.stack([images, learned.estimator().smooth(images)], axis=1).astype(np.float32)
+    expected = np.zeros_like(images)
+    for turns in range(4):
+        for flip in (False, True):
+            moved = np.rot90(pairs, turns, axes=(2, 3))
+            moved = moved[..., ::-1] if flip else moved
+            with torch.no_grad():
+                out = prior(torch.from_numpy(np.ascontiguousarray(moved))).numpy()[:, 0]
+            expected += np.rot90(out[..., ::-1] if flip else out, -turns, axes=(1, 2)) / 8
+    with torch.no_grad():
+        once = prior(torch.from_numpy(pairs)).numpy()[:, 0]
+    np.testing.assert_allclose(learned(checkpoint=str(tmp_path / "m")).smooth(images), expected, atol=1e-5)
+    np.testing.assert_allclose(learned(checkpoint=str(tmp_path / "m"), self_ensemble=False).smooth(images), once,
+                               atol=1e-5)
+    assert np.abs(expected - once).max() > 1e-3  # the symmetries do differ
+
+
+def test_the_checkpoint_fixes_the_eigen_images_it_refines(trained: tuple[Path, object], tmp_path: Path) -> None:
+    model, _ = trained
+    meta, _ = read_checkpoint(model, family="denoise")
+    assert meta["data"]["eigen_images"] == {"subspace": None, "min_subspace": 4, "weight": 0.7, "iterations": 100}
+    noisy = xr.DataArray(add_noise(scaled_scene(14), seed=2, **NOISE), dims=("y", "x", "band"))
+    with pytest.raises(ConfigError, match=r"min_subspace=6.*trained on the eigen-images of min_subspace=4"):
+        methods.get("denoise", "subspace_learned")(checkpoint=str(model), min_subspace=6).denoise(noisy)
+    # train_denoise.subspace: the patches are cut from the eigen-images of those settings
+    store = meta["data"]["stores"][0]
+    default = _eigen_image_patches(store, methods.get("denoise", "subspace_learned").estimator(), [NOISE], 1, 0)
+    six = _eigen_image_patches(store, methods.get("denoise", "subspace_learned").estimator(min_subspace=6),
+                               [NOISE], 1, 0)
+    assert [len(p) for p in six] == [len(p) * 6 // 4 for p in default]  # the synthetic scene's HySime k: 4
+    wider = train_denoiser(store, tmp_path / "six", model="subspace_learned", network={"width": 4, "depth": 2},
+                           train=TrainConfig(epochs=1, threads=2), data=DenoiserData(batch_size=4, steps=1),
+                           noise=NOISE, subspace={"min_subspace": 6}, progress=False)
+    assert wider.rows
+    assert read_checkpoint(tmp_path / "six", family="denoise")[0]["data"]["eigen_images"]["min_subspace"] == 6
+    out = methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "six"), min_subspace=6).denoise(noisy)
+    assert out.shape == noisy.shape
+    with pytest.raises(ConfigError, match="expected some of"):
+        methods.get("denoise", "subspace_learned").estimator(min_subspaces=6)
+    with pytest.raises(ConfigError, match=r"train_denoise.subspace.*model 'qrnn3d'"):
+        TrainDenoiseConfig(model="qrnn3d", subspace={"min_subspace": 6})
+    with pytest.raises(ConfigError, match=r"train_denoise.subspace.*weight"):
+        TrainDenoiseConfig(subspace={"weight": -1})
+
+
 def test_bad_configs(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="checkpoint"):
         methods.get("denoise", "subspace_learned")()
@@ -91,6 +146,8 @@ def test_bad_configs(tmp_path: Path) -> None:
         build_prior(width=8, depth=1)
     with pytest.raises(ConfigError, match="draws"):
         DenoiserData(draws=0)
+    with pytest.raises(ConfigError, match="self_ensemble"):
+        methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "q"), self_ensemble="yes")
 
 
 def test_sure_estimates_the_error_without_the_clean_image() -> None:

@@ -93,6 +93,9 @@ class TrainedDenoiser(Denoiser):
     def build_network(**config: Any) -> Any:
         raise NotImplementedError
 
+    def check_training(self, meta: dict[str, Any]) -> None:
+        """Raise a ConfigError when this config cannot use a network trained as the checkpoint's ``meta`` says."""
+
     @cached_property
     def network(self) -> Any:
         """The trained network, in evaluation mode, on the CPU."""
@@ -101,6 +104,7 @@ class TrainedDenoiser(Denoiser):
         meta, weights = read_checkpoint(str(self.checkpoint), family="denoise")
         if meta["name"] != self.name:
             raise ConfigError(f"denoise {self.name!r}: {self.checkpoint} holds a {meta['name']!r} model")
+        self.check_training(meta)
         network = self.build_network(**meta["config"])
         network.load_state_dict(weights)
         return network.eval()

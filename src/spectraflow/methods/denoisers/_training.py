@@ -90,17 +90,15 @@ def _cube_patches(store: str | os.PathLike[str]) -> tuple[list[np.ndarray], list
     return train, val
 
 
-def _eigen_image_patches(store: str | os.PathLike[str], model: str, cases: Sequence[Mapping[str, Any]] | None,
+def _eigen_image_patches(store: str | os.PathLike[str], estimator: Any, cases: Sequence[Mapping[str, Any]] | None,
                          draws: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``(train, validation)`` eigen-image patches ``(3, y, x)`` — noisy, TV-denoised, clean — of a store's
-    scene under every case's ``draws`` noise draws, in ``model``'s subspace (see the module docstring); with
+    scene under every case's ``draws`` noise draws, found by ``estimator`` (see the module docstring); with
     ``cases`` None, ``(1, y, x)`` patches of the scene's own eigen-images."""
     from ...synth import add_noise
-    from .. import get
 
     cube, size, corners, split = _store_patches(store)
     clean = np.asarray(cube, dtype=np.float32)
-    estimator = get("denoise", model).estimator()
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
 
     def cut(stack: np.ndarray) -> None:  # (eigen-image, kind, y, x) → a patch per eigen-image and corner
@@ -129,8 +127,8 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
                    network: Mapping[str, Any] | None = None, train: TrainConfig | None = None,
                    data: DenoiserData | None = None,
                    noise: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
-                   curves: str | os.PathLike[str] | None = None, resume: bool = False,
-                   progress: bool = True) -> History:
+                   subspace: Mapping[str, Any] | None = None, curves: str | os.PathLike[str] | None = None,
+                   resume: bool = False, progress: bool = True) -> History:
     """Train ``model``'s network (one of :data:`MODELS`) on the preprocessed store(s); write
     ``checkpoint``.
 
@@ -139,12 +137,15 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     ``subspace_learned``: ``width``, ``depth``); ``noise`` the protocol case to train for (``{case, sigma,
     peak}``, default mixture; see :func:`spectraflow.synth.add_noise`), or a list of cases (a blind model).
     ``mode="self_supervised"`` (``subspace_learned`` only) trains on the stores as they are, noise and all, and
-    takes no ``noise``.
+    takes no ``noise``. ``subspace`` (``subspace_learned`` only): the eigen-image settings (``subspace``,
+    ``min_subspace``, ``weight``, ``iterations``; the method's defaults where absent), recorded in the checkpoint;
+    a ``subspace_learned`` config that asks for others is refused.
     """
     import torch
 
     from ...train import data_fingerprint, fit
     from .. import get
+    from .subspace_learned import EIGEN_IMAGE_SETTINGS
 
     if model not in MODELS:
         raise ConfigError(f"train_denoise: model={model!r}; expected one of {MODELS}")
@@ -160,10 +161,16 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     cases: list[dict[str, Any]] = [{k: v for k, v in dict(c or {"case": "mixture"}).items() if k != "seed"}
                                    for c in given]
     sources = [stores] if isinstance(stores, str | os.PathLike) else list(stores)
+    if subspace and model != "subspace_learned":
+        raise ConfigError(f"train_denoise: subspace={dict(subspace)!r} with model={model!r}; the eigen-image "
+                          "settings are subspace_learned's (set subspace: {})")
+    learned = get("denoise", "subspace_learned")
+    estimator = learned.estimator(**dict(subspace or {})) if model == "subspace_learned" else None
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for store in sources:
         found = (_cube_patches(store) if model == "qrnn3d"
-                 else _eigen_image_patches(store, model, None if self_supervised else cases, data.draws, train.seed))
+                 else _eigen_image_patches(store, estimator, None if self_supervised else cases, data.draws,
+                                           train.seed))
         patches[0].extend(found[0])
         patches[1].extend(found[1])
     if not patches[0] or not patches[1]:
@@ -181,7 +188,7 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
                               "(set bands: null)")
         network_config = {"width": 32, "depth": 8, **dict(network or {})}
         if self_supervised:
-            train_batches, validation = _probed_batches(patches, data, get("denoise", model).estimator())
+            train_batches, validation = _probed_batches(patches, data, estimator)
             loss = sure_loss
         else:
             train_batches, validation = _eigen_image_batches(patches, data)
@@ -192,6 +199,8 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
             "data": {"stores": [str(s) for s in sources], **asdict(data), "mode": mode,
                      "noise": None if self_supervised else cases[0] if len(cases) == 1 else cases,
                      "fingerprint": data_fingerprint(*patches[0], *patches[1])}}
+    if estimator is not None:  # what the eigen-images were: inference must find the same
+        meta["data"]["eigen_images"] = {key: getattr(estimator, key) for key in EIGEN_IMAGE_SETTINGS}
     return fit(net, train_batches, lambda: iter(validation), loss, train, meta=meta,
                checkpoint=Path(checkpoint), curves=curves, scores=scores, resume=resume, progress=progress)
 

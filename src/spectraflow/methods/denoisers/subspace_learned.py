@@ -52,7 +52,10 @@ from .. import register
 from ._base import TrainedDenoiser
 from .subspace_tv import SubspaceTV
 
-__all__ = ["SubspaceLearned", "build_prior"]
+__all__ = ["EIGEN_IMAGE_SETTINGS", "SubspaceLearned", "build_prior"]
+
+#: the settings that shape the eigen-images the prior sees (``subspace_tv``'s); training records them
+EIGEN_IMAGE_SETTINGS = ("subspace", "min_subspace", "weight", "iterations")
 
 
 def build_prior(width: int = 32, depth: int = 8) -> Any:
@@ -94,11 +97,36 @@ class SubspaceLearned(SubspaceTV, TrainedDenoiser):
 
     name = "subspace_learned"
     build_network = staticmethod(build_prior)
+    self_ensemble: bool = True  # average the network over the square's eight symmetries (8× its time)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.self_ensemble, bool):
+            self._fail("self_ensemble", self.self_ensemble, "true (average over the eight flips/rotations) or false")
 
     @classmethod
-    def estimator(cls) -> SubspaceTV:
-        """``subspace_tv`` with this method's defaults: how training finds the eigen-images inference will."""
-        return SubspaceTV(min_subspace=cls.min_subspace, weight=cls.weight, iterations=cls.iterations)
+    def estimator(cls, **settings: Any) -> SubspaceTV:
+        """``subspace_tv`` with this method's eigen-image ``settings`` (:data:`EIGEN_IMAGE_SETTINGS`; the defaults
+        where absent): how training finds the eigen-images inference will."""
+        unknown = sorted(set(settings) - set(EIGEN_IMAGE_SETTINGS))
+        if unknown:
+            raise ConfigError(f"subspace_learned eigen-image settings: {unknown}; expected some of "
+                              f"{list(EIGEN_IMAGE_SETTINGS)}")
+        return SubspaceTV(**{key: settings.get(key, getattr(cls, key)) for key in EIGEN_IMAGE_SETTINGS})
+
+    def check_training(self, meta: dict[str, Any]) -> None:
+        """The prior refines the eigen-images it was trained on: this config's must be the checkpoint's."""
+        trained = meta.get("data", {}).get("eigen_images")
+        if trained is None:  # a checkpoint written before the settings were recorded (the defaults then)
+            return
+        mine = {key: getattr(self, key) for key in EIGEN_IMAGE_SETTINGS}
+        differ = [key for key in EIGEN_IMAGE_SETTINGS if mine[key] != trained[key]]
+        if differ:
+            asked = ", ".join(f"{key}={mine[key]!r}" for key in differ)
+            raise ConfigError(f"denoise method {self.name!r}: {asked}, but {self.checkpoint} was trained on the "
+                              "eigen-images of " + ", ".join(f"{key}={trained[key]!r}" for key in differ)
+                              + "; expected the checkpoint's settings (or retrain it with train_denoise.subspace: "
+                              f"{{{asked.replace('=', ': ')}}})")
 
     def bytes_per_voxel(self, bands: int) -> float:
         # subspace_tv's plus the network's activations (about three live float32 layers of `width` channels per
@@ -109,5 +137,11 @@ class SubspaceLearned(SubspaceTV, TrainedDenoiser):
     def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
         import torch
 
-        pairs = np.stack([eigen_images, super().smooth(eigen_images)], axis=1).astype(np.float32)
-        return self.run(torch.from_numpy(pairs))[:, 0].numpy()
+        pairs = torch.from_numpy(np.stack([eigen_images, super().smooth(eigen_images)], axis=1).astype(np.float32))
+        symmetries = [(t, f) for t in range(4) for f in (False, True)] if self.self_ensemble else [(0, False)]
+        total = torch.zeros(pairs.shape[0], *pairs.shape[2:])
+        for turns, flip in symmetries:  # each: the pairs moved, refined, and moved back
+            moved = torch.rot90(pairs, turns, dims=(-2, -1))
+            refined = self.run(moved.flip(-1) if flip else moved)[:, 0]
+            total += torch.rot90(refined.flip(-1) if flip else refined, -turns, dims=(-2, -1))
+        return (total / len(symmetries)).numpy()
