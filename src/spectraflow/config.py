@@ -290,23 +290,17 @@ class TrainDenoiseConfig:
     train: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:  # the nested sections are checked now, not after the data is read
-        from .methods.denoisers._training import MODELS, MODES
+        from .methods.denoisers._training import MODELS, MODES, eigen_image_estimator
 
         if self.model not in MODELS:
             raise ConfigError(f"params.yaml [train_denoise.model]: {self.model!r}; expected one of {MODELS}")
         if self.mode not in MODES:
             raise ConfigError(f"params.yaml [train_denoise.mode]: {self.mode!r}; expected one of {MODES}")
         self.settings()
-        if self.subspace:
-            from .methods import get
-
-            if self.model != "subspace_learned":
-                raise ConfigError(f"params.yaml [train_denoise.subspace]: {dict(self.subspace)!r} with model "
-                                  f"{self.model!r}; expected {{}} (eigen-image settings are subspace_learned's)")
-            try:
-                get("denoise", "subspace_learned").estimator(**self.subspace)
-            except (ConfigError, TypeError) as error:
-                raise ConfigError(f"params.yaml [train_denoise.subspace]: {error}") from None
+        try:
+            eigen_image_estimator(self.model, self.subspace)
+        except (ConfigError, TypeError) as error:
+            raise ConfigError(f"params.yaml [train_denoise.subspace]: {error}") from None
 
     @property
     def input(self) -> str:

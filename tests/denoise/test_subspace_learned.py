@@ -128,7 +128,7 @@ def test_the_checkpoint_fixes_the_eigen_images_it_refines(trained: tuple[Path, o
     assert out.shape == noisy.shape
     with pytest.raises(ConfigError, match="expected some of"):
         methods.get("denoise", "subspace_learned").estimator(min_subspaces=6)
-    with pytest.raises(ConfigError, match=r"train_denoise.subspace.*model 'qrnn3d'"):
+    with pytest.raises(ConfigError, match=r"train_denoise.subspace.*model='qrnn3d'"):
         TrainDenoiseConfig(model="qrnn3d", subspace={"min_subspace": 6})
     with pytest.raises(ConfigError, match=r"train_denoise.subspace.*weight"):
         TrainDenoiseConfig(subspace={"weight": -1})

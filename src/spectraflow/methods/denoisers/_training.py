@@ -117,6 +117,19 @@ def _eigen_image_patches(store: str | os.PathLike[str], estimator: Any, cases: S
     return patches
 
 
+def eigen_image_estimator(model: str, subspace: Mapping[str, Any] | None) -> Any:
+    """How ``model`` finds the eigen-images it trains on: ``subspace_learned``'s estimator with the eigen-image
+    settings ``subspace``; None for ``qrnn3d`` (which takes no settings)."""
+    from .. import get
+
+    if model != "subspace_learned":
+        if subspace:
+            raise ConfigError(f"train_denoise: subspace={dict(subspace)!r} with model={model!r}; the eigen-image "
+                              "settings are subspace_learned's (set subspace: {})")
+        return None
+    return get("denoise", model).estimator(**dict(subspace or {}))
+
+
 MODELS = ("qrnn3d", "subspace_learned")
 MODES = ("supervised", "self_supervised")
 PROBE = 0.01  # δ of the Monte-Carlo divergence, in units of the noise σ
@@ -161,11 +174,7 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     cases: list[dict[str, Any]] = [{k: v for k, v in dict(c or {"case": "mixture"}).items() if k != "seed"}
                                    for c in given]
     sources = [stores] if isinstance(stores, str | os.PathLike) else list(stores)
-    if subspace and model != "subspace_learned":
-        raise ConfigError(f"train_denoise: subspace={dict(subspace)!r} with model={model!r}; the eigen-image "
-                          "settings are subspace_learned's (set subspace: {})")
-    learned = get("denoise", "subspace_learned")
-    estimator = learned.estimator(**dict(subspace or {})) if model == "subspace_learned" else None
+    estimator = eigen_image_estimator(model, subspace)
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for store in sources:
         found = (_cube_patches(store) if model == "qrnn3d"
