@@ -10,8 +10,10 @@ the strong eigen-images, over-smoothed edges, the residual noise of the weak one
 subspace (``min_subspace`` 4), so the two differ only by the network. Until stop 61 it took at least 8
 eigen-images. Chosen on the four scenes the prior trains on, never on a scored one
 (``benchmarks/results/denoise_training_scenes.md``): there at least 4 eigen-images gained the most over ``subspace_tv``
-on the mean of the protocol's cases (+0.80 dB, against +0.55 / +0.34 / +0.12 with 6 / 8 / 10, with the prior
-trained at 4; a prior trained at 8, by hand: +0.82 against +0.76 / +0.71 / +0.65). The extra ones carry little
+on the mean of the protocol's cases, each with a prior trained on its own eigen-images (``train_denoise.subspace``;
+stop 62, self-ensembled): +0.87 dB against +0.84 / +0.80 / +0.79 with 6 / 8 / 10, and +0.66 against +0.51 / +0.47 /
++0.45 in non-i.i.d. noise (stop 61, one prior trained at 4 for all: +0.80 against +0.55 / +0.34 / +0.12). A config
+asking for other eigen-images than its checkpoint's is refused. The extra ones carry little
 signal, and with noise of unequal bands their errors land on the noisiest bands (measured by hand on San Diego,
 non-i.i.d., with 8: −0.5 dB on the bands of σ 70/255 against ``subspace_tv`` while the quietest bands gained 1 dB).
 
