@@ -11,7 +11,7 @@ off): an object's mixed edge pixels, whose residual is a fraction of its core's,
 among the background's texture. ``scaling="whitened"`` keeps the components whitened (unit variance) and sums the
 squared residuals instead: the Mahalanobis length of what the filters remove, RX applied to the residual. On
 ``san_diego`` it scores 0.9920 at the same ``components`` and ``area`` (best of the same grid), on the ABU scenes
-mean 0.9846 against 0.9853: it gains on ``abu_urban_1`` and loses on ``abu_beach_2``
+mean 0.9846 against 0.9853 (both without ``spread``): it gains on ``abu_urban_1`` and loses on ``abu_beach_2``
 (``benchmarks/results/anomaly_scaling.md``), so it is not the default.
 
 Defaults chosen on ``san_diego`` (``hsi/san_diego/sandiego_plane.mat``) alone, never on the ABU scenes they are
