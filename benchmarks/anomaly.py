@@ -24,6 +24,7 @@ selected configurations on the five ABU scenes beside the peer's RX.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from pathlib import Path
@@ -47,15 +48,26 @@ ATTRIBUTE_GRID = {"components": (2, 3, 5, 8), "area": (25, 50, 100, 200)}
 SPREADS = (0.0, 0.5, 0.75, 1.0, 1.5)
 
 
+@functools.cache
+def _san_diego() -> object:
+    from spectraflow import datasets
+
+    return datasets.load("san_diego")
+
+
+def san_diego_auc(**config: object) -> float:
+    """``attribute``'s ROC AUC on ``san_diego`` (the selection scene) with ``config``."""
+    from spectraflow import methods
+    from spectraflow.metrics import roc_auc
+
+    scene = _san_diego()
+    return roc_auc(methods.get("anomaly", "attribute")(**config).scores(scene["cube"]), scene["anomaly_map"])
+
+
 def attribute_grid(scaling: str) -> dict[tuple[int, int], float]:
     """``attribute``'s ROC AUC on ``san_diego`` over :data:`ATTRIBUTE_GRID` with ``scaling``, without ``spread``
     (as the grid was chosen, before ``spread`` existed)."""
-    from spectraflow import datasets, methods
-    from spectraflow.metrics import roc_auc
-
-    scene = datasets.load("san_diego")
-    return {(c, a): roc_auc(methods.get("anomaly", "attribute")(components=c, area=a, scaling=scaling, spread=0.0)
-                            .scores(scene["cube"]), scene["anomaly_map"])
+    return {(c, a): san_diego_auc(components=c, area=a, scaling=scaling, spread=0.0)
             for c in ATTRIBUTE_GRID["components"] for a in ATTRIBUTE_GRID["area"]}
 
 
@@ -107,18 +119,14 @@ def scaling_comparison() -> None:
 def attribute_selection() -> None:
     """The selection of ``attribute``'s defaults: its ROC AUC on ``san_diego`` (not one of the scenes reported
     below) over :data:`ATTRIBUTE_GRID`, the default marked; then, at those, over :data:`SPREADS`."""
-    from spectraflow import datasets, methods
-    from spectraflow.metrics import roc_auc
+    from spectraflow import methods
 
     default = methods.get("anomaly", "attribute")()
     print("attribute's defaults, chosen on san_diego alone: its ROC AUC there by components (rows) and area "
           "(columns), without spread, ** the default:\n")
     print_grid(attribute_grid(default.scaling), (default.components, default.area))
-    scene = datasets.load("san_diego")
-    cells = []
-    for spread in SPREADS:
-        value = roc_auc(methods.get("anomaly", "attribute")(spread=spread).scores(scene["cube"]), scene["anomaly_map"])
-        cells.append(f"**{value:.4f}**" if spread == default.spread else f"{value:.4f}")
+    auc = {s: san_diego_auc(spread=s) for s in SPREADS}
+    cells = [f"**{v:.4f}**" if s == default.spread else f"{v:.4f}" for s, v in auc.items()]
     print(f"then its spread (σ, pixels; 0: off) at components {default.components}, area {default.area}, on "
           "san_diego, ** the default:\n")
     print("| " + " | ".join(f"spread {s:g}" for s in SPREADS) + " |")

@@ -19,9 +19,9 @@ non-i.i.d., with 8: −0.5 dB on the bands of σ 70/255 against ``subspace_tv`` 
 
 Mixed noise (stripes, dead lines, impulse): with ``sparse: true`` the corrupted entries are found by
 ``robust_subspace_tv``'s ℓ1 fit and repaired first (``._sparse``), and the prior then sees the Gaussian noise it
-learned. On the protocol's mixture that scores +4.96 / +6.89 / +5.73 dB over ``robust_subspace_tv`` on San Diego /
-ABU urban-1 / beach-2 (``benchmarks/results/denoise.md``), most of it the repair's: the network adds +0.26 /
-+0.14 / +0.32 over ``subspace_tv`` with the same repair. The same prior over the ℓ1 fit's own eigen-images
+learned. On the protocol's mixture that scores +5.01 / +6.91 / +5.75 dB over ``robust_subspace_tv`` on San Diego /
+ABU urban-1 / beach-2 (``benchmarks/results/denoise.md``), most of it the repair's: the network adds +0.31 /
++0.16 / +0.35 over ``subspace_tv`` with the same repair. The same prior over the ℓ1 fit's own eigen-images
 (trained on mixture noise) had scored 0.4–1.5 dB *below* ``robust_subspace_tv``: those eigen-images carry errors
 well above the unit noise the prior learns to remove.
 
