@@ -108,18 +108,16 @@ def _train_deep(directory: Path, epochs: int, steps: int, features: int) -> str:
     return _budget(directory, "31-band windows of Jasper Ridge + Samson", history)
 
 
-def _train_learned(directory: Path, seed: int, min_subspace: int | None = None, guides: int | None = None) -> str:
+def _train_learned(directory: Path, seed: int, min_subspace: int | None = None) -> str:
     """Train subspace_learned's prior on four real scenes that are never scored (on the eigen-images of
-    ``min_subspace``, with ``guides`` leading eigen-images as guides; the defaults when None); a line describing
-    the budget."""
+    ``min_subspace``, the method's default when None); a line describing the budget."""
     from spectraflow.methods.denoisers import DenoiserData, train_denoiser
     from spectraflow.train import TrainConfig, checkpoint_complete
 
     history = None
     if not checkpoint_complete(directory):  # absent, or a killed run's
         stores = _training_stores(directory.parent, TRAINING_SCENES)
-        network = {"width": 32, "depth": 8} | ({} if guides is None else {"guides": guides})
-        history = train_denoiser(stores, directory, model="subspace_learned", network=network,
+        history = train_denoiser(stores, directory, model="subspace_learned", network={"width": 32, "depth": 8},
                                  train=TrainConfig(epochs=30, lr=2e-3, seed=seed),
                                  data=DenoiserData(batch_size=32, steps=100, draws=2),
                                  noise=[{"case": case, **options} for _, case, options in CASES if case != "mixture"],
@@ -255,34 +253,25 @@ def main() -> None:
                       f"{np.std(gains):.2f}** | | {sam_verdict} | |", flush=True)
 
 
-SUBSPACE_CANDIDATES = (4, 6)  # stop 62 also tried 8 and 10: +0.800 and +0.794 against +0.869 at 4
-GUIDE_CANDIDATES = (0, 1, 2)
+SUBSPACE_CANDIDATES = (4, 6, 8, 10)
 SELECTION_NOISE_SEED = 7  # none of the training draws' seeds (seed + 1000 × case + draw)
 
 
 def training_scene_checks(learned: Path) -> None:
     """What was decided on the four training scenes, with seed-0 priors in ``learned`` (trained there when
-    absent): ``subspace_learned``'s gain over ``subspace_tv`` by ``min_subspace`` and by the prior's ``guides``
-    (each with a prior trained for it) and, at the defaults, without the self-ensemble; then the mixture case."""
-    from spectraflow.methods.denoisers._training import PRIOR_NETWORK
-
-    default_k, default_guides = methods.get("denoise", "subspace_learned").min_subspace, PRIOR_NETWORK["guides"]
-    prior = learned / "seed-0"
-    print(_train_learned(prior, 0), flush=True)
-    columns: dict[str, dict[str, object]] = {f"min_subspace {default_k}, guides {default_guides}": {}}
-    for k in SUBSPACE_CANDIDATES:
-        if k != default_k:
-            print(_train_learned(learned / f"seed-0-min{k}", 0, min_subspace=k), flush=True)
-            columns[f"min_subspace {k}"] = {"checkpoint": str(learned / f"seed-0-min{k}"), "min_subspace": k}
-    for guides in GUIDE_CANDIDATES:
-        if guides != default_guides:
-            print(_train_learned(learned / f"seed-0-guides{guides}", 0, guides=guides), flush=True)
-            columns[f"guides {guides}"] = {"checkpoint": str(learned / f"seed-0-guides{guides}")}
-    columns["the defaults, once"] = {"self_ensemble": False}
-    columns = {label: {"checkpoint": str(prior), **config} for label, config in columns.items()}
+    absent): ``subspace_learned``'s gain over ``subspace_tv`` by ``min_subspace`` (each with a prior trained on
+    that subspace's eigen-images) and, at the default, without the self-ensemble; then the mixture case."""
+    default = methods.get("denoise", "subspace_learned").min_subspace
+    priors = {k: learned / ("seed-0" if k == default else f"seed-0-min{k}") for k in SUBSPACE_CANDIDATES}
+    for k, directory in priors.items():
+        print(_train_learned(directory, 0, k), flush=True)
+    prior = str(priors[default])
+    columns: dict[str, dict[str, object]] = {
+        **{f"min_subspace {k}": {"checkpoint": str(priors[k]), "min_subspace": k} for k in SUBSPACE_CANDIDATES},
+        f"min_subspace {default}, once": {"checkpoint": prior, "self_ensemble": False}}
     gains: dict[tuple[str, str], list[float]] = {}
     print(f"\nMPSNR gain (dB) of subspace_learned over subspace_tv (SAM change, degrees), noise seed "
-          f"{SELECTION_NOISE_SEED}, by min_subspace and guides (self-ensembled), and at the defaults run once "
+          f"{SELECTION_NOISE_SEED}, by min_subspace (self-ensembled), and at the default run once "
           "(self_ensemble: false):\n")
     print("| scene | case | subspace_tv dB | " + " | ".join(columns) + " |")
     print("|---|---|---|" + "---|" * len(columns))
@@ -313,8 +302,8 @@ def training_scene_checks(learned: Path) -> None:
               + " |")
     overall = {c: np.mean([np.mean(gains[label, c]) for label in labels]) for c in columns}
     print("\nmean over the cases: " + ", ".join(f"{c}: {v:+.3f}" for c, v in overall.items())
-          + f"; the largest: {max(overall, key=overall.__getitem__)} (the defaults: min_subspace {default_k}, "
-          f"guides {default_guides}, self-ensembled)")
+          + f"; the largest: {max(overall, key=overall.__getitem__)} (the default: min_subspace {default}, "
+          "self-ensembled)")
     print(f"\nMixture, noise seed {SELECTION_NOISE_SEED}: MPSNR dB (SAM):\n")
     print("| scene | robust_subspace_tv | subspace_tv + sparse | subspace_learned + sparse | "
           "learned + sparse − robust |")

@@ -91,13 +91,11 @@ def _cube_patches(store: str | os.PathLike[str]) -> tuple[list[np.ndarray], list
 
 
 def _eigen_image_patches(store: str | os.PathLike[str], estimator: Any, cases: Sequence[Mapping[str, Any]] | None,
-                         draws: int, seed: int, guides: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``(train, validation)`` eigen-image patches ``(3 + guides, y, x)`` — the prior's inputs (noisy,
-    TV-denoised, the ``guides`` leading TV eigen-images: :func:`prior_inputs`) and the clean eigen-image — of a
-    store's scene under every case's ``draws`` noise draws, found by ``estimator`` (see the module docstring);
-    with ``cases`` None, ``(2 + guides, y, x)`` patches of the prior's inputs for the scene's own eigen-images."""
+                         draws: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``(train, validation)`` eigen-image patches ``(3, y, x)`` — noisy, TV-denoised, clean — of a store's
+    scene under every case's ``draws`` noise draws, found by ``estimator`` (see the module docstring); with
+    ``cases`` None, ``(1, y, x)`` patches of the scene's own eigen-images."""
     from ...synth import add_noise
-    from .subspace_learned import prior_inputs
 
     cube, size, corners, split = _store_patches(store)
     clean = np.asarray(cube, dtype=np.float32)
@@ -107,18 +105,15 @@ def _eigen_image_patches(store: str | os.PathLike[str], estimator: Any, cases: S
         for y, x, s in zip(*corners, split, strict=True):
             patches[int(s)].extend(stack[:, :, y:y + size, x:x + size].astype(np.float32))
 
-    def inputs(space: Any, images: np.ndarray) -> np.ndarray:
-        return prior_inputs(images, estimator.smooth(images), space.spread, guides)
-
     if cases is None:  # self-supervised: the cube is the noisy acquisition; its eigen-images alone
-        space = estimator.subspace_of(clean)
-        cut(inputs(space, space.eigen_images(clean)))
+        cut(estimator.subspace_of(clean).eigen_images(clean)[:, None])
         return patches
     for c, case in enumerate(cases):
         for draw in range(draws):
             noisy = add_noise(clean, seed=seed + 1000 * c + draw, **case).astype(np.float32)
             space = estimator.subspace_of(noisy)
-            cut(np.concatenate([inputs(space, space.eigen_images(noisy)), space.eigen_images(clean)[:, None]], axis=1))
+            noisy_images = space.eigen_images(noisy)
+            cut(np.stack([noisy_images, estimator.smooth(noisy_images), space.eigen_images(clean)], axis=1))
     return patches
 
 
@@ -136,8 +131,6 @@ def eigen_image_estimator(model: str, subspace: Mapping[str, Any] | None) -> Any
 
 
 MODELS = ("qrnn3d", "subspace_learned")
-#: subspace_learned's network where ``network`` does not say otherwise (:func:`.subspace_learned.build_prior`)
-PRIOR_NETWORK = {"width": 32, "depth": 8, "guides": 1}
 MODES = ("supervised", "self_supervised")
 PROBE = 0.01  # δ of the Monte-Carlo divergence, in units of the noise σ
 
@@ -182,12 +175,11 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
                                    for c in given]
     sources = [stores] if isinstance(stores, str | os.PathLike) else list(stores)
     estimator = eigen_image_estimator(model, subspace)
-    network_config = ({"features": 16, "levels": 2} if model == "qrnn3d" else PRIOR_NETWORK) | dict(network or {})
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for store in sources:
         found = (_cube_patches(store) if model == "qrnn3d"
                  else _eigen_image_patches(store, estimator, None if self_supervised else cases, data.draws,
-                                           train.seed, network_config.get("guides", 0)))
+                                           train.seed))
         patches[0].extend(found[0])
         patches[1].extend(found[1])
     if not patches[0] or not patches[1]:
@@ -196,12 +188,14 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
                           "region)")
     loss: Callable[[Any, Any], Any] = torch.nn.functional.mse_loss
     if model == "qrnn3d":
+        network_config = {"features": 16, "levels": 2, **dict(network or {})}
         train_batches, validation = _band_window_batches(patches, cases, data)
         scores: Any = _mpsnr
     else:
         if data.bands is not None:
             raise ConfigError(f"train_denoise.data: bands is for qrnn3d; {model} trains on eigen-images "
                               "(set bands: null)")
+        network_config = {"width": 32, "depth": 8, **dict(network or {})}
         if self_supervised:
             train_batches, validation = _probed_batches(patches, data, estimator)
             loss = sure_loss
@@ -258,12 +252,12 @@ def _band_window_batches(patches: tuple[list[np.ndarray], list[np.ndarray]], cas
 
 def _eigen_image_batches(patches: tuple[list[np.ndarray], list[np.ndarray]],
                          data: DenoiserData) -> tuple[Batches, list[tuple[Any, Any]]]:
-    """subspace_learned's ``(train_batches, validation)``: the prior's inputs and the clean images."""
+    """subspace_learned's ``(train_batches, validation)``: (noisy, TV) pairs and the clean images."""
     import torch
 
     def pairs(batch: list[np.ndarray]) -> tuple[Any, Any]:
         stack = torch.from_numpy(np.ascontiguousarray(np.stack(batch)))
-        return stack[:, :-1], stack[:, -1:]
+        return stack[:, :2], stack[:, 2:]
 
     def train_batches(rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:
         for _ in range(data.steps):
@@ -277,18 +271,16 @@ def _eigen_image_batches(patches: tuple[list[np.ndarray], list[np.ndarray]],
 
 def _probed_batches(patches: tuple[list[np.ndarray], list[np.ndarray]], data: DenoiserData,
                     estimator: Any) -> tuple[Batches, list[tuple[Any, Any]]]:
-    """Self-supervised batches: input ``(n, 2 (2 + guides), y, x)`` — ``z``, TV(``z``), the guides, ``z + δε``,
-    TV(``z + δε``), the guides — and target ``(n, 2, y, x)`` — ``z``, ``ε`` — for :func:`sure_loss`."""
+    """Self-supervised batches: input ``(n, 4, y, x)`` — ``z``, TV(``z``), ``z + δε``, TV(``z + δε``) — and
+    target ``(n, 2, y, x)`` — ``z``, ``ε`` — for :func:`sure_loss`."""
     import torch
 
     def probed(batch: list[np.ndarray], rng: np.random.Generator) -> tuple[Any, Any]:
-        stack = np.stack(batch)  # (n, 2 + guides, y, x): z, TV(z) of the whole image, the guides
-        z, guides = stack[:, 0], stack[:, 2:]
+        z = np.concatenate(batch)  # (n, y, x)
         probe = rng.standard_normal(z.shape).astype(np.float32)
         shifted = z + PROBE * probe
-        groups = [np.concatenate([np.stack([image, estimator.smooth(image)], axis=1), guides], axis=1)
-                  for image in (z, shifted)]
-        inputs = torch.from_numpy(np.concatenate(groups, axis=1).astype(np.float32))
+        stack = [z, estimator.smooth(z), shifted, estimator.smooth(shifted)]
+        inputs = torch.from_numpy(np.stack(stack, axis=1).astype(np.float32))
         return inputs, torch.from_numpy(np.stack([z, probe], axis=1))
 
     def train_batches(rng: np.random.Generator) -> Iterator[tuple[Any, Any]]:

@@ -143,6 +143,6 @@ class RobustSubspaceTV(SubspaceDenoiser):
                               rebuild=(orthonormal.T * sigma).astype(np.float32),
                               level=(basis[:, k] * sigma).astype(np.float32))
 
-    def smooth(self, eigen_images: np.ndarray, space: Any = None) -> np.ndarray:
-        """The eigen-images denoised by TV (each on its own)."""
+    def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
+        """The eigen-images denoised by TV."""
         return tv_denoise(eigen_images, self.weight)

@@ -64,29 +64,26 @@ from .. import register
 from ._base import TrainedDenoiser
 from .subspace_tv import SubspaceTV
 
-__all__ = ["EIGEN_IMAGE_SETTINGS", "SubspaceLearned", "build_prior", "prior_inputs"]
+__all__ = ["EIGEN_IMAGE_SETTINGS", "SubspaceLearned", "build_prior"]
 
 #: the settings that shape the eigen-images the prior sees (``subspace_tv``'s); training records them
 EIGEN_IMAGE_SETTINGS = ("subspace", "min_subspace", "weight", "iterations")
 
 
-def build_prior(width: int = 32, depth: int = 8, guides: int = 0) -> Any:
-    """The eigen-image prior: ``(n, (2 + guides) m, y, x)`` — for each of ``m`` eigen-images its (noisy,
-    TV-denoised) pair and the ``guides`` leading TV-denoised eigen-images (:func:`prior_inputs`) — → ``(n, m, y,
-    x)``, each eigen-image refined on its own by the same weights."""
+def build_prior(width: int = 32, depth: int = 8) -> Any:
+    """The eigen-image prior: ``(n, 2m, y, x)`` — ``m`` (noisy, TV-denoised) pairs — → ``(n, m, y, x)``, each
+    pair refined on its own by the same weights."""
     import torch
     from torch import nn
 
-    if width < 1 or depth < 2 or not (isinstance(guides, int) and guides >= 0):
-        raise ConfigError(f"subspace_learned network: width={width}, depth={depth}, guides={guides!r}; expected "
-                          "width >= 1, depth >= 2 and guides >= 0 (an integer)")
-    kinds = 2 + guides
+    if width < 1 or depth < 2:
+        raise ConfigError(f"subspace_learned network: width={width}, depth={depth}; expected width >= 1 and "
+                          "depth >= 2")
 
     class EigenImagePrior(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.guides = guides
-            layers: list[nn.Module] = [nn.Conv2d(kinds, width, 3, padding=1), nn.ReLU()]
+            layers: list[nn.Module] = [nn.Conv2d(2, width, 3, padding=1), nn.ReLU()]
             for _ in range(depth - 2):
                 layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
             self.body = nn.Sequential(*layers)
@@ -96,25 +93,12 @@ def build_prior(width: int = 32, depth: int = 8, guides: int = 0) -> Any:
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             n, channels, height, width = x.shape
-            groups = x.reshape(n * (channels // kinds), kinds, height, width)
-            smooth = groups[:, 1:2]
-            level = smooth.mean(dim=(-2, -1), keepdim=True)  # the network sees the pair about its level
-            inputs = torch.cat([groups[:, :2] - level, groups[:, 2:]], dim=1)
-            return (smooth + self.out(self.body(inputs))).reshape(n, channels // kinds, height, width)
+            pairs = x.reshape(n * (channels // 2), 2, height, width)
+            smooth = pairs[:, 1:2]
+            level = smooth.mean(dim=(-2, -1), keepdim=True)  # the network sees the images about their level
+            return (smooth + self.out(self.body(pairs - level))).reshape(n, channels // 2, height, width)
 
     return EigenImagePrior()
-
-
-def prior_inputs(noisy: np.ndarray, smooth: np.ndarray, spread: np.ndarray, guides: int) -> np.ndarray:
-    """The prior's ``(k, 2 + guides, y, x)`` float32 inputs for ``k`` eigen-images (of a tile or patch): each one's
-    ``noisy`` and TV-``smooth`` versions, then the ``guides`` leading TV eigen-images (the last one repeated when
-    there are fewer) divided by their ``spread`` over the whole cube, so every eigen-image sees where the strong
-    ones have edges, on a scale that does not depend on the tile."""
-    k = noisy.shape[0]
-    leading = np.minimum(np.arange(guides), k - 1)
-    guide = smooth[leading] / np.maximum(spread[leading], 1e-6)[:, None, None]
-    return np.concatenate([noisy[:, None], smooth[:, None],
-                           np.broadcast_to(guide[None], (k, guides, *noisy.shape[1:]))], axis=1).astype(np.float32)
 
 
 @register("denoise", "subspace_learned")
@@ -162,11 +146,10 @@ class SubspaceLearned(SubspaceTV, TrainedDenoiser):
         eigen_images = min(self.subspace or max(self.min_subspace, 16), bands)
         return super().bytes_per_voxel(bands) + 12.0 * self.network.out.in_channels * eigen_images / bands
 
-    def smooth(self, eigen_images: np.ndarray, space: Any = None) -> np.ndarray:
+    def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
         import torch
 
-        pairs = torch.from_numpy(prior_inputs(eigen_images, super().smooth(eigen_images), space.spread,
-                                              self.network.guides))
+        pairs = torch.from_numpy(np.stack([eigen_images, super().smooth(eigen_images)], axis=1).astype(np.float32))
         symmetries = [(t, f) for t in range(4) for f in (False, True)] if self.self_ensemble else [(0, False)]
         total = torch.zeros(pairs.shape[0], *pairs.shape[2:])
         for turns, flip in symmetries:  # each: the pairs moved, refined, and moved back

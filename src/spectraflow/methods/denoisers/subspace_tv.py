@@ -64,7 +64,6 @@ class WhitenedSubspace(EigenImages):
 
     project: np.ndarray  # (band, k): whitening and the basis, folded
     offset: np.ndarray  # (k,): the whitened mean's coordinates
-    spread: np.ndarray  # (k,): each eigen-image's standard deviation over the whole cube
 
     def eigen_images(self, window: np.ndarray) -> np.ndarray:
         height, width, bands = window.shape
@@ -79,13 +78,12 @@ class SubspaceDenoiser(Denoiser):
     def subspace_of(self, noisy: Any) -> EigenImages:
         raise NotImplementedError
 
-    def smooth(self, eigen_images: np.ndarray, space: Any) -> np.ndarray:
-        """``eigen_images`` ``(k, y, x)`` (of a tile) denoised; ``space``: the :class:`EigenImages` they came from."""
+    def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def restore(self, noisy: Any) -> Any:
         space = self.subspace_of(noisy)
-        return self.tiled(lambda window: space.cube(self.smooth(space.eigen_images(window), space)), noisy)
+        return self.tiled(lambda window: space.cube(self.smooth(space.eigen_images(window))), noisy)
 
 
 @register("denoise", "subspace_tv")
@@ -134,15 +132,14 @@ class SubspaceTV(SubspaceDenoiser):
         sigma = np.maximum(sigma, 1e-6 * max(largest, 1e-12))
         white = stats.scaled(1.0 / sigma)
         k = min(self.subspace or max(hysime(stats=white).k, self.min_subspace), nb)
-        values, vectors = np.linalg.eigh(white.covariance())
+        _, vectors = np.linalg.eigh(white.covariance())
         basis = vectors[:, ::-1][:, :k]
         # whitening and centring folded into a (band, k) projection and its (k, band) inverse: the window is read
         # by one float32 matmul and the cube rebuilt by another, with no full-size float64 copy
         return WhitenedSubspace(project=(basis / sigma[:, None]).astype(np.float32), offset=white.mean @ basis,
-                                spread=np.sqrt(np.maximum(values[::-1][:k], 0.0)),
                                 rebuild=(basis.T * sigma).astype(np.float32),
                                 level=(white.mean * sigma).astype(np.float32))
 
-    def smooth(self, eigen_images: np.ndarray, space: Any = None) -> np.ndarray:
-        """Step 3: the eigen-images denoised by TV (each on its own: ``space`` is not needed)."""
+    def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
+        """Step 3: the eigen-images denoised by TV."""
         return tv_denoise(eigen_images, self.weight, self.iterations)
