@@ -49,7 +49,11 @@ two scenes. Tried on the training scenes and dropped (stop 62, seed 0, mean gain
 +0.869 dB): 60 epochs with 4 noise draws +0.875; clean eigen-images scaled by a random gain (0.5–2×, TV recomputed)
 in training +0.880; inputs scaled by the TV image's spread (the scale as a third channel): validation loss 0.2956
 against 0.2959; dilated convolutions (reach 20 pixels): behind at every epoch up to the 17th (0.307 against 0.299),
-stopped there. The validation loss stays near 0.29–0.30 of the noise variance whatever the network.
+stopped there. The validation loss stays near 0.29–0.30 of the noise variance whatever the network. Tried at stop 63
+and dropped after the scored scenes: each eigen-image's refinement also seeing the leading TV eigen-image (divided
+by its spread over the cube; commit 9be8ae0) won on the training scenes (+0.905 against +0.869, validation loss
+0.2923 against 0.2959) but not on the scored ones: +0.78 / +0.88 / +0.54 on San Diego, +0.62 / +0.88 / +0.36 on
+urban-1, +1.22 / +1.43 / +1.03 on beach-2 (0.3 dB below the prior without it, with twice the spread over seeds).
 """
 
 from __future__ import annotations
