@@ -20,7 +20,10 @@ Run by hand: ``bash benchmarks/peers.sh && python benchmarks/denoise.py --learne
 prints what was decided on the four training scenes (never scored; a noise draw none of the training draws used),
 with seed-0 priors: ``subspace_learned``'s gain over ``subspace_tv`` with 4, 6, 8 and 10 eigen-images at least,
 each with a prior trained on those eigen-images (where its ``min_subspace`` was chosen), and at the default without
-the self-ensemble; then the mixture case with the sparse repair.
+the self-ensemble; then the mixture case with the sparse repair. ``--prior-weight``
+(``results/denoise_prior_weight.md``) then chose, at that ``min_subspace``, the TV weight of the prior's input for
+this budget (:data:`PRIOR_WEIGHT`, 0.2; the library's default stays ``subspace_tv``'s 0.7, for priors trained far
+shorter), which the scored run trains and denoises with.
 
 ``+ sparse``: the sparse corruption (stuck values, stripes, dead lines, impulses) repaired first
 (``sparse: true``, ``spectraflow.methods.denoisers._sparse``), run on every case. Its thresholds are conventions
@@ -108,9 +111,10 @@ def _train_deep(directory: Path, epochs: int, steps: int, features: int) -> str:
     return _budget(directory, "31-band windows of Jasper Ridge + Samson", history)
 
 
-def _train_learned(directory: Path, seed: int, min_subspace: int | None = None) -> str:
+def _train_learned(directory: Path, seed: int, min_subspace: int | None = None, weight: float = 0.0) -> str:
     """Train subspace_learned's prior on four real scenes that are never scored (on the eigen-images of
-    ``min_subspace``, the method's default when None); a line describing the budget."""
+    ``min_subspace``, the method's default when None, and of TV ``weight``, :data:`PRIOR_WEIGHT` when 0); a line
+    describing the budget."""
     from spectraflow.methods.denoisers import DenoiserData, train_denoiser
     from spectraflow.train import TrainConfig, checkpoint_complete
 
@@ -121,7 +125,8 @@ def _train_learned(directory: Path, seed: int, min_subspace: int | None = None) 
                                  train=TrainConfig(epochs=30, lr=2e-3, seed=seed),
                                  data=DenoiserData(batch_size=32, steps=100, draws=2),
                                  noise=[{"case": case, **options} for _, case, options in CASES if case != "mixture"],
-                                 subspace={} if min_subspace is None else {"min_subspace": min_subspace},
+                                 subspace={"weight": weight or PRIOR_WEIGHT,
+                                           **({} if min_subspace is None else {"min_subspace": min_subspace})},
                                  curves=_curves(directory))
     return _budget(directory, "eigen-image patches of Jasper Ridge, Samson, ABU beach-3, urban-3", history)
 
@@ -186,16 +191,18 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=16)
     parser.add_argument("--training-scenes", action="store_true",
                         help="only: the checks on the prior's training scenes (min_subspace, mixture; needs --learned)")
+    parser.add_argument("--prior-weight", action="store_true",
+                        help="only: the TV weight of the prior's input, chosen on the training scenes (--learned)")
     parser.add_argument("--memory-check", action="store_true",
                         help="only: 400×400×224 through the --deep model, memory_mb=1024; peak RSS")
     args = parser.parse_args()
     if args.memory_check:
         _memory_check(args.deep)
         return
-    if args.training_scenes:
+    if args.training_scenes or args.prior_weight:
         if args.learned is None:
-            parser.error("--training-scenes needs --learned DIR")
-        training_scene_checks(args.learned)
+            parser.error("--training-scenes and --prior-weight need --learned DIR")
+        (training_scene_checks if args.training_scenes else prior_weight_selection)(args.learned)
         return
     configs: dict[str, tuple[str, dict[str, object]]] = dict(OURS)
     per_seed: dict[int, dict[str, tuple[str, dict[str, object]]]] = {seed: {} for seed in args.seeds}
@@ -205,7 +212,7 @@ def main() -> None:
     if args.learned is not None:
         for seed in args.seeds:
             print(_train_learned(args.learned / f"seed-{seed}", seed), flush=True)
-            prior = {"checkpoint": str(args.learned / f"seed-{seed}")}
+            prior = {"checkpoint": str(args.learned / f"seed-{seed}"), "weight": PRIOR_WEIGHT}
             per_seed[seed]["subspace_learned"] = ("subspace_learned", prior)
             per_seed[seed]["subspace_learned + sparse"] = ("subspace_learned", {**prior, "sparse": True})
     peers = _hyde_methods()
@@ -255,6 +262,59 @@ def main() -> None:
 
 SUBSPACE_CANDIDATES = (4, 6, 8, 10)
 SELECTION_NOISE_SEED = 7  # none of the training draws' seeds (seed + 1000 × case + draw)
+#: the TV weights of the prior's input tried on the training scenes (``--prior-weight``), after ``min_subspace``
+WEIGHT_CANDIDATES = (0.7, 0.4, 0.2)
+#: the TV weight of the prior's input at this budget (chosen by ``--prior-weight``); the library's default stays
+#: ``subspace_tv``'s 0.7, which a prior trained for a few hundred steps (the default pipeline's) needs
+PRIOR_WEIGHT = 0.2
+
+
+def _selection_prior(learned: Path, min_subspace: int, weight: float) -> Path:
+    """The seed-0 prior of the training-scene checks with these eigen-image settings (the scored run's own seed-0
+    prior at the defaults of this budget)."""
+    if (min_subspace, weight) == (methods.get("denoise", "subspace_learned").min_subspace, PRIOR_WEIGHT):
+        return learned / "seed-0"
+    return learned / f"seed-0-min{min_subspace}-weight{weight}"
+
+
+def prior_weight_selection(learned: Path) -> None:
+    """The TV weight of the prior's input, chosen on the four training scenes (noise seed
+    :data:`SELECTION_NOISE_SEED`, seed-0 priors trained there when absent, ``min_subspace`` at its default): the
+    mean MPSNR gain over ``subspace_tv`` at its default weight, beside ``subspace_tv`` run at that weight itself
+    (so the gain is the network's, not TV's)."""
+    k = methods.get("denoise", "subspace_learned").min_subspace
+    priors = {w: _selection_prior(learned, k, w) for w in WEIGHT_CANDIDATES}
+    for w, directory in priors.items():
+        print(_train_learned(directory, 0, weight=w), flush=True)
+    gains: dict[tuple[str, str], list[float]] = {}
+    print(f"\nMPSNR gain (dB) over subspace_tv (weight 0.7) on the training scenes, noise seed "
+          f"{SELECTION_NOISE_SEED}: subspace_learned with its input's TV at each weight (prior trained on it), and "
+          "subspace_tv at that weight\n")
+    columns = [f"{m} {w}" for w in WEIGHT_CANDIDATES for m in ("learned", "subspace_tv")]
+    print("| scene | case | subspace_tv dB | " + " | ".join(columns) + " |")
+    print("|---|---|---|" + "---|" * len(columns))
+    for scene in TRAINING_SCENES:
+        clean = _clean(scene)
+        for label, case, options in CASES:
+            if case == "mixture":
+                continue
+            noisy = xr.DataArray(add_noise(clean, case, SELECTION_NOISE_SEED, **options), dims=("y", "x", "band"))
+            scores = partial(_scores, noisy, clean)
+            plain = scores("subspace_tv")["mpsnr"]
+            cells = []
+            for w in WEIGHT_CANDIDATES:
+                for column, got in ((f"learned {w}", scores("subspace_learned", checkpoint=str(priors[w]), weight=w)),
+                                    (f"subspace_tv {w}", scores("subspace_tv", weight=w))):
+                    gains.setdefault((label, column), []).append(got["mpsnr"] - plain)
+                    cells.append(f"{got['mpsnr'] - plain:+.2f}")
+            print(f"| {scene} | {label} | {plain:.2f} | " + " | ".join(cells) + " |", flush=True)
+    labels = list(dict.fromkeys(label for label, _ in gains))
+    for label in labels:
+        print(f"| **mean** | {label} | | " + " | ".join(f"**{np.mean(gains[label, c]):+.3f}**" for c in columns)
+              + " |")
+    overall = {w: np.mean([np.mean(gains[label, f"learned {w}"]) for label in labels]) for w in WEIGHT_CANDIDATES}
+    print("\nmean over the cases, subspace_learned: " + ", ".join(f"weight {w}: {v:+.3f}" for w, v in overall.items())
+          + f"; the largest: {max(overall, key=overall.__getitem__)} (PRIOR_WEIGHT: {PRIOR_WEIGHT})")
 
 
 def training_scene_checks(learned: Path) -> None:
@@ -262,9 +322,10 @@ def training_scene_checks(learned: Path) -> None:
     absent): ``subspace_learned``'s gain over ``subspace_tv`` by ``min_subspace`` (each with a prior trained on
     that subspace's eigen-images) and, at the default, without the self-ensemble; then the mixture case."""
     default = methods.get("denoise", "subspace_learned").min_subspace
-    priors = {k: learned / ("seed-0" if k == default else f"seed-0-min{k}") for k in SUBSPACE_CANDIDATES}
+    weight = methods.get("denoise", "subspace_learned").weight  # subspace_tv's: min_subspace was chosen first
+    priors = {k: _selection_prior(learned, k, weight) for k in SUBSPACE_CANDIDATES}
     for k, directory in priors.items():
-        print(_train_learned(directory, 0, k), flush=True)
+        print(_train_learned(directory, 0, k, weight), flush=True)
     prior = str(priors[default])
     columns: dict[str, dict[str, object]] = {
         **{f"min_subspace {k}": {"checkpoint": str(priors[k]), "min_subspace": k} for k in SUBSPACE_CANDIDATES},
@@ -314,5 +375,6 @@ def training_scene_checks(learned: Path) -> None:
 if __name__ == "__main__":
     from _results import recorded
 
-    with recorded("denoise_training_scenes" if "--training-scenes" in sys.argv else "denoise"):
+    with recorded("denoise_training_scenes" if "--training-scenes" in sys.argv
+                  else "denoise_prior_weight" if "--prior-weight" in sys.argv else "denoise"):
         main()
