@@ -111,9 +111,9 @@ def _train_deep(directory: Path, epochs: int, steps: int, features: int) -> str:
     return _budget(directory, "31-band windows of Jasper Ridge + Samson", history)
 
 
-def _train_learned(directory: Path, seed: int, min_subspace: int | None = None, weight: float = 0.0) -> str:
+def _train_learned(directory: Path, seed: int, min_subspace: int | None = None, weight: float | None = None) -> str:
     """Train subspace_learned's prior on four real scenes that are never scored (on the eigen-images of
-    ``min_subspace``, the method's default when None, and of TV ``weight``, :data:`PRIOR_WEIGHT` when 0); a line
+    ``min_subspace``, the method's default when None, and of TV ``weight``, :data:`PRIOR_WEIGHT` when None); a line
     describing the budget."""
     from spectraflow.methods.denoisers import DenoiserData, train_denoiser
     from spectraflow.train import TrainConfig, checkpoint_complete
@@ -125,7 +125,7 @@ def _train_learned(directory: Path, seed: int, min_subspace: int | None = None, 
                                  train=TrainConfig(epochs=30, lr=2e-3, seed=seed),
                                  data=DenoiserData(batch_size=32, steps=100, draws=2),
                                  noise=[{"case": case, **options} for _, case, options in CASES if case != "mixture"],
-                                 subspace={"weight": weight or PRIOR_WEIGHT,
+                                 subspace={"weight": PRIOR_WEIGHT if weight is None else weight,
                                            **({} if min_subspace is None else {"min_subspace": min_subspace})},
                                  curves=_curves(directory))
     return _budget(directory, "eigen-image patches of Jasper Ridge, Samson, ABU beach-3, urban-3", history)
