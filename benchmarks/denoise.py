@@ -277,6 +277,33 @@ def _selection_prior(learned: Path, min_subspace: int, weight: float) -> Path:
     return learned / f"seed-0-min{min_subspace}-weight{weight}"
 
 
+def _training_scene_gains(columns: dict[str, tuple[str, dict[str, object]]]) -> dict[str, float]:
+    """Each column's ``(method, config)`` MPSNR gain over ``subspace_tv`` (SAM change) on the four training scenes,
+    noise seed :data:`SELECTION_NOISE_SEED`, in the Gaussian and non-i.i.d. cases: printed per scene and case, then
+    the mean per case; returned as the mean over the cases per column."""
+    gains: dict[tuple[str, str], list[float]] = {}
+    print("| scene | case | subspace_tv dB | " + " | ".join(columns) + " |")
+    print("|---|---|---|" + "---|" * len(columns))
+    for scene in TRAINING_SCENES:
+        clean = _clean(scene)
+        for label, case, options in CASES:
+            if case == "mixture":
+                continue
+            noisy = xr.DataArray(add_noise(clean, case, SELECTION_NOISE_SEED, **options), dims=("y", "x", "band"))
+            plain = _scores(noisy, clean, "subspace_tv")
+            cells = []
+            for column, (method, config) in columns.items():
+                got = _scores(noisy, clean, method, **config)
+                gains.setdefault((label, column), []).append(got["mpsnr"] - plain["mpsnr"])
+                cells.append(f"{got['mpsnr'] - plain['mpsnr']:+.2f} ({got['sam'] - plain['sam']:+.2f}°)")
+            print(f"| {scene} | {label} | {plain['mpsnr']:.2f} | " + " | ".join(cells) + " |", flush=True)
+    labels = list(dict.fromkeys(label for label, _ in gains))
+    for label in labels:
+        print(f"| **mean** | {label} | | " + " | ".join(f"**{np.mean(gains[label, c]):+.2f}**" for c in columns)
+              + " |")
+    return {c: float(np.mean([np.mean(gains[label, c]) for label in labels])) for c in columns}
+
+
 def prior_weight_selection(learned: Path) -> None:
     """The TV weight of the prior's input, chosen on the four training scenes (noise seed
     :data:`SELECTION_NOISE_SEED`, seed-0 priors trained there when absent, ``min_subspace`` at its default): the
@@ -286,35 +313,17 @@ def prior_weight_selection(learned: Path) -> None:
     priors = {w: _selection_prior(learned, k, w) for w in WEIGHT_CANDIDATES}
     for w, directory in priors.items():
         print(_train_learned(directory, 0, weight=w), flush=True)
-    gains: dict[tuple[str, str], list[float]] = {}
-    print(f"\nMPSNR gain (dB) over subspace_tv (weight 0.7) on the training scenes, noise seed "
-          f"{SELECTION_NOISE_SEED}: subspace_learned with its input's TV at each weight (prior trained on it), and "
-          "subspace_tv at that weight\n")
-    columns = [f"{m} {w}" for w in WEIGHT_CANDIDATES for m in ("learned", "subspace_tv")]
-    print("| scene | case | subspace_tv dB | " + " | ".join(columns) + " |")
-    print("|---|---|---|" + "---|" * len(columns))
-    for scene in TRAINING_SCENES:
-        clean = _clean(scene)
-        for label, case, options in CASES:
-            if case == "mixture":
-                continue
-            noisy = xr.DataArray(add_noise(clean, case, SELECTION_NOISE_SEED, **options), dims=("y", "x", "band"))
-            scores = partial(_scores, noisy, clean)
-            plain = scores("subspace_tv")["mpsnr"]
-            cells = []
-            for w in WEIGHT_CANDIDATES:
-                for column, got in ((f"learned {w}", scores("subspace_learned", checkpoint=str(priors[w]), weight=w)),
-                                    (f"subspace_tv {w}", scores("subspace_tv", weight=w))):
-                    gains.setdefault((label, column), []).append(got["mpsnr"] - plain)
-                    cells.append(f"{got['mpsnr'] - plain:+.2f}")
-            print(f"| {scene} | {label} | {plain:.2f} | " + " | ".join(cells) + " |", flush=True)
-    labels = list(dict.fromkeys(label for label, _ in gains))
-    for label in labels:
-        print(f"| **mean** | {label} | | " + " | ".join(f"**{np.mean(gains[label, c]):+.3f}**" for c in columns)
-              + " |")
-    overall = {w: np.mean([np.mean(gains[label, f"learned {w}"]) for label in labels]) for w in WEIGHT_CANDIDATES}
-    print("\nmean over the cases, subspace_learned: " + ", ".join(f"weight {w}: {v:+.3f}" for w, v in overall.items())
-          + f"; the largest: {max(overall, key=overall.__getitem__)} (PRIOR_WEIGHT: {PRIOR_WEIGHT})")
+    print(f"\nMPSNR gain (dB) over subspace_tv (weight 0.7) on the training scenes (SAM change, degrees), noise "
+          f"seed {SELECTION_NOISE_SEED}: subspace_learned with its input's TV at each weight (prior trained on it), "
+          "and subspace_tv at that weight\n")
+    overall = _training_scene_gains({
+        column: config for w in WEIGHT_CANDIDATES
+        for column, config in ((f"learned {w}", ("subspace_learned", {"checkpoint": str(priors[w]), "weight": w})),
+                               (f"subspace_tv {w}", ("subspace_tv", {"weight": w})))})
+    learned_gain = {w: overall[f"learned {w}"] for w in WEIGHT_CANDIDATES}
+    print("\nmean over the cases, subspace_learned: "
+          + ", ".join(f"weight {w}: {v:+.3f}" for w, v in learned_gain.items())
+          + f"; the largest: {max(learned_gain, key=learned_gain.__getitem__)} (PRIOR_WEIGHT: {PRIOR_WEIGHT})")
 
 
 def training_scene_checks(learned: Path) -> None:
@@ -327,44 +336,28 @@ def training_scene_checks(learned: Path) -> None:
     for k, directory in priors.items():
         print(_train_learned(directory, 0, k, weight), flush=True)
     prior = str(priors[default])
-    columns: dict[str, dict[str, object]] = {
-        **{f"min_subspace {k}": {"checkpoint": str(priors[k]), "min_subspace": k} for k in SUBSPACE_CANDIDATES},
-        f"min_subspace {default}, once": {"checkpoint": prior, "self_ensemble": False}}
-    gains: dict[tuple[str, str], list[float]] = {}
+    columns: dict[str, tuple[str, dict[str, object]]] = {
+        **{f"min_subspace {k}": ("subspace_learned", {"checkpoint": str(priors[k]), "min_subspace": k})
+           for k in SUBSPACE_CANDIDATES},
+        f"min_subspace {default}, once": ("subspace_learned", {"checkpoint": prior, "self_ensemble": False})}
     print(f"\nMPSNR gain (dB) of subspace_learned over subspace_tv (SAM change, degrees), noise seed "
           f"{SELECTION_NOISE_SEED}, by min_subspace (self-ensembled), and at the default run once "
           "(self_ensemble: false):\n")
-    print("| scene | case | subspace_tv dB | " + " | ".join(columns) + " |")
-    print("|---|---|---|" + "---|" * len(columns))
-    mixture: list[str] = []
-    for scene in TRAINING_SCENES:
-        clean = _clean(scene)
-        for label, case, options in CASES:
-            noisy = xr.DataArray(add_noise(clean, case, SELECTION_NOISE_SEED, **options), dims=("y", "x", "band"))
-            scores = partial(_scores, noisy, clean)
-            if case == "mixture":
-                runs = {"robust_subspace_tv": scores("robust_subspace_tv"),
-                        "subspace_tv + sparse": scores("subspace_tv", sparse=True),
-                        "subspace_learned + sparse": scores("subspace_learned", checkpoint=prior, sparse=True)}
-                ahead = runs["subspace_learned + sparse"]["mpsnr"] - runs["robust_subspace_tv"]["mpsnr"]
-                cells = [f"{s['mpsnr']:.2f} ({s['sam']:.2f}°)" for s in runs.values()]
-                mixture.append(f"| {scene} | " + " | ".join(cells) + f" | {ahead:+.2f} |")
-                continue
-            plain = scores("subspace_tv")
-            cells = []
-            for column, config in columns.items():
-                refined = scores("subspace_learned", **config)
-                gains.setdefault((label, column), []).append(refined["mpsnr"] - plain["mpsnr"])
-                cells.append(f"{refined['mpsnr'] - plain['mpsnr']:+.2f} ({refined['sam'] - plain['sam']:+.2f}°)")
-            print(f"| {scene} | {label} | {plain['mpsnr']:.2f} | " + " | ".join(cells) + " |", flush=True)
-    labels = list(dict.fromkeys(label for label, _ in gains))
-    for label in labels:
-        print(f"| **mean** | {label} | | " + " | ".join(f"**{np.mean(gains[label, c]):+.2f}**" for c in columns)
-              + " |")
-    overall = {c: np.mean([np.mean(gains[label, c]) for label in labels]) for c in columns}
+    overall = _training_scene_gains(columns)
     print("\nmean over the cases: " + ", ".join(f"{c}: {v:+.3f}" for c, v in overall.items())
           + f"; the largest: {max(overall, key=overall.__getitem__)} (the default: min_subspace {default}, "
           "self-ensembled)")
+    mixture: list[str] = []
+    for scene in TRAINING_SCENES:
+        clean = _clean(scene)
+        noisy = xr.DataArray(add_noise(clean, "mixture", SELECTION_NOISE_SEED), dims=("y", "x", "band"))
+        scores = partial(_scores, noisy, clean)
+        runs = {"robust_subspace_tv": scores("robust_subspace_tv"),
+                "subspace_tv + sparse": scores("subspace_tv", sparse=True),
+                "subspace_learned + sparse": scores("subspace_learned", checkpoint=prior, sparse=True)}
+        ahead = runs["subspace_learned + sparse"]["mpsnr"] - runs["robust_subspace_tv"]["mpsnr"]
+        cells = [f"{s['mpsnr']:.2f} ({s['sam']:.2f}°)" for s in runs.values()]
+        mixture.append(f"| {scene} | " + " | ".join(cells) + f" | {ahead:+.2f} |")
     print(f"\nMixture, noise seed {SELECTION_NOISE_SEED}: MPSNR dB (SAM):\n")
     print("| scene | robust_subspace_tv | subspace_tv + sparse | subspace_learned + sparse | "
           "learned + sparse − robust |")
