@@ -109,16 +109,16 @@ def test_the_self_ensemble_averages_the_eight_symmetries(tmp_path: Path) -> None
 def test_the_checkpoint_fixes_the_eigen_images_it_refines(trained: tuple[Path, object], tmp_path: Path) -> None:
     model, _ = trained
     meta, _ = read_checkpoint(model, family="denoise")
-    assert meta["data"]["eigen_images"] == {"subspace": None, "min_subspace": 4, "weight": 0.7, "iterations": 100}
+    assert meta["data"]["eigen_images"] == {"subspace": None, "min_subspace": 3, "weight": 0.7, "iterations": 100}
     noisy = xr.DataArray(add_noise(scaled_scene(14), seed=2, **NOISE), dims=("y", "x", "band"))
-    with pytest.raises(ConfigError, match=r"min_subspace=6.*trained on the eigen-images of min_subspace=4"):
+    with pytest.raises(ConfigError, match=r"min_subspace=6.*trained on the eigen-images of min_subspace=3"):
         methods.get("denoise", "subspace_learned")(checkpoint=str(model), min_subspace=6).denoise(noisy)
     # train_denoise.subspace: the patches are cut from the eigen-images of those settings
     store = meta["data"]["stores"][0]
     default = _eigen_image_patches(store, methods.get("denoise", "subspace_learned").estimator(), [NOISE], 1, 0)
     six = _eigen_image_patches(store, methods.get("denoise", "subspace_learned").estimator(min_subspace=6),
                                [NOISE], 1, 0)
-    assert [len(p) for p in six] == [len(p) * 6 // 4 for p in default]  # the synthetic scene's HySime k: 4
+    assert [len(p) for p in six] == [len(p) * 6 // 3 for p in default]  # the default: 3 (HySime k of the scene <= 3)
     wider = train_denoiser(store, tmp_path / "six", model="subspace_learned", network={"width": 4, "depth": 2},
                            train=TrainConfig(epochs=1, threads=2), data=DenoiserData(batch_size=4, steps=1),
                            noise=NOISE, subspace={"min_subspace": 6}, progress=False)

@@ -7,21 +7,21 @@ as at inference), it denoises a new scene's. Each eigen-image is refined on its 
 the network sees the noisy eigen-image and its TV-denoised version and adds a correction to the latter, starting
 from zero — so an untrained network is ``subspace_tv``, and training can only learn what TV misses (texture of
 the strong eigen-images, over-smoothed edges, the residual noise of the weak ones). It keeps ``subspace_tv``'s
-subspace (``min_subspace`` 4), so the two differ only by the network. Until stop 61 it took at least 8
-eigen-images. Chosen on the four scenes the prior trains on, never on a scored one
-(``benchmarks/results/denoise_training_scenes.md``): there at least 4 eigen-images gained the most over ``subspace_tv``
-on the mean of the protocol's cases, each with a prior trained on its own eigen-images (``train_denoise.subspace``;
-stop 62, self-ensembled): +0.87 dB against +0.84 / +0.80 / +0.79 with 6 / 8 / 10, and +0.66 against +0.51 / +0.47 /
-+0.45 in non-i.i.d. noise (stop 61, one prior trained at 4 for all: +0.80 against +0.55 / +0.34 / +0.12). A config
-asking for other eigen-images than its checkpoint's is refused. The extra ones carry little
-signal, and with noise of unequal bands their errors land on the noisiest bands (measured by hand on San Diego,
+subspace (``min_subspace`` 3), so the two differ only by the network. Chosen on the four scenes the prior trains on,
+never on a scored one (``benchmarks/results/denoise_training_scenes.md``; stop 65, TV weight 0.2, self-ensembled, each
+with a prior trained on its own eigen-images: ``train_denoise.subspace``): mean gain over ``subspace_tv`` (at 3)
++0.65 dB with at least 3 eigen-images against +0.56 / +0.58 / +0.52 / +0.50 / +0.45 with 2 / 4 / 6 / 8 / 10, and
++0.55 against +0.54 / +0.41 / +0.26 / +0.23 / +0.17 in non-i.i.d. noise. The same table chose ``subspace_tv``'s own
+3. Earlier it took at least 8 eigen-images (until stop 61), then 4, the edge of the grid (4, 6, 8, 10) it was chosen
+from at stops 61–62. A config asking for other eigen-images than its checkpoint's is refused. The extra ones carry
+little signal, and with noise of unequal bands their errors land on the noisiest bands (measured by hand on San Diego,
 non-i.i.d., with 8: −0.5 dB on the bands of σ 70/255 against ``subspace_tv`` while the quietest bands gained 1 dB).
 
 Mixed noise (stripes, dead lines, impulse): with ``sparse: true`` the corrupted entries are found by
 ``robust_subspace_tv``'s ℓ1 fit and repaired first (``._sparse``), and the prior then sees the Gaussian noise it
-learned. On the protocol's mixture that scores +4.99 / +6.93 / +5.77 dB over ``robust_subspace_tv`` on San Diego /
-ABU urban-1 / beach-2 (``benchmarks/results/denoise.md``), most of it the repair's: the network adds +0.30 /
-+0.18 / +0.36 over ``subspace_tv`` with the same repair. The same prior over the ℓ1 fit's own eigen-images
+learned. On the protocol's mixture that scores +4.87 / +6.91 / +5.74 dB over ``robust_subspace_tv`` on San Diego /
+ABU urban-1 / beach-2 (``benchmarks/results/denoise.md``), most of it the repair's: the network adds +0.24 /
++0.16 / +0.17 over ``subspace_tv`` with the same repair. The same prior over the ℓ1 fit's own eigen-images
 (trained on mixture noise) had scored 0.4–1.5 dB *below* ``robust_subspace_tv``: those eigen-images carry errors
 well above the unit noise the prior learns to remove.
 
@@ -36,21 +36,29 @@ The network is a plain residual stack of ``depth`` 3×3 convolutions of ``width`
 0.05 dB of the whole-scene one, tests/denoise/test_subspace_learned.py).
 
 At inference the network runs on the eight flips/rotations of each eigen-image and the results, moved back, are
-averaged (``self_ensemble``; 8× the network's time, 0.5 s on a 400×400×189 cube on 2 cores): +0.06 to +0.08 dB on
-every case of the four training scenes (``--training-scenes``), where it was chosen.
+averaged (``self_ensemble``; 8× the network's time, 0.5 s on a 400×400×189 cube on 2 cores): on the four training
+scenes (``--training-scenes``), where it was chosen, +0.06 to +0.08 dB on every case at stop 62, and +0.04 to +0.07
+on the mean of each case at stop 65.
 
-The TV the network starts from (``weight``) is ``subspace_tv``'s 0.7 by default, and 0.2 at the benchmark's
+The TV the network starts from (``weight``) is ``subspace_tv``'s 0.7 by default, and 0.4 at the benchmark's
 budget: a lighter TV keeps detail the network can use, but the network must learn to remove what TV leaves. Chosen
-on the four training scenes at stop 64, after ``min_subspace`` (``python benchmarks/denoise.py --prior-weight``,
-``benchmarks/results/denoise_prior_weight.md``): mean gain over ``subspace_tv`` +0.869 / +0.897 / +0.901 dB at
-0.7 / 0.4 / 0.2 (``subspace_tv`` itself at 0.4 / 0.2: −1.16 / −2.80), validation loss 0.2959 / 0.2903 / 0.2887.
-A prior trained for 200 steps at width 16 (the default pipeline's budget) gains less from 0.2 than from 0.7 on
-fresh synthetic scenes (+0.26 to +1.45 dB against +1.21 to +1.96, by hand), hence the default.
+on the four training scenes after ``min_subspace`` (``python benchmarks/denoise.py --prior-weight``,
+``benchmarks/results/denoise_prior_weight.md``), mean gain over ``subspace_tv`` at 0.7 / 0.4 / 0.2: at stop 65 (at
+least 3 eigen-images) +0.646 / +0.661 / +0.645 dB, validation loss 0.3466 / 0.3425 / 0.3406; at stop 64 (at least
+4, against ``subspace_tv`` at 4) +0.869 / +0.897 / +0.901, which chose 0.2 then. ``subspace_tv`` itself at 0.4 /
+0.2 scores 0.2–1.1 / 1.0–2.8 dB lower (stop 65), so the gain is the network's. A prior trained for 200 steps at
+width 16 (the default pipeline's budget) gains less from 0.2 than from 0.7 on fresh synthetic scenes (+0.26 to +1.45
+dB against +1.21 to +1.96, by hand at stop 64; 0.4 not measured), hence the default.
 
-Measured (``benchmarks/results/denoise.md``; weight 0.2, prior trained for 30 epochs, 191–245 s of 2-core CPU, on four
-other real scenes, 3 seeds): over ``subspace_tv`` +0.80 / +0.89 / +0.59 dB MPSNR on San Diego (Gaussian σ 30 / 50,
-non-i.i.d.), +0.63 / +0.89 / +0.40 on ABU urban-1, +1.58 / +1.82 / +1.39 on ABU beach-2, with a lower SAM in all nine.
-At weight 0.7 (stop 62, ``denoise.md`` at commit 1a18bef): +0.80 / +0.88 / +0.55, +0.59 / +0.85 / +0.35, +1.54 / +1.80
+Measured (``benchmarks/results/denoise.md``; at least 3 eigen-images, weight 0.4, prior trained for 30 epochs,
+228–253 s of 2-core CPU, on four other real scenes, 3 seeds): over ``subspace_tv`` (at 3 too) +0.69 / +0.72 / +0.54 dB
+MPSNR on San Diego (Gaussian σ 30 / 50, non-i.i.d.), +0.27 / +0.35 / +0.34 on ABU urban-1, +0.86 / +0.98 / +0.56 on
+ABU beach-2, with a lower SAM in all nine. The margin is smaller than at 4 because ``subspace_tv`` gained more from
+the change than the prior: ``subspace_tv`` moved by −0.25 / +0.24 / −0.27, +0.55 / +0.71 / 0.00 and +0.84 / +0.99 /
++1.02 dB, ``subspace_learned`` by −0.36 / +0.06 / −0.31, +0.19 / +0.17 / −0.07 and +0.12 / +0.15 / +0.19. At least
+4 eigen-images, weight 0.2 (stop 64, ``denoise.md`` at commit 41742b0): +0.80 / +0.89 / +0.59, +0.63 / +0.89 / +0.40,
++1.58 / +1.82 / +1.39 over ``subspace_tv`` at 4. At weight 0.7 (stop 62, ``denoise.md`` at commit 1a18bef):
++0.80 / +0.88 / +0.55, +0.59 / +0.85 / +0.35, +1.54 / +1.80
 / +1.33. Without the self-ensemble (stop 61, ``denoise.md`` at commit f05472e): +0.70 / +0.80 / +0.46, +0.54 / +0.78 /
 +0.30 and +1.44 / +1.68 / +1.24. With 12 epochs and at least 8 eigen-images (until stop 61; at commit 498dd2e): +0.61
 / +0.63 / +0.22, +0.36 / +0.63 / −0.05 and +1.39 / +1.60 / +1.03, with a higher SAM in non-i.i.d. noise on two scenes.

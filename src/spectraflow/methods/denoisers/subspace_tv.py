@@ -11,6 +11,12 @@ eigen-images instead of every band removes most of the noise by the projection a
 3. each eigen-image (unit noise variance by construction) is denoised by total variation [2]_ with weight
    ``weight``, and the cube is reconstructed and un-whitened.
 
+``min_subspace`` 3 was chosen at stop 65 on the four scenes ``subspace_learned``'s prior trains on (Jasper Ridge,
+Samson, ABU beach-3 and urban-3), never on a scene the denoising benchmark scores (``python benchmarks/denoise.py
+--training-scenes``, ``benchmarks/results/denoise_training_scenes.md``): on the mean of the Gaussian σ 30 and 50 and
+non-i.i.d. cases, at least 2 / 4 / 6 / 8 / 10 eigen-images score −0.01 / −0.33 / −1.07 / −1.66 / −2.17 dB MPSNR
+against 3. Until then it was 4, set when the method was written and never chosen. HySime alone takes 2–5 there.
+
 Steps 1–2 need only the band Gram matrix, accumulated in one streaming pass; step 3 runs tile by tile with a
 ``halo`` (TV's reach is not bounded, but it decays within a few pixels: the tiled result is within 0.05 dB
 MPSNR of the whole-cube one, tests/denoise/test_denoisers.py and benchmarks/scale.py).
@@ -91,7 +97,7 @@ class SubspaceDenoiser(Denoiser):
 class SubspaceTV(SubspaceDenoiser):
     name = "subspace_tv"
     subspace: int | None = None
-    min_subspace: int = 4
+    min_subspace: int = 3
     weight: float = 0.7
     iterations: int = 100
     noise_std: tuple[float, ...] | None = None  # per band, in the cube's units; estimated when None
