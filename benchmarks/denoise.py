@@ -24,8 +24,8 @@ the self-ensemble; then ``subspace_tv`` itself at the other ``min_subspace`` (wh
 mixture case with the sparse repair. ``--prior-weight`` (``results/denoise_prior_weight.md``) then chose, at that
 ``min_subspace``, the TV weight of the prior's input for this budget (:data:`PRIOR_WEIGHT`, 0.4; the library's
 default stays ``subspace_tv``'s 0.7, for priors trained far shorter), which the scored run trains and denoises with.
-At stop 65 ``min_subspace`` was chosen at weight 0.2 (:data:`SUBSPACE_SELECTION_WEIGHT`, the weight then), and
-then the weight at ``min_subspace`` 3; the two were not iterated further.
+At stop 65 ``min_subspace`` was chosen at weight 0.2 (the weight then: 3), then the weight at ``min_subspace`` 3
+(0.4), then ``min_subspace`` again at 0.4 (3 again, the table recorded): the two settle.
 
 ``+ sparse``: the sparse corruption (stuck values, stripes, dead lines, impulses) repaired first
 (``sparse: true``, ``spectraflow.methods.denoisers._sparse``), run on every case. Its thresholds are conventions
@@ -269,9 +269,6 @@ WEIGHT_CANDIDATES = (0.7, 0.4, 0.2)
 #: the TV weight of the prior's input at this budget (chosen by ``--prior-weight``); the library's default stays
 #: ``subspace_tv``'s 0.7, which a prior trained for a few hundred steps (the default pipeline's) needs
 PRIOR_WEIGHT = 0.4
-#: the TV weight of the prior's input at which ``--training-scenes`` chose ``min_subspace`` (:data:`PRIOR_WEIGHT` then;
-#: ``--prior-weight`` chose the weight after, at that ``min_subspace``)
-SUBSPACE_SELECTION_WEIGHT = 0.2
 
 
 def _selection_prior(learned: Path, min_subspace: int, weight: float) -> Path:
@@ -336,7 +333,7 @@ def training_scene_checks(learned: Path) -> None:
     absent): ``subspace_learned``'s gain over ``subspace_tv`` by ``min_subspace`` (each with a prior trained on
     that subspace's eigen-images) and, at the default, without the self-ensemble; then the mixture case."""
     default = methods.get("denoise", "subspace_learned").min_subspace
-    weight = SUBSPACE_SELECTION_WEIGHT
+    weight = PRIOR_WEIGHT
     priors = {k: _selection_prior(learned, k, weight) for k in SUBSPACE_CANDIDATES}
     for k, directory in priors.items():
         print(_train_learned(directory, 0, k, weight), flush=True)

@@ -8,11 +8,12 @@ the network sees the noisy eigen-image and its TV-denoised version and adds a co
 from zero — so an untrained network is ``subspace_tv``, and training can only learn what TV misses (texture of
 the strong eigen-images, over-smoothed edges, the residual noise of the weak ones). It keeps ``subspace_tv``'s
 subspace (``min_subspace`` 3), so the two differ only by the network. Chosen on the four scenes the prior trains on,
-never on a scored one (``benchmarks/results/denoise_training_scenes.md``; stop 65, TV weight 0.2, self-ensembled, each
+never on a scored one (``benchmarks/results/denoise_training_scenes.md``; stop 65, TV weight 0.4, self-ensembled, each
 with a prior trained on its own eigen-images: ``train_denoise.subspace``): mean gain over ``subspace_tv`` (at 3)
-+0.65 dB with at least 3 eigen-images against +0.56 / +0.58 / +0.52 / +0.50 / +0.45 with 2 / 4 / 6 / 8 / 10, and
-+0.55 against +0.54 / +0.41 / +0.26 / +0.23 / +0.17 in non-i.i.d. noise. The same table chose ``subspace_tv``'s own
-3. Earlier it took at least 8 eigen-images (until stop 61), then 4, the edge of the grid (4, 6, 8, 10) it was chosen
++0.66 dB with at least 3 eigen-images against +0.57 / +0.57 / +0.54 / +0.51 / +0.46 with 2 / 4 / 6 / 8 / 10, and
++0.55 against +0.54 / +0.39 / +0.25 / +0.22 / +0.17 in non-i.i.d. noise (at weight 0.2, before the weight was
+rechosen: +0.65 against +0.56 / +0.58 / +0.52 / +0.50 / +0.45). The same table chose ``subspace_tv``'s own 3.
+Earlier it took at least 8 eigen-images (until stop 61), then 4, the edge of the grid (4, 6, 8, 10) it was chosen
 from at stops 61–62. A config asking for other eigen-images than its checkpoint's is refused. The extra ones carry
 little signal, and with noise of unequal bands their errors land on the noisiest bands (measured by hand on San Diego,
 non-i.i.d., with 8: −0.5 dB on the bands of σ 70/255 against ``subspace_tv`` while the quietest bands gained 1 dB).
@@ -37,15 +38,16 @@ The network is a plain residual stack of ``depth`` 3×3 convolutions of ``width`
 
 At inference the network runs on the eight flips/rotations of each eigen-image and the results, moved back, are
 averaged (``self_ensemble``; 8× the network's time, 0.5 s on a 400×400×189 cube on 2 cores): on the four training
-scenes (``--training-scenes``), where it was chosen, +0.06 to +0.08 dB on every case at stop 62, and +0.04 to +0.07
-on the mean of each case at stop 65.
+scenes (``--training-scenes``), where it was chosen, +0.06 to +0.08 dB on every case at stop 62, and +0.07 on the
+mean of each case at stop 65.
 
 The TV the network starts from (``weight``) is ``subspace_tv``'s 0.7 by default, and 0.4 at the benchmark's
 budget: a lighter TV keeps detail the network can use, but the network must learn to remove what TV leaves. Chosen
 on the four training scenes after ``min_subspace`` (``python benchmarks/denoise.py --prior-weight``,
 ``benchmarks/results/denoise_prior_weight.md``), mean gain over ``subspace_tv`` at 0.7 / 0.4 / 0.2: at stop 65 (at
-least 3 eigen-images) +0.646 / +0.661 / +0.645 dB, validation loss 0.3466 / 0.3425 / 0.3406; at stop 64 (at least
-4, against ``subspace_tv`` at 4) +0.869 / +0.897 / +0.901, which chose 0.2 then. ``subspace_tv`` itself at 0.4 /
+least 3 eigen-images, chosen at 0.2 and rechecked at 0.4) +0.646 / +0.661 / +0.645 dB, validation loss 0.3466 /
+0.3425 / 0.3406; at stop 64 (at least 4, against ``subspace_tv`` at 4) +0.869 / +0.897 / +0.901, which chose 0.2
+then. ``subspace_tv`` itself at 0.4 /
 0.2 scores 0.2–1.1 / 1.0–2.8 dB lower (stop 65), so the gain is the network's. A prior trained for 200 steps at
 width 16 (the default pipeline's budget) gains less from 0.2 than from 0.7 on fresh synthetic scenes (+0.26 to +1.45
 dB against +1.21 to +1.96, by hand at stop 64; 0.4 not measured), hence the default.
