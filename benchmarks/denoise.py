@@ -315,9 +315,9 @@ def prior_weight_selection(learned: Path) -> None:
     priors = {w: _selection_prior(learned, k, w) for w in WEIGHT_CANDIDATES}
     for w, directory in priors.items():
         print(_train_learned(directory, 0, weight=w), flush=True)
-    print(f"\nMPSNR gain (dB) over subspace_tv (weight 0.7) on the training scenes (SAM change, degrees), noise "
-          f"seed {SELECTION_NOISE_SEED}: subspace_learned with its input's TV at each weight (prior trained on it), "
-          "and subspace_tv at that weight\n")
+    print(f"\nMPSNR gain (dB) over subspace_tv (weight {methods.get('denoise', 'subspace_tv').weight}) on the training "
+          f"scenes (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}: subspace_learned with its input's TV at "
+          "each weight (prior trained on it), and subspace_tv at that weight\n")
     overall = _training_scene_gains({
         column: config for w in WEIGHT_CANDIDATES
         for column, config in ((f"learned {w}", ("subspace_learned", {"checkpoint": str(priors[w]), "weight": w})),
@@ -331,21 +331,21 @@ def prior_weight_selection(learned: Path) -> None:
 def training_scene_checks(learned: Path) -> None:
     """What was decided on the four training scenes, with seed-0 priors in ``learned`` (trained there when
     absent): ``subspace_learned``'s gain over ``subspace_tv`` by ``min_subspace`` (each with a prior trained on
-    that subspace's eigen-images) and, at the default, without the self-ensemble; then the mixture case."""
+    that subspace's eigen-images) and, at the default, without the self-ensemble; ``subspace_tv`` itself at the
+    other ``min_subspace``; then the mixture case."""
     default = methods.get("denoise", "subspace_learned").min_subspace
-    weight = PRIOR_WEIGHT
-    priors = {k: _selection_prior(learned, k, weight) for k in SUBSPACE_CANDIDATES}
+    priors = {k: _selection_prior(learned, k, PRIOR_WEIGHT) for k in SUBSPACE_CANDIDATES}
     for k, directory in priors.items():
-        print(_train_learned(directory, 0, k, weight), flush=True)
-    prior = {"checkpoint": str(priors[default]), "weight": weight}
+        print(_train_learned(directory, 0, k), flush=True)
+    prior = {"checkpoint": str(priors[default]), "weight": PRIOR_WEIGHT}
     columns: dict[str, tuple[str, dict[str, object]]] = {
-        **{f"min_subspace {k}": ("subspace_learned", {"checkpoint": str(priors[k]), "weight": weight,
+        **{f"min_subspace {k}": ("subspace_learned", {"checkpoint": str(priors[k]), "weight": PRIOR_WEIGHT,
                                                       "min_subspace": k}) for k in SUBSPACE_CANDIDATES},
         f"min_subspace {default}, once": ("subspace_learned", {**prior, "self_ensemble": False}),
         **{f"subspace_tv, min_subspace {k}": ("subspace_tv", {"min_subspace": k})
            for k in SUBSPACE_CANDIDATES if k != default}}
     print(f"\nMPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}: "
-          f"subspace_learned (its input's TV at weight {weight}) by min_subspace (self-ensembled) and at the "
+          f"subspace_learned (its input's TV at weight {PRIOR_WEIGHT}) by min_subspace (self-ensembled) and at the "
           "default run once (self_ensemble: false); then subspace_tv itself at the other min_subspace:\n")
     overall = _training_scene_gains(columns)
     learned_gain = {c: v for c, v in overall.items() if columns[c][0] == "subspace_learned"}

@@ -47,10 +47,10 @@ on the four training scenes after ``min_subspace`` (``python benchmarks/denoise.
 ``benchmarks/results/denoise_prior_weight.md``), mean gain over ``subspace_tv`` at 0.7 / 0.4 / 0.2: at stop 65 (at
 least 3 eigen-images, chosen at 0.2 and rechecked at 0.4) +0.646 / +0.661 / +0.645 dB, validation loss 0.3466 /
 0.3425 / 0.3406; at stop 64 (at least 4, against ``subspace_tv`` at 4) +0.869 / +0.897 / +0.901, which chose 0.2
-then. ``subspace_tv`` itself at 0.4 /
-0.2 scores 0.2–1.1 / 1.0–2.8 dB lower (stop 65), so the gain is the network's. A prior trained for 200 steps at
-width 16 (the default pipeline's budget) gains less from 0.2 than from 0.7 on fresh synthetic scenes (+0.26 to +1.45
-dB against +1.21 to +1.96, by hand at stop 64; 0.4 not measured), hence the default.
+then. ``subspace_tv`` itself at 0.4 / 0.2 scores 0.2–1.1 / 1.0–2.8 dB lower (stop 65), so the gain is the
+network's. A prior trained for 200 steps at width 16 (the default pipeline's budget) gains less from 0.2 than from
+0.7 on fresh synthetic scenes (+0.26 to +1.45 dB against +1.21 to +1.96, by hand at stop 64; 0.4 not measured), hence
+the default.
 
 Measured (``benchmarks/results/denoise.md``; at least 3 eigen-images, weight 0.4, prior trained for 30 epochs,
 228–253 s of 2-core CPU, on four other real scenes, 3 seeds): over ``subspace_tv`` (at 3 too) +0.69 / +0.72 / +0.54 dB
@@ -60,10 +60,10 @@ the change than the prior: ``subspace_tv`` moved by −0.25 / +0.24 / −0.27, +
 +1.02 dB, ``subspace_learned`` by −0.36 / +0.06 / −0.31, +0.19 / +0.17 / −0.07 and +0.12 / +0.15 / +0.19. At least
 4 eigen-images, weight 0.2 (stop 64, ``denoise.md`` at commit 41742b0): +0.80 / +0.89 / +0.59, +0.63 / +0.89 / +0.40,
 +1.58 / +1.82 / +1.39 over ``subspace_tv`` at 4. At weight 0.7 (stop 62, ``denoise.md`` at commit 1a18bef):
-+0.80 / +0.88 / +0.55, +0.59 / +0.85 / +0.35, +1.54 / +1.80
-/ +1.33. Without the self-ensemble (stop 61, ``denoise.md`` at commit f05472e): +0.70 / +0.80 / +0.46, +0.54 / +0.78 /
-+0.30 and +1.44 / +1.68 / +1.24. With 12 epochs and at least 8 eigen-images (until stop 61; at commit 498dd2e): +0.61
-/ +0.63 / +0.22, +0.36 / +0.63 / −0.05 and +1.39 / +1.60 / +1.03, with a higher SAM in non-i.i.d. noise on two scenes.
++0.80 / +0.88 / +0.55, +0.59 / +0.85 / +0.35, +1.54 / +1.80 / +1.33. Without the self-ensemble (stop 61, ``denoise.md``
+at commit f05472e): +0.70 / +0.80 / +0.46, +0.54 / +0.78 / +0.30 and +1.44 / +1.68 / +1.24. With 12 epochs and at
+least 8 eigen-images (until stop 61; at commit 498dd2e): +0.61 / +0.63 / +0.22, +0.36 / +0.63 / −0.05 and +1.39 /
++1.60 / +1.03, with a higher SAM in non-i.i.d. noise on two scenes.
 Tried on the training scenes and dropped (stop 62, seed 0, mean gain over their 12 cases against +0.869 dB): 60 epochs
 with 4 noise draws +0.875; clean eigen-images scaled by a random gain (0.5–2×, TV recomputed) in training +0.880;
 inputs scaled by the TV image's spread (the scale as a third channel): validation loss 0.2956 against 0.2959; dilated
