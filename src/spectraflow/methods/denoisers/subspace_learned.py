@@ -30,14 +30,17 @@ Without clean data, ``train_denoiser(..., mode="self_supervised")`` trains the p
 eigen-images by Stein's unbiased risk estimate, which takes their noise as unit Gaussian. It is not quite: the
 basis is fitted to the noisy cube, so it leans towards the noise, and on the scored scenes the weak eigen-images'
 noise σ measures 1.06–1.14 (the strong ones' 0.96–1.01). That bias may be why fine-tuning the trained prior on the
-scored scene by SURE (150 steps, tried by hand) lowered the MPSNR by 0.2–0.5 dB instead of raising it.
+scored scene by SURE (150 steps, tried by hand) lowered the MPSNR by 0.2–0.5 dB instead of raising it. Given each
+eigen-image's true noise σ (an oracle; stop 66, Jasper Ridge σ 30, whole eigen-images, 150 steps) the same fine-tuning
+gained +0.03 dB, and with σ estimated from the finest wavelet coefficients (which texture inflates to 1.4) it lost 0.9.
 
 The network is a plain residual stack of ``depth`` 3×3 convolutions of ``width`` channels: its reach is
 ``depth`` pixels, within the default ``halo`` (TV's reach decays within a few pixels: the tiled result is within
 0.05 dB of the whole-scene one, tests/denoise/test_subspace_learned.py).
 
 At inference the network runs on the eight flips/rotations of each eigen-image and the results, moved back, are
-averaged (``self_ensemble``; 8× the network's time, 0.5 s on a 400×400×189 cube on 2 cores): on the four training
+averaged (``self_ensemble``; 8× the network's time: 0.5 s on San Diego's 100×100×189 on 2 cores, 2.6 s against 0.9 s
+run once on a 256×256×200 cube, ``results/denoise_inference.md``): on the four training
 scenes (``--training-scenes``), where it was chosen, +0.06 to +0.08 dB on every case at stop 62, and +0.07 on the
 mean of each case at stop 65.
 
@@ -78,6 +81,13 @@ and nothing on the scored ones: +0.78 / +0.87 / +0.53, +0.60 / +0.86 / +0.35, +1
 the noise draws the prior trains on (its loss on fresh draws of the training regions: within 0.015 of the trained
 draws') or the eigen-images' noise level (dividing each by its true noise σ before the network, an oracle, changed
 urban-1's non-i.i.d. gain by +0.02 dB).
+
+Transfer (stop 66, ``python benchmarks/denoise.py --held-out``, ``results/denoise_held_out.md``): each training scene
+scored by a prior trained on the other three gains +0.79 / +0.51 / +0.41 / +0.37 dB over ``subspace_tv`` (Jasper Ridge,
+Samson, ABU beach-3, urban-3; mean of the three cases), 0.08–0.21 dB less than the prior that saw it. The ABU scenes
+gain least, seen or not, as urban-1 does among the scored ones. Tried then and dropped: training also on the four
+scenes averaged 2×2 (a coarser ground sampling, so more texture per pixel, as urban-1 has): mean gain +0.653 against
++0.657 on the training scenes, and on urban-3 held out +0.35 / +0.39 / +0.30 against +0.38 / +0.41 / +0.32.
 """
 
 from __future__ import annotations

@@ -16,6 +16,11 @@ Samson, ABU beach-3 and urban-3), never on a scene the denoising benchmark score
 --training-scenes``, ``benchmarks/results/denoise_training_scenes.md``): on the mean of the Gaussian σ 30 and 50 and
 non-i.i.d. cases, at least 2 / 4 / 6 / 8 / 10 eigen-images score −0.01 / −0.33 / −1.07 / −1.66 / −2.17 dB MPSNR
 against 3. Until then it was 4, set when the method was written and never chosen. HySime alone takes 2–5 there.
+Tried at stop 66 on the same scenes and not taken: the number of eigen-images chosen per scene (2–8) by Monte-Carlo
+SURE, the whole method rerun on a copy probed with noise. Its whitened error picked what the true whitened error
+picked in 11 of 12 cases, but that error weights the quiet bands most, and MPSNR does not: +0.05 dB MPSNR over 3 on
+the mean (the best per case would give +0.19), losing 0.28–0.47 dB in the non-i.i.d. case on three scenes. A SURE
+per band (for MPSNR itself) was too noisy to choose with: negative in 15–37 bands of a scene, −0.48 dB.
 
 Steps 1–2 need only the band Gram matrix, accumulated in one streaming pass; step 3 runs tile by tile with a
 ``halo`` (TV's reach is not bounded, but it decays within a few pixels: the tiled result is within 0.05 dB
