@@ -7,7 +7,8 @@ for all scenes; the defaults of ``local_rx``, ``crd`` and ``attribute`` were cho
 (``hsi/san_diego/sandiego_plane.mat``, a different crop from ``abu_airport``) and never on these five scenes
 (``attribute``'s selection over its grid, then of its ``spread``, is printed first). ``spread`` itself was added
 after ``attribute``'s misses against RX on two of these scenes were traced to objects' mixed edge pixels; its σ was
-chosen on ``san_diego``; so was the mirror at the scene's edge (stop 64), after which the grid was rerun. Apart
+chosen on ``san_diego``; so was the mirror at the scene's edge (stop 64), after which the grid was rerun, and so is
+the scaling (``--scaling``: whitened since stop 66; until then range, whitened set aside for its ABU mean). Apart
 from ``cvae`` (seeded) the detectors are deterministic. The peer is ``spectral`` 0.25
 (``spectral.rx``, global mean and covariance), installed by ``benchmarks/peers.sh`` in ``.peers/``.
 
