@@ -365,6 +365,7 @@ def held_out_checks(learned: Path) -> None:
     print("|---|---|---|---|")
     print("\n".join(summary))
 
+
 INFERENCE_SHAPE = (256, 256, 200)  # issue 20's inference floor: at most 60 s for a cube of this size on 2 cores
 
 
