@@ -198,26 +198,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--features", type=int, default=16)
-    parser.add_argument("--training-scenes", action="store_true",
-                        help="only: the checks on the prior's training scenes (min_subspace, mixture; needs --learned)")
-    parser.add_argument("--prior-weight", action="store_true",
-                        help="only: the TV weight of the prior's input, chosen on the training scenes (--learned)")
-    parser.add_argument("--held-out", action="store_true",
-                        help="only: each training scene scored by a prior trained on the other three (--learned)")
-    parser.add_argument("--inference-time", action="store_true",
-                        help="only: subspace_learned's seconds on a 256×256×200 cube (--learned)")
+    for flag, (_, _, about) in CHECKS.items():
+        parser.add_argument(flag, action="store_true", help=f"only: {about} (needs --learned)")
     parser.add_argument("--memory-check", action="store_true",
                         help="only: 400×400×224 through the --deep model, memory_mb=1024; peak RSS")
     args = parser.parse_args()
     if args.memory_check:
         _memory_check(args.deep)
         return
-    checks = {"training_scenes": training_scene_checks, "prior_weight": prior_weight_selection,
-              "held_out": held_out_checks, "inference_time": inference_time}
-    chosen = [check for flag, check in checks.items() if getattr(args, flag)]
+    chosen = [check for flag, (check, _, _) in CHECKS.items() if getattr(args, flag[2:].replace("-", "_"))]
     if chosen:
         if args.learned is None:
-            parser.error("--training-scenes, --prior-weight, --held-out and --inference-time need --learned DIR")
+            parser.error(f"{', '.join(CHECKS)} need --learned DIR")
         chosen[0](args.learned)
         return
     configs: dict[str, tuple[str, dict[str, object]]] = dict(OURS)
@@ -399,6 +391,7 @@ def inference_time(learned: Path, repeats: int = 3) -> None:
         print(f"| {name} | {denoising_scores(out, clean)['mpsnr']:.2f} | {seconds[name]:.1f} | "
               f"{seconds[name] / seconds['subspace_tv']:.1f} |", flush=True)
 
+
 def training_scene_checks(learned: Path) -> None:
     """What was decided on the four training scenes, with seed-0 priors in ``learned`` (trained there when
     absent): ``subspace_learned``'s gain over ``subspace_tv`` by ``min_subspace`` (each with a prior trained on
@@ -441,10 +434,20 @@ def training_scene_checks(learned: Path) -> None:
     print("\n".join(mixture))
 
 
+#: the runs on the prior alone, instead of the scored run: flag → (check, its results file, what it does)
+CHECKS = {
+    "--training-scenes": (training_scene_checks, "denoise_training_scenes",
+                          "the checks on the prior's training scenes (min_subspace, mixture)"),
+    "--prior-weight": (prior_weight_selection, "denoise_prior_weight",
+                       "the TV weight of the prior's input, chosen on the training scenes"),
+    "--held-out": (held_out_checks, "denoise_held_out",
+                   "each training scene scored by a prior trained on the other three"),
+    "--inference-time": (inference_time, "denoise_inference", "subspace_learned's seconds on a 256×256×200 cube"),
+}
+
+
 if __name__ == "__main__":
     from _results import recorded
 
-    flags = {"--training-scenes": "denoise_training_scenes", "--prior-weight": "denoise_prior_weight",
-             "--held-out": "denoise_held_out", "--inference-time": "denoise_inference"}
-    with recorded(next((name for flag, name in flags.items() if flag in sys.argv), "denoise")):
+    with recorded(next((name for flag, (_, name, _) in CHECKS.items() if flag in sys.argv), "denoise")):
         main()
