@@ -51,9 +51,11 @@ on the four training scenes after ``min_subspace`` (``python benchmarks/denoise.
 least 3 eigen-images, chosen at 0.2 and rechecked at 0.4) +0.646 / +0.661 / +0.645 dB, validation loss 0.3466 /
 0.3425 / 0.3406; at stop 64 (at least 4, against ``subspace_tv`` at 4) +0.869 / +0.897 / +0.901, which chose 0.2
 then. ``subspace_tv`` itself at 0.4 / 0.2 scores 0.2–1.1 / 1.0–2.8 dB lower (stop 65), so the gain is the
-network's. A prior trained for 200 steps at width 16 (the default pipeline's budget) gains less from 0.2 than from
-0.7 on fresh synthetic scenes (+0.26 to +1.45 dB against +1.21 to +1.96, by hand at stop 64; 0.4 not measured), hence
-the default.
+network's. A prior at the default pipeline's budget (``params.yaml``: width 16, depth 5, 200 steps, a few seconds)
+gains most from 0.7, hence the default: on fresh generated scenes (``python benchmarks/denoise.py --library-weight``,
+``results/denoise_library_weight.md``, stop 67, at ``min_subspace`` 3, three training seeds) +2.25 / +1.86 / +1.60 dB
+over ``subspace_tv`` at 0.7 / 0.4 / 0.2, 0.7 ahead in each of the 15 cases (by hand at stop 64, at 4: +1.21 to +1.96
+at 0.7, +0.26 to +1.45 at 0.2).
 
 Measured (``benchmarks/results/denoise.md``; at least 3 eigen-images, weight 0.4, prior trained for 30 epochs,
 228–253 s of 2-core CPU, on four other real scenes, 3 seeds): over ``subspace_tv`` (at 3 too) +0.69 / +0.72 / +0.54 dB
@@ -88,6 +90,11 @@ Samson, ABU beach-3, urban-3; mean of the three cases), 0.08–0.21 dB less than
 gain least, seen or not, as urban-1 does among the scored ones. Tried then and dropped: training also on the four
 scenes averaged 2×2 (a coarser ground sampling, so more texture per pixel, as urban-1 has): mean gain +0.653 against
 +0.657 on the training scenes, and on urban-3 held out +0.35 / +0.39 / +0.30 against +0.38 / +0.41 / +0.32.
+Tried at stop 67 and dropped: a one-level U-Net in place of the plain stack (two 3×3 layers of 32 channels at full
+resolution, a stride-2 layer to 64 channels and three more at half resolution, a transposed convolution back, the
+full-resolution features concatenated, two layers; reach about 16 pixels against 8, about the same training time:
+527 s here), urban-3 held out: +0.36 / +0.42 / +0.31 against +0.38 / +0.41 / +0.32 for the plain stack. A wider
+view of the eigen-image does not help either.
 """
 
 from __future__ import annotations
