@@ -32,9 +32,11 @@ trained on all four. A setting that wins only on scenes the prior has seen showe
 twice (a guided prior, ``width`` 48; ``subspace_learned``'s docstring).
 ``--inference-time`` (``results/denoise_inference.md``) times the prior on a 256×256×200 cube, the size of the
 issue's inference budget, beside ``subspace_tv``.
-``--library-weight`` (``results/denoise_library_weight.md``) checks the library's default TV weight (0.7) for the
+``--mixtures`` (``results/denoise_mixtures.md``) chose, the same way, the random rotations of each noise draw's
+eigen-images added to the prior's training patches (:data:`MIXTURES`): each training scene held out in turn.
+``--library-prior`` (``results/denoise_library_prior.md``) checks the library's default TV weight (0.7) for the
 short prior the default pipeline trains (``params.yaml``'s ``train_denoise`` budget, on its generated training
-scene), on fresh generated scenes at each candidate weight.
+scene), on fresh generated scenes at each candidate weight, then the rotations per draw at 0.7.
 
 ``+ sparse``: the sparse corruption (stuck values, stripes, dead lines, impulses) repaired first
 (``sparse: true``, ``spectraflow.methods.denoisers._sparse``), run on every case. Its thresholds are conventions
@@ -102,8 +104,9 @@ def _budget(directory: Path, what: str, history: object | None) -> str:
 
     meta, _ = read_checkpoint(directory)
     took = "trained in an earlier run" if history is None else f"{history.train_seconds:.0f} s"  # type: ignore[attr-defined]
+    rotations = f", {n} rotations per draw" if (n := meta["data"].get("mixtures")) else ""
     return (f"{meta['name']} ({directory.name}): {meta['config']}, {meta['train']['epochs']} epochs × "
-            f"{meta['data']['steps']} steps × batch {meta['data']['batch_size']} ({what}), {took} on "
+            f"{meta['data']['steps']} steps × batch {meta['data']['batch_size']} ({what}{rotations}), {took} on "
             f"{meta['device']} ({meta['precision']}); best epoch {meta['epoch']}")
 
 
@@ -124,10 +127,11 @@ def _train_deep(directory: Path, epochs: int, steps: int, features: int) -> str:
 
 
 def _train_learned(directory: Path, seed: int, min_subspace: int | None = None, weight: float | None = None,
-                   scenes: tuple[str, ...] = TRAINING_SCENES) -> str:
+                   scenes: tuple[str, ...] = TRAINING_SCENES, mixtures: int | None = None) -> str:
     """Train subspace_learned's prior on real ``scenes`` that are never scored (the four training scenes unless one
     is held out; on the eigen-images of ``min_subspace``, the method's default when None, and of TV ``weight``,
-    :data:`PRIOR_WEIGHT` when None); a line describing the budget."""
+    :data:`PRIOR_WEIGHT` when None, with ``mixtures`` rotations per draw, :data:`MIXTURES` when None); a line
+    describing the budget."""
     from spectraflow.methods.denoisers import DenoiserData, train_denoiser
     from spectraflow.train import TrainConfig, checkpoint_complete
 
@@ -136,7 +140,8 @@ def _train_learned(directory: Path, seed: int, min_subspace: int | None = None, 
         stores = _training_stores(directory.parent, scenes)
         history = train_denoiser(stores, directory, model="subspace_learned", network={"width": 32, "depth": 8},
                                  train=TrainConfig(epochs=30, lr=2e-3, seed=seed),
-                                 data=DenoiserData(batch_size=32, steps=100, draws=2),
+                                 data=DenoiserData(batch_size=32, steps=100, draws=2,
+                                                   mixtures=MIXTURES if mixtures is None else mixtures),
                                  noise=[{"case": case, **options} for _, case, options in CASES if case != "mixture"],
                                  subspace={"weight": PRIOR_WEIGHT if weight is None else weight,
                                            **({} if min_subspace is None else {"min_subspace": min_subspace})},
@@ -279,6 +284,10 @@ WEIGHT_CANDIDATES = (0.7, 0.4, 0.2)
 #: the TV weight of the prior's input at this budget (chosen by ``--prior-weight``); the library's default stays
 #: ``subspace_tv``'s 0.7, which a prior trained for a few hundred steps (the default pipeline's) needs
 PRIOR_WEIGHT = 0.4
+#: random rotations of each noise draw's eigen-images added to the prior's training patches (``DenoiserData.mixtures``),
+#: chosen on the training scenes, each held out (``--mixtures``)
+MIXTURES = 6
+MIXTURE_CANDIDATES = (0, MIXTURES)
 
 
 def _selection_prior(learned: Path, min_subspace: int, weight: float) -> Path:
@@ -362,6 +371,30 @@ def held_out_checks(learned: Path) -> None:
     print("\n".join(summary))
 
 
+
+def mixtures_selection(learned: Path) -> None:
+    """The rotations per noise draw (:data:`MIXTURE_CANDIDATES`) added to the prior's training patches, chosen by
+    transfer: each training scene scored by seed-0 priors trained on the other three with each count
+    (``learned/held-out-<scene>`` at :data:`MIXTURES`, ``…-mixtures<n>`` at the others)."""
+    summary = []
+    for scene in TRAINING_SCENES:
+        others = tuple(s for s in TRAINING_SCENES if s != scene)
+        priors = {n: learned / (f"held-out-{scene}" if n == MIXTURES else f"held-out-{scene}-mixtures{n}")
+                  for n in MIXTURE_CANDIDATES}
+        for n, directory in priors.items():
+            print(_train_learned(directory, 0, scenes=others, mixtures=n), flush=True)
+        print(f"\n{scene}, held out: MPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed "
+              f"{SELECTION_NOISE_SEED}, by the rotations per draw the prior trained with\n")
+        gains = _training_scene_gains({f"mixtures {n}": ("subspace_learned", {"checkpoint": str(d),
+                                                                             "weight": PRIOR_WEIGHT})
+                                       for n, d in priors.items()}, scenes=(scene,))
+        summary.append(f"| {scene} | " + " | ".join(f"{v:+.3f}" for v in gains.values()) + " |")
+    print("\nmean gain over the three cases, each scene held out:\n\n| scene | "
+          + " | ".join(f"mixtures {n}" for n in MIXTURE_CANDIDATES) + " |")
+    print("|---|" + "---|" * len(MIXTURE_CANDIDATES))
+    print("\n".join(summary))
+
+
 INFERENCE_SHAPE = (256, 256, 200)  # issue 20's inference floor: at most 60 s for a cube of this size on 2 cores
 
 
@@ -442,12 +475,13 @@ def training_scene_checks(learned: Path) -> None:
 LIBRARY_SCENES = ((10, "aviris"), (11, "enmap"), (12, "camera31"), (13, "aviris"), (14, "enmap"))
 
 
-def library_weight(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
-    """``subspace_learned``'s library default ``weight`` (``subspace_tv``'s 0.7), for the short prior the default
-    pipeline trains: priors at ``params.yaml``'s ``train_denoise`` budget, on its training scene as the generator
-    makes it (scaled to [0, 1], its ``preprocess.patches``), with their input's TV at each of
-    :data:`WEIGHT_CANDIDATES` (``learned/library-weight<w>-seed<n>``), scored on :data:`LIBRARY_SCENES` (128×128,
-    the camera's 64×64) in the Gaussian and non-i.i.d. cases against ``subspace_tv`` at its default."""
+def library_prior(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """The settings of the short prior the default pipeline trains (``params.yaml``'s ``train_denoise`` budget, on
+    its training scene as the generator makes it, scaled to [0, 1], cut by its ``preprocess.patches``): the input's
+    TV ``weight`` (``subspace_learned``'s library default, ``subspace_tv``'s 0.7) over :data:`WEIGHT_CANDIDATES`
+    without rotations, then the rotations per draw (``data.mixtures``) at the default weight: priors
+    ``learned/library-weight<w>-mixtures<n>-seed<s>``, scored on :data:`LIBRARY_SCENES` (128×128, the camera's
+    64×64) in the Gaussian and non-i.i.d. cases against ``subspace_tv`` at its default."""
     from spectraflow.config import PreprocessConfig, TrainDenoiseConfig, from_mapping, load_params
     from spectraflow.io import write_store
     from spectraflow.methods.denoisers import train_denoiser
@@ -466,20 +500,26 @@ def library_weight(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
                           learned / f"library-{config.scene}.zarr")
         preprocess_store(raw, store, parse_steps([{"normalize": {"method": "minmax", "per_band": False}}]),
                          patches=patches)
-    priors = {(w, seed): learned / f"library-weight{w}-seed{seed}" for w in WEIGHT_CANDIDATES for seed in seeds}
-    for (w, seed), directory in priors.items():
+    default = methods.get("denoise", "subspace_learned").weight
+    columns = {**{f"weight {w}": (w, 0) for w in WEIGHT_CANDIDATES},
+               f"weight {default}, {MIXTURES} rotations": (default, MIXTURES)}
+    priors = {(c, seed): learned / f"library-weight{w}-mixtures{n}-seed{seed}"
+              for c, (w, n) in columns.items() for seed in seeds}
+    for (c, seed), directory in priors.items():
         if not checkpoint_complete(directory):
+            weight, mixtures = columns[c]
             history = train_denoiser([store], directory, model=config.model, network=config.network,
-                                     train=dataclasses.replace(train, seed=seed), data=data, noise=config.noise,
-                                     subspace={**config.subspace, "weight": w}, progress=False)
-            print(f"weight {w}, seed {seed}: {history.train_seconds:.0f} s", flush=True)
+                                     train=dataclasses.replace(train, seed=seed),
+                                     data=dataclasses.replace(data, mixtures=mixtures), noise=config.noise,
+                                     subspace={**config.subspace, "weight": weight}, progress=False)
+            print(f"{c}, seed {seed}: {history.train_seconds:.0f} s", flush=True)
     print(f"\nsubspace_learned at the pipeline's budget ({config.network}, {train.epochs} epochs × {data.steps} steps "
           f"× batch {data.batch_size}, trained on the generated scene {config.scene!r}): MPSNR gain (dB) over "
-          f"subspace_tv on fresh generated scenes, mean ± std over training seeds {list(seeds)}, the input's TV at "
-          "each weight\n")
-    print("| scene | case | subspace_tv dB | " + " | ".join(f"weight {w}" for w in WEIGHT_CANDIDATES) + " |")
-    print("|---|---|---|" + "---|" * len(WEIGHT_CANDIDATES))
-    gains: dict[float, list[float]] = {w: [] for w in WEIGHT_CANDIDATES}
+          f"subspace_tv on fresh generated scenes, mean ± std over training seeds {list(seeds)}, by the input's TV "
+          "weight and the rotations per draw\n")
+    print("| scene | case | subspace_tv dB | " + " | ".join(columns) + " |")
+    print("|---|---|---|" + "---|" * len(columns))
+    gains: dict[str, list[float]] = {c: [] for c in columns}
     for seed, sensor in LIBRARY_SCENES:
         size = 64 if sensor == "camera31" else 128
         cube = synthetic_scene(seed, height=size, width=size, sensor=sensor)["cube"].values.astype(np.float64)
@@ -490,15 +530,14 @@ def library_weight(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
             noisy = xr.DataArray(add_noise(clean, case, seed, **options), dims=("y", "x", "band"))
             plain = _scores(noisy, clean, "subspace_tv")["mpsnr"]
             cells = []
-            for w in WEIGHT_CANDIDATES:
-                runs = [_scores(noisy, clean, "subspace_learned", checkpoint=str(priors[w, s]), weight=w)["mpsnr"]
+            for c, (weight, _) in columns.items():
+                runs = [_scores(noisy, clean, "subspace_learned", checkpoint=str(priors[c, s]), weight=weight)["mpsnr"]
                         - plain for s in seeds]
-                gains[w].append(float(np.mean(runs)))
+                gains[c].append(float(np.mean(runs)))
                 cells.append(f"{np.mean(runs):+.2f} ± {np.std(runs):.2f}")
             print(f"| {sensor} (seed {seed}) | {label} | {plain:.2f} | " + " | ".join(cells) + " |", flush=True)
-    default = methods.get("denoise", "subspace_learned").weight
-    print("\nmean: " + ", ".join(f"weight {w}: {np.mean(v):+.3f}" for w, v in gains.items())
-          + f"; the largest: {max(gains, key=lambda w: np.mean(gains[w]))} (the library's default: {default})")
+    print("\nmean: " + ", ".join(f"{c}: {np.mean(v):+.3f}" for c, v in gains.items())
+          + f" (the library's default weight: {default}; params.yaml's rotations: {data.mixtures})")
 
 
 #: the runs on the prior alone, instead of the scored run: flag → (check, its results file, what it does)
@@ -509,9 +548,11 @@ CHECKS = {
                        "the TV weight of the prior's input, chosen on the training scenes"),
     "--held-out": (held_out_checks, "denoise_held_out",
                    "each training scene scored by a prior trained on the other three"),
+    "--mixtures": (mixtures_selection, "denoise_mixtures",
+                   "the eigen-image rotations per draw in training, chosen with each training scene held out"),
     "--inference-time": (inference_time, "denoise_inference", "subspace_learned's seconds on a 256×256×200 cube"),
-    "--library-weight": (library_weight, "denoise_library_weight",
-                         "the library's default TV weight, for priors at the default pipeline's budget"),
+    "--library-prior": (library_prior, "denoise_library_prior",
+                        "the TV weight and rotations of a prior at the default pipeline's budget"),
 }
 
 

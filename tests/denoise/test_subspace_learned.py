@@ -134,6 +134,32 @@ def test_the_checkpoint_fixes_the_eigen_images_it_refines(trained: tuple[Path, o
         TrainDenoiseConfig(subspace={"weight": -1})
 
 
+def test_mixtures_rotate_the_eigen_images_and_keep_their_noise_unit(trained: tuple[Path, object]) -> None:
+    """``data.mixtures``: each draw's eigen-images also enter training rotated; a rotation keeps the noise unit and
+    i.i.d. (checked against the noisy − clean residual), mixes the content (each rotated clean image a combination of
+    several originals), and leaves the validation patches as they were."""
+    model, _ = trained
+    store = read_checkpoint(model, family="denoise")[0]["data"]["stores"][0]
+    estimator = methods.get("denoise", "subspace_learned").estimator()
+    plain = _eigen_image_patches(store, estimator, [NOISE], 1, 0)
+    mixed = _eigen_image_patches(store, estimator, [NOISE], 1, 0, mixtures=4)
+    assert len(mixed[0]) == 5 * len(plain[0]) and len(mixed[1]) == len(plain[1])
+    np.testing.assert_array_equal(np.stack(mixed[1]), np.stack(plain[1]))
+    k = 3  # the eigen-images of this scene (min_subspace): the patches come k at a time per corner
+    extra = np.stack(mixed[0][len(plain[0]):])  # (patch, kind, y, x): noisy, TV, clean
+    residual = extra[:, 0] - extra[:, 2]
+    assert abs(residual.var() - 1) < 0.05 and abs(residual.mean()) < 0.02
+    first = np.stack(plain[0][:k])[:, 2].reshape(k, -1)  # one corner's clean eigen-images, then rotated
+    rotated = extra[:k, 2].reshape(k, -1)
+    weights, *_ = np.linalg.lstsq(first.T, rotated.T, rcond=None)  # rotated = weightsᵀ @ original
+    np.testing.assert_allclose(weights.T @ weights.T.T, np.eye(k), atol=1e-3)  # orthogonal
+    assert (np.abs(weights) > 0.05).sum() > k  # not a permutation: content mixed
+    with pytest.raises(ConfigError, match="mixtures"):
+        DenoiserData(mixtures=-1)
+    with pytest.raises(ConfigError, match="mixtures=2 with model='qrnn3d'"):
+        train_denoiser(store, model / "never", model="qrnn3d", data=DenoiserData(mixtures=2))
+
+
 def test_bad_configs(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="checkpoint"):
         methods.get("denoise", "subspace_learned")()

@@ -11,8 +11,12 @@ comparable across epochs and runs.
 ``subspace_learned``: the eigen-image prior learns from what it will see at inference. Each whole scene gets
 ``draws`` noise draws of every case; each noisy cube's subspace is estimated as the model estimates it, and its
 eigen-images, their TV-denoised versions and the clean cube's eigen-images on the same subspace are cut at the
-patch corners (train and validation regions as above). A step draws ``batch_size`` of those eigen-image patches,
-flipped/rotated at random; the loss is their mean squared error in units of the noise's variance.
+patch corners (train and validation regions as above). With ``mixtures``, each draw also gives that many random
+rotations of its eigen-images (an orthogonal mixture, the same for the noisy and the clean ones, TV recomputed):
+the noise of a rotated set is still unit and i.i.d., so these are eigen-images as another scene might have them,
+new content at no cost in steps (training regions only; validation keeps the scenes' own). A step draws
+``batch_size`` of those eigen-image patches, flipped/rotated at random; the loss is their mean squared error in
+units of the noise's variance.
 
 ``subspace_learned`` with ``mode="self_supervised"``: no clean data and no added noise — the stores' cubes are
 taken as the noisy acquisitions they are, and the prior learns from their own eigen-images (whose noise the
@@ -43,17 +47,22 @@ __all__ = ["DenoiserData", "train_denoiser"]
 class DenoiserData:
     """Batches for training (``train_denoise.data`` in params.yaml): ``batch_size`` patches per step,
     ``steps`` steps per epoch; ``qrnn3d``: ``bands`` contiguous bands per training patch (``null``: all);
-    ``subspace_learned``: ``draws`` noise draws per scene and case."""
+    ``subspace_learned``: ``draws`` noise draws per scene and case, and ``mixtures`` random rotations of each
+    draw's eigen-images added to the training patches (supervised only; see the module docstring)."""
 
     batch_size: int = 4
     steps: int = 20
     bands: int | None = None
     draws: int = 2
+    mixtures: int = 0
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "steps", "draws"):
             if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
                 raise ConfigError(f"train_denoise.data: {key}={getattr(self, key)!r}; expected a positive integer")
+        if not isinstance(self.mixtures, int) or self.mixtures < 0:
+            raise ConfigError(f"train_denoise.data: mixtures={self.mixtures!r}; expected 0 or more rotations per "
+                              "noise draw")
         if self.bands is not None and self.bands < 3:
             raise ConfigError(f"train_denoise.data: bands={self.bands!r}; expected at least 3, or null (all)")
 
@@ -91,19 +100,23 @@ def _cube_patches(store: str | os.PathLike[str]) -> tuple[list[np.ndarray], list
 
 
 def _eigen_image_patches(store: str | os.PathLike[str], estimator: Any, cases: Sequence[Mapping[str, Any]] | None,
-                         draws: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+                         draws: int, seed: int, mixtures: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``(train, validation)`` eigen-image patches ``(3, y, x)`` — noisy, TV-denoised, clean — of a store's
-    scene under every case's ``draws`` noise draws, found by ``estimator`` (see the module docstring); with
-    ``cases`` None, ``(1, y, x)`` patches of the scene's own eigen-images."""
+    scene under every case's ``draws`` noise draws, found by ``estimator``, and ``mixtures`` random rotations of
+    each draw's (training regions only; see the module docstring); with ``cases`` None, ``(1, y, x)`` patches of
+    the scene's own eigen-images."""
+    from scipy.stats import special_ortho_group
+
     from ...synth import add_noise
 
     cube, size, corners, split = _store_patches(store)
     clean = np.asarray(cube, dtype=np.float32)
     patches: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
 
-    def cut(stack: np.ndarray) -> None:  # (eigen-image, kind, y, x) → a patch per eigen-image and corner
+    def cut(stack: np.ndarray, splits: tuple[int, ...] = (0, 1)) -> None:  # (eigen-image, kind, y, x) → patches
         for y, x, s in zip(*corners, split, strict=True):
-            patches[int(s)].extend(stack[:, :, y:y + size, x:x + size].astype(np.float32))
+            if s in splits:
+                patches[int(s)].extend(stack[:, :, y:y + size, x:x + size].astype(np.float32))
 
     if cases is None:  # self-supervised: the cube is the noisy acquisition; its eigen-images alone
         cut(estimator.subspace_of(clean).eigen_images(clean)[:, None])
@@ -112,8 +125,15 @@ def _eigen_image_patches(store: str | os.PathLike[str], estimator: Any, cases: S
         for draw in range(draws):
             noisy = add_noise(clean, seed=seed + 1000 * c + draw, **case).astype(np.float32)
             space = estimator.subspace_of(noisy)
-            noisy_images = space.eigen_images(noisy)
-            cut(np.stack([noisy_images, estimator.smooth(noisy_images), space.eigen_images(clean)], axis=1))
+            images = np.stack([space.eigen_images(noisy), space.eigen_images(clean)])  # (noisy/clean, k, y, x)
+            rotations = [np.eye(len(images[0]))]
+            if mixtures and len(images[0]) > 1:
+                drawn = special_ortho_group.rvs(len(images[0]), size=mixtures, random_state=seed + 1000 * c + draw)
+                rotations += list(np.reshape(drawn, (mixtures, *rotations[0].shape)))
+            for r, rotation in enumerate(rotations):
+                noisy_images, clean_images = np.einsum("ij,sjyx->siyx", rotation, images)
+                cut(np.stack([noisy_images, estimator.smooth(noisy_images), clean_images], axis=1),
+                    (0, 1) if r == 0 else (0,))
     return patches
 
 
@@ -165,6 +185,9 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     if mode not in MODES:
         raise ConfigError(f"train_denoise: mode={mode!r}; expected one of {MODES}")
     self_supervised = mode == "self_supervised"
+    if data is not None and data.mixtures and (model == "qrnn3d" or self_supervised):
+        raise ConfigError(f"train_denoise.data: mixtures={data.mixtures} with model={model!r}, mode={mode!r}; "
+                          "mixtures rotate the eigen-images of supervised subspace_learned training (set 0)")
     if self_supervised and (model == "qrnn3d" or noise is not None):
         raise ConfigError(f"train_denoise: mode=self_supervised with model={model!r}, noise={noise!r}; expected "
                           "model subspace_learned and noise null (the scenes' own noise is what it learns from)")
@@ -179,7 +202,7 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     for store in sources:
         found = (_cube_patches(store) if model == "qrnn3d"
                  else _eigen_image_patches(store, estimator, None if self_supervised else cases, data.draws,
-                                           train.seed))
+                                           train.seed, data.mixtures))
         patches[0].extend(found[0])
         patches[1].extend(found[1])
     if not patches[0] or not patches[1]:

@@ -20,9 +20,9 @@ non-i.i.d., with 8: −0.5 dB on the bands of σ 70/255 against ``subspace_tv`` 
 
 Mixed noise (stripes, dead lines, impulse): with ``sparse: true`` the corrupted entries are found by
 ``robust_subspace_tv``'s ℓ1 fit and repaired first (``._sparse``), and the prior then sees the Gaussian noise it
-learned. On the protocol's mixture that scores +4.87 / +6.91 / +5.74 dB over ``robust_subspace_tv`` on San Diego /
-ABU urban-1 / beach-2 (``benchmarks/results/denoise.md``), most of it the repair's: the network adds +0.24 /
-+0.16 / +0.17 over ``subspace_tv`` with the same repair. The same prior over the ℓ1 fit's own eigen-images
+learned. On the protocol's mixture that scores +4.89 / +6.91 / +5.73 dB over ``robust_subspace_tv`` on San Diego /
+ABU urban-1 / beach-2 (``benchmarks/results/denoise.md``), most of it the repair's: the network adds +0.26 /
++0.16 / +0.16 over ``subspace_tv`` with the same repair. The same prior over the ℓ1 fit's own eigen-images
 (trained on mixture noise) had scored 0.4–1.5 dB *below* ``robust_subspace_tv``: those eigen-images carry errors
 well above the unit noise the prior learns to remove.
 
@@ -52,15 +52,20 @@ least 3 eigen-images, chosen at 0.2 and rechecked at 0.4) +0.646 / +0.661 / +0.6
 0.3425 / 0.3406; at stop 64 (at least 4, against ``subspace_tv`` at 4) +0.869 / +0.897 / +0.901, which chose 0.2
 then. ``subspace_tv`` itself at 0.4 / 0.2 scores 0.2–1.1 / 1.0–2.8 dB lower (stop 65), so the gain is the
 network's. A prior at the default pipeline's budget (``params.yaml``: width 16, depth 5, 200 steps, a few seconds)
-gains most from 0.7, hence the default: on fresh generated scenes (``python benchmarks/denoise.py --library-weight``,
-``results/denoise_library_weight.md``, stop 67, at ``min_subspace`` 3, three training seeds) +2.25 / +1.86 / +1.60 dB
+gains most from 0.7, hence the default: on fresh generated scenes (``python benchmarks/denoise.py --library-prior``,
+``results/denoise_library_prior.md``, stop 67, at ``min_subspace`` 3, three training seeds) +2.25 / +1.86 / +1.60 dB
 over ``subspace_tv`` at 0.7 / 0.4 / 0.2, 0.7 ahead in each of the 15 cases (by hand at stop 64, at 4: +1.21 to +1.96
-at 0.7, +0.26 to +1.45 at 0.2).
+at 0.7, +0.26 to +1.45 at 0.2). With 6 rotations per draw (``params.yaml``'s ``train_denoise.data.mixtures``) it
+gains +2.44, ahead in all 15 cases, and its spread over training seeds falls from 0.20–0.30 to 0.01–0.15 dB. The
+scored scenes come from the same generator as the training scene.
 
-Measured (``benchmarks/results/denoise.md``; at least 3 eigen-images, weight 0.4, prior trained for 30 epochs,
-228–253 s of 2-core CPU, on four other real scenes, 3 seeds): over ``subspace_tv`` (at 3 too) +0.69 / +0.72 / +0.54 dB
-MPSNR on San Diego (Gaussian σ 30 / 50, non-i.i.d.), +0.27 / +0.35 / +0.34 on ABU urban-1, +0.86 / +0.98 / +0.56 on
-ABU beach-2, with a lower SAM in all nine. The margin is smaller than at 4 because ``subspace_tv`` gained more from
+Measured (``benchmarks/results/denoise.md``; at least 3 eigen-images, weight 0.4, 6 rotations per draw, prior
+trained for 30 epochs, 432–443 s of 2-core CPU on this stop's slower machine, on four other real scenes, 3 seeds):
+over ``subspace_tv`` (at 3 too) +0.72 / +0.74 / +0.56 dB MPSNR on San Diego (Gaussian σ 30 / 50, non-i.i.d.), +0.27 /
++0.34 / +0.32 on ABU urban-1, +0.81 / +0.90 / +0.54 on ABU beach-2, with a lower SAM in all nine. Without the
+rotations (stop 65, ``denoise.md`` at commit 33bc0b4): +0.69 / +0.72 / +0.54, +0.27 / +0.35 / +0.34, +0.86 / +0.98 /
++0.56 (mean over the nine 0.012 dB higher; chosen on the training scenes, the rotations stay). The margin is
+smaller than at 4 because ``subspace_tv`` gained more from
 the change than the prior: ``subspace_tv`` moved by −0.25 / +0.24 / −0.27, +0.55 / +0.71 / 0.00 and +0.84 / +0.99 /
 +1.02 dB, ``subspace_learned`` by −0.36 / +0.06 / −0.31, +0.19 / +0.17 / −0.07 and +0.12 / +0.15 / +0.19. At least
 4 eigen-images, weight 0.2 (stop 64, ``denoise.md`` at commit 41742b0): +0.80 / +0.89 / +0.59, +0.63 / +0.89 / +0.40,
@@ -86,7 +91,8 @@ urban-1's non-i.i.d. gain by +0.02 dB).
 
 Transfer (stop 66, ``python benchmarks/denoise.py --held-out``, ``results/denoise_held_out.md``): each training scene
 scored by a prior trained on the other three gains +0.79 / +0.51 / +0.41 / +0.37 dB over ``subspace_tv`` (Jasper Ridge,
-Samson, ABU beach-3, urban-3; mean of the three cases), 0.08–0.21 dB less than the prior that saw it. The ABU scenes
+Samson, ABU beach-3, urban-3; mean of the three cases), 0.08–0.21 dB less than the prior that saw it; with the
+rotations below (stop 67) +0.82 / +0.53 / +0.39 / +0.41, 0.05–0.18 dB less. The ABU scenes
 gain least, seen or not, as urban-1 does among the scored ones. Tried then and dropped: training also on the four
 scenes averaged 2×2 (a coarser ground sampling, so more texture per pixel, as urban-1 has): mean gain +0.653 against
 +0.657 on the training scenes, and on urban-3 held out +0.35 / +0.39 / +0.30 against +0.38 / +0.41 / +0.32.
@@ -95,6 +101,18 @@ resolution, a stride-2 layer to 64 channels and three more at half resolution, a
 full-resolution features concatenated, two layers; reach about 16 pixels against 8, about the same training time:
 527 s here), urban-3 held out: +0.36 / +0.42 / +0.31 against +0.38 / +0.41 / +0.32 for the plain stack. A wider
 view of the eigen-image does not help either.
+
+What did help a little is more content to learn from (stop 67). The prior trains on three eigen-images of each
+of four scenes; ``train_denoise.data.mixtures`` adds random rotations of each noise draw's eigen-images (one
+orthogonal mixture for the noisy and the clean ones, TV recomputed; the noise stays unit and i.i.d.). With 6 per
+draw (``python benchmarks/denoise.py --mixtures``, ``results/denoise_mixtures.md``; 6 picked from 2 / 6 / 16 by a
+screen on urban-3 held out, +0.40 / +0.42 / +0.40 against +0.37) each training scene held out gains +0.820 / +0.529
+/ +0.388 / +0.405 dB against +0.788 / +0.512 / +0.407 / +0.368 without (Jasper Ridge, Samson, ABU beach-3, urban-3;
+mean +0.536 against +0.519), at the same steps. ``min_subspace`` and the weight were chosen before, without it. (Those
+held-out priors were trained while the rotated eigen-images went through TV as float32 copies, since changed to
+float64 so that no rotations gives the old patches exactly; the scored run is the final code's.) On the scored
+scenes it moves the nine cases by −0.08 to +0.03 dB (mean −0.012, "Measured" above); urban-1 stays where it was.
+The default pipeline's short prior gains more: +0.19 dB on generated scenes, with a far smaller spread over seeds.
 """
 
 from __future__ import annotations
