@@ -32,8 +32,8 @@ trained on all four. A setting that wins only on scenes the prior has seen showe
 twice (a guided prior, ``width`` 48; ``subspace_learned``'s docstring).
 ``--inference-time`` (``results/denoise_inference.md``) times the prior on a 256×256×200 cube, the size of the
 issue's inference budget, beside ``subspace_tv``.
-``--mixtures`` (``results/denoise_mixtures.md``) chose, the same way, the random rotations of each noise draw's
-eigen-images added to the prior's training patches (:data:`MIXTURES`): each training scene held out in turn.
+``--mixtures`` (``results/denoise_mixtures.md``) chose, by that transfer (each training scene held out in turn), the
+random rotations of each noise draw's eigen-images added to the prior's training patches (:data:`MIXTURES`).
 ``--library-prior`` (``results/denoise_library_prior.md``) checks the library's default TV weight (0.7) for the
 short prior the default pipeline trains (``params.yaml``'s ``train_denoise`` budget, on its generated training
 scene), on fresh generated scenes at each candidate weight, then the rotations per draw at 0.7.
@@ -371,7 +371,6 @@ def held_out_checks(learned: Path) -> None:
     print("\n".join(summary))
 
 
-
 def mixtures_selection(learned: Path) -> None:
     """The rotations per noise draw (:data:`MIXTURE_CANDIDATES`) added to the prior's training patches, chosen by
     transfer: each training scene scored by seed-0 priors trained on the other three with each count
@@ -471,7 +470,7 @@ def training_scene_checks(learned: Path) -> None:
     print("\n".join(mixture))
 
 
-#: fresh generated scenes (seed, sensor) for the library's weight: none is the pipeline's training scene
+#: fresh generated scenes (seed, sensor) that score the pipeline prior's settings: none is its training scene
 LIBRARY_SCENES = ((10, "aviris"), (11, "enmap"), (12, "camera31"), (13, "aviris"), (14, "enmap"))
 
 
