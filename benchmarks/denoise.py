@@ -348,6 +348,15 @@ def prior_weight_selection(learned: Path) -> None:
           + f"; the largest: {max(learned_gain, key=learned_gain.__getitem__)} (PRIOR_WEIGHT: {PRIOR_WEIGHT})")
 
 
+def _held_out_prior(learned: Path, scene: str, mixtures: int = MIXTURES) -> Path:
+    """The seed-0 prior trained on the training scenes but ``scene``, with ``mixtures`` rotations per draw (trained
+    when absent; its budget printed): ``learned/held-out-<scene>`` at :data:`MIXTURES`, ``…-mixtures<n>`` else."""
+    directory = learned / (f"held-out-{scene}" if mixtures == MIXTURES else f"held-out-{scene}-mixtures{mixtures}")
+    print(_train_learned(directory, 0, scenes=tuple(s for s in TRAINING_SCENES if s != scene), mixtures=mixtures),
+          flush=True)
+    return directory
+
+
 def held_out_checks(learned: Path) -> None:
     """Transfer to a scene the prior never saw, measured on the training scenes themselves: each one scored with a
     seed-0 prior trained on the other three (``learned/held-out-<scene>``, the same budget), beside the seed-0 prior
@@ -357,9 +366,7 @@ def held_out_checks(learned: Path) -> None:
     print(_train_learned(learned / "seed-0", 0), flush=True)
     summary = []
     for scene in TRAINING_SCENES:
-        others = tuple(s for s in TRAINING_SCENES if s != scene)
-        directory = learned / f"held-out-{scene}"
-        print(_train_learned(directory, 0, scenes=others), flush=True)
+        directory = _held_out_prior(learned, scene)
         print(f"\n{scene}: MPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}\n")
         gains = _training_scene_gains({"held out (trained on the other three)": (
             "subspace_learned", {"checkpoint": str(directory), "weight": PRIOR_WEIGHT}),
@@ -374,14 +381,10 @@ def held_out_checks(learned: Path) -> None:
 def mixtures_selection(learned: Path) -> None:
     """The rotations per noise draw (:data:`MIXTURE_CANDIDATES`) added to the prior's training patches, chosen by
     transfer: each training scene scored by seed-0 priors trained on the other three with each count
-    (``learned/held-out-<scene>`` at :data:`MIXTURES`, ``…-mixtures<n>`` at the others)."""
+    (:func:`_held_out_prior`)."""
     summary = []
     for scene in TRAINING_SCENES:
-        others = tuple(s for s in TRAINING_SCENES if s != scene)
-        priors = {n: learned / (f"held-out-{scene}" if n == MIXTURES else f"held-out-{scene}-mixtures{n}")
-                  for n in MIXTURE_CANDIDATES}
-        for n, directory in priors.items():
-            print(_train_learned(directory, 0, scenes=others, mixtures=n), flush=True)
+        priors = {n: _held_out_prior(learned, scene, n) for n in MIXTURE_CANDIDATES}
         print(f"\n{scene}, held out: MPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed "
               f"{SELECTION_NOISE_SEED}, by the rotations per draw the prior trained with\n")
         gains = _training_scene_gains({f"mixtures {n}": ("subspace_learned", {"checkpoint": str(d),
