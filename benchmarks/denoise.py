@@ -37,6 +37,9 @@ random rotations of each noise draw's eigen-images added to the prior's training
 ``--library-prior`` (``results/denoise_library_prior.md``) checks the library's default TV weight (0.7) for the
 short prior the default pipeline trains (``params.yaml``'s ``train_denoise`` budget, on its generated training
 scene), on fresh generated scenes at each candidate weight, then the rotations per draw at 0.7.
+``--ceiling`` (``results/denoise_ceiling.md``) trains priors on ABU urban-1, the scored scene below issue 20's floor,
+with and without the four training scenes, and scores them there: how far this network gets on that scene when it
+has seen its clean cube. Those priors are a diagnosis, never the scored ones.
 
 ``+ sparse``: the sparse corruption (stuck values, stripes, dead lines, impulses) repaired first
 (``sparse: true``, ``spectraflow.methods.denoisers._sparse``), run on every case. Its thresholds are conventions
@@ -397,6 +400,26 @@ def mixtures_selection(learned: Path) -> None:
     print("\n".join(summary))
 
 
+#: the scored scene below issue 20's floor, for :func:`seen_ceiling`
+CEILING_SCENE = "abu_urban_1"
+
+
+def seen_ceiling(learned: Path, scene: str = CEILING_SCENE) -> None:
+    """What the prior reaches on a scored ``scene`` once it has trained on that scene's clean cube: a ceiling for
+    this network and budget there, not a score (the scored run's priors never see it). Seed-0 priors of the scored
+    run's budget, trained on the four training scenes and ``scene`` (``learned/seen-<scene>``) and on ``scene``
+    alone (``learned/only-<scene>``), beside the scored run's seed-0 prior, at the selection noise seed."""
+    priors = {"never saw it (the scored prior)": learned / "seed-0", "trained on the four and on it":
+              learned / f"seen-{scene}", "trained on it alone": learned / f"only-{scene}"}
+    for directory, scenes in zip(priors.values(), (TRAINING_SCENES, (*TRAINING_SCENES, scene), (scene,)),
+                                 strict=True):
+        print(_train_learned(directory, 0, scenes=scenes), flush=True)
+    print(f"\n{scene}: MPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}, by "
+          "what the prior trained on (issue 20's floor: +0.5)\n")
+    _training_scene_gains({label: ("subspace_learned", {"checkpoint": str(d), "weight": PRIOR_WEIGHT})
+                           for label, d in priors.items()}, scenes=(scene,))
+
+
 INFERENCE_SHAPE = (256, 256, 200)  # issue 20's inference floor: at most 60 s for a cube of this size on 2 cores
 
 
@@ -555,6 +578,8 @@ CHECKS = {
     "--inference-time": (inference_time, "denoise_inference", "subspace_learned's seconds on a 256×256×200 cube"),
     "--library-prior": (library_prior, "denoise_library_prior",
                         "the TV weight and rotations of a prior at the default pipeline's budget"),
+    "--ceiling": (seen_ceiling, "denoise_ceiling",
+                  f"the prior on {CEILING_SCENE} once it has trained on that scene's clean cube (a ceiling)"),
 }
 
 

@@ -185,14 +185,14 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     if mode not in MODES:
         raise ConfigError(f"train_denoise: mode={mode!r}; expected one of {MODES}")
     self_supervised = mode == "self_supervised"
-    if data is not None and data.mixtures and (model == "qrnn3d" or self_supervised):
+    train = train or TrainConfig()
+    data = data or DenoiserData()
+    if data.mixtures and (model == "qrnn3d" or self_supervised):
         raise ConfigError(f"train_denoise.data: mixtures={data.mixtures} with model={model!r}, mode={mode!r}; "
                           "mixtures rotate the eigen-images of supervised subspace_learned training (set 0)")
     if self_supervised and (model == "qrnn3d" or noise is not None):
         raise ConfigError(f"train_denoise: mode=self_supervised with model={model!r}, noise={noise!r}; expected "
                           "model subspace_learned and noise null (the scenes' own noise is what it learns from)")
-    train = train or TrainConfig()
-    data = data or DenoiserData()
     given = [noise] if noise is None or isinstance(noise, Mapping) else list(noise)
     cases: list[dict[str, Any]] = [{k: v for k, v in dict(c or {"case": "mixture"}).items() if k != "seed"}
                                    for c in given]

@@ -113,6 +113,14 @@ held-out priors were trained while the rotated eigen-images went through TV as f
 float64 so that no rotations gives the old patches exactly; the scored run is the final code's.) On the scored
 scenes it moves the nine cases by −0.08 to +0.03 dB (mean −0.012, "Measured" above); urban-1 stays where it was.
 The default pipeline's short prior gains more: +0.19 dB on generated scenes, with a far smaller spread over seeds.
+
+Urban-1's shortfall is this network's, not its training data's (stop 68, ``python benchmarks/denoise.py --ceiling``,
+``results/denoise_ceiling.md``, a diagnosis and never a score): at the benchmark's budget, a prior trained on the four
+scenes and urban-1's own clean cube gains +0.27 / +0.31 / +0.22 dB there, and one trained on urban-1 alone +0.34 /
++0.32 / +0.27, against +0.24 / +0.27 / +0.18 for the scored prior (noise seed 7), all short of +0.5. By hand, a
+non-local-means denoising of the eigen-images (scikit-image, h 0.6–1.0) errs more than TV on urban-1, and its
+average with TV's more than the prior's output (σ 30: 0.44 / 0.47 / 0.18 of the unit noise variance on the three
+eigen-images, against TV's 0.48 / 0.47 / 0.18 and the prior's 0.39 / 0.41 / 0.16), so not tried as an input.
 """
 
 from __future__ import annotations
