@@ -37,6 +37,8 @@ random rotations of each noise draw's eigen-images added to the prior's training
 ``--library-prior`` (``results/denoise_library_prior.md``) checks the library's default TV weight (0.7) for the
 short prior the default pipeline trains (``params.yaml``'s ``train_denoise`` budget, on its generated training
 scene), on fresh generated scenes at each candidate weight, then the rotations per draw at 0.7.
+``--wiener`` (``results/denoise_wiener.md``) measures ``subspace_tv``'s Wiener step (``wiener: true``) on the four
+training scenes, beside each scene's held-out prior; the scored run shows it as ``subspace_tv + wiener``.
 ``--ceiling`` (``results/denoise_ceiling.md``) trains priors on ABU urban-1, the scored scene below issue 20's floor,
 with and without the four training scenes, and scores them there: how far this network gets on that scene when it
 has seen its clean cube. Those priors are a diagnosis, never the scored ones.
@@ -73,7 +75,8 @@ CASES = [("Gaussian σ=30", "gaussian", {"sigma": 30}), ("Gaussian σ=50", "gaus
 #: ours by label: (method, configuration); "+ sparse": the sparse corruption repaired first (``sparse: true``)
 OURS: dict[str, tuple[str, dict[str, object]]] = {
     "subspace_tv": ("subspace_tv", {}), "robust_subspace_tv": ("robust_subspace_tv", {}),
-    "subspace_tv + sparse": ("subspace_tv", {"sparse": True})}
+    "subspace_tv + sparse": ("subspace_tv", {"sparse": True}),
+    "subspace_tv + wiener": ("subspace_tv", {"wiener": True})}
 
 
 SCORED = ("san_diego", "abu_urban_1", "abu_beach_2")
@@ -266,10 +269,11 @@ def main() -> None:
             print(f"| {scene} | {label} | **ours ({best_ours.removeprefix('spectraflow ')}) − HyDe best** | "
                   f"**{mean(best_ours) - mean(best_peer):+.2f}** | | {sam_verdict} | |")
             # issue 20's floors: the learned method over subspace_tv (over robust_subspace_tv for the mixture, where
-            # the sparse repair comes first), and what the network adds to the same repaired input
+            # the sparse repair comes first), and what the network adds to the same repaired input; beside them, the
+            # learned method over subspace_tv's Wiener step (opt-in, results/denoise_wiener.md)
             pairs = ([("subspace_learned + sparse", "robust_subspace_tv"),
                       ("subspace_learned + sparse", "subspace_tv + sparse")] if case == "mixture"
-                     else [("subspace_learned", "subspace_tv")])
+                     else [("subspace_learned", "subspace_tv"), ("subspace_learned", "subspace_tv + wiener")])
             for ahead, behind in pairs:
                 if f"spectraflow {ahead}" not in runs:
                     continue
@@ -399,6 +403,22 @@ def mixtures_selection(learned: Path) -> None:
     print("|---|" + "---|" * len(MIXTURE_CANDIDATES))
     print("\n".join(summary))
 
+
+def wiener_selection(learned: Path) -> None:
+    """``subspace_tv``'s Wiener step (``wiener: true``: a sliding-DCT Wiener filter of the eigen-images with TV's
+    result the pilot) on the four training scenes, against ``subspace_tv`` without it, beside each scene's held-out
+    prior (:func:`_held_out_prior`: the learned method on a scene it never saw)."""
+    summary = []
+    for scene in TRAINING_SCENES:
+        directory = _held_out_prior(learned, scene)
+        print(f"\n{scene}: MPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}\n")
+        gains = _training_scene_gains({"subspace_tv + wiener": ("subspace_tv", {"wiener": True}),
+                                       "subspace_learned, held out": ("subspace_learned", {
+                                           "checkpoint": str(directory), "weight": PRIOR_WEIGHT})}, scenes=(scene,))
+        summary.append(f"| {scene} | " + " | ".join(f"{v:+.3f}" for v in gains.values()) + " |")
+    print("\nmean gain over the three cases:\n\n| scene | subspace_tv + wiener | subspace_learned, held out |")
+    print("|---|---|---|")
+    print("\n".join(summary))
 
 #: the scored scene below issue 20's floor, for :func:`seen_ceiling`
 CEILING_SCENE = "abu_urban_1"
@@ -578,6 +598,8 @@ CHECKS = {
     "--inference-time": (inference_time, "denoise_inference", "subspace_learned's seconds on a 256×256×200 cube"),
     "--library-prior": (library_prior, "denoise_library_prior",
                         "the TV weight and rotations of a prior at the default pipeline's budget"),
+    "--wiener": (wiener_selection, "denoise_wiener",
+                 "subspace_tv's Wiener step on the training scenes, beside the held-out priors"),
     "--ceiling": (seen_ceiling, "denoise_ceiling",
                   f"the prior on {CEILING_SCENE} once it has trained on that scene's clean cube (a ceiling)"),
 }

@@ -174,6 +174,8 @@ def test_bad_configs(tmp_path: Path) -> None:
         DenoiserData(draws=0)
     with pytest.raises(ConfigError, match="self_ensemble"):
         methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "q"), self_ensemble="yes")
+    with pytest.raises(ConfigError, match="wiener"):  # the network refines TV's eigen-images
+        methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "q"), wiener=True)
 
 
 def test_sure_estimates_the_error_without_the_clean_image() -> None:

@@ -186,6 +186,8 @@ class SubspaceLearned(SubspaceTV, TrainedDenoiser):
         super().__post_init__()
         if not isinstance(self.self_ensemble, bool):
             self._fail("self_ensemble", self.self_ensemble, "true (average over the eight flips/rotations) or false")
+        if self.wiener:
+            self._fail("wiener", self.wiener, "false (the network refines TV's eigen-images, not a Wiener step's)")
 
     @classmethod
     def estimator(cls, **settings: Any) -> SubspaceTV:
@@ -195,7 +197,7 @@ class SubspaceLearned(SubspaceTV, TrainedDenoiser):
         if unknown:
             raise ConfigError(f"subspace_learned eigen-image settings: {unknown}; expected some of "
                               f"{list(EIGEN_IMAGE_SETTINGS)}")
-        return SubspaceTV(**{key: settings.get(key, getattr(cls, key)) for key in EIGEN_IMAGE_SETTINGS})
+        return SubspaceTV(**{key: settings.get(key, getattr(cls, key)) for key in EIGEN_IMAGE_SETTINGS}, wiener=False)
 
     def check_training(self, meta: dict[str, Any]) -> None:
         """The prior refines the eigen-images it was trained on: this config's must be the checkpoint's."""
