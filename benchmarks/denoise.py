@@ -37,8 +37,10 @@ random rotations of each noise draw's eigen-images added to the prior's training
 ``--library-prior`` (``results/denoise_library_prior.md``) checks the library's default TV weight (0.7) for the
 short prior the default pipeline trains (``params.yaml``'s ``train_denoise`` budget, on its generated training
 scene), on fresh generated scenes at each candidate weight, then the rotations per draw at 0.7.
-``--wiener`` (``results/denoise_wiener.md``) measures ``subspace_tv``'s Wiener step (``wiener: true``) on the four
-training scenes, beside each scene's held-out prior; the scored run shows it as ``subspace_tv + wiener``.
+``--wiener`` (``results/denoise_wiener.md``) chose ``subspace_tv``'s Wiener step (``wiener: true``, its default since
+stop 68) on the four training scenes, beside each scene's held-out prior, and shows the mixture case with and without
+it. The scored run shows ``subspace_tv`` with it and without it (``subspace_tv, TV alone``: the TV the prior refines).
+The prior's checks on the training scenes measure against TV alone (:data:`TV_ALONE`), as they did before the step.
 ``--ceiling`` (``results/denoise_ceiling.md``) trains priors on ABU urban-1, the scored scene below issue 20's floor,
 with and without the four training scenes, and scores them there: how far this network gets on that scene when it
 has seen its clean cube. Those priors are a diagnosis, never the scored ones.
@@ -72,11 +74,13 @@ from spectraflow.synth import add_noise  # noqa: E402
 
 CASES = [("Gaussian σ=30", "gaussian", {"sigma": 30}), ("Gaussian σ=50", "gaussian", {"sigma": 50}),
          ("non-i.i.d.", "noniid", {}), ("mixture", "mixture", {})]
+#: ``subspace_tv`` without its Wiener step: the TV that ``subspace_learned``'s prior refines, and the baseline of the
+#: prior's checks on the training scenes (their tables were measured against it before the step existed)
+TV_ALONE: dict[str, object] = {"wiener": False}
 #: ours by label: (method, configuration); "+ sparse": the sparse corruption repaired first (``sparse: true``)
 OURS: dict[str, tuple[str, dict[str, object]]] = {
-    "subspace_tv": ("subspace_tv", {}), "robust_subspace_tv": ("robust_subspace_tv", {}),
-    "subspace_tv + sparse": ("subspace_tv", {"sparse": True}),
-    "subspace_tv + wiener": ("subspace_tv", {"wiener": True})}
+    "subspace_tv": ("subspace_tv", {}), "subspace_tv, TV alone": ("subspace_tv", TV_ALONE),
+    "robust_subspace_tv": ("robust_subspace_tv", {}), "subspace_tv + sparse": ("subspace_tv", {"sparse": True})}
 
 
 SCORED = ("san_diego", "abu_urban_1", "abu_beach_2")
@@ -269,11 +273,11 @@ def main() -> None:
             print(f"| {scene} | {label} | **ours ({best_ours.removeprefix('spectraflow ')}) − HyDe best** | "
                   f"**{mean(best_ours) - mean(best_peer):+.2f}** | | {sam_verdict} | |")
             # issue 20's floors: the learned method over subspace_tv (over robust_subspace_tv for the mixture, where
-            # the sparse repair comes first), and what the network adds to the same repaired input; beside them, the
-            # learned method over subspace_tv's Wiener step (opt-in, results/denoise_wiener.md)
+            # the sparse repair comes first), and what the network adds to the TV it refines and to the same repaired
+            # input
             pairs = ([("subspace_learned + sparse", "robust_subspace_tv"),
                       ("subspace_learned + sparse", "subspace_tv + sparse")] if case == "mixture"
-                     else [("subspace_learned", "subspace_tv"), ("subspace_learned", "subspace_tv + wiener")])
+                     else [("subspace_learned", "subspace_tv"), ("subspace_learned", "subspace_tv, TV alone")])
             for ahead, behind in pairs:
                 if f"spectraflow {ahead}" not in runs:
                     continue
@@ -286,6 +290,8 @@ def main() -> None:
 
 SUBSPACE_CANDIDATES = (2, 3, 4, 6, 8, 10)
 SELECTION_NOISE_SEED = 7  # none of the training draws' seeds (seed + 1000 × case + draw)
+#: what the tables of :func:`_training_scene_gains` hold
+GAINS = f"MPSNR gain (dB) over subspace_tv, TV alone (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}"
 #: the TV weights of the prior's input tried on the training scenes (``--prior-weight``), after ``min_subspace``
 WEIGHT_CANDIDATES = (0.7, 0.4, 0.2)
 #: the TV weight of the prior's input at this budget (chosen by ``--prior-weight``); the library's default stays
@@ -307,11 +313,11 @@ def _selection_prior(learned: Path, min_subspace: int, weight: float) -> Path:
 
 def _training_scene_gains(columns: dict[str, tuple[str, dict[str, object]]],
                           scenes: tuple[str, ...] = TRAINING_SCENES) -> dict[str, float]:
-    """Each column's ``(method, config)`` MPSNR gain over ``subspace_tv`` (SAM change) on ``scenes`` (the four training
-    scenes), noise seed :data:`SELECTION_NOISE_SEED`, in the Gaussian and non-i.i.d. cases: printed per scene and
-    case, then the mean per case; returned as the mean over the cases per column."""
+    """Each column's ``(method, config)`` MPSNR gain over ``subspace_tv``'s TV alone (:data:`TV_ALONE`; SAM change) on
+    ``scenes`` (the four training scenes), noise seed :data:`SELECTION_NOISE_SEED`, in the Gaussian and non-i.i.d.
+    cases: printed per scene and case, then the mean per case; returned as the mean over the cases per column."""
     gains: dict[tuple[str, str], list[float]] = {}
-    print("| scene | case | subspace_tv dB | " + " | ".join(columns) + " |")
+    print("| scene | case | subspace_tv, TV alone dB | " + " | ".join(columns) + " |")
     print("|---|---|---|" + "---|" * len(columns))
     for scene in scenes:
         clean = _clean(scene)
@@ -319,7 +325,7 @@ def _training_scene_gains(columns: dict[str, tuple[str, dict[str, object]]],
             if case == "mixture":
                 continue
             noisy = xr.DataArray(add_noise(clean, case, SELECTION_NOISE_SEED, **options), dims=("y", "x", "band"))
-            plain = _scores(noisy, clean, "subspace_tv")
+            plain = _scores(noisy, clean, "subspace_tv", **TV_ALONE)
             cells = []
             for column, (method, config) in columns.items():
                 got = _scores(noisy, clean, method, **config)
@@ -342,13 +348,12 @@ def prior_weight_selection(learned: Path) -> None:
     priors = {w: _selection_prior(learned, k, w) for w in WEIGHT_CANDIDATES}
     for w, directory in priors.items():
         print(_train_learned(directory, 0, weight=w), flush=True)
-    print(f"\nMPSNR gain (dB) over subspace_tv (weight {methods.get('denoise', 'subspace_tv').weight}) on the training "
-          f"scenes (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}: subspace_learned with its input's TV at "
-          "each weight (prior trained on it), and subspace_tv at that weight\n")
+    print(f"\n{GAINS}, TV at weight {methods.get('denoise', 'subspace_tv').weight}, on the training scenes: "
+          "subspace_learned with its input's TV at each weight (prior trained on it), and subspace_tv at that weight\n")
     overall = _training_scene_gains({
         column: config for w in WEIGHT_CANDIDATES
         for column, config in ((f"learned {w}", ("subspace_learned", {"checkpoint": str(priors[w]), "weight": w})),
-                               (f"subspace_tv {w}", ("subspace_tv", {"weight": w})))})
+                               (f"subspace_tv {w}", ("subspace_tv", {**TV_ALONE, "weight": w})))})
     learned_gain = {w: overall[f"learned {w}"] for w in WEIGHT_CANDIDATES}
     print("\nmean over the cases, subspace_learned: "
           + ", ".join(f"weight {w}: {v:+.3f}" for w, v in learned_gain.items())
@@ -374,7 +379,7 @@ def held_out_checks(learned: Path) -> None:
     summary = []
     for scene in TRAINING_SCENES:
         directory = _held_out_prior(learned, scene)
-        print(f"\n{scene}: MPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}\n")
+        print(f"\n{scene}: {GAINS}\n")
         gains = _training_scene_gains({"held out (trained on the other three)": (
             "subspace_learned", {"checkpoint": str(directory), "weight": PRIOR_WEIGHT}),
             "trained on all four": ("subspace_learned", everything)}, scenes=(scene,))
@@ -392,8 +397,7 @@ def mixtures_selection(learned: Path) -> None:
     summary = []
     for scene in TRAINING_SCENES:
         priors = {n: _held_out_prior(learned, scene, n) for n in MIXTURE_CANDIDATES}
-        print(f"\n{scene}, held out: MPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed "
-              f"{SELECTION_NOISE_SEED}, by the rotations per draw the prior trained with\n")
+        print(f"\n{scene}, held out: {GAINS}, by the rotations per draw the prior trained with\n")
         gains = _training_scene_gains({f"mixtures {n}": ("subspace_learned", {"checkpoint": str(d),
                                                                              "weight": PRIOR_WEIGHT})
                                        for n, d in priors.items()}, scenes=(scene,))
@@ -411,7 +415,7 @@ def wiener_selection(learned: Path) -> None:
     summary = []
     for scene in TRAINING_SCENES:
         directory = _held_out_prior(learned, scene)
-        print(f"\n{scene}: MPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}\n")
+        print(f"\n{scene}: {GAINS}\n")
         gains = _training_scene_gains({"subspace_tv + wiener": ("subspace_tv", {"wiener": True}),
                                        "subspace_learned, held out": ("subspace_learned", {
                                            "checkpoint": str(directory), "weight": PRIOR_WEIGHT})}, scenes=(scene,))
@@ -419,6 +423,15 @@ def wiener_selection(learned: Path) -> None:
     print("\nmean gain over the three cases:\n\n| scene | subspace_tv + wiener | subspace_learned, held out |")
     print("|---|---|---|")
     print("\n".join(summary))
+    print(f"\nMixture, noise seed {SELECTION_NOISE_SEED}: MPSNR dB (SAM), without and with the Wiener step\n")
+    print("| scene | subspace_tv, TV alone | subspace_tv + wiener | + sparse, TV alone | + sparse + wiener |")
+    print("|---|---|---|---|---|")
+    for scene in TRAINING_SCENES:
+        clean = _clean(scene)
+        noisy = xr.DataArray(add_noise(clean, "mixture", SELECTION_NOISE_SEED), dims=("y", "x", "band"))
+        cells = [_scores(noisy, clean, "subspace_tv", sparse=sparse, wiener=wiener)
+                 for sparse in (False, True) for wiener in (False, True)]
+        print(f"| {scene} | " + " | ".join(f"{c['mpsnr']:.2f} ({c['sam']:.2f}°)" for c in cells) + " |", flush=True)
 
 #: the scored scene below issue 20's floor, for :func:`seen_ceiling`
 CEILING_SCENE = "abu_urban_1"
@@ -434,8 +447,8 @@ def seen_ceiling(learned: Path, scene: str = CEILING_SCENE) -> None:
     for directory, scenes in zip(priors.values(), (TRAINING_SCENES, (*TRAINING_SCENES, scene), (scene,)),
                                  strict=True):
         print(_train_learned(directory, 0, scenes=scenes), flush=True)
-    print(f"\n{scene}: MPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}, by "
-          "what the prior trained on (issue 20's floor: +0.5)\n")
+    print(f"\n{scene}: {GAINS}, by what the prior trained on (issue 20's floor: +0.5 over subspace_tv, which with "
+          "its Wiener step scores above TV alone)\n")
     _training_scene_gains({label: ("subspace_learned", {"checkpoint": str(d), "weight": PRIOR_WEIGHT})
                            for label, d in priors.items()}, scenes=(scene,))
 
@@ -488,9 +501,9 @@ def training_scene_checks(learned: Path) -> None:
         **{f"min_subspace {k}": ("subspace_learned", {"checkpoint": str(priors[k]), "weight": PRIOR_WEIGHT,
                                                       "min_subspace": k}) for k in SUBSPACE_CANDIDATES},
         f"min_subspace {default}, once": ("subspace_learned", {**prior, "self_ensemble": False}),
-        **{f"subspace_tv, min_subspace {k}": ("subspace_tv", {"min_subspace": k})
+        **{f"subspace_tv, min_subspace {k}": ("subspace_tv", {**TV_ALONE, "min_subspace": k})
            for k in SUBSPACE_CANDIDATES if k != default}}
-    print(f"\nMPSNR gain (dB) over subspace_tv (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}: "
+    print(f"\n{GAINS}: "
           f"subspace_learned (its input's TV at weight {PRIOR_WEIGHT}) by min_subspace (self-ensembled) and at the "
           "default run once (self_ensemble: false); then subspace_tv itself at the other min_subspace:\n")
     overall = _training_scene_gains(columns)
@@ -562,7 +575,7 @@ def library_prior(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
           f"× batch {data.batch_size}, trained on the generated scene {config.scene!r}): MPSNR gain (dB) over "
           f"subspace_tv on fresh generated scenes, mean ± std over training seeds {list(seeds)}, by the input's TV "
           "weight and the rotations per draw\n")
-    print("| scene | case | subspace_tv dB | " + " | ".join(columns) + " |")
+    print("| scene | case | subspace_tv, TV alone dB | " + " | ".join(columns) + " |")
     print("|---|---|---|" + "---|" * len(columns))
     gains: dict[str, list[float]] = {c: [] for c in columns}
     for seed, sensor in LIBRARY_SCENES:
@@ -573,7 +586,7 @@ def library_prior(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
             if case == "mixture":
                 continue
             noisy = xr.DataArray(add_noise(clean, case, seed, **options), dims=("y", "x", "band"))
-            plain = _scores(noisy, clean, "subspace_tv")["mpsnr"]
+            plain = _scores(noisy, clean, "subspace_tv", **TV_ALONE)["mpsnr"]
             cells = []
             for c, (weight, _) in columns.items():
                 runs = [_scores(noisy, clean, "subspace_learned", checkpoint=str(priors[c, s]), weight=weight)["mpsnr"]

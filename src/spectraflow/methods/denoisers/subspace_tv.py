@@ -1,4 +1,4 @@
-"""Subspace denoising of the FastHyDe class: noise whitening, a low-rank signal subspace, TV on eigen-images.
+"""Subspace denoising of the FastHyDe class: noise whitening, a low-rank signal subspace, TV and Wiener on eigen-images.
 
 The spectra of a hyperspectral image live close to a low-dimensional subspace, so the cube is written as
 ``Y = E Z + noise`` with ``E`` (band × k) orthonormal and ``Z`` the k eigen-images; denoising the few
@@ -10,9 +10,10 @@ eigen-images instead of every band removes most of the noise by the projection a
    ``None`` for HySime's estimate, never below ``min_subspace`` — HySime underestimates at strong noise);
 3. each eigen-image (unit noise variance by construction) is denoised by total variation [2]_ with weight
    ``weight``, and the cube is reconstructed and un-whitened;
-4. with ``wiener``, between the two, each eigen-image is Wiener-filtered in sliding 8 × 8 DCT windows, TV's result the
-   pilot that sets the gains (BM3D's second step without block matching [3]_, ``._wiener``): TV finds where the
-   texture is, and the filter keeps it from the noisy eigen-image instead of TV's flattened copy.
+4. with ``wiener`` (the default), between the two, each eigen-image is Wiener-filtered in sliding 8 × 8 DCT
+   windows, TV's result the pilot that sets the gains (BM3D's second step without block matching [3]_,
+   ``._wiener``): TV finds where the texture is, and the filter keeps it from the noisy eigen-image instead of TV's
+   flattened copy.
 
 ``min_subspace`` 3 was chosen at stop 65 on the four scenes ``subspace_learned``'s prior trains on (Jasper Ridge,
 Samson, ABU beach-3 and urban-3), never on a scene the denoising benchmark scores (``python benchmarks/denoise.py
@@ -25,13 +26,15 @@ picked in 11 of 12 cases, but that error weights the quiet bands most, and MPSNR
 the mean (the best per case would give +0.19), losing 0.28–0.47 dB in the non-i.i.d. case on three scenes. A SURE
 per band (for MPSNR itself) was too noisy to choose with: negative in 15–37 bands of a scene, −0.48 dB.
 
-The Wiener step (stop 68; ``python benchmarks/denoise.py --wiener``, ``benchmarks/results/denoise_wiener.md``) gains
-+0.743 / +0.477 / +0.362 / +0.291 dB MPSNR on the four training scenes (Jasper Ridge, Samson, ABU beach-3, urban-3;
-mean of Gaussian σ 30 / 50 and non-i.i.d., noise seed 7), +0.23 to +0.79 in each of the 12 cases, with SAM lower in
-all; on the scored scenes of ``benchmarks/results/denoise.md`` (3 seeds) +0.47 / +0.44 / +0.43 on San Diego, +0.19 /
-+0.25 / +0.29 on ABU urban-1 and +0.66 / +0.77 / +0.48 on beach-2, for 0.1 s more per 100 × 100 scene. On the
-protocol's mixture without ``sparse`` it loses 0.25–0.64 dB there: stripes and impulses are not the Gaussian noise
-the gains assume, and the pilot keeps them.
+The Wiener step (stop 68; ``python benchmarks/denoise.py --wiener``, ``benchmarks/results/denoise_wiener.md``) was
+chosen on the same four scenes, never on a scored one: +0.743 / +0.477 / +0.362 / +0.291 dB MPSNR over TV alone there
+(Jasper Ridge, Samson, ABU beach-3, urban-3; mean of Gaussian σ 30 / 50 and non-i.i.d., noise seed 7), +0.23 to
++0.79 in each of the 12 cases, with SAM lower in all; in their mixture case +0.09 to +0.35 with ``sparse`` (SAM within
+0.03°) and −0.08 to −0.25 without it, where stripes and impulses are not the Gaussian noise the gains assume and the
+pilot keeps them (mixed noise wants ``sparse: true`` or ``robust_subspace_tv`` either way). On the scored scenes of
+``benchmarks/results/denoise.md`` (3 seeds, measured while it was an option) +0.47 / +0.44 / +0.43 on San Diego, +0.19
+/ +0.25 / +0.29 on ABU urban-1 and +0.66 / +0.77 / +0.48 on beach-2, for 0.1 s more per 100 × 100 scene.
+``wiener: false`` gives the method of stops 1–67.
 
 Steps 1–2 need only the band Gram matrix, accumulated in one streaming pass; step 3 runs tile by tile with a
 ``halo`` (TV's reach is not bounded, but it decays within a few pixels: the tiled result is within 0.05 dB
@@ -121,7 +124,7 @@ class SubspaceTV(SubspaceDenoiser):
     iterations: int = 100
     noise_std: tuple[float, ...] | None = None  # per band, in the cube's units; estimated when None
     sparse: bool = False  # first repair stuck values, stripes, dead lines and impulses (mixed noise; ._sparse)
-    wiener: bool = False  # then Wiener-filter the eigen-images in sliding DCTs, TV's result the pilot (._wiener)
+    wiener: bool = True  # then Wiener-filter the eigen-images in sliding DCTs, TV's result the pilot (._wiener)
 
     def __post_init__(self) -> None:
         super().__post_init__()
