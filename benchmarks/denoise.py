@@ -433,6 +433,7 @@ def wiener_selection(learned: Path) -> None:
                  for sparse in (False, True) for wiener in (False, True)]
         print(f"| {scene} | " + " | ".join(f"{c['mpsnr']:.2f} ({c['sam']:.2f}°)" for c in cells) + " |", flush=True)
 
+
 #: the scored scene below issue 20's floor, for :func:`seen_ceiling`
 CEILING_SCENE = "abu_urban_1"
 
@@ -573,8 +574,8 @@ def library_prior(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
             print(f"{c}, seed {seed}: {history.train_seconds:.0f} s", flush=True)
     print(f"\nsubspace_learned at the pipeline's budget ({config.network}, {train.epochs} epochs × {data.steps} steps "
           f"× batch {data.batch_size}, trained on the generated scene {config.scene!r}): MPSNR gain (dB) over "
-          f"subspace_tv on fresh generated scenes, mean ± std over training seeds {list(seeds)}, by the input's TV "
-          "weight and the rotations per draw\n")
+          f"subspace_tv, TV alone, on fresh generated scenes, mean ± std over training seeds {list(seeds)}, by the "
+          "input's TV weight and the rotations per draw\n")
     print("| scene | case | subspace_tv, TV alone dB | " + " | ".join(columns) + " |")
     print("|---|---|---|" + "---|" * len(columns))
     gains: dict[str, list[float]] = {c: [] for c in columns}

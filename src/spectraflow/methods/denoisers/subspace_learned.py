@@ -124,11 +124,15 @@ The default pipeline's short prior gains more: +0.19 dB on generated scenes, wit
 
 Urban-1's shortfall is this network's, not its training data's (stop 68, ``python benchmarks/denoise.py --ceiling``,
 ``results/denoise_ceiling.md``, a diagnosis and never a score): at the benchmark's budget, a prior trained on the four
-scenes and urban-1's own clean cube gains +0.27 / +0.31 / +0.22 dB there, and one trained on urban-1 alone +0.34 /
-+0.32 / +0.27, against +0.24 / +0.27 / +0.18 for the scored prior (noise seed 7), all short of +0.5. By hand, a
-non-local-means denoising of the eigen-images (scikit-image, h 0.6–1.0) errs more than TV on urban-1, and its
-average with TV's more than the prior's output (σ 30: 0.44 / 0.47 / 0.18 of the unit noise variance on the three
-eigen-images, against TV's 0.48 / 0.47 / 0.18 and the prior's 0.39 / 0.41 / 0.16), so not tried as an input.
+scenes and urban-1's own clean cube gains +0.27 / +0.31 / +0.22 dB over TV alone there, and one trained on urban-1 alone
++0.34 / +0.32 / +0.27, against +0.24 / +0.27 / +0.18 for the scored prior (noise seed 7), all short of +0.5 even over TV
+alone. By hand, a non-local-means denoising of the eigen-images (scikit-image, h 0.6–1.0) errs more than TV on urban-1,
+and its average with TV's more than the prior's output (σ 30: 0.44 / 0.47 / 0.18 of the unit noise variance on the three
+eigen-images, against TV's 0.48 / 0.47 / 0.18 and the prior's 0.39 / 0.41 / 0.16), so not tried as an input. By hand
+too, an oracle (the Wiener step of ``subspace_tv`` with the clean eigen-images as its pilot) gains +1.17 / +1.23 / +0.98
+dB over TV alone on urban-1 and +1.52 / +1.67 / +1.11 on San Diego (noise seed 7): the network realises about a fifth of
+that on urban-1 and about half on San Diego. The same filter with TV's result as its pilot is what became
+``subspace_tv``'s Wiener step.
 """
 
 from __future__ import annotations

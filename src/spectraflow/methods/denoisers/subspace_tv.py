@@ -10,8 +10,8 @@ eigen-images instead of every band removes most of the noise by the projection a
    ``None`` for HySime's estimate, never below ``min_subspace`` — HySime underestimates at strong noise);
 3. each eigen-image (unit noise variance by construction) is denoised by total variation [2]_ with weight
    ``weight``, and the cube is reconstructed and un-whitened;
-4. with ``wiener`` (the default), between the two, each eigen-image is Wiener-filtered in sliding 8 × 8 DCT
-   windows, TV's result the pilot that sets the gains (BM3D's second step without block matching [3]_,
+4. with ``wiener`` (the default), after TV and before the cube is rebuilt, each eigen-image is Wiener-filtered in
+   sliding 8 × 8 DCT windows, TV's result the pilot that sets the gains (BM3D's second step without block matching [3]_,
    ``._wiener``): TV finds where the texture is, and the filter keeps it from the noisy eigen-image instead of TV's
    flattened copy.
 
@@ -36,9 +36,9 @@ pilot keeps them (mixed noise wants ``sparse: true`` or ``robust_subspace_tv`` e
 / +0.25 / +0.29 on ABU urban-1 and +0.66 / +0.77 / +0.48 on beach-2, for 0.1 s more per 100 × 100 scene.
 ``wiener: false`` gives the method of stops 1–67.
 
-Steps 1–2 need only the band Gram matrix, accumulated in one streaming pass; step 3 runs tile by tile with a
-``halo`` (TV's reach is not bounded, but it decays within a few pixels: the tiled result is within 0.05 dB
-MPSNR of the whole-cube one, tests/denoise/test_denoisers.py and benchmarks/scale.py).
+Steps 1–2 need only the band Gram matrix, accumulated in one streaming pass; steps 3–4 run tile by tile with a ``halo``
+(the Wiener step reaches 7 pixels; TV's reach is not bounded, but it decays within a few pixels: the tiled result is
+within 0.05 dB MPSNR of the whole-cube one, tests/denoise/test_denoisers.py and benchmarks/scale.py).
 
 References
 ----------
