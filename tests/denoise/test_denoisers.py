@@ -76,6 +76,8 @@ def test_subspace_tv_uses_given_noise_and_checks_it() -> None:
         methods.get("denoise", "subspace_tv")(noise_std=(0.1, 0.2)).denoise(noisy)
     with pytest.raises(ConfigError, match="weight"):
         methods.get("denoise", "subspace_tv")(weight=0)
+    with pytest.raises(ConfigError, match="wiener"):
+        methods.get("denoise", "subspace_tv")(wiener="yes")
 
 
 @pytest.mark.parametrize("seed", [0, 1])

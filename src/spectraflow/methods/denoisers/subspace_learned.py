@@ -229,8 +229,8 @@ class SubspaceLearned(SubspaceTV, TrainedDenoiser):
     def bytes_per_voxel(self, bands: int) -> float:
         # subspace_tv's plus the network's activations (about three live float32 layers of `width` channels per
         # pixel and eigen-image), spread over the bands
-        eigen_images = min(self.subspace or max(self.min_subspace, 16), bands)
-        return super().bytes_per_voxel(bands) + 12.0 * self.network.out.in_channels * eigen_images / bands
+        activations = 12.0 * self.network.out.in_channels * self.eigen_image_bound(bands)
+        return super().bytes_per_voxel(bands) + activations / bands
 
     def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
         import torch

@@ -137,11 +137,14 @@ class SubspaceTV(SubspaceDenoiser):
         if not self.weight > 0:
             self._fail("weight", self.weight, "a positive TV weight (eigen-images have unit noise)")
 
+    def eigen_image_bound(self, bands: int) -> int:
+        """The eigen-images a tile's working memory is sized for: ``subspace``, or up to 16 where HySime chooses."""
+        return min(self.subspace or max(self.min_subspace, 16), bands)
+
     def bytes_per_voxel(self, bands: int) -> float:
         # measured: the float32 window, the copies dask assembles and crops, the float32 result; the Wiener step
         # holds four float64 arrays of each eigen-image's 8 × 8 windows at a stride of 2 (16 values per pixel)
-        eigen_images = min(self.subspace or max(self.min_subspace, 16), bands)
-        return 20.0 + (512.0 * eigen_images / bands if self.wiener else 0.0)
+        return 20.0 + (512.0 * self.eigen_image_bound(bands) / bands if self.wiener else 0.0)
 
     def restore(self, noisy: Any) -> Any:
         if self.sparse:
