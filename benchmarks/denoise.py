@@ -41,6 +41,9 @@ scene), on fresh generated scenes at each candidate weight, then the rotations p
 stop 68) on the four training scenes, beside each scene's held-out prior, and shows the mixture case with and without
 it. The scored run shows ``subspace_tv`` with it and without it (``subspace_tv, TV alone``: the TV the prior refines).
 The prior's checks on the training scenes measure against TV alone (:data:`TV_ALONE`), as they did before the step.
+``--wiener-share`` (``results/denoise_wiener_share.md``) chose, by the same transfer, ``subspace_learned``'s
+``wiener_share``: the share of ``subspace_tv``'s own eigen-images (its Wiener step) averaged with the network's. The
+scored run shows the network alone beside it (``subspace_learned, network alone``).
 ``--ceiling`` (``results/denoise_ceiling.md``) trains priors on ABU urban-1, the scored scene below issue 20's floor,
 with and without the four training scenes, and scores them there: how far this network gets on that scene when it
 has seen its clean cube. Those priors are a diagnosis, never the scored ones.
@@ -241,6 +244,7 @@ def main() -> None:
             print(_train_learned(args.learned / f"seed-{seed}", seed), flush=True)
             prior = {"checkpoint": str(args.learned / f"seed-{seed}"), "weight": PRIOR_WEIGHT}
             per_seed[seed]["subspace_learned"] = ("subspace_learned", prior)
+            per_seed[seed]["subspace_learned, network alone"] = ("subspace_learned", {**prior, "wiener_share": 0.0})
             per_seed[seed]["subspace_learned + sparse"] = ("subspace_learned", {**prior, "sparse": True})
     peers = _hyde_methods()
     print(f"\nmean ± std over noise seeds {args.seeds} (the learned model's training seed follows the noise seed); "
@@ -434,6 +438,35 @@ def wiener_selection(learned: Path) -> None:
         print(f"| {scene} | " + " | ".join(f"{c['mpsnr']:.2f} ({c['sam']:.2f}°)" for c in cells) + " |", flush=True)
 
 
+#: ``subspace_learned``'s ``wiener_share`` candidates (the share of ``subspace_tv``'s own eigen-images in the average
+#: with the network's), chosen on the training scenes, each with its held-out prior (``--wiener-share``)
+WIENER_SHARES = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def wiener_share_selection(learned: Path) -> None:
+    """``subspace_learned``'s ``wiener_share``, chosen by transfer: each training scene scored by its held-out prior
+    (:func:`_held_out_prior`) averaged with ``subspace_tv``'s own eigen-images at each share, beside ``subspace_tv``
+    (its Wiener step, TV at its own weight)."""
+    gains: dict[str, list[float]] = {}
+    for scene in TRAINING_SCENES:
+        directory = _held_out_prior(learned, scene)
+        print(f"\n{scene}: {GAINS}; subspace_learned held out, by wiener_share\n")
+        columns = {"subspace_tv": ("subspace_tv", {}), **{
+            f"share {share}": ("subspace_learned", {"checkpoint": str(directory), "weight": PRIOR_WEIGHT,
+                                                   "wiener_share": share}) for share in WIENER_SHARES}}
+        for column, gain in _training_scene_gains(columns, scenes=(scene,)).items():
+            gains.setdefault(column, []).append(gain)
+    print("\nmean gain over the three cases, each scene held out:\n\n| scene | " + " | ".join(gains) + " |")
+    print("|---|" + "---|" * len(gains))
+    for i, scene in enumerate(TRAINING_SCENES):
+        print(f"| {scene} | " + " | ".join(f"{v[i]:+.3f}" for v in gains.values()) + " |")
+    means = {column: float(np.mean(v)) for column, v in gains.items()}
+    print("| **mean** | " + " | ".join(f"**{v:+.3f}**" for v in means.values()) + " |")
+    shares = {share: means[f"share {share}"] for share in WIENER_SHARES}
+    print(f"\nthe largest: wiener_share {max(shares, key=shares.__getitem__)} (subspace_learned's default: "
+          f"{methods.get('denoise', 'subspace_learned').wiener_share})")
+
+
 #: the scored scene below issue 20's floor, for :func:`seen_ceiling`
 CEILING_SCENE = "abu_urban_1"
 
@@ -614,6 +647,8 @@ CHECKS = {
                         "the TV weight and rotations of a prior at the default pipeline's budget"),
     "--wiener": (wiener_selection, "denoise_wiener",
                  "subspace_tv's Wiener step on the training scenes, beside the held-out priors"),
+    "--wiener-share": (wiener_share_selection, "denoise_wiener_share",
+                       "subspace_learned's average with subspace_tv's eigen-images, chosen on the training scenes"),
     "--ceiling": (seen_ceiling, "denoise_ceiling",
                   f"the prior on {CEILING_SCENE} once it has trained on that scene's clean cube (a ceiling)"),
 }

@@ -18,7 +18,6 @@ import yaml
 
 from spectraflow.collection import COMPANION_STAGE, PER_SCENE_STAGES
 from spectraflow.io import open_store, tree_sha256
-from spectraflow.methods.denoisers import denoise_store
 from spectraflow.stage_server import free_port
 from spectraflow.synth import eels_scene, synthetic_acquisition
 from spectraflow.testing.browser import chromium_path, render_offline
@@ -118,7 +117,7 @@ def test_a_fresh_run_reproduces_the_committed_results(repo: Path, env: dict[str,
         json.loads((repo / "data/timings/train_operator.json").read_text())
 
 
-def test_dvc_repro_default_collection(repo: Path, env: dict[str, str], tmp_path: Path) -> None:
+def test_dvc_repro_default_collection(repo: Path, env: dict[str, str]) -> None:
     params = yaml.safe_load((repo / "params.yaml").read_text())
     scenes = params["synth"]["scenes"]
     assert set(scenes) == set(params["collection"]["scenes"]) and len(scenes) >= 3
@@ -167,16 +166,12 @@ def test_dvc_repro_default_collection(repo: Path, env: dict[str, str], tmp_path:
         trained_here = name == params["train_denoise"]["scene"]
         learned = "subspace_learned"
         assert (f"{learned}_on_training_scene" in denoise) == trained_here and (learned in denoise) != trained_here
-        # the learned prior at the pipeline's CPU budget (8 s on one scene) refines subspace_tv's TV, never worse
-        # than that TV by more than rounding (an untrained one is that TV itself): measured +3.0, +2.1, +1.6 dB
-        # (training scene, enmap, camera), the TV alone scored as the stage scores it, on the same noisy cube
+        # the learned prior at the pipeline's CPU budget (8 s on one scene), averaged with subspace_tv's result
+        # (wiener_share 0.4), ahead of subspace_tv: measured +1.69, +1.15, +0.56 dB (training scene, enmap, camera;
+        # the network alone, stop 68: +1.81, +0.77, −0.13). An untrained network (TV itself) averages to 0.64, 0.70,
+        # 0.91 dB below subspace_tv (by hand)
         score = denoise[learned if learned in denoise else f"{learned}_on_training_scene"]["mpsnr"]
-        _, tv_alone = denoise_store(repo / f"data/stores/{name}/preprocessed.zarr", tmp_path / f"{name}.zarr",
-                                    [{"subspace_tv": {"wiener": False}}], params["denoise"]["noise"])
-        assert score > tv_alone["subspace_tv"]["mpsnr"] - 0.05
-        # since subspace_tv has its Wiener step (stop 68) the prior is level with it, not ahead: +1.81 dB on its
-        # training scene, +0.77 on enmap, −0.13 on the 31-band camera
-        assert score > denoise["subspace_tv"]["mpsnr"] - 0.3 > denoise["noisy"]["mpsnr"] + 15
+        assert score > denoise["subspace_tv"]["mpsnr"] + 0.2 > denoise["noisy"]["mpsnr"] + 15
     assert np.isnan(open_store(repo / "data/stores/enmap/denoised.zarr")["cube"].values).any()
     for name in params["fuse"]["companions"]:  # sharpened by its companion: closer to the finer reference
         fused = metrics[f"data/metrics/{name}/fuse.json"]["data"]

@@ -48,11 +48,37 @@ def test_an_untrained_prior_is_the_classical_method(tmp_path: Path) -> None:
     learned = methods.get("denoise", "subspace_learned")
     clean = scaled_scene(7)
     noisy = xr.DataArray(add_noise(clean, seed=0, **NOISE), dims=("y", "x", "band"))
-    out = learned(checkpoint=str(tmp_path / "m")).denoise(noisy)
+    out = learned(checkpoint=str(tmp_path / "m"), wiener_share=0).denoise(noisy)
     assert type(learned.estimator()).name == "subspace_tv"
     reference = learned.estimator().denoise(noisy)
     np.testing.assert_allclose(out.values, reference.values, atol=1e-5)
     assert out.dims == noisy.dims and out.shape == noisy.shape
+
+
+def _saved_random_prior(checkpoint: Path) -> torch.nn.Module:
+    """A small untrained prior whose output layer is not zero (so its correction is not), saved at ``checkpoint``."""
+    torch.manual_seed(0)
+    prior = build_prior(width=8, depth=3)
+    torch.nn.init.normal_(prior.out.weight, std=0.05)
+    save_checkpoint(checkpoint, prior.state_dict(),
+                    {"family": "denoise", "name": "subspace_learned", "config": {"width": 8, "depth": 3}})
+    return prior
+
+
+@pytest.mark.parametrize("weight", [0.7, 0.4])
+def test_wiener_share_averages_in_subspace_tv(tmp_path: Path, weight: float) -> None:
+    """The cube is affine in the eigen-images, so the average of the eigen-images is the average of the cubes: the
+    result is ``(1 − share)`` × the network's alone + ``share`` × ``subspace_tv``'s (TV at its own weight, whatever
+    the network's input), by a prior with a non-zero output."""
+    _saved_random_prior(tmp_path / "m")
+    learned = methods.get("denoise", "subspace_learned")
+    noisy = xr.DataArray(add_noise(scaled_scene(7), seed=0, **NOISE), dims=("y", "x", "band"))
+    alone = learned(checkpoint=str(tmp_path / "m"), weight=weight, wiener_share=0).denoise(noisy).values
+    own = methods.get("denoise", "subspace_tv")().denoise(noisy).values
+    assert np.abs(alone - own).max() > 0.01  # the two differ
+    for share in (0.4, 0.75):
+        got = learned(checkpoint=str(tmp_path / "m"), weight=weight, wiener_share=share).denoise(noisy).values
+        np.testing.assert_allclose(got, (1 - share) * alone + share * own, atol=1e-5)
 
 
 def test_trained_on_one_scene_it_beats_the_classical_method_on_others(trained: tuple[Path, object]) -> None:
@@ -66,7 +92,8 @@ def test_trained_on_one_scene_it_beats_the_classical_method_on_others(trained: t
         noisy = xr.DataArray(add_noise(clean, seed=seed, **NOISE), dims=("y", "x", "band"))
         learned = methods.get("denoise", "subspace_learned")(checkpoint=str(model)).denoise(noisy).values
         plain = methods.get("denoise", "subspace_tv")().denoise(noisy).values  # at its own defaults
-        # after 200 steps: +0.45, +0.51 dB over subspace_tv with its Wiener step (+0.58, +0.87 over TV alone)
+        # after 200 steps: +0.51, +0.54 dB over subspace_tv with its Wiener step (the network alone, wiener_share 0:
+        # +0.45, +0.51), which is +0.83, +0.92 over TV alone
         assert mpsnr(learned, clean) > mpsnr(plain, clean) + 0.3
 
 
@@ -83,11 +110,7 @@ def test_tiles_of_a_lazy_cube_match_the_whole_cube(trained: tuple[Path, object])
 
 def test_the_self_ensemble_averages_the_eight_symmetries(tmp_path: Path) -> None:
     """Against the average computed here with NumPy's own flips and turns, by a prior with a non-zero output."""
-    torch.manual_seed(0)
-    prior = build_prior(width=8, depth=3)
-    torch.nn.init.normal_(prior.out.weight, std=0.05)
-    save_checkpoint(tmp_path / "m", prior.state_dict(),
-                    {"family": "denoise", "name": "subspace_learned", "config": {"width": 8, "depth": 3}})
+    prior = _saved_random_prior(tmp_path / "m")
     learned = methods.get("denoise", "subspace_learned")
     images = np.random.default_rng(3).standard_normal((3, 20, 28)).astype(np.float32)  # not square
     pairs = np.stack([images, learned.estimator().smooth(images)], axis=1).astype(np.float32)
@@ -101,9 +124,9 @@ def test_the_self_ensemble_averages_the_eight_symmetries(tmp_path: Path) -> None
             expected += np.rot90(out[..., ::-1] if flip else out, -turns, axes=(1, 2)) / 8
     with torch.no_grad():
         once = prior(torch.from_numpy(pairs)).numpy()[:, 0]
-    np.testing.assert_allclose(learned(checkpoint=str(tmp_path / "m")).smooth(images), expected, atol=1e-5)
-    np.testing.assert_allclose(learned(checkpoint=str(tmp_path / "m"), self_ensemble=False).smooth(images), once,
-                               atol=1e-5)
+    alone = {"checkpoint": str(tmp_path / "m"), "wiener_share": 0}
+    np.testing.assert_allclose(learned(**alone).smooth(images), expected, atol=1e-5)
+    np.testing.assert_allclose(learned(**alone, self_ensemble=False).smooth(images), once, atol=1e-5)
     assert np.abs(expected - once).max() > 1e-3  # the symmetries do differ
 
 
@@ -177,6 +200,9 @@ def test_bad_configs(tmp_path: Path) -> None:
         methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "q"), self_ensemble="yes")
     with pytest.raises(ConfigError, match="wiener"):  # the network refines TV's eigen-images
         methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "q"), wiener=True)
+    for share in (-0.1, 1, "half"):
+        with pytest.raises(ConfigError, match="wiener_share"):
+            methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "q"), wiener_share=share)
 
 
 def test_sure_estimates_the_error_without_the_clean_image() -> None:
@@ -212,7 +238,8 @@ def test_self_supervised_training_learns_from_the_noisy_scene_alone(tmp_path: Pa
     meta, _ = read_checkpoint(tmp_path / "model", family="denoise")
     assert meta["data"]["mode"] == "self_supervised" and meta["data"]["noise"] is None
     cube = xr.DataArray(noisy, dims=("y", "x", "band"))  # the one cube it saw, and the one it denoises
-    learned = methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "model")).denoise(cube).values
+    learned = methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "model"),
+                                                         wiener_share=0).denoise(cube).values  # the network alone
     plain = methods.get("denoise", "subspace_tv")(wiener=False).denoise(cube).values  # the TV it refines
     assert mpsnr(learned, clean) > mpsnr(plain, clean) + 0.1  # measured +0.16 dB after 200 steps
     for model, noise in (("qrnn3d", None), ("subspace_learned", NOISE)):

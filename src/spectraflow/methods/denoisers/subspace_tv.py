@@ -141,10 +141,15 @@ class SubspaceTV(SubspaceDenoiser):
         """The eigen-images a tile's working memory is sized for: ``subspace``, or up to 16 where HySime chooses."""
         return min(self.subspace or max(self.min_subspace, 16), bands)
 
+    @property
+    def wiener_step(self) -> bool:
+        """Whether :meth:`smooth` runs the Wiener step (its working memory is counted)."""
+        return self.wiener
+
     def bytes_per_voxel(self, bands: int) -> float:
         # measured: the float32 window, the copies dask assembles and crops, the float32 result; the Wiener step
         # holds four float64 arrays of each eigen-image's 8 × 8 windows at a stride of 2 (16 values per pixel)
-        return 20.0 + (512.0 * self.eigen_image_bound(bands) / bands if self.wiener else 0.0)
+        return 20.0 + (512.0 * self.eigen_image_bound(bands) / bands if self.wiener_step else 0.0)
 
     def restore(self, noisy: Any) -> Any:
         if self.sparse:
