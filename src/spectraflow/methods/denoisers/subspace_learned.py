@@ -41,8 +41,8 @@ The network is a plain residual stack of ``depth`` 3×3 convolutions of ``width`
 0.05 dB of the whole-scene one, tests/denoise/test_subspace_learned.py).
 
 At inference the network runs on the eight flips/rotations of each eigen-image and the results, moved back, are
-averaged (``self_ensemble``; 8× the network's time: 0.5 s on San Diego's 100×100×189 on 2 cores, 2.6 s against 0.9 s
-run once on a 256×256×200 cube, ``results/denoise_inference.md``): on the four training
+averaged (``self_ensemble``; 8× the network's time: 0.5 s on San Diego's 100×100×189 on 2 cores, 3.7 s against 1.7 s
+run once on a 256×256×200 cube, stop 69, with the average, ``results/denoise_inference.md``): on the four training
 scenes (``--training-scenes``), where it was chosen, +0.06 to +0.08 dB on every case at stop 62, and +0.07 on the
 mean of each case at stop 65.
 
