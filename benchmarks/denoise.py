@@ -40,7 +40,8 @@ scene), on fresh generated scenes at each candidate weight, then the rotations p
 ``--wiener`` (``results/denoise_wiener.md``) chose ``subspace_tv``'s Wiener step (``wiener: true``, its default since
 stop 68) on the four training scenes, beside each scene's held-out prior, and shows the mixture case with and without
 it. The scored run shows ``subspace_tv`` with it and without it (``subspace_tv, TV alone``: the TV the prior refines).
-The prior's checks on the training scenes measure against TV alone (:data:`TV_ALONE`), as they did before the step.
+The prior's checks on the training scenes measure against TV alone (:data:`TV_ALONE`), as they did before the step,
+and score the network alone (``wiener_share: 0``, :func:`_prior`), as they did before the average.
 ``--wiener-share`` (``results/denoise_wiener_share.md``) chose, by the same transfer, ``subspace_learned``'s
 ``wiener_share``: the share of ``subspace_tv``'s own eigen-images (its Wiener step) averaged with the network's. The
 scored run shows the network alone beside it (``subspace_learned, network alone``).
@@ -244,7 +245,7 @@ def main() -> None:
             print(_train_learned(args.learned / f"seed-{seed}", seed), flush=True)
             prior = {"checkpoint": str(args.learned / f"seed-{seed}"), "weight": PRIOR_WEIGHT}
             per_seed[seed]["subspace_learned"] = ("subspace_learned", prior)
-            per_seed[seed]["subspace_learned, network alone"] = ("subspace_learned", {**prior, "wiener_share": 0.0})
+            per_seed[seed]["subspace_learned, network alone"] = _prior(args.learned / f"seed-{seed}")
             per_seed[seed]["subspace_learned + sparse"] = ("subspace_learned", {**prior, "sparse": True})
     peers = _hyde_methods()
     print(f"\nmean ± std over noise seeds {args.seeds} (the learned model's training seed follows the noise seed); "
@@ -315,6 +316,13 @@ def _selection_prior(learned: Path, min_subspace: int, weight: float) -> Path:
     return learned / f"seed-0-min{min_subspace}-weight{weight}"
 
 
+def _prior(directory: Path, **settings: object) -> tuple[str, dict[str, object]]:
+    """``subspace_learned`` with the prior in ``directory``, its input's TV at :data:`PRIOR_WEIGHT` and its network
+    alone (``wiener_share: 0``: the checks on the training scenes chose the network's settings before it was averaged
+    with ``subspace_tv``, stop 69) unless ``settings`` say otherwise."""
+    return "subspace_learned", {"checkpoint": str(directory), "weight": PRIOR_WEIGHT, "wiener_share": 0.0, **settings}
+
+
 def _training_scene_gains(columns: dict[str, tuple[str, dict[str, object]]],
                           scenes: tuple[str, ...] = TRAINING_SCENES) -> dict[str, float]:
     """Each column's ``(method, config)`` MPSNR gain over ``subspace_tv``'s TV alone (:data:`TV_ALONE`; SAM change) on
@@ -356,7 +364,7 @@ def prior_weight_selection(learned: Path) -> None:
           "subspace_learned with its input's TV at each weight (prior trained on it), and subspace_tv at that weight\n")
     overall = _training_scene_gains({
         column: config for w in WEIGHT_CANDIDATES
-        for column, config in ((f"learned {w}", ("subspace_learned", {"checkpoint": str(priors[w]), "weight": w})),
+        for column, config in ((f"learned {w}", _prior(priors[w], weight=w)),
                                (f"subspace_tv {w}", ("subspace_tv", {**TV_ALONE, "weight": w})))})
     learned_gain = {w: overall[f"learned {w}"] for w in WEIGHT_CANDIDATES}
     print("\nmean over the cases, subspace_learned: "
@@ -378,15 +386,13 @@ def held_out_checks(learned: Path) -> None:
     seed-0 prior trained on the other three (``learned/held-out-<scene>``, the same budget), beside the seed-0 prior
     trained on all four (which saw the scene's clean cube, under other noise draws). ``min_subspace`` and the
     weight were chosen on these scenes, so the held-out gains are not free of them."""
-    everything = {"checkpoint": str(learned / "seed-0"), "weight": PRIOR_WEIGHT}
     print(_train_learned(learned / "seed-0", 0), flush=True)
     summary = []
     for scene in TRAINING_SCENES:
         directory = _held_out_prior(learned, scene)
         print(f"\n{scene}: {GAINS}\n")
-        gains = _training_scene_gains({"held out (trained on the other three)": (
-            "subspace_learned", {"checkpoint": str(directory), "weight": PRIOR_WEIGHT}),
-            "trained on all four": ("subspace_learned", everything)}, scenes=(scene,))
+        gains = _training_scene_gains({"held out (trained on the other three)": _prior(directory),
+                                       "trained on all four": _prior(learned / "seed-0")}, scenes=(scene,))
         held, seen = gains.values()
         summary.append(f"| {scene} | {held:+.3f} | {seen:+.3f} | {held - seen:+.3f} |")
     print("\nmean gain over the three cases:\n\n| scene | held out | trained on it | held out − trained on it |")
@@ -402,9 +408,7 @@ def mixtures_selection(learned: Path) -> None:
     for scene in TRAINING_SCENES:
         priors = {n: _held_out_prior(learned, scene, n) for n in MIXTURE_CANDIDATES}
         print(f"\n{scene}, held out: {GAINS}, by the rotations per draw the prior trained with\n")
-        gains = _training_scene_gains({f"mixtures {n}": ("subspace_learned", {"checkpoint": str(d),
-                                                                             "weight": PRIOR_WEIGHT})
-                                       for n, d in priors.items()}, scenes=(scene,))
+        gains = _training_scene_gains({f"mixtures {n}": _prior(d) for n, d in priors.items()}, scenes=(scene,))
         summary.append(f"| {scene} | " + " | ".join(f"{v:+.3f}" for v in gains.values()) + " |")
     print("\nmean gain over the three cases, each scene held out:\n\n| scene | "
           + " | ".join(f"mixtures {n}" for n in MIXTURE_CANDIDATES) + " |")
@@ -421,8 +425,7 @@ def wiener_selection(learned: Path) -> None:
         directory = _held_out_prior(learned, scene)
         print(f"\n{scene}: {GAINS}\n")
         gains = _training_scene_gains({"subspace_tv + wiener": ("subspace_tv", {"wiener": True}),
-                                       "subspace_learned, held out": ("subspace_learned", {
-                                           "checkpoint": str(directory), "weight": PRIOR_WEIGHT})}, scenes=(scene,))
+                                       "subspace_learned, held out": _prior(directory)}, scenes=(scene,))
         summary.append(f"| {scene} | " + " | ".join(f"{v:+.3f}" for v in gains.values()) + " |")
     print("\nmean gain over the three cases:\n\n| scene | subspace_tv + wiener | subspace_learned, held out |")
     print("|---|---|---|")
@@ -452,8 +455,7 @@ def wiener_share_selection(learned: Path) -> None:
         directory = _held_out_prior(learned, scene)
         print(f"\n{scene}: {GAINS}; subspace_learned held out, by wiener_share\n")
         columns = {"subspace_tv": ("subspace_tv", {}), **{
-            f"share {share}": ("subspace_learned", {"checkpoint": str(directory), "weight": PRIOR_WEIGHT,
-                                                   "wiener_share": share}) for share in WIENER_SHARES}}
+            f"share {share}": _prior(directory, wiener_share=share) for share in WIENER_SHARES}}
         for column, gain in _training_scene_gains(columns, scenes=(scene,)).items():
             gains.setdefault(column, []).append(gain)
     print("\nmean gain over the three cases, each scene held out:\n\n| scene | " + " | ".join(gains) + " |")
@@ -483,8 +485,7 @@ def seen_ceiling(learned: Path, scene: str = CEILING_SCENE) -> None:
         print(_train_learned(directory, 0, scenes=scenes), flush=True)
     print(f"\n{scene}: {GAINS}, by what the prior trained on (issue 20's floor: +0.5 over subspace_tv, which with "
           "its Wiener step scores above TV alone)\n")
-    _training_scene_gains({label: ("subspace_learned", {"checkpoint": str(d), "weight": PRIOR_WEIGHT})
-                           for label, d in priors.items()}, scenes=(scene,))
+    _training_scene_gains({label: _prior(d) for label, d in priors.items()}, scenes=(scene,))
 
 
 INFERENCE_SHAPE = (256, 256, 200)  # issue 20's inference floor: at most 60 s for a cube of this size on 2 cores
@@ -530,11 +531,9 @@ def training_scene_checks(learned: Path) -> None:
     priors = {k: _selection_prior(learned, k, PRIOR_WEIGHT) for k in SUBSPACE_CANDIDATES}
     for k, directory in priors.items():
         print(_train_learned(directory, 0, k), flush=True)
-    prior = {"checkpoint": str(priors[default]), "weight": PRIOR_WEIGHT}
     columns: dict[str, tuple[str, dict[str, object]]] = {
-        **{f"min_subspace {k}": ("subspace_learned", {"checkpoint": str(priors[k]), "weight": PRIOR_WEIGHT,
-                                                      "min_subspace": k}) for k in SUBSPACE_CANDIDATES},
-        f"min_subspace {default}, once": ("subspace_learned", {**prior, "self_ensemble": False}),
+        **{f"min_subspace {k}": _prior(priors[k], min_subspace=k) for k in SUBSPACE_CANDIDATES},
+        f"min_subspace {default}, once": _prior(priors[default], self_ensemble=False),
         **{f"subspace_tv, min_subspace {k}": ("subspace_tv", {**TV_ALONE, "min_subspace": k})
            for k in SUBSPACE_CANDIDATES if k != default}}
     print(f"\n{GAINS}: "
@@ -552,7 +551,7 @@ def training_scene_checks(learned: Path) -> None:
         scores = partial(_scores, noisy, clean)
         runs = {"robust_subspace_tv": scores("robust_subspace_tv"),
                 "subspace_tv + sparse": scores("subspace_tv", sparse=True),
-                "subspace_learned + sparse": scores("subspace_learned", **prior, sparse=True)}
+                "subspace_learned + sparse": scores("subspace_learned", **_prior(priors[default], sparse=True)[1])}
         ahead = runs["subspace_learned + sparse"]["mpsnr"] - runs["robust_subspace_tv"]["mpsnr"]
         cells = [f"{s['mpsnr']:.2f} ({s['sam']:.2f}°)" for s in runs.values()]
         mixture.append(f"| {scene} | " + " | ".join(cells) + f" | {ahead:+.2f} |")
@@ -623,7 +622,7 @@ def library_prior(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
             plain = _scores(noisy, clean, "subspace_tv", **TV_ALONE)["mpsnr"]
             cells = []
             for c, (weight, _) in columns.items():
-                runs = [_scores(noisy, clean, "subspace_learned", checkpoint=str(priors[c, s]), weight=weight)["mpsnr"]
+                runs = [_scores(noisy, clean, "subspace_learned", **_prior(priors[c, s], weight=weight)[1])["mpsnr"]
                         - plain for s in seeds]
                 gains[c].append(float(np.mean(runs)))
                 cells.append(f"{np.mean(runs):+.2f} ± {np.std(runs):.2f}")
