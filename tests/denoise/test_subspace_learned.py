@@ -77,8 +77,14 @@ def test_wiener_share_averages_in_subspace_tv(tmp_path: Path, weight: float) -> 
     own = methods.get("denoise", "subspace_tv")().denoise(noisy).values
     assert np.abs(alone - own).max() > 0.01  # the two differ
     for share in (0.4, 0.75):
-        got = learned(checkpoint=str(tmp_path / "m"), weight=weight, wiener_share=share).denoise(noisy).values
-        np.testing.assert_allclose(got, (1 - share) * alone + share * own, atol=1e-5)
+        averaged = learned(checkpoint=str(tmp_path / "m"), weight=weight, wiener_share=share)
+        np.testing.assert_allclose(averaged.denoise(noisy).values, (1 - share) * alone + share * own, atol=1e-5)
+        # the tiles are sized for the Wiener step's windows too
+        bands = noisy.sizes["band"]
+        without = learned(checkpoint=str(tmp_path / "m"), wiener_share=0).bytes_per_voxel(bands)
+        assert averaged.bytes_per_voxel(bands) == pytest.approx(
+            without + methods.get("denoise", "subspace_tv")().bytes_per_voxel(bands)
+            - methods.get("denoise", "subspace_tv")(wiener=False).bytes_per_voxel(bands))
 
 
 def test_trained_on_one_scene_it_beats_the_classical_method_on_others(trained: tuple[Path, object]) -> None:
