@@ -34,7 +34,12 @@ chosen on the same four scenes, never on a scored one: +0.743 / +0.477 / +0.362 
 pilot keeps them (mixed noise wants ``sparse: true`` or ``robust_subspace_tv`` either way). On the scored scenes of
 ``benchmarks/results/denoise.md`` (3 seeds, measured while it was an option) +0.47 / +0.44 / +0.43 on San Diego, +0.19
 / +0.25 / +0.29 on ABU urban-1 and +0.66 / +0.77 / +0.48 on beach-2, for 0.1 s more per 100 × 100 scene.
-``wiener: false`` gives the method of stops 1–67.
+``wiener: false`` gives the method of stops 1–67. Tried at stop 69 and not taken: block matching in the step (BM3D's
+second step whole: for each 8 × 8 reference window at a stride of 3, its 16 nearest windows in the pilot within ±9
+pixels, filtered together in a 3-D DCT; by hand, same scenes and noise): mean +0.485 dB over TV alone against the
+sliding windows' +0.468, lower in 3 of the 12 cases, for 10–30× the step's time. TV's result as the pilot is what
+limits both (with the clean eigen-images as the pilot the sliding windows alone gain +1.0 to +1.7 dB on urban-1 and
+San Diego, ``subspace_learned``'s docstring).
 
 Steps 1–2 need only the band Gram matrix, accumulated in one streaming pass; steps 3–4 run tile by tile with a ``halo``
 (the Wiener step reaches 7 pixels; TV's reach is not bounded, but it decays within a few pixels: the tiled result is
