@@ -1,4 +1,5 @@
-"""Subspace denoising with a learned eigen-image prior: ``subspace_tv`` whose TV step a trained network refines.
+"""Subspace denoising with a learned eigen-image prior: ``subspace_tv`` whose TV step a trained network refines,
+averaged with ``subspace_tv``'s own result.
 
 ``subspace_tv`` whitens the cube by its per-band noise, so its eigen-images carry noise of unit variance whatever the
 sensor, the scene or the noise level. That makes one small network transferable: trained on the eigen-images of *other*
@@ -61,19 +62,21 @@ at 0.7, +0.26 to +1.45 at 0.2). With 6 rotations per draw (``params.yaml``'s ``t
 gains +2.44, ahead in all 15 cases, and its spread over training seeds falls from 0.20–0.30 to 0.01–0.15 dB. The
 scored scenes come from the same generator as the training scene.
 
-Against ``subspace_tv`` with its Wiener step (the default since stop 68, ``subspace_tv``'s docstring), the network
-alone is ahead by only +0.25 / +0.30 / +0.13 dB on San Diego, +0.09 / +0.09 / +0.04 on urban-1 and +0.15 / +0.13 /
-+0.05 on beach-2 (``denoise.md``, stop 68): most of what the network learned, a classical Wiener step with TV as its
-pilot does too. So since stop 69 the result averages the network's eigen-images with ``subspace_tv``'s own (TV at
-``subspace_tv``'s weight, then its Wiener step), ``wiener_share`` of the latter: the two err differently, and their
+Against ``subspace_tv`` with its Wiener step (the default since stop 68, ``subspace_tv``'s docstring), the network alone
+is ahead by only +0.25 / +0.30 / +0.13 dB on San Diego, +0.09 / +0.09 / +0.04 on urban-1 and +0.15 / +0.13 / +0.05 on
+beach-2 (``denoise.md``, stop 68): most of what the network learned, a classical Wiener step with TV as its pilot does
+too. So since stop 69 the result averages the network's eigen-images with ``subspace_tv``'s own (TV at ``subspace_tv``'s
+weight, then its Wiener step), ``wiener_share`` of the latter: the two err differently, and on the training scenes their
 average is closer than either. ``wiener_share`` 0.4 was chosen by transfer on the training scenes, each scored by its
-held-out prior (``python benchmarks/denoise.py --wiener-share``, ``results/denoise_wiener_share.md``): mean gain over
-TV alone +0.536 / +0.564 / +0.570 / +0.571 / +0.567 / +0.557 dB at shares 0 / 0.2 / 0.3 / 0.4 / 0.5 / 0.6
-(``subspace_tv`` +0.468), ahead of the network alone on all four scenes. On the scored scenes (``denoise.md``, stop 69,
-the same priors) it moves the network's result by −0.02 / −0.03 / +0.01 dB on San Diego, +0.01 / +0.02 / +0.03 on
-urban-1 and +0.03 / +0.04 / +0.04 on beach-2: over ``subspace_tv`` +0.22 / +0.26 / +0.14, +0.10 / +0.10 / +0.07 and
-+0.17 / +0.16 / +0.10, with a lower SAM in all nine. Issue 20's +0.5 is met nowhere against it. ``wiener_share: 0``
-is the network alone (what the self-supervised prior is tested as).
+held-out prior (``python benchmarks/denoise.py --wiener-share``, ``results/denoise_wiener_share.md``): mean gain over TV
+alone +0.536 / +0.564 / +0.570 / +0.571 / +0.567 / +0.557 dB at shares 0 / 0.2 / 0.3 / 0.4 / 0.5 / 0.6 (``subspace_tv``
++0.468), ahead of the network alone on all four scenes. On the scored scenes (``denoise.md``, stop 69, the same priors)
+it moves the network's result by −0.02 / −0.03 / +0.01 dB on San Diego, +0.01 / +0.02 / +0.03 on urban-1 and +0.03 /
++0.04 / +0.04 on beach-2: over ``subspace_tv`` +0.22 / +0.26 / +0.14, +0.10 / +0.10 / +0.07 and +0.17 / +0.16 / +0.10,
+with a lower SAM in all nine. Issue 20's +0.5 is met nowhere against it. The default pipeline's short prior, averaged,
+is ahead of ``subspace_tv`` by +1.69 / +1.15 / +0.56 dB on its training scene, enmap and the 31-band camera (``dvc
+repro``; the network alone +1.81 / +0.77 / −0.13): the average keeps a weak network from falling behind. ``wiener_share:
+0`` is the network alone (what the self-supervised prior is tested as).
 
 Tried and dropped at stop 68: the network refining the Wiener step's eigen-images instead of TV's (urban-3 held out;
 its validation loss stayed at the Wiener step's own, 0.4216, for 10 epochs: nothing learned), and the Wiener step
@@ -209,7 +212,7 @@ class SubspaceLearned(SubspaceTV, TrainedDenoiser):
     name = "subspace_learned"
     build_network = staticmethod(build_prior)
     self_ensemble: bool = True  # average the network over the square's eight symmetries (8× its time)
-    wiener: bool = False  # the network refines TV's eigen-images; subspace_tv's Wiener step is not for it
+    wiener: bool = False  # the network refines TV's eigen-images (wiener_share averages subspace_tv's Wiener step in)
     # the share of subspace_tv's own eigen-images (TV at its default weight, then its Wiener step) in their average
     # with the network's; 0: the network alone
     wiener_share: float = 0.4
