@@ -78,13 +78,15 @@ is ahead of ``subspace_tv`` by +1.69 / +1.15 / +0.56 dB on its training scene, e
 repro``; the network alone +1.81 / +0.77 / −0.13): the average keeps a weak network from falling behind. ``wiener_share:
 0`` is the network alone (what the self-supervised prior is tested as).
 
-Tried and dropped at stop 68: the network refining the Wiener step's eigen-images instead of TV's (urban-3 held out;
-its validation loss stayed at the Wiener step's own, 0.4216, for 10 epochs: nothing learned), and the Wiener step
-with the network's result as the pilot (by hand, on the training scenes, each held out: +0.526 dB over TV alone
-against the network's +0.536). At stop 69: the network trained end to end through the Wiener step (its result the
-pilot, the filter written in torch as strided DCT convolutions, equal to ``._wiener`` to 1e-6; the urban-3-held-out
-prior fine-tuned 1500 steps): validation loss 0.3899 → 0.384 against the network's own 0.3783, and on urban-3 +0.36 /
-+0.45 / +0.29 dB over TV alone against the network's +0.41 / +0.45 / +0.35 (by hand, /tmp script).
+Tried and dropped at stop 68: the network refining the Wiener step's eigen-images instead of TV's (urban-3 held out; its
+validation loss stayed at the Wiener step's own, 0.4216, for 10 epochs: nothing learned), and the Wiener step with the
+network's result as the pilot (by hand, on the training scenes, each held out: +0.526 dB over TV alone against the
+network's +0.536). At stop 69: the network trained end to end through the Wiener step (its result the pilot, the filter
+written in torch as strided DCT convolutions, equal to ``._wiener`` to 1e-6; the urban-3-held-out prior fine-tuned 1500
+steps): validation loss 0.3899 → 0.384 against the network's own 0.3783, and on urban-3 +0.36 / +0.45 / +0.29 dB over TV
+alone against the network's +0.41 / +0.45 / +0.35 (by hand, /tmp script). Nor did the network learn to use the Wiener
+step's eigen-images given as a third input channel (zero-initialised, the same prior fine-tuned 500 steps): validation
+loss 0.3783 → 0.382, where the fixed average scores 0.3770.
 
 Measured against TV alone (``benchmarks/results/denoise.md``; at least 3 eigen-images, weight 0.4, 6 rotations per draw,
 prior trained for 30 epochs, 432–443 s of 2-core CPU on this stop's slower machine, on four other real scenes, 3 seeds):
