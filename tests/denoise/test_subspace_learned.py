@@ -247,7 +247,9 @@ def test_self_supervised_training_learns_from_the_noisy_scene_alone(tmp_path: Pa
     learned = methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "model"),
                                                          wiener_share=0).denoise(cube).values  # the network alone
     plain = methods.get("denoise", "subspace_tv")(wiener=False).denoise(cube).values  # the TV it refines
-    assert mpsnr(learned, clean) > mpsnr(plain, clean) + 0.1  # measured +0.16 dB after 200 steps
+    # measured +1.13 dB after 200 steps (stop 69; averaged with subspace_tv, the default, +1.45, where subspace_tv
+    # itself gains +1.14)
+    assert mpsnr(learned, clean) > mpsnr(plain, clean) + 0.5
     for model, noise in (("qrnn3d", None), ("subspace_learned", NOISE)):
         with pytest.raises(ConfigError, match="self_supervised"):
             train_denoiser(store, tmp_path / "m", model=model, mode="self_supervised", noise=noise)
