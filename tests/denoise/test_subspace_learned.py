@@ -41,10 +41,20 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     return tmp / "model", history
 
 
-def test_an_untrained_prior_is_the_classical_method(tmp_path: Path) -> None:
+def _saved_prior(checkpoint: Path, output_std: float = 0.0) -> torch.nn.Module:
+    """A small untrained prior saved at ``checkpoint``: its output layer zero (its correction zero, as training starts)
+    or, with ``output_std``, drawn (a correction that is not zero)."""
     torch.manual_seed(0)
-    save_checkpoint(tmp_path / "m", build_prior(width=8, depth=3).state_dict(),
+    prior = build_prior(width=8, depth=3)
+    if output_std:
+        torch.nn.init.normal_(prior.out.weight, std=output_std)
+    save_checkpoint(checkpoint, prior.state_dict(),
                     {"family": "denoise", "name": "subspace_learned", "config": {"width": 8, "depth": 3}})
+    return prior
+
+
+def test_an_untrained_prior_is_the_classical_method(tmp_path: Path) -> None:
+    _saved_prior(tmp_path / "m")
     learned = methods.get("denoise", "subspace_learned")
     clean = scaled_scene(7)
     noisy = xr.DataArray(add_noise(clean, seed=0, **NOISE), dims=("y", "x", "band"))
@@ -55,22 +65,12 @@ def test_an_untrained_prior_is_the_classical_method(tmp_path: Path) -> None:
     assert out.dims == noisy.dims and out.shape == noisy.shape
 
 
-def _saved_random_prior(checkpoint: Path) -> torch.nn.Module:
-    """A small untrained prior whose output layer is not zero (so its correction is not), saved at ``checkpoint``."""
-    torch.manual_seed(0)
-    prior = build_prior(width=8, depth=3)
-    torch.nn.init.normal_(prior.out.weight, std=0.05)
-    save_checkpoint(checkpoint, prior.state_dict(),
-                    {"family": "denoise", "name": "subspace_learned", "config": {"width": 8, "depth": 3}})
-    return prior
-
-
 @pytest.mark.parametrize("weight", [0.7, 0.4])
 def test_wiener_share_averages_in_subspace_tv(tmp_path: Path, weight: float) -> None:
     """The cube is affine in the eigen-images, so the average of the eigen-images is the average of the cubes: the
     result is ``(1 − share)`` × the network's alone + ``share`` × ``subspace_tv``'s (TV at its own weight, whatever
     the network's input), by a prior with a non-zero output."""
-    _saved_random_prior(tmp_path / "m")
+    _saved_prior(tmp_path / "m", output_std=0.05)
     learned = methods.get("denoise", "subspace_learned")
     noisy = xr.DataArray(add_noise(scaled_scene(7), seed=0, **NOISE), dims=("y", "x", "band"))
     alone = learned(checkpoint=str(tmp_path / "m"), weight=weight, wiener_share=0).denoise(noisy).values
@@ -116,7 +116,7 @@ def test_tiles_of_a_lazy_cube_match_the_whole_cube(trained: tuple[Path, object])
 
 def test_the_self_ensemble_averages_the_eight_symmetries(tmp_path: Path) -> None:
     """Against the average computed here with NumPy's own flips and turns, by a prior with a non-zero output."""
-    prior = _saved_random_prior(tmp_path / "m")
+    prior = _saved_prior(tmp_path / "m", output_std=0.05)
     learned = methods.get("denoise", "subspace_learned")
     images = np.random.default_rng(3).standard_normal((3, 20, 28)).astype(np.float32)  # not square
     pairs = np.stack([images, learned.estimator().smooth(images)], axis=1).astype(np.float32)
