@@ -110,10 +110,12 @@ def test_attribute_filter_finds_small_objects_and_tiles_agree(scaling: str) -> N
     detector = methods.get("anomaly", "attribute")(components=3, area=16, halo=8, scaling=scaling)
     scores = detector.scores(_cube(values))
     assert roc_auc(scores, truth) > 0.99
-    # area filters are not local: tiles with a halo change the few pixels whose flat zone crosses a seam
+    # area filters are not local: tiles with a halo change the few pixels whose flat zone crosses a seam (over
+    # 1300 draws at most 0.4 % of the pixels, by at most 1.6 % of the highest score, where a seam meets the scene's
+    # edge; 1 in 80 draws over 0.5 %, this check's bound until the mirror's weight fell to 0.5)
     lazy = detector.scores(_cube(da.from_array(values, chunks=(32, 32, -1)))).values
     changed = np.abs(lazy - scores.values) > 1e-6 * scores.values.max()
-    assert changed.mean() < 0.01 and np.abs(lazy - scores.values).max() < 0.005 * scores.values.max()
+    assert changed.mean() < 0.01 and np.abs(lazy - scores.values).max() < 0.03 * scores.values.max()
     assert roc_auc(lazy, truth) > 0.99
 
 
