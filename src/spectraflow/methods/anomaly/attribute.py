@@ -74,11 +74,12 @@ mirror 0.9899 and 0.9865). Large scenes are scored in tiles with a halo of ``hal
 (a flat zone can cross a seam), so a tiled score differs from the whole scene's at a few pixels near seams (on 150
 random 64 × 64 scenes in 32-pixel tiles: ≤ 0.2 % of the pixels, by at most 0.02 % of the highest score; before the
 mirror 0.5 % and 5 %; at ``mirror_weight`` 0.5, over 650, ≤ 0.4 % and 1.6 %, the largest where a seam meets the
-scene's edge, which a tile mirrors in full and the scene by half; ``tests/anomaly`` allows 1 % and 3 %).
-``spread`` was added at stop 62, after the misses against RX on ``abu_beach_3`` and ``abu_urban_1`` were traced to
-objects' mixed edge pixels; its value was chosen on ``san_diego`` alone, at the components and area above: AUC 0.9899 without, 0.9907 / 0.9907 / 0.9904 / 0.9897 at σ 0.5 /
-0.75 / 1 / 1.5 (a plain Gaussian smoothing of the score instead: 0.9904 at 0.5, lower above); with the mirror 0.9920
-without, 0.9925 / 0.9925 / 0.9922 / 0.9916; whitened (stop 66) 0.9937 without, 0.9939 / 0.9935 / 0.9930 / 0.9920.
+scene's edge, which a tile mirrors in full and the scene by half; ``tests/anomaly`` allows 1 % and 3 %). ``spread`` was
+added at stop 62, after the misses against RX on ``abu_beach_3`` and ``abu_urban_1`` were traced to objects' mixed edge
+pixels; its value was chosen on ``san_diego`` alone, at the components and area above: AUC 0.9899 without, 0.9907 /
+0.9907 / 0.9904 / 0.9897 at σ 0.5 / 0.75 / 1 / 1.5 (a plain Gaussian smoothing of the score instead: 0.9904 at 0.5,
+lower above); with the mirror 0.9920 without, 0.9925 / 0.9925 / 0.9922 / 0.9916; whitened (stop 66) 0.9937 without,
+0.9939 / 0.9935 / 0.9930 / 0.9920.
 """
 
 from __future__ import annotations
