@@ -119,33 +119,31 @@ def test_attribute_filter_finds_small_objects_and_tiles_agree(scaling: str) -> N
     assert roc_auc(lazy, truth) > 0.99
 
 
+def _field_and_target(rng: np.random.Generator, noise: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """A 64 × 64 smooth field of one spectrum with Gaussian noise of σ ``noise``, and a second spectrum orthogonal
+    to it, of norm 3 (to plant)."""
+    yy, xx = np.mgrid[0:64, 0:64]
+    field, target = np.linalg.qr(rng.standard_normal((8, 2)))[0].T
+    values = (2 * np.sin(yy / 9.0) * np.cos(xx / 7.0))[..., None] * field + noise * rng.standard_normal((64, 64, 8))
+    return values, 3 * target
+
+
 def test_attribute_spread_ranks_an_object_s_mixed_edge_next_to_its_core() -> None:
     """Four 3×3 targets of a spectrum orthogonal to the background's, each in a ring of pixels holding 30 % of it
     (all anomalous; the ring about as bright as the noise's peaks): without ``spread`` the ring ranks among the
     noise; with it, higher (over 1000 draws the AUC gained +0.025 to +0.09, median +0.06; over 300 at stop 70, with
     ``mirror_weight`` 0.5 and the whitened scaling, +0.031 to +0.16, median +0.08)."""
-    rng = np.random.default_rng()
-    yy, xx = np.mgrid[0:64, 0:64]
-    field, target = np.linalg.qr(rng.standard_normal((8, 2)))[0].T  # orthonormal spectra
-    values = (2 * np.sin(yy / 9.0) * np.cos(xx / 7.0))[..., None] * field + 0.3 * rng.standard_normal((64, 64, 8))
+    values, target = _field_and_target(np.random.default_rng(), noise=0.3)
     truth, core = np.zeros((64, 64), bool), np.zeros((64, 64), bool)
     for y, x in ((10, 12), (40, 20), (22, 48), (50, 50)):
         truth[y - 2:y + 3, x - 2:x + 3] = True
         core[y - 1:y + 2, x - 1:x + 2] = True
-    values += np.where(core, 1.0, np.where(truth, 0.3, 0.0))[..., None] * 3 * target
+    values += np.where(core, 1.0, np.where(truth, 0.3, 0.0))[..., None] * target
     detector = methods.get("anomaly", "attribute")
     without = roc_auc(detector(area=30, spread=0.0).scores(_cube(values)), truth)
     assert roc_auc(detector(area=30).scores(_cube(values)), truth) > without + 0.01
     with pytest.raises(ConfigError, match="spread"):
         detector(spread=-1.0)
-
-
-def _field_and_target(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A smooth field of one spectrum with noise, and a second spectrum orthogonal to it (to plant)."""
-    yy, xx = np.mgrid[0:64, 0:64]
-    field, target = np.linalg.qr(rng.standard_normal((8, 2)))[0].T
-    values = (2 * np.sin(yy / 9.0) * np.cos(xx / 7.0))[..., None] * field + 0.05 * rng.standard_normal((64, 64, 8))
-    return values, 3 * target
 
 
 def test_attribute_sees_a_field_cut_by_the_scene_s_edge_with_its_mirror_image() -> None:
