@@ -174,9 +174,9 @@ def test_attribute_finds_a_small_object_cut_by_the_scene_s_edge(corner: bool) ->
     """A 36-pixel object on the left edge, or a 42-pixel one in a corner (the synthetic EELS scene's seeds 1033,
     1069, 1108 and 71 drew such): mirrored at full weight they would weigh 72 or 168 pixels against ``area`` 60 or
     100 and go unseen; at ``mirror_weight`` 0.5, 54 or 94.5 (a pixel mirrored twice, in the corner's quadrant, counts
-    0.25), and they are found (over 300 draws the AUC was 1.0 in every draw; at full weight 0.42–0.93 on the edge,
-    0.25–0.79 in the corner, for 36 pixels there). Until stop 71 the corner's quadrant counted 0.5: the 42 pixels
-    weighed 105, and went unseen."""
+    0.25), and they are found (over 300 draws, stop 71: AUC 1.0 in every draw; at full weight 0.40–0.91 on the edge,
+    0.25–0.76 in the corner). Until stop 71 the corner's quadrant counted 0.5: the 42 pixels weighed 105 and went
+    unseen (0.47–0.91)."""
     rng = np.random.default_rng()
     values, target = _field_and_target(rng)
     truth = np.zeros((64, 64), bool)

@@ -39,16 +39,16 @@ rose from 0.935 to 0.9969 (2 of 100 below 0.99 to none); on the ABU scenes the m
 (beach-2 0.9525 to 0.9491, the others by at most 0.0002). Rerun at 0.5, the grid and ``spread`` below choose the
 same (``san_diego`` 0.9935 at 2 components and area 100 without ``spread``, 0.9938 with it; range 0.9918 and 0.9924).
 
-Since stop 71 the weight applies per reflection: a pixel of a corner's quadrant, mirrored across both sides, counts
-w² (until then w), so an object cut by a corner counts (1 + w)² times its visible pixels (2.25 at 0.5) instead of
-1 + 3w (2.5), as a side's counts 1 + w. At 2.5 a corner region of 41 to 44 visible pixels weighed past ``area`` 100 and
-went unseen: EELS seed 71 (41 pixels; AUC 0.988 at the default dose, 0.981 at 4× less) and seed 2147 (0.908). Over
-seeds 0–499 at 4× less than the default dose and seeds 2000–2499 at the default (the two ranges the tests draw from)
-had one seed in 500 below 0.99 (so each test failed about 1 run in 500); now none, the lowest AUC 0.9968 and 0.9969
-(measured by hand). The same selection, rerun: ``san_diego`` and EELS seeds 1000–1099 (none with such a
-region) score as before, and 0.5 stays the default (mean 0.99608 against 0.99577 at 1, 0.99597 at 0.25); on seeds
-2000–2099 the lowest AUC is 0.9969 as before. On the ABU scenes only ``abu_urban_3`` moved (0.98674 to 0.98656; the
-mean 0.9856 as before); the grid's choice stands (area 200 moves by at most 0.0004).
+Since stop 71 the weight applies per reflection: a pixel of a corner's quadrant, mirrored across both sides, counts w²
+(until then w), so an object cut by a corner counts (1 + w)² times its visible pixels (2.25 at 0.5) instead of 1 + 3w
+(2.5), as one cut by a side counts 1 + w times them. At 2.5 a corner region of 41 to 44 visible pixels weighed past
+``area`` 100 and went unseen: EELS seed 71 (41 pixels; AUC 0.988 at the default dose, 0.981 at 4× less) and seed 2147
+(0.908). Seeds 0–499 at 4× less than the default dose and seeds 2000–2499 at the default (the two ranges the tests draw
+from) each had one seed in 500 below 0.99 (so each test failed about 1 run in 500); now none, the lowest AUC 0.9968 and
+0.9969 (measured by hand). The same selection, rerun: ``san_diego`` and EELS seeds 1000–1099 (none with such a region)
+score as before, and 0.5 stays the default (mean 0.99608 against 0.99577 at 1, 0.99597 at 0.25); on seeds 2000–2099 the
+lowest AUC is 0.9969 as before. On the ABU scenes only ``abu_urban_3`` moved (0.98674 to 0.98656; the mean 0.9856 as
+before); the grid's choice stands (area 200 moves by at most 0.0004).
 
 Tried at stop 66 and not taken: the object's largest extent (bounding-box diagonal, ``diameter_opening`` and
 ``diameter_closing``) as the attribute instead of its area. Over the same components × diameters 5–40 its best on
