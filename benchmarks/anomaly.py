@@ -147,9 +147,11 @@ def attribute_selection() -> None:
     mirror_weight_selection(default.mirror_weight)
 
 
-def anscombe(counts: Any) -> Any:
-    """Variance stabilisation of counts (the ``anscombe`` step's transform)."""
-    return 2 * np.sqrt(counts + 0.375)
+def anscombe(scene: Any) -> Any:
+    """The scene's counts after the pipeline's ``anscombe`` preprocessing step (variance stabilisation)."""
+    from spectraflow import methods
+
+    return methods.get("preprocess", "anscombe")().apply(scene)[0]["cube"]
 
 
 def eels_attribute_auc(seeds: range, configs: list[dict[str, Any]]) -> np.ndarray:
@@ -163,7 +165,7 @@ def eels_attribute_auc(seeds: range, configs: list[dict[str, Any]]) -> np.ndarra
     auc = np.empty((len(configs), len(seeds)))
     for j, seed in enumerate(seeds):
         scene = eels_scene(seed)
-        stabilised = anscombe(scene["cube"])
+        stabilised = anscombe(scene)
         auc[:, j] = [roc_auc(detector.scores(stabilised), scene["anomaly_map"]) for detector in detectors]
     return auc
 
@@ -261,7 +263,7 @@ def eels_sweep(spectral: object) -> None:
         for seed in SEEDS:
             scene = eels_scene(seed, dose=dose)
             counts = scene["cube"]
-            inputs = {"counts": counts, "anscombe": anscombe(counts)}
+            inputs = {"counts": counts, "anscombe": anscombe(scene)}
             for method, transform in rows:
                 start = time.perf_counter()
                 if method == "SPy rx":

@@ -180,11 +180,8 @@ def test_attribute_finds_a_small_object_cut_by_the_scene_s_edge(corner: bool) ->
     rng = np.random.default_rng()
     values, target = _field_and_target(rng)
     truth = np.zeros((64, 64), bool)
-    if corner:
-        truth[:7, :6] = True
-    else:
-        top = int(rng.integers(5, 53))
-        truth[top:top + 6, :6] = True
+    top, height = (0, 7) if corner else (int(rng.integers(5, 53)), 6)
+    truth[top:top + height, :6] = True
     values[truth] += target
     area = 100 if corner else 60
     detector = methods.get("anomaly", "attribute")
