@@ -48,6 +48,10 @@ scored run shows the network alone beside it (``subspace_learned, network alone`
 ``--ceiling`` (``results/denoise_ceiling.md``) trains priors on ABU urban-1, the scored scene below issue 20's floor,
 with and without the four training scenes, and scores them there: how far this network gets on that scene when it
 has seen its clean cube. Those priors are a diagnosis, never the scored ones.
+``--white`` (``results/denoise_white.md``, no prior) shows ``subspace_tv``'s ``drop_white`` test (an eigen-image
+that cannot be told from white noise left out; a 3-standard-error test, nothing chosen) on the four training scenes and
+the scored ones, each eigen-image's neighbour correlation beside its threshold. The scored run shows ``subspace_tv``
+without it (``subspace_tv, white kept``).
 
 ``+ sparse``: the sparse corruption (stuck values, stripes, dead lines, impulses) repaired first
 (``sparse: true``, ``spectraflow.methods.denoisers._sparse``), run on every case. Its thresholds are conventions
@@ -84,7 +88,8 @@ TV_ALONE: dict[str, object] = {"wiener": False}
 #: ours by label: (method, configuration); "+ sparse": the sparse corruption repaired first (``sparse: true``)
 OURS: dict[str, tuple[str, dict[str, object]]] = {
     "subspace_tv": ("subspace_tv", {}), "subspace_tv, TV alone": ("subspace_tv", TV_ALONE),
-    "robust_subspace_tv": ("robust_subspace_tv", {}), "subspace_tv + sparse": ("subspace_tv", {"sparse": True})}
+    "robust_subspace_tv": ("robust_subspace_tv", {}), "subspace_tv + sparse": ("subspace_tv", {"sparse": True}),
+    "subspace_tv, white kept": ("subspace_tv", {"drop_white": False})}
 
 
 SCORED = ("san_diego", "abu_urban_1", "abu_beach_2")
@@ -222,18 +227,23 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--features", type=int, default=16)
     for flag, (_, _, about) in CHECKS.items():
-        parser.add_argument(flag, action="store_true", help=f"only: {about} (needs --learned)")
+        needs = "" if flag in PRIOR_FREE else " (needs --learned)"
+        parser.add_argument(flag, action="store_true", help=f"only: {about}{needs}")
     parser.add_argument("--memory-check", action="store_true",
                         help="only: 400×400×224 through the --deep model, memory_mb=1024; peak RSS")
     args = parser.parse_args()
     if args.memory_check:
         _memory_check(args.deep)
         return
-    chosen = [check for flag, (check, _, _) in CHECKS.items() if getattr(args, flag[2:].replace("-", "_"))]
+    chosen = [(flag, check) for flag, (check, _, _) in CHECKS.items() if getattr(args, flag[2:].replace("-", "_"))]
     if chosen:
-        if args.learned is None:
-            parser.error(f"{', '.join(CHECKS)} need --learned DIR")
-        chosen[0](args.learned)
+        flag, check = chosen[0]
+        if flag in PRIOR_FREE:
+            check()
+        elif args.learned is None:
+            parser.error(f"{flag} needs --learned DIR")
+        else:
+            check(args.learned)
         return
     configs: dict[str, tuple[str, dict[str, object]]] = dict(OURS)
     per_seed: dict[int, dict[str, tuple[str, dict[str, object]]]] = {seed: {} for seed in args.seeds}
@@ -631,6 +641,38 @@ def library_prior(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
           + f" (the library's default weight: {default}; params.yaml's rotations: {data.mixtures})")
 
 
+def white_check(seeds: tuple[int, ...] = (0, 1, 2, SELECTION_NOISE_SEED)) -> None:
+    """``subspace_tv``'s ``drop_white`` test on the training scenes and the scored ones: per scene, case and noise
+    seed, each eigen-image's correlation between horizontal neighbours (left out where at most the threshold
+    3/√pairs) and the MPSNR (SAM) without and with the test."""
+    from spectraflow.methods.denoisers.subspace_tv import neighbour_correlation
+    from spectraflow.preprocess import band_statistics
+
+    kept = methods.get("denoise", "subspace_tv")(drop_white=False)
+    print(f"noise seeds {list(seeds)}; eigen-images of subspace_tv's subspace (at least min_subspace "
+          f"{kept.min_subspace}), those left out in bold\n")
+    print("| scene | case | seed | neighbour correlation (threshold) | white kept dB (SAM°) | white left out dB (SAM°) "
+          "| gain dB |")
+    print("|---|---|---|---|---|---|---|")
+    gains: dict[str, list[float]] = {}
+    for scene in (*TRAINING_SCENES, *SCORED):
+        clean = _clean(scene)
+        for label, case, options in CASES[:3]:
+            for seed in seeds:
+                noisy = xr.DataArray(add_noise(clean, case, seed, **options), dims=("y", "x", "band"))
+                stats = band_statistics(noisy, gram=True, shift_difference=True)
+                # each eigen-image is the cube's pixels times a column of `project`; a correlation ignores its scale
+                correlation = neighbour_correlation(stats, kept.subspace_of(noisy).project.astype(np.float64))
+                threshold = 3 / np.sqrt(stats.diff_count)
+                cells = [f"**{c:.3f}**" if c <= threshold and i else f"{c:.3f}" for i, c in enumerate(correlation)]
+                before, after = (_scores(noisy, clean, "subspace_tv", drop_white=flag) for flag in (False, True))
+                gains.setdefault(scene, []).append(after["mpsnr"] - before["mpsnr"])
+                print(f"| {scene} | {label} | {seed} | {' / '.join(cells)} ({threshold:.3f}) | {before['mpsnr']:.2f} "
+                      f"({before['sam']:.2f}) | {after['mpsnr']:.2f} ({after['sam']:.2f}) | "
+                      f"{after['mpsnr'] - before['mpsnr']:+.3f} |", flush=True)
+    print("\nmean gain per scene: " + ", ".join(f"{scene} {np.mean(g):+.3f}" for scene, g in gains.items()))
+
+
 #: the runs on the prior alone, instead of the scored run: flag → (check, its results file, what it does)
 CHECKS = {
     "--training-scenes": (training_scene_checks, "denoise_training_scenes",
@@ -650,7 +692,10 @@ CHECKS = {
                        "subspace_learned's average with subspace_tv's eigen-images, chosen on the training scenes"),
     "--ceiling": (seen_ceiling, "denoise_ceiling",
                   f"the prior on {CEILING_SCENE} once it has trained on that scene's clean cube (a ceiling)"),
+    "--white": (white_check, "denoise_white", "subspace_tv's test that leaves out white eigen-images (no prior)"),
 }
+#: the checks that take no prior (called without --learned)
+PRIOR_FREE = ("--white",)
 
 
 if __name__ == "__main__":

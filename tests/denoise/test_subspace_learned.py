@@ -139,16 +139,29 @@ def test_the_self_ensemble_averages_the_eight_symmetries(tmp_path: Path) -> None
 def test_the_checkpoint_fixes_the_eigen_images_it_refines(trained: tuple[Path, object], tmp_path: Path) -> None:
     model, _ = trained
     meta, _ = read_checkpoint(model, family="denoise")
-    assert meta["data"]["eigen_images"] == {"subspace": None, "min_subspace": 3, "weight": 0.7, "iterations": 100}
+    assert meta["data"]["eigen_images"] == {"subspace": None, "min_subspace": 3, "drop_white": True, "weight": 0.7,
+                                            "iterations": 100}
     noisy = xr.DataArray(add_noise(scaled_scene(14), seed=2, **NOISE), dims=("y", "x", "band"))
     with pytest.raises(ConfigError, match=r"min_subspace=6.*trained on the eigen-images of min_subspace=3"):
         methods.get("denoise", "subspace_learned")(checkpoint=str(model), min_subspace=6).denoise(noisy)
     # train_denoise.subspace: the patches are cut from the eigen-images of those settings
     store = meta["data"]["stores"][0]
     default = _eigen_image_patches(store, methods.get("denoise", "subspace_learned").estimator(), [NOISE], 1, 0)
-    six = _eigen_image_patches(store, methods.get("denoise", "subspace_learned").estimator(min_subspace=6),
+    six = _eigen_image_patches(store, methods.get("denoise", "subspace_learned").estimator(min_subspace=6,
+                                                                                           drop_white=False),
                                [NOISE], 1, 0)
     assert [len(p) for p in six] == [len(p) * 6 // 3 for p in default]  # the default: 3 (HySime k of the scene <= 3)
+    # those six hold white ones, which the default leaves out (at most the six)
+    tested = _eigen_image_patches(store, methods.get("denoise", "subspace_learned").estimator(min_subspace=6),
+                                  [NOISE], 1, 0)
+    counts = [[len(p) for p in patches] for patches in (default, tested, six)]
+    assert all(d <= t < x for d, t, x in zip(*counts, strict=True))
+    # a checkpoint records drop_white; one written before it did (stop 72) is taken either way
+    untested = methods.get("denoise", "subspace_learned")(checkpoint=str(model), drop_white=False)
+    with pytest.raises(ConfigError, match=r"drop_white=False.*trained on the eigen-images of drop_white=True"):
+        untested.check_training(meta)
+    untested.check_training({"data": {"eigen_images": {key: value for key, value in meta["data"]["eigen_images"].items()
+                                                       if key != "drop_white"}}})
     wider = train_denoiser(store, tmp_path / "six", model="subspace_learned", network={"width": 4, "depth": 2},
                            train=TrainConfig(epochs=1, threads=2), data=DenoiserData(batch_size=4, steps=1),
                            noise=NOISE, subspace={"min_subspace": 6}, progress=False)

@@ -171,7 +171,7 @@ from .subspace_tv import SubspaceTV
 __all__ = ["EIGEN_IMAGE_SETTINGS", "SubspaceLearned", "build_prior"]
 
 #: the settings that shape the eigen-images the prior sees (``subspace_tv``'s); training records them
-EIGEN_IMAGE_SETTINGS = ("subspace", "min_subspace", "weight", "iterations")
+EIGEN_IMAGE_SETTINGS = ("subspace", "min_subspace", "drop_white", "weight", "iterations")
 
 
 def build_prior(width: int = 32, depth: int = 8) -> Any:
@@ -246,7 +246,9 @@ class SubspaceLearned(SubspaceTV, TrainedDenoiser):
         if trained is None:  # a checkpoint written before the settings were recorded (the defaults then)
             return
         mine = {key: getattr(self, key) for key in EIGEN_IMAGE_SETTINGS}
-        differ = [key for key in EIGEN_IMAGE_SETTINGS if mine[key] != trained[key]]
+        # a setting added since the checkpoint was written is not compared (drop_white, stop 72: leaving a white
+        # eigen-image out changes none of the others the prior refines)
+        differ = [key for key in EIGEN_IMAGE_SETTINGS if key in trained and mine[key] != trained[key]]
         if differ:
             asked = ", ".join(f"{key}={mine[key]!r}" for key in differ)
             raise ConfigError(f"denoise method {self.name!r}: {asked}, but {self.checkpoint} was trained on the "

@@ -7,7 +7,8 @@ eigen-images instead of every band removes most of the noise by the projection a
 1. the per-band noise σ is estimated (HySime's regression estimator) and the bands are whitened by it, so
    non-i.i.d. noise becomes i.i.d. with unit variance;
 2. ``E`` holds the first ``k`` principal directions of the whitened data (``subspace``: an integer, or
-   ``None`` for HySime's estimate, never below ``min_subspace`` — HySime underestimates at strong noise);
+   ``None`` for HySime's estimate, never below ``min_subspace`` — HySime underestimates at strong noise); with
+   ``drop_white`` (the default) a direction whose eigen-image cannot be told from white noise is left out (below);
 3. each eigen-image (unit noise variance by construction) is denoised by total variation [2]_ with weight
    ``weight``, and the cube is reconstructed and un-whitened;
 4. with ``wiener`` (the default), after TV and before the cube is rebuilt, each eigen-image is Wiener-filtered in
@@ -42,9 +43,21 @@ limits both (with the clean eigen-images as the pilot the sliding windows alone 
 San Diego, ``subspace_learned``'s docstring). Nor a second pass with the first one's result as its pilot: +0.436
 (+0.467 averaged with the first).
 
-Steps 1–2 need only the band Gram matrix, accumulated in one streaming pass; steps 3–4 run tile by tile with a ``halo``
-(the Wiener step reaches 7 pixels; TV's reach is not bounded, but it decays within a few pixels: the tiled result is
-within 0.05 dB MPSNR of the whole-cube one, tests/denoise/test_denoisers.py and benchmarks/scale.py).
+``min_subspace`` can force in an eigen-image that holds no signal at all: on ABU beach-2 the third is white noise
+(its clean part's spread 0.04 of the unit noise's). TV and the Wiener step keep a few blobs of it, which the rebuilt
+cube carries into every band. ``drop_white`` (stop 72) leaves out each direction, past the first, whose eigen-image's
+correlation between horizontal neighbours is within 3 standard errors (3/√n over n pairs) of white noise's 0: a test,
+not a setting chosen on data. The correlation comes from the same streaming pass, as 1 − E[d²] / 2 var over the
+neighbour differences ``d``. On the four scenes ``min_subspace`` was chosen on (noise seed 7, Gaussian σ 30 / 50 and
+non-i.i.d.) it drops one eigen-image in one case of twelve, Samson at σ 50 (+0.27 dB MPSNR), and changes nothing else;
+the other eigen-images' correlations there are 0.08 and above, against thresholds of 0.03. On the scored scenes it
+drops beach-2's third in all three cases (+0.56 / +0.75 / +0.67 dB), nothing on San Diego or urban-1
+(``benchmarks/results/denoise_white.md``). ``drop_white: false`` gives the method of stops 68–71.
+
+Steps 1–2 need only the band Gram matrices (of the pixels and of their neighbour differences), accumulated in one
+streaming pass; steps 3–4 run tile by tile with a ``halo`` (the Wiener step reaches 7 pixels; TV's reach is not
+bounded, but it decays within a few pixels: the tiled result is within 0.05 dB MPSNR of the whole-cube one,
+tests/denoise/test_denoisers.py and benchmarks/scale.py).
 
 References
 ----------
@@ -58,7 +71,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -66,6 +79,9 @@ from .. import register
 from ._base import Denoiser
 from ._tv import tv_denoise
 from ._wiener import dct_wiener
+
+if TYPE_CHECKING:
+    from ...preprocess import BandStatistics
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,14 @@ class WhitenedSubspace(EigenImages):
         return ((window.reshape(-1, bands) @ self.project) - self.offset).T.reshape(self.k, height, width)
 
 
+def neighbour_correlation(stats: BandStatistics, basis: np.ndarray) -> np.ndarray:
+    """Each ``basis`` direction's correlation between horizontal neighbours over the pixels of ``stats`` (which needs
+    ``gram`` and ``shift_difference``): ``1 − E[d²] / 2 var``, ``d`` the difference of neighbours' coordinates."""
+    variance = np.einsum("bk,bc,ck->k", basis, stats.covariance(), basis)
+    differences = np.einsum("bk,bc,ck->k", basis, stats.diff_gram, basis) / max(stats.diff_count, 1)
+    return 1.0 - differences / (2.0 * np.maximum(variance, 1e-300))
+
+
 @dataclass(frozen=True)
 class SubspaceDenoiser(Denoiser):
     """A denoiser of eigen-images: the subspace fitted to the whole cube (:meth:`subspace_of`), then tile by tile
@@ -131,11 +155,14 @@ class SubspaceTV(SubspaceDenoiser):
     noise_std: tuple[float, ...] | None = None  # per band, in the cube's units; estimated when None
     sparse: bool = False  # first repair stuck values, stripes, dead lines and impulses (mixed noise; ._sparse)
     wiener: bool = True  # then Wiener-filter the eigen-images in sliding DCTs, TV's result the pilot (._wiener)
+    drop_white: bool = True  # leave out eigen-images (past the first) that cannot be told from white noise
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not isinstance(self.sparse, bool):
             self._fail("sparse", self.sparse, "true (repair sparse corruption first: mixed noise) or false")
+        if not isinstance(self.drop_white, bool):
+            self._fail("drop_white", self.drop_white, "true (leave out eigen-images that test as white noise) or false")
         if not isinstance(self.wiener, bool):
             self._fail("wiener", self.wiener, "true (a DCT Wiener step after TV, TV's result its pilot) or false")
         if self.subspace is not None and self.subspace < 1:
@@ -169,7 +196,7 @@ class SubspaceTV(SubspaceDenoiser):
         from ...preprocess import band_statistics, hysime
 
         nb = noisy.shape[2]
-        stats = band_statistics(noisy, gram=True)  # the one pass over the cube
+        stats = band_statistics(noisy, gram=True, shift_difference=True)  # the one pass over the cube
         if self.noise_std is not None:
             sigma = np.asarray(self.noise_std, dtype=np.float64)
             if sigma.shape != (nb,):
@@ -182,6 +209,9 @@ class SubspaceTV(SubspaceDenoiser):
         k = min(self.subspace or max(hysime(stats=white).k, self.min_subspace), nb)
         _, vectors = np.linalg.eigh(white.covariance())
         basis = vectors[:, ::-1][:, :k]
+        if self.drop_white:
+            correlation = neighbour_correlation(white, basis)
+            basis = basis[:, (correlation > 3 / np.sqrt(max(white.diff_count, 1))) | (np.arange(k) == 0)]
         # whitening and centring folded into a (band, k) projection and its (k, band) inverse: the window is read
         # by one float32 matmul and the cube rebuilt by another, with no full-size float64 copy
         return WhitenedSubspace(project=(basis / sigma[:, None]).astype(np.float32), offset=white.mean @ basis,
