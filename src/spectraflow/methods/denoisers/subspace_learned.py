@@ -73,10 +73,13 @@ alone +0.536 / +0.564 / +0.570 / +0.571 / +0.567 / +0.557 dB at shares 0 / 0.2 /
 +0.468), ahead of the network alone on all four scenes. On the scored scenes (``denoise.md``, stop 69, the same priors)
 it moves the network's result by −0.02 / −0.03 / +0.01 dB on San Diego, +0.01 / +0.02 / +0.03 on urban-1 and +0.03 /
 +0.04 / +0.04 on beach-2: over ``subspace_tv`` +0.22 / +0.26 / +0.14, +0.10 / +0.10 / +0.07 and +0.17 / +0.16 / +0.10,
-with a lower SAM in all nine. Issue 20's +0.5 is met nowhere against it. The default pipeline's short prior, averaged,
-is ahead of ``subspace_tv`` by +1.69 / +1.15 / +0.56 dB on its training scene, enmap and the 31-band camera (``dvc
-repro``; the network alone +1.81 / +0.77 / −0.13): the average keeps a weak network from falling behind. ``wiener_share:
-0`` is the network alone (what the self-supervised prior is tested as).
+with a lower SAM in all nine. Since stop 72 both leave out eigen-images that test as white noise (``subspace_tv``'s
+``drop_white``; beach-2's third): ``subspace_tv`` gains +0.56 / +0.68 / +0.30 dB on beach-2 and nothing elsewhere, and
+over it the average (new priors, same budget) is +0.22 / +0.26 / +0.13, +0.10 / +0.10 / +0.07 and +0.16 / +0.15 / +0.08.
+Issue 20's +0.5 is met nowhere against it. The default pipeline's short prior, averaged, is ahead of ``subspace_tv`` by
++1.66 / +1.30 / +0.94 dB on its training scene, enmap and the 31-band camera (``dvc repro``, stop 72; until then +1.69 /
++1.15 / +0.56, the network alone +1.81 / +0.77 / −0.13 at stop 68): the average keeps a weak network from falling
+behind. ``wiener_share: 0`` is the network alone (what the self-supervised prior is tested as).
 
 Tried and dropped at stop 68: the network refining the Wiener step's eigen-images instead of TV's (urban-3 held out; its
 validation loss stayed at the Wiener step's own, 0.4216, for 10 epochs: nothing learned), and the Wiener step with the
@@ -91,7 +94,9 @@ loss 0.3783 → 0.382, where the fixed average scores 0.3770.
 Measured against TV alone (``benchmarks/results/denoise.md``; at least 3 eigen-images, weight 0.4, 6 rotations per draw,
 prior trained for 30 epochs, 432–443 s of 2-core CPU on this stop's slower machine, on four other real scenes, 3 seeds):
 over ``subspace_tv`` (at 3 too) +0.72 / +0.74 / +0.56 dB MPSNR on San Diego (Gaussian σ 30 / 50, non-i.i.d.), +0.27 /
-+0.34 / +0.32 on ABU urban-1, +0.81 / +0.90 / +0.54 on ABU beach-2, with a lower SAM in all nine. Without the rotations
++0.34 / +0.32 on ABU urban-1, +0.81 / +0.90 / +0.54 on ABU beach-2, with a lower SAM in all nine (stop 72, TV too
+leaving out the white eigen-images, 213–221 s of training: +0.70 / +0.70 / +0.57, +0.29 / +0.35 / +0.35, +0.34 / +0.38 /
++0.34; most of beach-2's margin had been the network's cleaning of its white third eigen-image). Without the rotations
 (stop 65, ``denoise.md`` at commit 33bc0b4): +0.69 / +0.72 / +0.54, +0.27 / +0.35 / +0.34, +0.86 / +0.98 / +0.56 (mean
 over the nine 0.012 dB higher; chosen on the training scenes, the rotations stay). The margin is smaller than at 4
 because ``subspace_tv`` gained more from the change than the prior: ``subspace_tv`` moved by −0.25 / +0.24 / −0.27,

@@ -43,16 +43,19 @@ limits both (with the clean eigen-images as the pilot the sliding windows alone 
 San Diego, ``subspace_learned``'s docstring). Nor a second pass with the first one's result as its pilot: +0.436
 (+0.467 averaged with the first).
 
-``min_subspace`` can force in an eigen-image that holds no signal at all: on ABU beach-2 the third is white noise
-(its clean part's spread 0.04 of the unit noise's). TV and the Wiener step keep a few blobs of it, which the rebuilt
-cube carries into every band. ``drop_white`` (stop 72) leaves out each direction, past the first, whose eigen-image's
+``min_subspace`` can force in an eigen-image that holds no signal at all: on ABU beach-2 the third is white noise (its
+clean part's spread 0.04 of the unit noise's). TV and the Wiener step keep a few blobs of it, which the rebuilt cube
+carries into every band. ``drop_white`` (stop 72) leaves out each direction, past the first, whose eigen-image's
 correlation between horizontal neighbours is within 3 standard errors (3/√n over n pairs) of white noise's 0: a test,
 not a setting chosen on data. The correlation comes from the same streaming pass, as 1 − E[d²] / 2 var over the
-neighbour differences ``d``. On the four scenes ``min_subspace`` was chosen on (noise seed 7, Gaussian σ 30 / 50 and
-non-i.i.d.) it drops one eigen-image in one case of twelve, Samson at σ 50 (+0.27 dB MPSNR), and changes nothing else;
-the other eigen-images' correlations there are 0.08 and above, against thresholds of 0.03. On the scored scenes it
-drops beach-2's third in all three cases (+0.56 / +0.75 / +0.67 dB), nothing on San Diego or urban-1
-(``benchmarks/results/denoise_white.md``). ``drop_white: false`` gives the method of stops 68–71.
+neighbour differences ``d``. On the four scenes ``min_subspace`` was chosen on (``python benchmarks/denoise.py
+--white``, ``benchmarks/results/denoise_white.md``: Gaussian σ 30 / 50 and non-i.i.d., noise seeds 0, 1, 2, 7) it drops
+Samson's third at σ 50 in all four draws (+0.20 to +0.34 dB MPSNR) and nothing else: the eigen-images kept there
+correlate at 0.076 and above, against thresholds of 0.030–0.032. On the scored scenes it drops beach-2's third in 10 of
+12 draws (+0.49 to +0.90 dB; kept at 0.054 and 0.062 in two non-i.i.d. draws), nothing on San Diego or urban-1; in
+``denoise.md`` (seeds 0–2) ``subspace_tv`` gains +0.56 / +0.68 / +0.30 dB on beach-2, where its SAM is now below
+FastHyDe's in the Gaussian cases too (2.16° against 2.20° at σ 30). ``drop_white: false`` gives the method of stops
+68–71.
 
 Steps 1–2 need only the band Gram matrices (of the pixels and of their neighbour differences), accumulated in one
 streaming pass; steps 3–4 run tile by tile with a ``halo`` (the Wiener step reaches 7 pixels; TV's reach is not
