@@ -111,7 +111,7 @@ def test_neighbour_correlation_is_the_eigen_images_own() -> None:
 @pytest.mark.parametrize("parts", [(1.0, 0.5), (1.0, 0.5, 0.05)], ids=["rank-2", "rank-3-weak"])
 def test_subspace_tv_leaves_out_only_eigen_images_of_white_noise(parts: tuple[float, ...], seed: int) -> None:
     """``min_subspace`` 3 forces a third eigen-image on a rank-2 scene: all noise, left out by ``drop_white``, which
-    gains for it; a rank-3 scene's weak third part (a twentieth of the second's) is spatially smooth, and kept. The
+    gains for it; a rank-3 scene's weak third part (a tenth of the second's) is spatially smooth, and kept. The
     test is at 3 standard errors, so white noise passes it now and then: by hand over seeds 0–999, the rank-2 scene's
     third eigen-image was kept at 2 (136 and 166, at 0.047 and 0.051 against 0.047), the weak part always; the gain over
     100 of them 0.05–0.2 dB (mean 0.13). Hence fixed seeds."""
