@@ -51,7 +51,9 @@ has seen its clean cube. Those priors are a diagnosis, never the scored ones.
 ``--white`` (``results/denoise_white.md``, no prior) shows ``subspace_tv``'s ``drop_white`` test (an eigen-image
 that cannot be told from white noise left out; a 3-standard-error test, nothing chosen) on the four training scenes and
 the scored ones, each eigen-image's neighbour correlation beside its threshold. The scored run shows ``subspace_tv``
-without it (``subspace_tv, white kept``).
+without it (``subspace_tv, white kept``). ``--bounds`` (``results/denoise_bounds.md``, no prior) measures what
+limits issue 20's floor: oracles of the eigen-images (perfect ones, and the Wiener step with the clean ones as its
+pilot) and each eigen-image's clean spread and error.
 
 ``+ sparse``: the sparse corruption (stuck values, stripes, dead lines, impulses) repaired first
 (``sparse: true``, ``spectraflow.methods.denoisers._sparse``), run on every case. Its thresholds are conventions
@@ -673,6 +675,37 @@ def white_check(seeds: tuple[int, ...] = (0, 1, 2, SELECTION_NOISE_SEED)) -> Non
     print("\nmean gain per scene: " + ", ".join(f"{scene} {np.mean(g):+.3f}" for scene, g in gains.items()))
 
 
+def eigen_image_bounds(subspaces: tuple[int, ...] = (4, 6, 8, 14)) -> None:
+    """What limits any denoiser of ``subspace_tv``'s eigen-images, on the scored scenes (noise seed 0; oracles, a
+    diagnosis and never a score): the MPSNR gain over ``subspace_tv`` of the clean cube's own eigen-images on its basis
+    (fitted to the noisy cube, as always), and on the first ``subspaces`` directions of that fit (none left out); of its
+    Wiener step given the clean eigen-images as its pilot; then each eigen-image's clean spread and ``subspace_tv``'s
+    error (in units of the noise)."""
+    from spectraflow.methods.denoisers._wiener import dct_wiener
+
+    method = methods.get("denoise", "subspace_tv")()
+    print("| scene | case | subspace_tv dB | perfect eigen-images | on the first " + " / ".join(map(str, subspaces))
+          + " directions | Wiener, clean pilot | clean spread per eigen-image | subspace_tv's error (variance) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for scene in SCORED:
+        clean = _clean(scene)
+        for label, case, options in CASES[:3]:
+            noisy = xr.DataArray(add_noise(clean, case, 0, **options), dims=("y", "x", "band"))
+            space = method.subspace_of(noisy)
+            images, truth = space.eigen_images(noisy.values), space.eigen_images(clean.astype(np.float32))
+            ours = method.smooth(images)
+            base = denoising_scores(space.cube(ours), clean)["mpsnr"]
+            perfect = [denoising_scores(s.cube(s.eigen_images(clean.astype(np.float32))), clean)["mpsnr"] - base
+                       for s in (space, *(methods.get("denoise", "subspace_tv")(subspace=k, drop_white=False)
+                                          .subspace_of(noisy) for k in subspaces))]
+            piloted = denoising_scores(space.cube(dct_wiener(images, truth)), clean)["mpsnr"] - base
+            spread = truth.reshape(space.k, -1).std(axis=1)
+            error = ((ours - truth) ** 2).reshape(space.k, -1).mean(axis=1)
+            cells = [f"{base:.2f}", f"{perfect[0]:+.2f}", " / ".join(f"{g:+.2f}" for g in perfect[1:]),
+                     f"{piloted:+.2f}", " / ".join(f"{v:.2f}" for v in spread), " / ".join(f"{v:.3f}" for v in error)]
+            print(f"| {scene} | {label} | " + " | ".join(cells) + " |", flush=True)
+
+
 #: the runs on the prior alone, instead of the scored run: flag → (check, its results file, what it does)
 CHECKS = {
     "--training-scenes": (training_scene_checks, "denoise_training_scenes",
@@ -693,9 +726,11 @@ CHECKS = {
     "--ceiling": (seen_ceiling, "denoise_ceiling",
                   f"the prior on {CEILING_SCENE} once it has trained on that scene's clean cube (a ceiling)"),
     "--white": (white_check, "denoise_white", "subspace_tv's test that leaves out white eigen-images (no prior)"),
+    "--bounds": (eigen_image_bounds, "denoise_bounds",
+                 "oracles: how much any denoiser of subspace_tv's eigen-images could gain (no prior)"),
 }
 #: the checks that take no prior (called without --learned)
-PRIOR_FREE = ("--white",)
+PRIOR_FREE = ("--white", "--bounds")
 
 
 if __name__ == "__main__":
