@@ -689,16 +689,18 @@ def eigen_image_bounds(subspaces: tuple[int, ...] = (4, 6, 8, 14)) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for scene in SCORED:
         clean = _clean(scene)
+        clean32 = clean.astype(np.float32)
         for label, case, options in CASES[:3]:
             noisy = xr.DataArray(add_noise(clean, case, 0, **options), dims=("y", "x", "band"))
             space = method.subspace_of(noisy)
-            images, truth = space.eigen_images(noisy.values), space.eigen_images(clean.astype(np.float32))
+            images, truth = space.eigen_images(noisy.values), space.eigen_images(clean32)
             ours = method.smooth(images)
             base = denoising_scores(space.cube(ours), clean)["mpsnr"]
-            perfect = [denoising_scores(s.cube(s.eigen_images(clean.astype(np.float32))), clean)["mpsnr"] - base
-                       for s in (space, *(methods.get("denoise", "subspace_tv")(subspace=k, drop_white=False)
-                                          .subspace_of(noisy) for k in subspaces))]
-            piloted = denoising_scores(space.cube(dct_wiener(images, truth)), clean)["mpsnr"] - base
+            wider = [methods.get("denoise", "subspace_tv")(subspace=k, drop_white=False).subspace_of(noisy)
+                     for k in subspaces]
+            oracles = [space.cube(truth), *(s.cube(s.eigen_images(clean32)) for s in wider),
+                       space.cube(dct_wiener(images, truth))]  # perfect eigen-images, then the clean pilot
+            *perfect, piloted = [denoising_scores(cube, clean)["mpsnr"] - base for cube in oracles]
             spread = truth.reshape(space.k, -1).std(axis=1)
             error = ((ours - truth) ** 2).reshape(space.k, -1).mean(axis=1)
             cells = [f"{base:.2f}", f"{perfect[0]:+.2f}", " / ".join(f"{g:+.2f}" for g in perfect[1:]),

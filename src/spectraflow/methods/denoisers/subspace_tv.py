@@ -125,10 +125,14 @@ class WhitenedSubspace(EigenImages):
 
 def neighbour_correlation(stats: BandStatistics, basis: np.ndarray) -> np.ndarray:
     """Each ``basis`` direction's correlation between horizontal neighbours over the pixels of ``stats`` (which needs
-    ``gram`` and ``shift_difference``): ``1 − E[d²] / 2 var``, ``d`` the difference of neighbours' coordinates."""
-    variance = np.einsum("bk,bc,ck->k", basis, stats.covariance(), basis)
-    differences = np.einsum("bk,bc,ck->k", basis, stats.diff_gram, basis) / max(stats.diff_count, 1)
-    return 1.0 - differences / (2.0 * np.maximum(variance, 1e-300))
+    ``gram`` and ``shift_difference``): ``1 − E[d²] / 2 var``, ``d`` the difference of neighbours' coordinates, whose
+    half mean square is the shift-difference noise estimate."""
+    from ...preprocess import noise_covariance
+
+    def along(matrix: np.ndarray) -> np.ndarray:  # each direction's quadratic form
+        return np.einsum("bk,bc,ck->k", basis, matrix, basis)
+
+    return 1.0 - along(noise_covariance(stats, "shift_difference")) / np.maximum(along(stats.covariance()), 1e-300)
 
 
 @dataclass(frozen=True)
