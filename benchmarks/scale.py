@@ -26,6 +26,8 @@ Nothing here chose a method's setting: ``memory_mb``/``halo``/``max_pixels`` are
 Run by hand: ``python benchmarks/scale.py [--sizes 0.25 1 4 8] [--workdir /tmp/spectraflow-scale] [--seeds 3]``
 (about an hour for the default sizes on 2 cores; needs ~3.5× the largest cube of free disk). The cube table goes
 to ``results/scale.md``, the subset fits to ``results/scale_subset.md`` (``--sizes`` with no value: only those).
+``--statistics`` times only ``subspace_tv``'s statistics pass on the generated cubes, its neighbour differences over
+every row against thinned rows (``results/scale_statistics.md``).
 """
 
 from __future__ import annotations
@@ -286,6 +288,34 @@ SUBSET_FITS = {"archetypal": "a representative subset (rows + extremes)",
                "autoencoder": "windows of rows (the network; its archetypal start fitted on every pixel)"}
 
 
+def _statistics(store: Path, **options: Any) -> None:
+    from spectraflow.io import open_store
+    from spectraflow.preprocess import band_statistics
+
+    band_statistics(open_store(store)["cube"], gram=True, **options)
+
+
+def statistics_table(sizes: list[float], work: Path) -> None:
+    """``subspace_tv``'s one pass over the cube (band statistics with the pixels' Gram matrix) on each generated
+    cube, each variant in a fresh process reading from disk: without neighbour differences (the reference), with them
+    over every row, and thinned to every n-th row as ``subspace_tv`` takes them (:data:`WHITE_TEST_PAIRS`)."""
+    from spectraflow.io import open_store
+    from spectraflow.methods.denoisers.subspace_tv import WHITE_TEST_PAIRS
+
+    print("| cube | no differences s | every row s (× reference) | every n-th row s (× reference) | n | pairs, about |")
+    print("|---|---|---|---|---|---|")
+    for size in sizes:
+        raw = generated_store(work / f"{size:g}GB" / "raw.zarr", size)
+        height, width, bands = open_store(raw)["cube"].shape
+        stride = max(1, height * (width - 1) // WHITE_TEST_PAIRS)
+        reference, _ = measured(_statistics, raw)
+        every, _ = measured(_statistics, raw, shift_difference=True)
+        thinned, _ = measured(_statistics, raw, shift_difference=True, difference_stride=stride)
+        print(f"| {height * width * bands * 4 / 1e9:.2f} GB ({height}×{width}×{bands}) | {reference:.1f} | {every:.1f} "
+              f"({every / reference:.2f}) | {thinned:.1f} ({thinned / reference:.2f}) | {stride} | "
+              f"{height * (width - 1) // stride} |", flush=True)
+
+
 def subset_table(seeds: int, subsets: list[int]) -> None:
     from spectraflow import datasets, methods
     from spectraflow.metrics import unmixing_scores
@@ -421,6 +451,8 @@ def main() -> None:
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS),
                         help="only these steps of the cube table (and preprocess, their input); recorded apart")
     parser.add_argument("--scene", action="store_true", help="only the EMIT-sized scene through the stages")
+    parser.add_argument("--statistics", action="store_true",
+                        help="only subspace_tv's statistics pass on the --sizes cubes, neighbour pairs thinned or not")
     parser.add_argument("--without", nargs="*", default=[], metavar="DENOISER",
                         help="with --scene: leave these denoisers out of the denoise stage")
     args = parser.parse_args()
@@ -428,6 +460,10 @@ def main() -> None:
     if args.scene:
         with recorded("scale_scene"):
             scene_table(args.workdir, args.without)
+        return
+    if args.statistics:
+        with recorded("scale_statistics"):
+            statistics_table(args.sizes, args.workdir)
         return
     if args.sizes:
         steps = [n for n in STEPS[1:] if n in args.steps]

@@ -128,6 +128,27 @@ def test_subspace_tv_leaves_out_only_eigen_images_of_white_noise(parts: tuple[fl
         assert gain > 0.04, gain
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_white_noise_test_on_a_subset_of_rows(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scene with more neighbour pairs than the test needs (here made so by lowering the need to 1500 of its 4032)
+    takes them from every n-th row, and decides as above: the rank-2 scene's forced third eigen-image left out, the
+    weak third part kept (seeds 0–19 by hand: all of them; at 1000 pairs the white one was kept at seed 0)."""
+    from spectraflow.methods.denoisers import subspace_tv
+    from spectraflow.preprocess import band_statistics as full_pass
+
+    strides = []
+
+    def recorded(*args: object, **kwargs: object) -> object:
+        strides.append(kwargs.get("difference_stride", 1))
+        return full_pass(*args, **kwargs)
+
+    monkeypatch.setattr(subspace_tv, "WHITE_TEST_PAIRS", 1500)
+    monkeypatch.setattr("spectraflow.preprocess.band_statistics", recorded)
+    for parts in ((1.0, 0.5), (1.0, 0.5, 0.05)):
+        assert methods.get("denoise", "subspace_tv")().subspace_of(_ranked_scene(seed, parts)[1]).k == len(parts)
+    assert strides == [2, 2]  # 64 rows × 63 pairs: every other row gives 2016 ≥ 1500
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_robust_subspace_tv_removes_the_mixed_noise_it_exists_for(seed: int) -> None:
     """Stripes, dead lines and impulses over non-i.i.d. Gaussian noise (the protocol's mixture): the ℓ1 fit keeps

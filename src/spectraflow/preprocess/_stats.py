@@ -28,8 +28,9 @@ class BandStatistics:
     """Sums over the valid pixels of a cube; every field is per band unless said otherwise.
 
     ``gram`` is ``Σ x xᵀ`` (band × band), ``diff_gram`` the same over horizontal neighbour differences
-    ``x[y, x+1] - x[y, x]`` (``diff_count`` of them), ``sketch`` a ``(band, QUANTILE_RESOLUTION)`` table of
-    quantiles standing for ``count`` values each band. Fields not requested are ``None``.
+    ``x[y, x+1] - x[y, x]`` (``diff_count`` of them, from every row or a regular subset of rows), ``sketch`` a
+    ``(band, QUANTILE_RESOLUTION)`` table of quantiles standing for ``count`` values each band. Fields not requested
+    are ``None``.
     """
 
     count: int
@@ -80,10 +81,13 @@ class BandStatistics:
 BATCH_VALUES = 1 << 21  # samples converted to float64 at a time inside a block (16 MiB)
 
 
-def _block_statistics(block: np.ndarray, gram: bool, shift_difference: bool, quantiles: bool) -> BandStatistics:
-    """Statistics of one block, accumulated over batches of rows so float64 copies stay small."""
+def _block_statistics(block: np.ndarray, gram: bool, shift_difference: bool, quantiles: bool,
+                      difference_stride: int = 1) -> BandStatistics:
+    """Statistics of one block, accumulated over batches of rows so float64 copies stay small; neighbour
+    differences from the block's rows 0, ``difference_stride``, 2 ``difference_stride``, …"""
     rows = max(1, BATCH_VALUES // max(1, block.shape[1] * block.shape[2]))
-    stats = _merge_all([_batch_statistics(block[i:i + rows], gram, shift_difference)
+    stats = _merge_all([_batch_statistics(block[i:i + rows], gram, difference_stride if shift_difference else 0,
+                                          first=-i % difference_stride)
                         for i in range(0, max(block.shape[0], 1), rows)])
     if quantiles:
         pixels = block.reshape(-1, block.shape[-1])
@@ -94,7 +98,9 @@ def _block_statistics(block: np.ndarray, gram: bool, shift_difference: bool, qua
     return stats
 
 
-def _batch_statistics(block: np.ndarray, gram: bool, shift_difference: bool) -> BandStatistics:
+def _batch_statistics(block: np.ndarray, gram: bool, difference_stride: int, first: int = 0) -> BandStatistics:
+    """Statistics of a batch of rows; neighbour differences (when ``difference_stride`` is not 0) from its rows
+    ``first``, ``first + difference_stride``, …"""
     nb = block.shape[-1]
     pixels = block.reshape(-1, nb)
     valid = np.isfinite(pixels).all(axis=1)
@@ -110,8 +116,9 @@ def _batch_statistics(block: np.ndarray, gram: bool, shift_difference: bool) -> 
     )
     if gram:
         stats.gram = x.T @ x
-    if shift_difference:
-        diff = (block[:, 1:, :].astype(np.float64) - block[:, :-1, :]).reshape(-1, nb)
+    if difference_stride:
+        rows = block[first::difference_stride]
+        diff = (rows[:, 1:, :].astype(np.float64) - rows[:, :-1, :]).reshape(-1, nb)
         diff = diff[np.isfinite(diff).all(axis=1)]
         stats.diff_gram = diff.T @ diff
         stats.diff_count = diff.shape[0]
@@ -157,24 +164,30 @@ def _merge_all(parts: list[BandStatistics]) -> BandStatistics:
 
 
 def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = False,
-                    quantiles: bool = False, split_every: int = 8) -> BandStatistics:
+                    quantiles: bool = False, split_every: int = 8, difference_stride: int = 1) -> BandStatistics:
     """One pass over ``cube`` (``(y, x, band)`` DataArray or array, NumPy or dask) → :class:`BandStatistics`.
 
     Each dask block must hold whole spectra (one chunk along ``band``); a block is reduced where it lives and
     the partial results are merged ``split_every`` at a time, so no more than a few blocks are ever in memory.
-    ``shift_difference`` uses neighbours inside a block only (a block edge loses one column of pairs).
+    ``shift_difference`` uses neighbours inside a block only (a block edge loses one column of pairs), on every
+    ``difference_stride``-th row of each block (1: all; the difference Gram matrix costs as much as ``gram``, and a
+    large scene has pairs to spare).
     """
     import dask
     import dask.array as da
 
+    if not (isinstance(difference_stride, int) and difference_stride >= 1):
+        raise ValueError(f"band_statistics: difference_stride={difference_stride!r}; expected a positive integer "
+                         "(neighbour pairs from every n-th row)")
     data = array_of(cube)
     if not isinstance(data, da.Array):
-        return _block_statistics(np.asarray(data), gram, shift_difference, quantiles)
+        return _block_statistics(np.asarray(data), gram, shift_difference, quantiles, difference_stride)
     if len(data.chunks[2]) != 1:
         data = data.rechunk({2: -1})
     reduce_block = dask.delayed(_block_statistics, pure=True)
     merge = dask.delayed(_merge_all, pure=True)
-    level = [reduce_block(block, gram, shift_difference, quantiles) for block in data.to_delayed().ravel()]
+    level = [reduce_block(block, gram, shift_difference, quantiles, difference_stride)
+             for block in data.to_delayed().ravel()]
     while len(level) > 1:
         level = [merge(level[i:i + split_every]) for i in range(0, len(level), split_every)]
     (result,) = dask.compute(level[0])

@@ -49,7 +49,11 @@ carries into every band. ``drop_white`` (stop 72) leaves out each direction, pas
 correlation between horizontal neighbours is within 3 standard errors (3/√n over n pairs) of white noise's 0: a test,
 not a setting chosen on data (with 9 pairs or fewer, as in a single column, no correlation can pass it, and nothing is
 left out). The correlation comes from the same streaming pass, as 1 − E[d²] / 2 var over the neighbour differences
-``d``. On the four scenes ``min_subspace`` was chosen on (``python benchmarks/denoise.py --white``,
+``d``. Their Gram matrix costs as much as the pixels' own, so on a scene of more than 2 × 2¹⁸ pairs they come from every
+n-th row (:data:`WHITE_TEST_PAIRS`; stop 73): the pass over a generated 8 GB cube, from disk, took 1.85× as long as
+without them over every row and 1.11× thinned (67 and 40 s), 1.53× and 1.13× at 1 GB (``python
+benchmarks/scale.py --sizes 1 8 --statistics``, ``results/scale_statistics.md``). On the four scenes ``min_subspace``
+was chosen on (``python benchmarks/denoise.py --white``,
 ``benchmarks/results/denoise_white.md``: Gaussian σ 30 / 50 and non-i.i.d., noise seeds 0, 1, 2, 7) it drops Samson's
 third at σ 50 in all four draws (+0.20 to +0.34 dB MPSNR) and nothing else: the eigen-images kept there correlate at
 0.076 and above, against thresholds of 0.030–0.032. On the scored scenes it drops beach-2's third in 10 of 12 draws
@@ -121,6 +125,11 @@ class WhitenedSubspace(EigenImages):
     def eigen_images(self, window: np.ndarray) -> np.ndarray:
         height, width, bands = window.shape
         return ((window.reshape(-1, bands) @ self.project) - self.offset).T.reshape(self.k, height, width)
+
+
+#: neighbour pairs enough for ``drop_white``'s test (a threshold of 3/√n ≈ 0.006): a larger scene takes them from a
+#: regular subset of its rows, as its difference Gram matrix would cost as much as the pixels' own
+WHITE_TEST_PAIRS = 1 << 18
 
 
 def neighbour_correlation(stats: BandStatistics, basis: np.ndarray) -> np.ndarray:
@@ -202,8 +211,9 @@ class SubspaceTV(SubspaceDenoiser):
         """Steps 1–2: the noise estimate, whitening and signal subspace of ``noisy``, in one streaming pass."""
         from ...preprocess import band_statistics, hysime
 
-        nb = noisy.shape[2]
-        stats = band_statistics(noisy, gram=True, shift_difference=True)  # the one pass over the cube
+        height, width, nb = noisy.shape
+        stats = band_statistics(noisy, gram=True, shift_difference=True,  # the one pass over the cube
+                                difference_stride=max(1, height * max(width - 1, 0) // WHITE_TEST_PAIRS))
         if self.noise_std is not None:
             sigma = np.asarray(self.noise_std, dtype=np.float64)
             if sigma.shape != (nb,):
