@@ -21,6 +21,9 @@ Samson, ABU beach-3 and urban-3), never on a scene the denoising benchmark score
 --training-scenes``, ``benchmarks/results/denoise_training_scenes.md``): on the mean of the Gaussian σ 30 and 50 and
 non-i.i.d. cases, at least 2 / 4 / 6 / 8 / 10 eigen-images score −0.01 / −0.33 / −1.07 / −1.66 / −2.17 dB MPSNR
 against 3. Until then it was 4, set when the method was written and never chosen. HySime alone takes 2–5 there.
+Rechecked at stop 73 with ``drop_white`` (by hand, ``subspace_tv`` itself, noise seed 7): at least 2 / 4 / 5 / 6 / 8
+score −0.10 / −0.07 / −0.04 / −0.05 / −0.05 dB against 3 (the test leaves out most of what more would add; what it
+keeps gains up to +0.29 dB on Jasper Ridge and costs 0.18–0.29 in four other cases), so 3 stands.
 Tried at stop 66 on the same scenes and not taken: the number of eigen-images chosen per scene (2–8) by Monte-Carlo
 SURE, the whole method rerun on a copy probed with noise. Its whitened error picked what the true whitened error
 picked in 11 of 12 cases, but that error weights the quiet bands most, and MPSNR does not: +0.05 dB MPSNR over 3 on
@@ -40,8 +43,9 @@ second step whole: for each 8 × 8 reference window at a stride of 3, its 16 nea
 pixels, filtered together in a 3-D DCT; by hand, same scenes and noise): mean +0.485 dB over TV alone against the
 sliding windows' +0.468, lower in 3 of the 12 cases, for 10–30× the step's time. TV's result as the pilot is what
 limits both (with the clean eigen-images as the pilot the sliding windows alone gain +1.0 to +1.7 dB on urban-1 and
-San Diego, ``subspace_learned``'s docstring). Nor a second pass with the first one's result as its pilot: +0.436
-(+0.467 averaged with the first).
+San Diego, ``subspace_learned``'s docstring; with that oracle pilot, block matching adds only +0.02 to +0.14 dB to
+the sliding windows on urban-3 and Jasper Ridge, stop 73 by hand). Nor a second pass with the first one's result as
+its pilot: +0.436 (+0.467 averaged with the first).
 
 ``min_subspace`` can force in an eigen-image that holds no signal at all: on ABU beach-2 the third is white noise (its
 clean part's spread 0.04 of the unit noise's). TV and the Wiener step keep a few blobs of it, which the rebuilt cube
