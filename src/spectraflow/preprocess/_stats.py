@@ -82,12 +82,12 @@ BATCH_VALUES = 1 << 21  # samples converted to float64 at a time inside a block 
 
 
 def _block_statistics(block: np.ndarray, gram: bool, shift_difference: bool, quantiles: bool,
-                      difference_stride: int = 1) -> BandStatistics:
-    """Statistics of one block, accumulated over batches of rows so float64 copies stay small; neighbour
-    differences from the block's rows 0, ``difference_stride``, 2 ``difference_stride``, …"""
+                      difference_stride: int = 1, top: int = 0) -> BandStatistics:
+    """Statistics of one block (whose first row is the cube's row ``top``), accumulated over batches of rows so
+    float64 copies stay small; neighbour differences from the cube's rows 0, ``difference_stride``, …"""
     rows = max(1, BATCH_VALUES // max(1, block.shape[1] * block.shape[2]))
     stats = _merge_all([_batch_statistics(block[i:i + rows], gram, difference_stride if shift_difference else 0,
-                                          first=-i % difference_stride)
+                                          first=-(top + i) % difference_stride)
                         for i in range(0, max(block.shape[0], 1), rows)])
     if quantiles:
         pixels = block.reshape(-1, block.shape[-1])
@@ -169,9 +169,9 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
 
     Each dask block must hold whole spectra (one chunk along ``band``); a block is reduced where it lives and
     the partial results are merged ``split_every`` at a time, so no more than a few blocks are ever in memory.
-    ``shift_difference`` uses neighbours inside a block only (a block edge loses one column of pairs), on every
-    ``difference_stride``-th row of each block (1: all; the difference Gram matrix costs as much as ``gram``, and a
-    large scene has pairs to spare).
+    ``shift_difference`` uses neighbours inside a block only (a block edge loses one column of pairs), on the rows
+    whose index is a multiple of ``difference_stride`` (1: all; the difference Gram matrix costs as much as ``gram``,
+    and a large scene has pairs to spare).
     """
     import dask
     import dask.array as da
@@ -186,8 +186,10 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
         data = data.rechunk({2: -1})
     reduce_block = dask.delayed(_block_statistics, pure=True)
     merge = dask.delayed(_merge_all, pure=True)
-    level = [reduce_block(block, gram, shift_difference, quantiles, difference_stride)
-             for block in data.to_delayed().ravel()]
+    tops = np.cumsum((0, *data.chunks[0][:-1]))
+    blocks = data.to_delayed()
+    level = [reduce_block(blocks[index], gram, shift_difference, quantiles, difference_stride, int(tops[index[0]]))
+             for index in np.ndindex(blocks.shape)]
     while len(level) > 1:
         level = [merge(level[i:i + split_every]) for i in range(0, len(level), split_every)]
     (result,) = dask.compute(level[0])

@@ -53,11 +53,11 @@ carries into every band. ``drop_white`` (stop 72) leaves out each direction, pas
 correlation between horizontal neighbours is within 3 standard errors (3/√n over n pairs) of white noise's 0: a test,
 not a setting chosen on data (with 9 pairs or fewer, as in a single column, no correlation can pass it, and nothing is
 left out). The correlation comes from the same streaming pass, as 1 − E[d²] / 2 var over the neighbour differences
-``d``. Their Gram matrix costs as much as the pixels' own, so on a scene of more than 2 × 2¹⁸ pairs they come from every
-n-th row (:data:`WHITE_TEST_PAIRS`; stop 73): the pass over a generated 8 GB cube, from disk, took 1.85× as long as
-without them over every row and 1.11× thinned (67 and 40 s), 1.53× and 1.13× at 1 GB (``python
-benchmarks/scale.py --sizes 1 8 --statistics``, ``results/scale_statistics.md``). On the four scenes ``min_subspace``
-was chosen on (``python benchmarks/denoise.py --white``,
+``d``. Their Gram matrix costs as much as the pixels' own, so on a scene of 2 × 2¹⁸ pairs or more they come from every
+n-th row (:data:`WHITE_TEST_PAIRS`; stop 73): the pass over a generated 8 GB cube, from disk, took 1.57× as long as
+without them over every row and 0.90× thinned (63 and 36 s; within these machines' drift), 1.43× and 1.04× at
+1 GB (``python benchmarks/scale.py --sizes 1 8 --statistics``, ``results/scale_statistics.md``). On the four scenes
+``min_subspace`` was chosen on (``python benchmarks/denoise.py --white``,
 ``benchmarks/results/denoise_white.md``: Gaussian σ 30 / 50 and non-i.i.d., noise seeds 0, 1, 2, 7) it drops Samson's
 third at σ 50 in all four draws (+0.20 to +0.34 dB MPSNR) and nothing else: the eigen-images kept there correlate at
 0.076 and above, against thresholds of 0.030–0.032. On the scored scenes it drops beach-2's third in 10 of 12 draws
