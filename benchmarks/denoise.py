@@ -53,7 +53,8 @@ that cannot be told from white noise left out; a 3-standard-error test, nothing 
 the scored ones, each eigen-image's neighbour correlation beside its threshold. The scored run shows ``subspace_tv``
 without it (``subspace_tv, white kept``). ``--bounds`` (``results/denoise_bounds.md``, no prior) measures what
 limits issue 20's floor: oracles of the eigen-images (perfect ones, and the Wiener step with the clean ones as its
-pilot) and each eigen-image's clean spread and error.
+pilot) and each eigen-image's clean spread and error. ``--min-subspace`` (``results/denoise_min_subspace.md``, no
+prior) rechecks ``subspace_tv``'s ``min_subspace`` on the training scenes with ``drop_white`` on.
 
 ``+ sparse``: the sparse corruption (stuck values, stripes, dead lines, impulses) repaired first
 (``sparse: true``, ``spectraflow.methods.denoisers._sparse``), run on every case. Its thresholds are conventions
@@ -675,6 +676,20 @@ def white_check(seeds: tuple[int, ...] = (0, 1, 2, SELECTION_NOISE_SEED)) -> Non
     print("\nmean gain per scene: " + ", ".join(f"{scene} {np.mean(g):+.3f}" for scene, g in gains.items()))
 
 
+#: the least numbers of eigen-images ``subspace_tv``'s ``min_subspace`` is rechecked over (``--min-subspace``)
+MIN_SUBSPACES = (2, 3, 4, 5, 6, 8)
+
+
+def min_subspace_check() -> None:
+    """``subspace_tv``'s ``min_subspace`` (chosen at stop 65, before ``drop_white``) rechecked with the test on: its
+    gain over TV alone at each of :data:`MIN_SUBSPACES` on the four training scenes (noise seed
+    :data:`SELECTION_NOISE_SEED`), the mean over the cases last."""
+    gains = _training_scene_gains({f"at least {k}": ("subspace_tv", {"min_subspace": k}) for k in MIN_SUBSPACES})
+    default = methods.get("denoise", "subspace_tv").min_subspace
+    print("\nmean gain over the cases: " + ", ".join(f"{c} {g:+.3f}" for c, g in gains.items())
+          + f"; the largest: {max(gains, key=gains.__getitem__)} (the default: at least {default})")
+
+
 def eigen_image_bounds(subspaces: tuple[int, ...] = (4, 6, 8, 14)) -> None:
     """What limits any denoiser of ``subspace_tv``'s eigen-images, on the scored scenes (noise seed 0; oracles, a
     diagnosis and never a score): the MPSNR gain over ``subspace_tv`` of the clean cube's own eigen-images on its basis
@@ -728,11 +743,13 @@ CHECKS = {
     "--ceiling": (seen_ceiling, "denoise_ceiling",
                   f"the prior on {CEILING_SCENE} once it has trained on that scene's clean cube (a ceiling)"),
     "--white": (white_check, "denoise_white", "subspace_tv's test that leaves out white eigen-images (no prior)"),
+    "--min-subspace": (min_subspace_check, "denoise_min_subspace",
+                       "subspace_tv's min_subspace rechecked on the training scenes with drop_white (no prior)"),
     "--bounds": (eigen_image_bounds, "denoise_bounds",
                  "oracles: how much any denoiser of subspace_tv's eigen-images could gain (no prior)"),
 }
 #: the checks that take no prior (called without --learned)
-PRIOR_FREE = ("--white", "--bounds")
+PRIOR_FREE = ("--white", "--bounds", "--min-subspace")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ Samson, ABU beach-3 and urban-3), never on a scene the denoising benchmark score
 --training-scenes``, ``benchmarks/results/denoise_training_scenes.md``): on the mean of the Gaussian σ 30 and 50 and
 non-i.i.d. cases, at least 2 / 4 / 6 / 8 / 10 eigen-images score −0.01 / −0.33 / −1.07 / −1.66 / −2.17 dB MPSNR
 against 3. Until then it was 4, set when the method was written and never chosen. HySime alone takes 2–5 there.
-Rechecked at stop 73 with ``drop_white`` (by hand, ``subspace_tv`` itself, noise seed 7): at least 2 / 4 / 5 / 6 / 8
+Rechecked at stop 73 with ``drop_white`` (``python benchmarks/denoise.py --min-subspace``,
+``results/denoise_min_subspace.md``; the same scenes, noise seed 7): at least 2 / 4 / 5 / 6 / 8
 score −0.10 / −0.07 / −0.04 / −0.05 / −0.05 dB against 3 (the test leaves out most of what more would add; what it
 keeps gains up to +0.29 dB on Jasper Ridge and costs 0.18–0.29 in four other cases), so 3 stands.
 Tried at stop 66 on the same scenes and not taken: the number of eigen-images chosen per scene (2–8) by Monte-Carlo
