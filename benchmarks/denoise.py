@@ -648,7 +648,7 @@ def white_check(seeds: tuple[int, ...] = (0, 1, 2, SELECTION_NOISE_SEED)) -> Non
     """``subspace_tv``'s ``drop_white`` test on the training scenes and the scored ones: per scene, case and noise
     seed, each eigen-image's correlation between horizontal neighbours (left out where at most the threshold
     3/√pairs) and the MPSNR (SAM) without and with the test."""
-    from spectraflow.methods.denoisers.subspace_tv import neighbour_correlation
+    from spectraflow.methods.denoisers.subspace_tv import neighbour_correlation, white_test_stride
     from spectraflow.preprocess import band_statistics
 
     kept = methods.get("denoise", "subspace_tv")(drop_white=False)
@@ -663,7 +663,8 @@ def white_check(seeds: tuple[int, ...] = (0, 1, 2, SELECTION_NOISE_SEED)) -> Non
         for label, case, options in CASES[:3]:
             for seed in seeds:
                 noisy = xr.DataArray(add_noise(clean, case, seed, **options), dims=("y", "x", "band"))
-                stats = band_statistics(noisy, gram=True, shift_difference=True)
+                stats = band_statistics(noisy, gram=True, shift_difference=True,  # the method's own pass
+                                        difference_stride=white_test_stride(noisy.shape))
                 # each eigen-image is the cube's pixels times a column of `project`; a correlation ignores its scale
                 correlation = neighbour_correlation(stats, kept.subspace_of(noisy).project.astype(np.float64))
                 threshold = 3 / np.sqrt(stats.diff_count)

@@ -298,16 +298,16 @@ def _statistics(store: Path, **options: Any) -> None:
 def statistics_table(sizes: list[float], work: Path) -> None:
     """``subspace_tv``'s one pass over the cube (band statistics with the pixels' Gram matrix) on each generated
     cube, each variant in a fresh process reading from disk: without neighbour differences (the reference), with them
-    over every row, and thinned to every n-th row as ``subspace_tv`` takes them (:data:`WHITE_TEST_PAIRS`)."""
+    over every row, and thinned to every n-th row as ``subspace_tv`` takes them (``white_test_stride``)."""
     from spectraflow.io import open_store
-    from spectraflow.methods.denoisers.subspace_tv import WHITE_TEST_PAIRS
+    from spectraflow.methods.denoisers.subspace_tv import white_test_stride
 
     print("| cube | no differences s | every row s (× reference) | every n-th row s (× reference) | n | pairs, about |")
     print("|---|---|---|---|---|---|")
     for size in sizes:
         raw = generated_store(work / f"{size:g}GB" / "raw.zarr", size)
         height, width, bands = open_store(raw)["cube"].shape
-        stride = max(1, height * (width - 1) // WHITE_TEST_PAIRS)
+        stride = white_test_stride((height, width))
         reference, _ = measured(_statistics, raw)
         every, _ = measured(_statistics, raw, shift_difference=True)
         thinned, _ = measured(_statistics, raw, shift_difference=True, difference_stride=stride)

@@ -81,13 +81,14 @@ class BandStatistics:
 BATCH_VALUES = 1 << 21  # samples converted to float64 at a time inside a block (16 MiB)
 
 
-def _block_statistics(block: np.ndarray, gram: bool, shift_difference: bool, quantiles: bool,
-                      difference_stride: int = 1, top: int = 0) -> BandStatistics:
+def _block_statistics(block: np.ndarray, gram: bool, difference_stride: int, quantiles: bool,
+                      top: int = 0) -> BandStatistics:
     """Statistics of one block (whose first row is the cube's row ``top``), accumulated over batches of rows so
-    float64 copies stay small; neighbour differences from the cube's rows 0, ``difference_stride``, …"""
+    float64 copies stay small; neighbour differences (``difference_stride`` 0: none) from the cube's rows 0,
+    ``difference_stride``, …"""
     rows = max(1, BATCH_VALUES // max(1, block.shape[1] * block.shape[2]))
-    stats = _merge_all([_batch_statistics(block[i:i + rows], gram, difference_stride if shift_difference else 0,
-                                          first=-(top + i) % difference_stride)
+    stats = _merge_all([_batch_statistics(block[i:i + rows], gram, difference_stride,
+                                          first=-(top + i) % max(difference_stride, 1))
                         for i in range(0, max(block.shape[0], 1), rows)])
     if quantiles:
         pixels = block.reshape(-1, block.shape[-1])
@@ -179,16 +180,17 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
     if not (isinstance(difference_stride, int) and difference_stride >= 1):
         raise ValueError(f"band_statistics: difference_stride={difference_stride!r}; expected a positive integer "
                          "(neighbour pairs from every n-th row)")
+    stride = difference_stride if shift_difference else 0
     data = array_of(cube)
     if not isinstance(data, da.Array):
-        return _block_statistics(np.asarray(data), gram, shift_difference, quantiles, difference_stride)
+        return _block_statistics(np.asarray(data), gram, stride, quantiles)
     if len(data.chunks[2]) != 1:
         data = data.rechunk({2: -1})
     reduce_block = dask.delayed(_block_statistics, pure=True)
     merge = dask.delayed(_merge_all, pure=True)
     tops = np.cumsum((0, *data.chunks[0][:-1]))
     blocks = data.to_delayed()
-    level = [reduce_block(blocks[index], gram, shift_difference, quantiles, difference_stride, int(tops[index[0]]))
+    level = [reduce_block(blocks[index], gram, stride, quantiles, int(tops[index[0]]))
              for index in np.ndindex(blocks.shape)]
     while len(level) > 1:
         level = [merge(level[i:i + split_every]) for i in range(0, len(level), split_every)]

@@ -137,6 +137,13 @@ class WhitenedSubspace(EigenImages):
 WHITE_TEST_PAIRS = 1 << 18
 
 
+def white_test_stride(shape: tuple[int, ...]) -> int:
+    """Every how many rows a ``(y, x, band)`` cube of ``shape`` gives ``drop_white``'s test its neighbour pairs: the
+    most that still leaves :data:`WHITE_TEST_PAIRS` of them (1: every row)."""
+    height, width = shape[:2]
+    return max(1, height * max(width - 1, 0) // WHITE_TEST_PAIRS)
+
+
 def neighbour_correlation(stats: BandStatistics, basis: np.ndarray) -> np.ndarray:
     """Each ``basis`` direction's correlation between horizontal neighbours over the pixels of ``stats`` (which needs
     ``gram`` and ``shift_difference``): ``1 − E[d²] / 2 var``, ``d`` the difference of neighbours' coordinates, whose
@@ -216,9 +223,9 @@ class SubspaceTV(SubspaceDenoiser):
         """Steps 1–2: the noise estimate, whitening and signal subspace of ``noisy``, in one streaming pass."""
         from ...preprocess import band_statistics, hysime
 
-        height, width, nb = noisy.shape
+        nb = noisy.shape[2]
         stats = band_statistics(noisy, gram=True, shift_difference=True,  # the one pass over the cube
-                                difference_stride=max(1, height * max(width - 1, 0) // WHITE_TEST_PAIRS))
+                                difference_stride=white_test_stride(noisy.shape))
         if self.noise_std is not None:
             sigma = np.asarray(self.noise_std, dtype=np.float64)
             if sigma.shape != (nb,):
