@@ -149,6 +149,24 @@ def test_white_noise_test_on_a_subset_of_rows(seed: int, monkeypatch: pytest.Mon
     assert strides == [2, 2]  # 64 rows × 63 pairs: every other row gives 2016 ≥ 1500
 
 
+@pytest.mark.parametrize("shape", [(100, 100), (544, 2048), (4352, 2048), (3, 1 << 20), (1, 3 << 18), (2, 1 << 18),
+                                   (1 << 19, 2), (1 << 20, 1), (40, 1 << 18)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+def test_white_test_stride_keeps_enough_pairs_and_not_many_more(shape: tuple[int, int]) -> None:
+    """Rows 0, n, 2n, … of the scene hold at least ``WHITE_TEST_PAIRS`` horizontal neighbour pairs (or every pair the
+    scene has, when it has fewer), and, once rows are skipped, fewer than twice as many plus one row's: the tall, the
+    square and the wide scene alike (a scene of a few long rows keeps its row 0, and with it its pairs)."""
+    from spectraflow.methods.denoisers.subspace_tv import WHITE_TEST_PAIRS, white_test_stride
+
+    height, width = shape
+    stride = white_test_stride((*shape, 30))
+    pairs = len(range(0, height, stride)) * max(width - 1, 0)
+    assert stride >= 1
+    assert pairs >= min(WHITE_TEST_PAIRS, height * max(width - 1, 0))
+    if stride > 1:
+        assert pairs < 2 * WHITE_TEST_PAIRS + width
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_robust_subspace_tv_removes_the_mixed_noise_it_exists_for(seed: int) -> None:
     """Stripes, dead lines and impulses over non-i.i.d. Gaussian noise (the protocol's mixture): the ℓ1 fit keeps
