@@ -25,6 +25,10 @@ Rechecked at stop 73 with ``drop_white`` (``python benchmarks/denoise.py --min-s
 ``results/denoise_min_subspace.md``; the same scenes, noise seed 7): at least 2 / 4 / 5 / 6 / 8
 score −0.10 / −0.07 / −0.04 / −0.05 / −0.05 dB against 3 (the test leaves out most of what more would add; what it
 keeps gains up to +0.29 dB on Jasper Ridge and costs 0.18–0.29 in four other cases), so 3 stands.
+``weight`` 0.7 is each eigen-image's own best before the Wiener step (stop 74, by hand: each eigen-image's error
+against the clean one after both steps over weights 0.2 / 0.3 / 0.45 / 0.7 / 1 / 1.5 / 2.2 / 3.3, ABU urban-3 and
+Jasper Ridge, Gaussian σ 30 / 50 and non-i.i.d., noise seed 7): 0.7 in 20 of 21 eigen-images, the other's error lower
+by 1 % of the summed error at 0.45, so a weight per eigen-image (chosen by SURE, say) has nothing to gain.
 Tried at stop 66 on the same scenes and not taken: the number of eigen-images chosen per scene (2–8) by Monte-Carlo
 SURE, the whole method rerun on a copy probed with noise. Its whitened error picked what the true whitened error
 picked in 11 of 12 cases, but that error weights the quiet bands most, and MPSNR does not: +0.05 dB MPSNR over 3 on
