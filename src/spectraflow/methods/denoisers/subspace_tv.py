@@ -37,20 +37,21 @@ per band (for MPSNR itself) was too noisy to choose with: negative in 15–37 ba
 
 The Wiener step (stop 68; ``python benchmarks/denoise.py --wiener``, ``benchmarks/results/denoise_wiener.md``) was
 chosen on the same four scenes, never on a scored one: +0.743 / +0.477 / +0.362 / +0.291 dB MPSNR over TV alone there
-(Jasper Ridge, Samson, ABU beach-3, urban-3; mean of Gaussian σ 30 / 50 and non-i.i.d., noise seed 7), +0.23 to
-+0.79 in each of the 12 cases, with SAM lower in all; in their mixture case +0.09 to +0.35 with ``sparse`` (SAM within
-0.03°) and −0.08 to −0.25 without it, where stripes and impulses are not the Gaussian noise the gains assume and the
-pilot keeps them (mixed noise wants ``sparse: true`` or ``robust_subspace_tv`` either way). On the scored scenes of
-``benchmarks/results/denoise.md`` (3 seeds, measured while it was an option) +0.47 / +0.44 / +0.43 on San Diego, +0.19
-/ +0.25 / +0.29 on ABU urban-1 and +0.66 / +0.77 / +0.48 on beach-2, for 0.1 s more per 100 × 100 scene.
-``wiener: false`` gives the method of stops 1–67. Tried at stop 69 and not taken: block matching in the step (BM3D's
-second step whole: for each 8 × 8 reference window at a stride of 3, its 16 nearest windows in the pilot within ±9
-pixels, filtered together in a 3-D DCT; by hand, same scenes and noise): mean +0.485 dB over TV alone against the
-sliding windows' +0.468, lower in 3 of the 12 cases, for 10–30× the step's time. TV's result as the pilot is what
-limits both (with the clean eigen-images as the pilot the sliding windows alone gain +1.0 to +1.7 dB on urban-1 and
-San Diego, ``subspace_learned``'s docstring; with that oracle pilot, block matching adds only +0.02 to +0.14 dB to
-the sliding windows on urban-3 and Jasper Ridge, stop 73 by hand). Nor a second pass with the first one's result as
-its pilot: +0.436 (+0.467 averaged with the first).
+(Jasper Ridge, Samson, ABU beach-3, urban-3; mean of Gaussian σ 30 / 50 and non-i.i.d., noise seed 7), +0.23 to +0.79 in
+each of the 12 cases, with SAM lower in all; in their mixture case +0.09 to +0.35 with ``sparse`` (SAM within 0.03°) and
+−0.08 to −0.25 without it (rerun at stop 74 with ``drop_white``: Samson +0.396, its third eigen-image at σ 50 now left
+out of TV alone too; without ``sparse`` Jasper Ridge's mixture now +0.09, the others −0.08 to −0.19), where stripes and
+impulses are not the Gaussian noise the gains assume and the pilot keeps them (mixed noise wants ``sparse: true`` or
+``robust_subspace_tv`` either way). On the scored scenes of ``benchmarks/results/denoise.md`` (3 seeds, measured while
+it was an option) +0.47 / +0.44 / +0.43 on San Diego, +0.19 / +0.25 / +0.29 on ABU urban-1 and +0.66 / +0.77 / +0.48 on
+beach-2, for 0.1 s more per 100 × 100 scene. ``wiener: false`` gives the method of stops 1–67. Tried at stop 69 and not
+taken: block matching in the step (BM3D's second step whole: for each 8 × 8 reference window at a stride of 3, its 16
+nearest windows in the pilot within ±9 pixels, filtered together in a 3-D DCT; by hand, same scenes and noise): mean
++0.485 dB over TV alone against the sliding windows' +0.468, lower in 3 of the 12 cases, for 10–30× the step's time.
+TV's result as the pilot is what limits both (with the clean eigen-images as the pilot the sliding windows alone gain
++1.0 to +1.7 dB on urban-1 and San Diego, ``subspace_learned``'s docstring; with that oracle pilot, block matching adds
+only +0.02 to +0.14 dB to the sliding windows on urban-3 and Jasper Ridge, stop 73 by hand). Nor a second pass with the
+first one's result as its pilot: +0.436 (+0.467 averaged with the first).
 
 ``min_subspace`` can force in an eigen-image that holds no signal at all: on ABU beach-2 the third is white noise (its
 clean part's spread 0.04 of the unit noise's). TV and the Wiener step keep a few blobs of it, which the rebuilt cube
