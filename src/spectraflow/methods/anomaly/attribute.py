@@ -60,31 +60,31 @@ min–max scaled scores, or their logarithms) with RX's, ``local_rx``'s or ``crd
 second, ``san_diego`` takes weight 0 or 0.05. Its best, RX's ranks at 0.05, scores 0.9927 there against 0.9925 (a
 margin of a few pixels' ranks, not worth a second detector) and leaves beach-3 at 0.9996 (ABU mean 0.9883).
 
-Tried at stop 67 with the whitened scaling, each chosen on ``san_diego`` (0.9939 to beat) and not taken: fusion with
-RX or ``local_rx`` again (ranks or log scores, weights 0.05–0.5: ``san_diego`` takes 0); the edge-preserving step of
-Kang et al. as a guided filter (He et al.) of the score guided by the first component, in place of ``spread`` or
-raised to like it (radius 1–5, ε 1e-4–0.1: best 0.9934, raised to, radius 1, ε 1e-4; it would have scored beach-3
-0.99985, ABU mean 0.9857); the residuals' Mahalanobis length under their own covariance (best 0.9926); the components
-unwhitened, weighted by their variance (0.9873); the area filters applied to the RX map of the leading components
-instead of to each component (0.9926; its logarithm 0.9887). A finer ``area`` grid would move the default to 110
-(0.9941, against 0.9939 at 100; 60–160 all within 0.0035); beach-3 scores 0.99978 at area 60, 80, 100, 120 and 160
-alike, so its miss is not the area's. Tried at stop 68 and not taken: RX with only its leading whitened components'
-terms replaced by their area-filter residuals (the other components kept whole, all of them or the next 3, 10 or 30;
-the same grid): at best 0.9757 on ``san_diego``, the trailing components' noise swamping the small objects. On
-beach-3 (one object of 11 pixels) the background that outranks its weakest pixels is the object's unlabelled edge
-(pixel (18, 36) outranks 5 of the 11 here, 4 without ``spread``, 3 under RX) and a six-pixel line at row 40 (its
-highest pixel outranks 3 here, 5 without ``spread``, 1 under RX); ``spread`` lowers the count of background pixels
-above the weakest from 39 to 14 (AUC 0.99943 to 0.99978). Tried at stop 69 and not taken: MNF components (the
-noise whitened first, its covariance from neighbouring pixels' differences) in place of the principal ones, over the
-same grid: at best 0.9699 on ``san_diego`` (8 components, area 100). Tried at stop 74 and not taken: the object's
-shape as a second attribute, a component smaller than ``area`` left in the background when it is elongated (a line, a
-road, an edge's row of mixed pixels), by its moment of inertia over its area squared (a disk's 1/2π ≈ 0.16, a 6-pixel
-line's 0.51: above a bound it stays) or by the ratio of its principal axes. ``san_diego`` alone takes it (inertia
-bound 0.4: 0.9962, 0.9963 at area 200; axis ratio 3: 0.9955; against 0.9938), but beach-3's 11-pixel object, 6 × 2,
-goes with the line it was to keep out (0.9915 and 0.9877), and the synthetic EELS scenes' lamella is elongated: their
-mean AUC over seeds 1000–1099 falls from 0.9983 to 0.85–0.96 at inertia bounds 0.35–1 (85 of 100 below 0.99 at 0.5),
-so the rule that chose ``mirror_weight`` (the mean of the two) keeps it off. On beach-3 the default's 24 misordered
-pairs of an anomalous and a background pixel (RX: 17) are the object's unlabelled edge (10) and the row-40 line (12).
+Tried at stop 67 with the whitened scaling, each chosen on ``san_diego`` (0.9939 to beat) and not taken: fusion with RX
+or ``local_rx`` again (ranks or log scores, weights 0.05–0.5: ``san_diego`` takes 0); the edge-preserving step of Kang
+et al. as a guided filter (He et al.) of the score guided by the first component, in place of ``spread`` or raised to
+like it (radius 1–5, ε 1e-4–0.1: best 0.9934, raised to, radius 1, ε 1e-4; it would have scored beach-3 0.99985, ABU
+mean 0.9857); the residuals' Mahalanobis length under their own covariance (best 0.9926); the components unwhitened,
+weighted by their variance (0.9873); the area filters applied to the RX map of the leading components instead of to each
+component (0.9926; its logarithm 0.9887). A finer ``area`` grid would move the default to 110 (0.9941, against 0.9939 at
+100; 60–160 all within 0.0035); beach-3 scores 0.99978 at area 60, 80, 100, 120 and 160 alike, so its miss is not the
+area's. Tried at stop 68 and not taken: RX with only its leading whitened components' terms replaced by their
+area-filter residuals (the other components kept whole, all of them or the next 3, 10 or 30; the same grid): at best
+0.9757 on ``san_diego``, the trailing components' noise swamping the small objects. On beach-3 (one object of 11 pixels)
+the background that outranks its weakest pixels is the object's unlabelled edge (pixel (18, 36) outranks 5 of the 11
+here, 4 without ``spread``, 3 under RX) and a six-pixel line at row 40 (its highest pixel outranks 3 here, 5 without
+``spread``, 1 under RX); ``spread`` lowers the count of background pixels above the weakest from 39 to 14 (AUC 0.99943
+to 0.99978). Tried at stop 69 and not taken: MNF components (the noise whitened first, its covariance from neighbouring
+pixels' differences) in place of the principal ones, over the same grid: at best 0.9699 on ``san_diego`` (8 components,
+area 100). Tried at stop 74 and not taken: the object's shape as a second attribute, a component smaller than ``area``
+left in the background when it is elongated (a line, a road, an edge's row of mixed pixels), by its moment of inertia
+over its area squared (a disk's 1/2π ≈ 0.16, a 6-pixel line's 0.51: above a bound it stays) or by the ratio of its
+principal axes. ``san_diego`` alone takes it (inertia bound 0.4: 0.9962, 0.9963 at area 200; axis ratio 3: 0.9955;
+against 0.9938), but beach-3's 11-pixel object, 6 × 2, goes with the line it was to keep out (0.9915 and 0.9877), and
+the synthetic EELS scenes' lamella is elongated: their mean AUC over seeds 1000–1099 falls from 0.9983 to 0.85–0.96 at
+inertia bounds 0.35–1 (85 of 100 below 0.99 at 0.5), so the rule that chose ``mirror_weight`` (the mean of the two)
+keeps it off. On beach-3 the default's 24 misordered pairs of an anomalous and a background pixel (RX: 17) are the
+object's unlabelled edge (10), the row-40 line (12) and a pair of pixels at (68, 65–66) (2).
 
 Defaults chosen on ``san_diego`` (``hsi/san_diego/sandiego_plane.mat``) alone, never on the ABU scenes they are reported
 on (``benchmarks/anomaly.py``): over ``components`` 2, 3, 5, 8 × ``area`` 25, 50, 100, 200 its ROC AUC is highest at 2
