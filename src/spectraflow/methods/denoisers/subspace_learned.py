@@ -14,11 +14,14 @@ prior trains on, never on a scored one (``benchmarks/results/denoise_training_sc
 self-ensembled, each with a prior trained on its own eigen-images: ``train_denoise.subspace``): mean gain over
 ``subspace_tv`` (at 3) +0.66 dB with at least 3 eigen-images against +0.57 / +0.57 / +0.54 / +0.51 / +0.46 with 2 / 4 /
 6 / 8 / 10, and +0.55 against +0.54 / +0.39 / +0.25 / +0.22 / +0.17 in non-i.i.d. noise (at weight 0.2, before the
-weight was rechosen: +0.65 against +0.56 / +0.58 / +0.52 / +0.50 / +0.45). The same table chose ``subspace_tv``'s own 3.
-Earlier it took at least 8 eigen-images (until stop 61), then 4, the edge of the grid (4, 6, 8, 10) it was chosen from
-at stops 61–62. A config asking for other eigen-images than its checkpoint's is refused. The extra ones carry little
-signal, and with noise of unequal bands their errors land on the noisiest bands (measured by hand on San Diego,
-non-i.i.d., with 8: −0.5 dB on the bands of σ 70/255 against ``subspace_tv`` while the quietest bands gained 1 dB).
+weight was rechosen: +0.65 against +0.56 / +0.58 / +0.52 / +0.50 / +0.45). Rerun at stop 74 with ``drop_white`` (gains
+over TV alone at 3): +0.656 against +0.534 / +0.572 / +0.606 / +0.602 / +0.597; 6 to 10 are ahead by about +0.03 in the
+Gaussian cases and behind by 0.2 in non-i.i.d. noise (+0.56 against +0.54 / +0.36 / +0.35 / +0.34 / +0.34), so 3 stands.
+The same table chose ``subspace_tv``'s own 3. Earlier it took at least 8 eigen-images (until stop 61), then 4, the edge
+of the grid (4, 6, 8, 10) it was chosen from at stops 61–62. A config asking for other eigen-images than its
+checkpoint's is refused. The extra ones carry little signal, and with noise of unequal bands their errors land on the
+noisiest bands (measured by hand on San Diego, non-i.i.d., with 8: −0.5 dB on the bands of σ 70/255 against
+``subspace_tv`` while the quietest bands gained 1 dB).
 
 Mixed noise (stripes, dead lines, impulse): with ``sparse: true`` the corrupted entries are found by
 ``robust_subspace_tv``'s ℓ1 fit and repaired first (``._sparse``), and the prior then sees the Gaussian noise it
@@ -45,7 +48,7 @@ At inference the network runs on the eight flips/rotations of each eigen-image a
 averaged (``self_ensemble``; 8× the network's time: 0.5 s on San Diego's 100×100×189 on 2 cores, 3.7 s against 1.7 s
 run once on a 256×256×200 cube, stop 69, with the average, ``results/denoise_inference.md``): on the four training
 scenes (``--training-scenes``), where it was chosen, +0.06 to +0.08 dB on every case at stop 62, and +0.07 on the
-mean of each case at stop 65.
+mean of each case at stop 65, +0.04 at stop 74.
 
 The TV the network starts from (``weight``) is ``subspace_tv``'s 0.7 by default, and 0.4 at the benchmark's budget: a
 lighter TV keeps detail the network can use, but the network must learn to remove what TV leaves. Chosen on the four
