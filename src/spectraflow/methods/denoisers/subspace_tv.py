@@ -143,8 +143,9 @@ WHITE_TEST_PAIRS = 1 << 18
 
 
 def white_test_stride(shape: tuple[int, ...]) -> int:
-    """Every how many rows a ``(y, x, band)`` cube of ``shape`` gives ``drop_white``'s test its neighbour pairs: the
-    most that still leaves :data:`WHITE_TEST_PAIRS` of them (1: every row)."""
+    """Every how many rows a ``(y, x, band)`` cube of ``shape`` gives ``drop_white``'s test its neighbour pairs: its
+    pairs over :data:`WHITE_TEST_PAIRS`, rounded down, so the rows 0, n, 2n, … keep at least that many (1: every
+    row)."""
     height, width = shape[:2]
     return max(1, height * max(width - 1, 0) // WHITE_TEST_PAIRS)
 
