@@ -9,23 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from .. import register
-from ._base import AbundanceEstimator
-from ._solvers import admm_least_squares, exact_least_squares
-from ._torch import run_on_device
+from .nnls import NNLS
 
 
 @register("unmix", "fcls")
 @dataclass(frozen=True)
-class FCLS(AbundanceEstimator):
-    name = "fcls"
-    device: str = "auto"
-    max_exact: int = 12
+class FCLS(NNLS):
+    """NNLS whose abundances also sum to one."""
 
-    def solve(self, y: np.ndarray, e: np.ndarray) -> np.ndarray:
-        if e.shape[0] <= self.max_exact:
-            return run_on_device(exact_least_squares, y, e, self.device, sum_to_one=True)
-        return run_on_device(admm_least_squares, y, e, self.device, sum_to_one=True, tolerance=1e-8,
-                             iterations=5000)
+    name = "fcls"
+    sum_to_one = True
