@@ -65,8 +65,9 @@ def info(
     store: Annotated[Path, typer.Argument(help="A spectraflow zarr store.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Print a store's dims, spectral axis (wavelength, energy loss, ...) and its range, chunks/shards, file count
-    and provenance."""
+    """Describe a store: dims, spectral axis and range, chunks/shards, file count, provenance.
+
+    The spectral axis is named with its units: wavelength (nm), energy loss (eV), wavenumber (cm⁻¹)."""
     from .io import store_info
 
     try:
@@ -129,8 +130,9 @@ def report(
     workspace: Annotated[Path, typer.Option(help="The pipeline's workspace (a DVC repository).")] = Path("."),
     baseline: Annotated[str, typer.Option(help="Git revision whose metrics this run's are compared with.")] = "HEAD",
 ) -> None:
-    """Write the run's self-contained HTML report: metrics (against BASELINE and the benchmarks), figures,
-    provenance and parameters. Opens offline: the page makes no request."""
+    """Write the run's self-contained HTML report (opens offline: the page makes no request).
+
+    Metrics (against BASELINE and the benchmarks), figures, provenance and parameters."""
     from .report.document import write_report
 
     try:
@@ -148,9 +150,10 @@ def server(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 4200,
     log_level: Annotated[str, typer.Option(help="The web server's log level.")] = "warning",
 ) -> None:
-    """Run Prefect's server (API, UI, services) as `prefect server start` does, its SQLite write transactions
-    begun IMMEDIATE so that concurrent stages queue on the database instead of being told to retry in 2-32 s
-    (spectraflow.prefect_server). Point the pipeline at it with PREFECT_API_URL=http://HOST:PORT/api."""
+    """Run Prefect's server (API, UI, services); point the pipeline at it with PREFECT_API_URL=http://HOST:PORT/api.
+
+    As `prefect server start` does, but with its SQLite write transactions begun IMMEDIATE, so that concurrent
+    stages queue on the database instead of being told to retry in 2-32 s (spectraflow.prefect_server)."""
     from .prefect_server import serve
 
     console.print(f"Prefect server: UI http://{host}:{port}, API http://{host}:{port}/api (Ctrl+C stops it)",
