@@ -51,7 +51,12 @@ nearest windows in the pilot within ±9 pixels, filtered together in a 3-D DCT; 
 TV's result as the pilot is what limits both (with the clean eigen-images as the pilot the sliding windows alone gain
 +1.0 to +1.7 dB on urban-1 and San Diego, ``subspace_learned``'s docstring; with that oracle pilot, block matching adds
 only +0.02 to +0.14 dB to the sliding windows on urban-3 and Jasper Ridge, stop 73 by hand). Nor a second pass with the
-first one's result as its pilot: +0.436 (+0.467 averaged with the first).
+first one's result as its pilot: +0.436 (+0.467 averaged with the first). Nor a vectorial TV as the pilot, one TV over
+the eigen-images together (the gradient's norm taken across them, so that an edge of the strong eigen-images lets the
+weak ones keep theirs; stop 75, by hand, ABU urban-3 and Jasper Ridge, Gaussian σ 30 / 50 and non-i.i.d., noise seed 7):
+the eigen-images' summed error after the Wiener step was at best level with TV per eigen-image (weight 1.4: 0.792
+against 0.794 of the unit noise variance on urban-3 at σ 30, 0.540 against 0.539 at σ 50, 0.992 against 0.977
+non-i.i.d.; Jasper Ridge 1.537 / 1.005 / 2.042 against 1.537 / 1.004 / 2.038), and above it at weights 0.7, 1 and 2.
 
 ``min_subspace`` can force in an eigen-image that holds no signal at all: on ABU beach-2 the third is white noise (its
 clean part's spread 0.04 of the unit noise's). TV and the Wiener step keep a few blobs of it, which the rebuilt cube
