@@ -26,7 +26,7 @@ def _fail(exc: SpectraflowError) -> None:
 @app.command()
 def ingest(
     path: Annotated[Path, typer.Argument(
-        help="Input file (ENVI header or raw, .mat, .nc/.h5, .tif, .npy, .dm3/.dm4, .emd).")],
+        help="Input file (ENVI header or raw, .mat, .nc/.h5, .tif, .npy, .dm3/.dm4, .emd, .hspy).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Store to write, e.g. data/stores/scene.zarr.")],
     format: Annotated[str | None, typer.Option("--format", "-f", help="Reader to use instead of detecting it.")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Dataset name recorded in the store.")] = None,
