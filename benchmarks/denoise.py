@@ -55,6 +55,9 @@ without it (``subspace_tv, white kept``). ``--bounds`` (``results/denoise_bounds
 limits issue 20's floor: oracles of the eigen-images (perfect ones, and the Wiener step with the clean ones as its
 pilot) and each eigen-image's clean spread and error. ``--min-subspace`` (``results/denoise_min_subspace.md``, no
 prior) rechecks ``subspace_tv``'s ``min_subspace`` on the training scenes with ``drop_white`` on.
+``--self-supervised`` (``results/denoise_self_supervised.md``; ``--learned`` names the directory its priors go to)
+scores the prior trained without clean data: by SURE on each scored noisy cube alone, one prior per scene, case and
+noise seed (:data:`SELF_SUPERVISED_BUDGET`), each scoring the cube it trained on, the only data it saw.
 
 ``+ sparse``: the sparse corruption (stuck values, stripes, dead lines, impulses) repaired first
 (``sparse: true``, ``spectraflow.methods.denoisers._sparse``), run on every case. Its thresholds are conventions
@@ -724,6 +727,74 @@ def eigen_image_bounds(subspaces: tuple[int, ...] = (4, 6, 8, 14)) -> None:
             print(f"| {scene} | {label} | " + " | ".join(cells) + " |", flush=True)
 
 
+#: the self-supervised prior's budget (``--self-supervised``): the scored prior's network, a twelfth of its patches
+#: seen (each step of SURE costs two TV passes and two forward passes: a probe at 4× this took 931 s on a shared CPU),
+#: so that one prior per scene, case and noise seed fits a session; set before the table was run, never tuned
+SELF_SUPERVISED_BUDGET = {"network": {"width": 32, "depth": 8}, "epochs": 10, "steps": 50, "batch_size": 16}
+
+
+def _self_supervised_prior(directory: Path, noisy: xr.DataArray, seed: int) -> str:
+    """Train ``subspace_learned``'s prior by SURE on ``noisy`` alone (a scene's cube with its coordinates;
+    ``mode="self_supervised"``: no clean data, the noise taken as it is) into ``directory`` (reused when complete); a
+    line describing the budget."""
+    from spectraflow.io import write_store
+    from spectraflow.methods.denoisers import DenoiserData, train_denoiser
+    from spectraflow.preprocess import PatchConfig, preprocess_store
+    from spectraflow.train import TrainConfig, checkpoint_complete
+
+    history = None
+    if not checkpoint_complete(directory):
+        raw = write_store(xr.Dataset({"cube": noisy.astype(np.float32)}),
+                          directory.parent / f"{directory.name}-noisy.zarr")
+        store = preprocess_store(raw, directory.parent / f"{directory.name}-patches.zarr", [],
+                                 patches=PatchConfig(size=32, overlap=16, region=48, val_fraction=0.2))
+        budget = SELF_SUPERVISED_BUDGET
+        history = train_denoiser(store, directory, model="subspace_learned", mode="self_supervised",
+                                 network=budget["network"],
+                                 train=TrainConfig(epochs=budget["epochs"], lr=2e-3, seed=seed),
+                                 data=DenoiserData(batch_size=budget["batch_size"], steps=budget["steps"]),
+                                 subspace={"weight": PRIOR_WEIGHT}, curves=_curves(directory), progress=False)
+    return _budget(directory, "eigen-image patches of the noisy cube it denoises", history)
+
+
+def self_supervised_scores(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Issue 20's self-supervised path on the scored scenes: for each scene, Gaussian and non-i.i.d. case and noise
+    seed, a prior trained by SURE on that noisy cube alone (it sees nothing else, and denoises what it trained on:
+    no clean data, no other scene), scored as the network alone and averaged with ``subspace_tv`` (the method's
+    default ``wiener_share``), beside ``subspace_tv`` and its TV alone; mean ± std over the seeds."""
+    print(f"self-supervised priors: {SELF_SUPERVISED_BUDGET}, lr 2e-3, TV weight {PRIOR_WEIGHT}; one per scene, case "
+          "and noise seed, each trained on the noisy cube it then denoises (its only data)\n")
+    columns = {"subspace_tv, TV alone": ("subspace_tv", TV_ALONE), "subspace_tv": ("subspace_tv", {})}
+    rows = []
+    for scene in SCORED:
+        clean, like = _clean(scene), datasets.load(scene)["cube"]
+        for label, case, options in CASES[:3]:
+            runs: dict[str, list[tuple[dict[str, float], float]]] = {}
+            for seed in seeds:
+                noisy = add_noise(clean, case, seed, **options)
+                directory = learned / f"self-{scene}-{case}{options.get('sigma', '')}-{seed}"
+                print(_self_supervised_prior(directory, like.copy(data=noisy), seed), flush=True)
+                prior = {"checkpoint": str(directory), "weight": PRIOR_WEIGHT}
+                ours = {**columns, "self-supervised, network alone": _prior(directory),
+                        "self-supervised, averaged": ("subspace_learned", prior)}
+                for name, (method, config) in ours.items():
+                    start = time.perf_counter()
+                    scores = _scores(xr.DataArray(noisy, dims=("y", "x", "band")), clean, method, **config)
+                    runs.setdefault(name, []).append((scores, time.perf_counter() - start))
+            rows.append((scene, label, runs))
+    print("\nmean ± std over noise seeds; seconds: wall clock of denoising (training not included)\n")
+    print("| scene | case | method | MPSNR dB | MSSIM | SAM° | s |")
+    print("|---|---|---|---|---|---|---|")
+    for scene, label, runs in rows:
+        for name, runs_of in runs.items():
+            print(f"| {scene} | {label} | " + _row(name, runs_of))
+        for ahead in ("self-supervised, network alone", "self-supervised, averaged"):
+            gains = [a[0]["mpsnr"] - b[0]["mpsnr"] for a, b in zip(runs[ahead], runs["subspace_tv"], strict=True)]
+            verdict = "lower" if _mean(runs, ahead, "sam") < _mean(runs, "subspace_tv", "sam") else "HIGHER"
+            print(f"| {scene} | {label} | **{ahead} − subspace_tv** | **{np.mean(gains):+.2f} ± {np.std(gains):.2f}** "
+                  f"| | {verdict} | |")
+
+
 #: the runs on the prior alone, instead of the scored run: flag → (check, its results file, what it does)
 CHECKS = {
     "--training-scenes": (training_scene_checks, "denoise_training_scenes",
@@ -746,6 +817,8 @@ CHECKS = {
     "--white": (white_check, "denoise_white", "subspace_tv's test that leaves out white eigen-images (no prior)"),
     "--min-subspace": (min_subspace_check, "denoise_min_subspace",
                        "subspace_tv's min_subspace rechecked on the training scenes with drop_white (no prior)"),
+    "--self-supervised": (self_supervised_scores, "denoise_self_supervised",
+                          "issue 20's self-supervised prior, trained by SURE on each scored noisy cube alone"),
     "--bounds": (eigen_image_bounds, "denoise_bounds",
                  "oracles: how much any denoiser of subspace_tv's eigen-images could gain (no prior)"),
 }
