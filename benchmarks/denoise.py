@@ -728,8 +728,9 @@ def eigen_image_bounds(subspaces: tuple[int, ...] = (4, 6, 8, 14)) -> None:
 
 
 #: the self-supervised prior's budget (``--self-supervised``): the scored prior's network, a twelfth of its patches
-#: seen (each step of SURE costs two TV passes and two forward passes: a probe at 4× this took 931 s on a shared CPU),
-#: so that one prior per scene, case and noise seed fits a session; set before the table was run, never tuned
+#: seen (each step of SURE costs two TV passes and two forward passes), so that one prior per scene, case and noise
+#: seed fits a session: cut from a probe at 4× this for its time (931 s on a shared CPU; its score, in
+#: ``subspace_learned``'s docstring, was higher), never for a score
 SELF_SUPERVISED_BUDGET = {"network": {"width": 32, "depth": 8}, "epochs": 10, "steps": 50, "batch_size": 16}
 
 
