@@ -32,24 +32,24 @@ the same repair (Wiener step and all) it adds +0.10 / +0.04 / +0.00 (over TV alo
 (trained on mixture noise) had scored 0.4–1.5 dB *below* ``robust_subspace_tv``: those eigen-images carry errors
 well above the unit noise the prior learns to remove.
 
-Without clean data, ``train_denoiser(..., mode="self_supervised")`` trains the prior on a noisy scene's own
-eigen-images by Stein's unbiased risk estimate, which takes their noise as unit Gaussian. It is not quite: the
-basis is fitted to the noisy cube, so it leans towards the noise, and on the scored scenes the weak eigen-images'
-noise σ measures 1.06–1.14 (the strong ones' 0.96–1.01). That bias may be why fine-tuning the trained prior on the
-scored scene by SURE (150 steps, tried by hand) lowered the MPSNR by 0.2–0.5 dB instead of raising it. Given each
-eigen-image's true noise σ (an oracle; stop 66, Jasper Ridge σ 30, whole eigen-images, 150 steps) the same fine-tuning
-gained +0.03 dB, and with σ estimated from the finest wavelet coefficients (which texture inflates to 1.4) it lost 0.9.
-Trained from scratch by SURE on each scored noisy cube alone and scored on it (stop 75, ``python benchmarks/denoise.py
---self-supervised``, ``results/denoise_self_supervised.md``: this network, 10 epochs × 50 steps × batch 16, 56–68 s of 2
-cores, one prior per scene, case and noise seed 0–2), the prior stays below ``subspace_tv`` on San Diego, ABU urban-1
-and beach-2: the network alone by −0.10 / −0.20 / −0.08, −0.23 / −0.44 / −0.34 and −0.12 / −0.31 / −0.32 dB
-(Gaussian σ 30 / 50, non-i.i.d.), averaged with ``subspace_tv`` (``wiener_share`` 0.4) +0.03 / −0.00 / +0.02, −0.06 /
-−0.18 / −0.13 and +0.05 / −0.05 / −0.07, SAM higher in all nine; over TV alone the network gains +0.37 / +0.24 / +0.35
-on San Diego and −0.19 to +0.07 on the ABU scenes. Most priors' best epoch was the last, so the budget limits it: at
-4× the patches (931 s on a CPU shared with a test run; San Diego, σ 30, seed 0, by hand) the network alone is level
-with ``subspace_tv`` (−0.00 dB) and the average +0.09. Without clean data of a similar sensor, ``subspace_tv`` is the
-better choice. Nor does the self-supervised network add to the supervised prior (stop 75, by hand, ``/tmp`` script: the
-four training scenes, each with its held-out prior and a self-supervised one of the budget above, noise seed 7): the
+Without clean data, ``train_denoiser(..., mode="self_supervised")`` trains the prior on a noisy scene's own eigen-images
+by Stein's unbiased risk estimate, which takes their noise as unit Gaussian. It is not quite: the basis is fitted to the
+noisy cube, so it leans towards the noise, and on the scored scenes the weak eigen-images' noise σ measures 1.06–1.14
+(the strong ones' 0.96–1.01). That bias may be why fine-tuning the trained prior on the scored scene by SURE (150 steps,
+tried by hand) lowered the MPSNR by 0.2–0.5 dB instead of raising it. Given each eigen-image's true noise σ (an oracle;
+stop 66, Jasper Ridge σ 30, whole eigen-images, 150 steps) the same fine-tuning gained +0.03 dB, and with σ estimated
+from the finest wavelet coefficients (which texture inflates to 1.4) it lost 0.9. Trained from scratch by SURE on each
+scored noisy cube alone and scored on it (stop 75, ``python benchmarks/denoise.py --self-supervised``,
+``results/denoise_self_supervised.md``: this network, 10 epochs × 50 steps × batch 16, 56–68 s of 2 cores, one prior per
+scene, case and noise seed 0–2), the network alone is below ``subspace_tv`` on San Diego, ABU urban-1 and beach-2 by
+−0.10 / −0.20 / −0.08, −0.23 / −0.44 / −0.34 and −0.12 / −0.31 / −0.32 dB (Gaussian σ 30 / 50, non-i.i.d.), and averaged
+with ``subspace_tv`` (``wiener_share`` 0.4) it is within −0.18 to +0.05 of it (+0.03 / −0.00 / +0.02, −0.06 / −0.18 /
+−0.13 and +0.05 / −0.05 / −0.07), SAM higher in all nine; over TV alone the network gains +0.37 / +0.24 / +0.35 on San
+Diego and −0.19 to +0.07 on the ABU scenes. Most priors' best epoch was the last, so the budget limits it: at 4× the
+patches (931 s on a CPU shared with a test run; San Diego, σ 30, seed 0, by hand) the network alone is level with
+``subspace_tv`` (−0.00 dB) and the average +0.09. Without clean data of a similar sensor, ``subspace_tv`` is the better
+choice. Nor does the self-supervised network add to the supervised prior (stop 75, by hand, ``/tmp`` script: the four
+training scenes, each with its held-out prior and a self-supervised one of the budget above, noise seed 7): the
 supervised result mixed with the self-supervised network at shares 0 / 0.2 / 0.3 / 0.4 / 0.5 gains +0.099 / +0.083 /
 +0.062 / +0.032 / −0.006 dB over ``subspace_tv`` on the mean of the 12 cases (0.2 ahead in 2 of them), and the
 self-supervised prior averaged with ``subspace_tv`` −0.08 there (−0.28 to +0.02).
