@@ -43,7 +43,9 @@ it. The scored run shows ``subspace_tv`` with it and without it (``subspace_tv, 
 The prior's checks on the training scenes measure against TV alone (:data:`TV_ALONE`), as they did before the step,
 and score the network alone (``wiener_share: 0``, :func:`_prior`), as they did before the average.
 ``--wiener-share`` (``results/denoise_wiener_share.md``) chose, by the same transfer, ``subspace_learned``'s
-``wiener_share``: the share of ``subspace_tv``'s own eigen-images (its Wiener step) averaged with the network's. The
+``wiener_share``: the share of ``subspace_tv``'s own eigen-images (its Wiener step) averaged with the network's, fixed
+or each eigen-image's by SURE, over both kinds of prior (the held-out supervised ones, and self-supervised ones trained
+on each training scene's noisy cube: ``learned/train-self-…``, trained there when absent). The
 scored run shows the network alone beside it (``subspace_learned, network alone``).
 ``--ceiling`` (``results/denoise_ceiling.md``) trains priors on ABU urban-1, the scored scene below issue 20's floor,
 with and without the four training scenes, and scores them there: how far this network gets on that scene when it
@@ -458,31 +460,70 @@ def wiener_selection(learned: Path) -> None:
 
 
 #: ``subspace_learned``'s ``wiener_share`` candidates (the share of ``subspace_tv``'s own eigen-images in the average
-#: with the network's), chosen on the training scenes, each with its held-out prior (``--wiener-share``)
-WIENER_SHARES = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
+#: with the network's; "sure": each eigen-image's own, by Stein's unbiased risk estimate), chosen on the training
+#: scenes, each with its held-out prior (``--wiener-share``)
+WIENER_SHARES = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, "sure")
 
 
 def wiener_share_selection(learned: Path) -> None:
-    """``subspace_learned``'s ``wiener_share``, chosen by transfer: each training scene scored by its held-out prior
-    (:func:`_held_out_prior`) averaged with ``subspace_tv``'s own eigen-images at each share, beside ``subspace_tv``
-    (its Wiener step, TV at its own weight)."""
-    gains: dict[str, list[float]] = {}
+    """``subspace_learned``'s ``wiener_share``, chosen by transfer on the training scenes for both kinds of prior the
+    ``train_denoise`` stage makes: each scene scored by its held-out supervised prior (:func:`_held_out_prior`) and,
+    in each case, by a self-supervised prior trained on that noisy cube alone
+    (``learned/train-self-<scene>-<case>-<seed>``, the ``--self-supervised`` budget), averaged with ``subspace_tv``'s
+    own eigen-images at each share, beside ``subspace_tv`` (its Wiener step, TV at its own weight). The default is the
+    share with the highest mean of the two kinds' mean gains."""
+    supervised: dict[str, list[float]] = {}
     for scene in TRAINING_SCENES:
         directory = _held_out_prior(learned, scene)
         print(f"\n{scene}: {GAINS}; subspace_learned held out, by wiener_share\n")
         columns = {"subspace_tv": ("subspace_tv", {}), **{
             f"share {share}": _prior(directory, wiener_share=share) for share in WIENER_SHARES}}
         for column, gain in _training_scene_gains(columns, scenes=(scene,)).items():
-            gains.setdefault(column, []).append(gain)
-    print("\nmean gain over the three cases, each scene held out:\n\n| scene | " + " | ".join(gains) + " |")
-    print("|---|" + "---|" * len(gains))
+            supervised.setdefault(column, []).append(gain)
+    print("\nmean gain over the three cases, each scene held out:\n\n| scene | " + " | ".join(supervised) + " |")
+    print("|---|" + "---|" * len(supervised))
     for i, scene in enumerate(TRAINING_SCENES):
-        print(f"| {scene} | " + " | ".join(f"{v[i]:+.3f}" for v in gains.values()) + " |")
-    means = {column: float(np.mean(v)) for column, v in gains.items()}
-    print("| **mean** | " + " | ".join(f"**{v:+.3f}**" for v in means.values()) + " |")
-    shares = {share: means[f"share {share}"] for share in WIENER_SHARES}
-    print(f"\nthe largest: wiener_share {max(shares, key=shares.__getitem__)} (subspace_learned's default: "
+        print(f"| {scene} | " + " | ".join(f"{v[i]:+.3f}" for v in supervised.values()) + " |")
+    kinds = {"supervised, held out": {column: float(np.mean(v)) for column, v in supervised.items()},
+             "self-supervised": _self_supervised_share_gains(learned)}
+    print("\nmean gain over the training scenes and cases, by the kind of prior:\n\n| prior | "
+          + " | ".join(kinds["supervised, held out"]) + " |")
+    print("|---|" + "---|" * len(kinds["supervised, held out"]))
+    for kind, means in kinds.items():
+        print(f"| {kind} | " + " | ".join(f"{v:+.3f}" for v in means.values()) + " |")
+    both = {share: float(np.mean([means[f"share {share}"] for means in kinds.values()])) for share in WIENER_SHARES}
+    print("| **mean of the two** | | " + " | ".join(f"**{v:+.3f}**" for v in both.values()) + " |")
+    print(f"\nthe largest: wiener_share {max(both, key=both.__getitem__)} (subspace_learned's default: "
           f"{methods.get('denoise', 'subspace_learned').wiener_share})")
+
+
+def _self_supervised_share_gains(learned: Path) -> dict[str, float]:
+    """Each training scene and case at the selection noise seed, with a self-supervised prior trained on that noisy
+    cube: the MPSNR gain over ``subspace_tv``'s TV alone of ``subspace_tv`` and of the prior at each of
+    :data:`WIENER_SHARES`, printed per scene and case; returned as the mean per column."""
+    seed = SELECTION_NOISE_SEED
+    columns = ["subspace_tv", *(f"share {share}" for share in WIENER_SHARES)]
+    print(f"\nself-supervised priors ({SELF_SUPERVISED_BUDGET}, each trained on the noisy cube it denoises): {GAINS}"
+          "\n\n| scene | case | subspace_tv, TV alone dB | " + " | ".join(columns) + " |")
+    print("|---|---|---|" + "---|" * len(columns))
+    gains: dict[str, list[float]] = {}
+    for scene in TRAINING_SCENES:
+        clean, like = _clean(scene), datasets.load(scene)["cube"]
+        for label, case, options in CASES[:3]:
+            noisy = add_noise(clean, case, seed, **options)
+            directory = learned / f"train-self-{scene}-{case}{options.get('sigma', '')}-{seed}"
+            _self_supervised_prior(directory, like.copy(data=noisy), seed)
+            cube = xr.DataArray(noisy, dims=("y", "x", "band"))
+            plain = _scores(cube, clean, "subspace_tv", **TV_ALONE)
+            runs = {"subspace_tv": ("subspace_tv", {}), **{
+                f"share {share}": _prior(directory, wiener_share=share) for share in WIENER_SHARES}}
+            cells = []
+            for column, (method, config) in runs.items():
+                got = _scores(cube, clean, method, **config)
+                gains.setdefault(column, []).append(got["mpsnr"] - plain["mpsnr"])
+                cells.append(f"{got['mpsnr'] - plain['mpsnr']:+.2f} ({got['sam'] - plain['sam']:+.2f}°)")
+            print(f"| {scene} | {label} | {plain['mpsnr']:.2f} | " + " | ".join(cells) + " |", flush=True)
+    return {column: float(np.mean(v)) for column, v in gains.items()}
 
 
 #: the scored scene below issue 20's floor, for :func:`seen_ceiling`
@@ -493,15 +534,23 @@ def seen_ceiling(learned: Path, scene: str = CEILING_SCENE) -> None:
     """What the prior reaches on a scored ``scene`` once it has trained on that scene's clean cube: a ceiling for
     this network and budget there, not a score (the scored run's priors never see it). Seed-0 priors of the scored
     run's budget, trained on the four training scenes and ``scene`` (``learned/seen-<scene>``) and on ``scene``
-    alone (``learned/only-<scene>``), beside the scored run's seed-0 prior, at the selection noise seed."""
+    alone (``learned/only-<scene>``), beside the scored run's seed-0 prior, at the selection noise seed: each as the
+    network alone and as the scored method (averaged with ``subspace_tv``'s own eigen-images, ``wiener_share`` at its
+    default), beside ``subspace_tv``."""
     priors = {"never saw it (the scored prior)": learned / "seed-0", "trained on the four and on it":
               learned / f"seen-{scene}", "trained on it alone": learned / f"only-{scene}"}
     for directory, scenes in zip(priors.values(), (TRAINING_SCENES, (*TRAINING_SCENES, scene), (scene,)),
                                  strict=True):
         print(_train_learned(directory, 0, scenes=scenes), flush=True)
-    print(f"\n{scene}: {GAINS}, by what the prior trained on (issue 20's floor: +0.5 over subspace_tv, which with "
-          "its Wiener step scores above TV alone)\n")
-    _training_scene_gains({label: _prior(d) for label, d in priors.items()}, scenes=(scene,))
+    share = methods.get("denoise", "subspace_learned").wiener_share
+    columns = {"subspace_tv": ("subspace_tv", {}),
+               **{f"{label}, alone": _prior(d) for label, d in priors.items()},
+               **{f"{label}, averaged": _prior(d, wiener_share=share) for label, d in priors.items()}}
+    print(f"\n{scene}: {GAINS}, by what the prior trained on, its network alone and averaged (wiener_share {share}, "
+          "the scored method); issue 20's floor: +0.5 over subspace_tv\n")
+    gains = _training_scene_gains(columns, scenes=(scene,))
+    print("\nmean over the three cases, over subspace_tv: " + ", ".join(
+        f"{column}: {gain - gains['subspace_tv']:+.2f}" for column, gain in gains.items() if column != "subspace_tv"))
 
 
 INFERENCE_SHAPE = (256, 256, 200)  # issue 20's inference floor: at most 60 s for a cube of this size on 2 cores
@@ -762,7 +811,8 @@ def self_supervised_scores(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) ->
     """Issue 20's self-supervised path on the scored scenes: for each scene, Gaussian and non-i.i.d. case and noise
     seed, a prior trained by SURE on that noisy cube alone (it sees nothing else, and denoises what it trained on:
     no clean data, no other scene), scored as the network alone and averaged with ``subspace_tv`` (the method's
-    default ``wiener_share``), beside ``subspace_tv`` and its TV alone; mean ± std over the seeds."""
+    default ``wiener_share``, and the fixed 0.4 that was the default until stop 76), beside ``subspace_tv`` and its TV
+    alone; mean ± std over the seeds."""
     print(f"self-supervised priors: {SELF_SUPERVISED_BUDGET}, lr 2e-3, TV weight {PRIOR_WEIGHT}; one per scene, case "
           "and noise seed, each trained on the noisy cube it then denoises (its only data)\n")
     columns = {"subspace_tv, TV alone": ("subspace_tv", TV_ALONE), "subspace_tv": ("subspace_tv", {})}
@@ -777,6 +827,7 @@ def self_supervised_scores(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) ->
                 print(_self_supervised_prior(directory, like.copy(data=noisy), seed), flush=True)
                 prior = {"checkpoint": str(directory), "weight": PRIOR_WEIGHT}
                 ours = {**columns, "self-supervised, network alone": _prior(directory),
+                        "self-supervised, averaged at 0.4": _prior(directory, wiener_share=0.4),
                         "self-supervised, averaged": ("subspace_learned", prior)}
                 for name, (method, config) in ours.items():
                     start = time.perf_counter()
@@ -789,7 +840,7 @@ def self_supervised_scores(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) ->
     for scene, label, runs in rows:
         for name, runs_of in runs.items():
             print(f"| {scene} | {label} | " + _row(name, runs_of))
-        for ahead in ("self-supervised, network alone", "self-supervised, averaged"):
+        for ahead in [name for name in runs if name.startswith("self-supervised")]:
             gains = [a[0]["mpsnr"] - b[0]["mpsnr"] for a, b in zip(runs[ahead], runs["subspace_tv"], strict=True)]
             verdict = "lower" if _mean(runs, ahead, "sam") < _mean(runs, "subspace_tv", "sam") else "HIGHER"
             print(f"| {scene} | {label} | **{ahead} − subspace_tv** | **{np.mean(gains):+.2f} ± {np.std(gains):.2f}** "

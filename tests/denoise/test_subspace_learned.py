@@ -3,6 +3,7 @@ beats that method on others."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,40 @@ def test_wiener_share_averages_in_subspace_tv(tmp_path: Path, weight: float) -> 
         assert averaged.bytes_per_voxel(bands) == pytest.approx(
             without + methods.get("denoise", "subspace_tv")().bytes_per_voxel(bands)
             - methods.get("denoise", "subspace_tv")(wiener=False).bytes_per_voxel(bands))
+
+
+def _eigen_images(noisy: xr.DataArray, clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The noisy and the clean eigen-images of ``subspace_tv``'s subspace, fitted to ``noisy``."""
+    space = methods.get("denoise", "subspace_tv")().subspace_of(noisy)
+    return space.eigen_images(noisy.values), space.eigen_images(clean.astype(np.float32))
+
+
+def _squared_error(truth: np.ndarray, images: np.ndarray) -> float:
+    return float(((images - truth) ** 2).sum())
+
+
+def test_sure_shares_come_close_to_the_clean_images_best(trained: tuple[Path, object], tmp_path: Path) -> None:
+    """``wiener_share: sure`` picks each eigen-image's share from the noisy one alone. Against the clean eigen-images
+    (an independent reference): on scenes the prior never saw, its error is below both the network's and
+    ``subspace_tv``'s, and within a few per cent of the best share's (fitted to the clean image); and a prior whose
+    output is noise is dropped (share 1: ``subspace_tv``'s eigen-images)."""
+    model, _ = trained
+    _saved_prior(tmp_path / "noise", output_std=0.2)
+    learned = methods.get("denoise", "subspace_learned")
+    own = methods.get("denoise", "subspace_tv")()
+    for seed, noise in ((11, NOISE), (13, {"case": "noniid"})):
+        clean = scaled_scene(seed)
+        noisy = xr.DataArray(add_noise(clean, seed=seed, **noise), dims=("y", "x", "band"))
+        z, truth = _eigen_images(noisy, clean)
+        error = partial(_squared_error, truth)
+        refined, theirs = learned(checkpoint=str(model), wiener_share=0).smooth(z), own.smooth(z)
+        sure = learned(checkpoint=str(model), wiener_share="sure").smooth(z)
+        gap = theirs - refined
+        best = np.clip(np.sum((truth - refined) * gap, axis=(1, 2)) / np.sum(gap * gap, axis=(1, 2)), 0, 1)
+        assert error(sure) < min(error(refined), error(theirs))
+        assert error(sure) < 1.04 * error(refined + best[:, None, None] * gap)
+        dropped = learned(checkpoint=str(tmp_path / "noise"), wiener_share="sure").smooth(z)
+        np.testing.assert_allclose(dropped, theirs, atol=0.02 * np.abs(theirs).max())
 
 
 def test_trained_on_one_scene_it_beats_the_classical_method_on_others(trained: tuple[Path, object]) -> None:
@@ -219,7 +254,7 @@ def test_bad_configs(tmp_path: Path) -> None:
         methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "q"), self_ensemble="yes")
     with pytest.raises(ConfigError, match="wiener"):  # the network refines TV's eigen-images
         methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "q"), wiener=True)
-    for share in (-0.1, 1, "half"):
+    for share in (-0.1, 1, "half", "SURE"):
         with pytest.raises(ConfigError, match="wiener_share"):
             methods.get("denoise", "subspace_learned")(checkpoint=str(tmp_path / "q"), wiener_share=share)
 

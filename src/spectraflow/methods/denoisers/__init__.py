@@ -6,7 +6,8 @@
                         class).
 ``subspace_learned``    ``subspace_tv`` whose TV-denoised eigen-images a small network refines, trained on the
                         eigen-images of other scenes by :func:`train_denoiser` (noise-whitened, so it transfers),
-                        averaged with ``subspace_tv``'s own (``wiener_share``).
+                        averaged with ``subspace_tv``'s own (``wiener_share``: by default each eigen-image's
+                        share chosen by Stein's unbiased risk estimate).
 ``qrnn3d``              a deep spatial–spectral network (quasi-recurrent over the bands, QRNN3D class) for any
                         band count; trained by :func:`train_denoiser`, applied tile by tile.
 """
