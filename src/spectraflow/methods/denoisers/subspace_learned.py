@@ -119,17 +119,18 @@ the highest (+0.491, against +0.456 at 0.4 and +0.481 at 0.6). By hand on the sa
 urban-3 and Jasper Ridge, their held-out priors), the per-eigen-image SURE share left the eigen-images' summed error
 within 0.01–0.6 % of the share fitted to the clean eigen-image (an oracle), and an oracle share per radial frequency
 band (4 bands) would have taken off only 0.04–0.5 % more (chosen by SURE, it erred more than the per-image share in 3 of
-the 6), so nothing finer was built. A prior whose output is noise gets share 1: ``subspace_tv``'s eigen-images
-(``tests/denoise/test_subspace_learned.py``). On the scored scenes (``denoise.md``, stop 76, stop 72's priors) it is
-ahead of ``subspace_tv`` by +0.25 / +0.29 / +0.14 dB on San Diego, +0.10 / +0.09 / +0.07 on urban-1 and +0.16 / +0.16 /
-+0.09 on beach-2, SAM lower in all nine (at the fixed 0.4: +0.22 / +0.26 / +0.13, +0.10 / +0.10 / +0.07, +0.16 / +0.15 /
-+0.08); issue 20's +0.5 is still met nowhere. The self-supervised priors gain more from it (above). The default
-pipeline's short prior (``dvc repro``, stop 76) is ahead of ``subspace_tv`` by +1.94 / +1.37 / +0.73 dB on its training
-scene, enmap and the 31-band camera, against +1.66 / +1.30 / +0.94 at 0.4. The camera's loss is the estimate's one
-assumption, unit noise: its eigen-images' noise σ measures 0.89 / 0.95 (HySime over-estimates the 31 bands' noise, so
-whitening leaves less than unit), which over-weights the divergence term, and SURE takes shares 0.00 / 0.03 where the
-clean image's best are 0.26 / 0.59 (by hand). Estimating each eigen-image's σ from the data instead failed at stops 66
-and 75 (above), so the estimate keeps σ 1.
+the 6), and one per 16 × 16 window would have been 1.3–2.0 % below the fixed 0.4, against the per-image oracle's 0.3–0.7
+% (an estimate of the local share would take less), so nothing finer was built. A prior whose output is noise gets share
+1: ``subspace_tv``'s eigen-images (``tests/denoise/test_subspace_learned.py``). On the scored scenes (``denoise.md``,
+stop 76, stop 72's priors) it is ahead of ``subspace_tv`` by +0.25 / +0.29 / +0.14 dB on San Diego, +0.10 / +0.09 /
++0.07 on urban-1 and +0.16 / +0.16 / +0.09 on beach-2, SAM lower in all nine (at the fixed 0.4: +0.22 / +0.26 / +0.13,
++0.10 / +0.10 / +0.07, +0.16 / +0.15 / +0.08); issue 20's +0.5 is still met nowhere. The self-supervised priors gain
+more from it (above). The default pipeline's short prior (``dvc repro``, stop 76) is ahead of ``subspace_tv`` by +1.94 /
++1.37 / +0.73 dB on its training scene, enmap and the 31-band camera, against +1.66 / +1.30 / +0.94 at 0.4. The camera's
+loss is the estimate's one assumption, unit noise: its eigen-images' noise σ measures 0.89 / 0.95 (HySime over-estimates
+the 31 bands' noise, so whitening leaves less than unit), which over-weights the divergence term, and SURE takes shares
+0.00 / 0.03 where the clean image's best are 0.26 / 0.59 (by hand). Estimating each eigen-image's σ from the data
+instead failed at stops 66 and 75 (above), so the estimate keeps σ 1.
 
 Tried and dropped at stop 68: the network refining the Wiener step's eigen-images instead of TV's (urban-3 held out; its
 validation loss stayed at the Wiener step's own, 0.4216, for 10 epochs: nothing learned), and the Wiener step with the
