@@ -461,7 +461,7 @@ def wiener_selection(learned: Path) -> None:
 
 #: ``subspace_learned``'s ``wiener_share`` candidates (the share of ``subspace_tv``'s own eigen-images in the average
 #: with the network's; "sure": each eigen-image's own, by Stein's unbiased risk estimate), chosen on the training
-#: scenes, each with its held-out prior (``--wiener-share``)
+#: scenes over held-out supervised and self-supervised priors (``--wiener-share``)
 WIENER_SHARES = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, "sure")
 
 
