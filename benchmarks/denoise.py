@@ -76,6 +76,7 @@ import dataclasses
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -314,6 +315,10 @@ def main() -> None:
 SUBSPACE_CANDIDATES = (2, 3, 4, 6, 8, 10)
 SELECTION_NOISE_SEED = 7  # none of the training draws' seeds (seed + 1000 × case + draw)
 #: what the tables of :func:`_training_scene_gains` hold
+#: a column of the training-scene tables: (method, config)
+Column = tuple[str, dict[str, object]]
+#: the columns by label, or a function of (scene, noise kind, its options, the noisy cube) giving them
+Columns = dict[str, Column] | Callable[[str, str, dict[str, object], xr.DataArray], dict[str, Column]]
 GAINS = f"MPSNR gain (dB) over subspace_tv, TV alone (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}"
 #: the TV weights of the prior's input tried on the training scenes (``--prior-weight``), after ``min_subspace``
 WEIGHT_CANDIDATES = (0.7, 0.4, 0.2)
@@ -341,32 +346,37 @@ def _prior(directory: Path, **settings: object) -> tuple[str, dict[str, object]]
     return "subspace_learned", {"checkpoint": str(directory), "weight": PRIOR_WEIGHT, "wiener_share": 0.0, **settings}
 
 
-def _training_scene_gains(columns: dict[str, tuple[str, dict[str, object]]],
-                          scenes: tuple[str, ...] = TRAINING_SCENES) -> dict[str, float]:
+def _training_scene_gains(columns: Columns, scenes: tuple[str, ...] = TRAINING_SCENES) -> dict[str, float]:
     """Each column's ``(method, config)`` MPSNR gain over ``subspace_tv``'s TV alone (:data:`TV_ALONE`; SAM change) on
     ``scenes`` (the four training scenes), noise seed :data:`SELECTION_NOISE_SEED`, in the Gaussian and non-i.i.d.
-    cases: printed per scene and case, then the mean per case; returned as the mean over the cases per column."""
+    cases: printed per scene and case, then the mean per case; returned as the mean over the cases per column.
+    ``columns`` may be a function of the scene, the case's noise kind and options, and the noisy cube, for columns
+    that change with the case (a prior trained on that noisy cube)."""
     gains: dict[tuple[str, str], list[float]] = {}
-    print("| scene | case | subspace_tv, TV alone dB | " + " | ".join(columns) + " |")
-    print("|---|---|---|" + "---|" * len(columns))
+    columns_of = columns if callable(columns) else lambda *_: columns
     for scene in scenes:
         clean = _clean(scene)
         for label, case, options in CASES:
             if case == "mixture":
                 continue
             noisy = xr.DataArray(add_noise(clean, case, SELECTION_NOISE_SEED, **options), dims=("y", "x", "band"))
+            runs = columns_of(scene, case, options, noisy)
+            if not gains:
+                print("| scene | case | subspace_tv, TV alone dB | " + " | ".join(runs) + " |")
+                print("|---|---|---|" + "---|" * len(runs))
             plain = _scores(noisy, clean, "subspace_tv", **TV_ALONE)
             cells = []
-            for column, (method, config) in columns.items():
+            for column, (method, config) in runs.items():
                 got = _scores(noisy, clean, method, **config)
                 gains.setdefault((label, column), []).append(got["mpsnr"] - plain["mpsnr"])
                 cells.append(f"{got['mpsnr'] - plain['mpsnr']:+.2f} ({got['sam'] - plain['sam']:+.2f}°)")
             print(f"| {scene} | {label} | {plain['mpsnr']:.2f} | " + " | ".join(cells) + " |", flush=True)
+    names = list(dict.fromkeys(column for _, column in gains))
     labels = list(dict.fromkeys(label for label, _ in gains))
     for label in labels:
-        print(f"| **mean** | {label} | | " + " | ".join(f"**{np.mean(gains[label, c]):+.2f}**" for c in columns)
+        print(f"| **mean** | {label} | | " + " | ".join(f"**{np.mean(gains[label, c]):+.2f}**" for c in names)
               + " |")
-    return {c: float(np.mean([np.mean(gains[label, c]) for label in labels])) for c in columns}
+    return {c: float(np.mean([np.mean(gains[label, c]) for label in labels])) for c in names}
 
 
 def prior_weight_selection(learned: Path) -> None:
@@ -499,31 +509,18 @@ def wiener_share_selection(learned: Path) -> None:
 
 def _self_supervised_share_gains(learned: Path) -> dict[str, float]:
     """Each training scene and case at the selection noise seed, with a self-supervised prior trained on that noisy
-    cube: the MPSNR gain over ``subspace_tv``'s TV alone of ``subspace_tv`` and of the prior at each of
-    :data:`WIENER_SHARES`, printed per scene and case; returned as the mean per column."""
+    cube (``learned/train-self-<scene>-<case>-<seed>``): the MPSNR gain over ``subspace_tv``'s TV alone of
+    ``subspace_tv`` and of the prior at each of :data:`WIENER_SHARES` (:func:`_training_scene_gains`)."""
     seed = SELECTION_NOISE_SEED
-    columns = ["subspace_tv", *(f"share {share}" for share in WIENER_SHARES)]
-    print(f"\nself-supervised priors ({SELF_SUPERVISED_BUDGET}, each trained on the noisy cube it denoises): {GAINS}"
-          "\n\n| scene | case | subspace_tv, TV alone dB | " + " | ".join(columns) + " |")
-    print("|---|---|---|" + "---|" * len(columns))
-    gains: dict[str, list[float]] = {}
-    for scene in TRAINING_SCENES:
-        clean, like = _clean(scene), datasets.load(scene)["cube"]
-        for label, case, options in CASES[:3]:
-            noisy = add_noise(clean, case, seed, **options)
-            directory = learned / f"train-self-{scene}-{case}{options.get('sigma', '')}-{seed}"
-            _self_supervised_prior(directory, like.copy(data=noisy), seed)
-            cube = xr.DataArray(noisy, dims=("y", "x", "band"))
-            plain = _scores(cube, clean, "subspace_tv", **TV_ALONE)
-            runs = {"subspace_tv": ("subspace_tv", {}), **{
-                f"share {share}": _prior(directory, wiener_share=share) for share in WIENER_SHARES}}
-            cells = []
-            for column, (method, config) in runs.items():
-                got = _scores(cube, clean, method, **config)
-                gains.setdefault(column, []).append(got["mpsnr"] - plain["mpsnr"])
-                cells.append(f"{got['mpsnr'] - plain['mpsnr']:+.2f} ({got['sam'] - plain['sam']:+.2f}°)")
-            print(f"| {scene} | {label} | {plain['mpsnr']:.2f} | " + " | ".join(cells) + " |", flush=True)
-    return {column: float(np.mean(v)) for column, v in gains.items()}
+
+    def columns(scene: str, case: str, options: dict[str, object], noisy: xr.DataArray) -> dict[str, Column]:
+        directory = learned / f"train-self-{scene}-{case}{options.get('sigma', '')}-{seed}"
+        _self_supervised_prior(directory, datasets.load(scene)["cube"].copy(data=noisy.values), seed)
+        return {"subspace_tv": ("subspace_tv", {}),
+                **{f"share {share}": _prior(directory, wiener_share=share) for share in WIENER_SHARES}}
+
+    print(f"\nself-supervised priors ({SELF_SUPERVISED_BUDGET}, each trained on the noisy cube it denoises): {GAINS}\n")
+    return _training_scene_gains(columns)
 
 
 #: the scored scene below issue 20's floor, for :func:`seen_ceiling`
