@@ -57,6 +57,9 @@ without it (``subspace_tv, white kept``). ``--bounds`` (``results/denoise_bounds
 limits issue 20's floor: oracles of the eigen-images (perfect ones, and the Wiener step with the clean ones as its
 pilot) and each eigen-image's clean spread and error. ``--min-subspace`` (``results/denoise_min_subspace.md``, no
 prior) rechecks ``subspace_tv``'s ``min_subspace`` on the training scenes with ``drop_white`` on.
+``--noise-estimator`` (``results/denoise_noise_estimator.md``, no prior) measures ``subspace_tv``'s ``noise_method``s
+against the added noise's own σ, with all bands and with few (every 6th and 20th band kept), and ``subspace_tv``'s
+MPSNR with each.
 ``--self-supervised`` (``results/denoise_self_supervised.md``; ``--learned`` names the directory its priors go to)
 scores the prior trained without clean data: by SURE on each scored noisy cube alone, one prior per scene, case and
 noise seed (:data:`SELF_SUPERVISED_BUDGET`), each scoring the cube it trained on, the only data it saw.
@@ -844,6 +847,53 @@ def self_supervised_scores(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) ->
                   f"| | {verdict} | |")
 
 
+#: every how many bands the noise-estimator check keeps: all, then about 30 and about 10 (few-band cubes)
+BAND_STEPS = (1, 6, 20)
+
+
+def noise_estimator_check(seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """``subspace_tv``'s noise estimate by each of its ``noise_method``s, on the training scenes (noise seed
+    :data:`SELECTION_NOISE_SEED`) and the scored ones (``seeds``), with all bands and every :data:`BAND_STEPS` th:
+    each estimate's error against the added noise's own σ per band (mean and worst over bands), and ``subspace_tv``'s
+    MPSNR (its defaults otherwise) with each."""
+    from spectraflow.preprocess import band_statistics, hysime
+
+    estimators = ("regression", "difference_regression")
+    print("σ estimated / the added noise's σ, per band: mean (worst); the MPSNR of subspace_tv with each estimate; "
+          "mean ± std over the noise seeds\n")
+    print("| scene | bands | case | seeds | " + " | ".join(f"{e} σ" for e in estimators) + " | "
+          + " | ".join(f"{e} dB" for e in estimators) + " | gain dB |")
+    print("|---|---|---|---|" + "---|" * (2 * len(estimators) + 1))
+    gains: dict[tuple[str, int], list[float]] = {}
+    for scene in (*TRAINING_SCENES, *SCORED):
+        scene_seeds = (SELECTION_NOISE_SEED,) if scene in TRAINING_SCENES else seeds
+        whole = _clean(scene)
+        for step in BAND_STEPS:
+            clean = whole[:, :, ::step]
+            for label, case, options in CASES[:3]:
+                ratios: dict[str, list[np.ndarray]] = {e: [] for e in estimators}
+                scores: dict[str, list[float]] = {e: [] for e in estimators}
+                for seed in scene_seeds:
+                    noisy = add_noise(clean, case, seed, **options)
+                    truth = (noisy - clean).reshape(-1, clean.shape[2]).std(axis=0)
+                    stats = band_statistics(noisy, gram=True, shift_difference=True)
+                    for estimator in estimators:
+                        ratios[estimator].append(hysime(stats=stats, method=estimator).noise_std / truth)
+                        scores[estimator].append(_scores(xr.DataArray(noisy, dims=("y", "x", "band")), clean,
+                                                         "subspace_tv", noise_method=estimator)["mpsnr"])
+                gain = np.subtract(scores[estimators[1]], scores[estimators[0]])
+                group = "training" if scene in TRAINING_SCENES else "scored"
+                gains.setdefault((group, step), []).extend(gain.tolist())
+                accuracy = [f"{np.mean(ratios[e]):.3f} ({np.max(np.abs(np.array(ratios[e]) - 1)) + 1:.2f})"
+                            for e in estimators]
+                print(f"| {scene} | {clean.shape[2]} | {label} | {list(scene_seeds)} | {' | '.join(accuracy)} | "
+                      + " | ".join(f"{np.mean(scores[e]):.2f} ± {np.std(scores[e]):.2f}" for e in estimators)
+                      + f" | {gain.mean():+.2f} |", flush=True)
+    print(f"\nmean gain of {estimators[1]} over {estimators[0]} (every case and seed): "
+          + ", ".join(f"{group} scenes, every {step}th band {np.mean(g):+.2f} (worst {np.min(g):+.2f})"
+                      for (group, step), g in gains.items()))
+
+
 #: the runs on the prior alone, instead of the scored run: flag → (check, its results file, what it does)
 CHECKS = {
     "--training-scenes": (training_scene_checks, "denoise_training_scenes",
@@ -870,9 +920,11 @@ CHECKS = {
                           "issue 20's self-supervised prior, trained by SURE on each scored noisy cube alone"),
     "--bounds": (eigen_image_bounds, "denoise_bounds",
                  "oracles: how much any denoiser of subspace_tv's eigen-images could gain (no prior)"),
+    "--noise-estimator": (noise_estimator_check, "denoise_noise_estimator",
+                          "subspace_tv's noise_method: each estimate's error and MPSNR, all bands and few (no prior)"),
 }
 #: the checks that take no prior (called without --learned)
-PRIOR_FREE = ("--white", "--bounds", "--min-subspace")
+PRIOR_FREE = ("--white", "--bounds", "--min-subspace", "--noise-estimator")
 
 
 if __name__ == "__main__":

@@ -276,8 +276,8 @@ class TrainDenoiseConfig:
     ``self_supervised``: on the scene as it is, its own noise, ``noise: null``), where the checkpoint goes, the
     network (that model's architecture keys; its defaults where empty), the batches (:class:`DenoiserData`
     fields), the noise to train for, ``subspace_learned``'s eigen-image settings (``subspace``, ``min_subspace``,
-    ``drop_white``, ``weight``, ``iterations``: the denoise config must ask for the same), and how to train
-    (:class:`spectraflow.train.TrainConfig` fields)."""
+    ``drop_white``, ``weight``, ``iterations``, ``noise_method``: the denoise config must ask for the same), and how to
+    train (:class:`spectraflow.train.TrainConfig` fields)."""
 
     scene: str = "aviris"
     model: str = "subspace_learned"

@@ -83,6 +83,8 @@ def test_subspace_tv_uses_given_noise_and_checks_it() -> None:
         methods.get("denoise", "subspace_tv")(wiener="yes")
     with pytest.raises(ConfigError, match="drop_white"):
         methods.get("denoise", "subspace_tv")(drop_white="yes")
+    with pytest.raises(ConfigError, match="noise_method.*regression, difference_regression, shift_difference"):
+        methods.get("denoise", "subspace_tv")(noise_method="mad")
 
 
 def _ranked_scene(seed: int, parts: tuple[float, ...]) -> tuple[np.ndarray, xr.DataArray]:

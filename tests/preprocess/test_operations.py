@@ -37,10 +37,9 @@ def _cube(rng: np.random.Generator, shape: tuple[int, int, int] = (60, 33, 12), 
     return data, array
 
 
-def _chunk_differences(data: np.ndarray, width: int = 7) -> np.ndarray:
-    """Finite horizontal neighbour differences inside each chunk column block (as the one-pass reduction)."""
-    blocks = [data[:, x0:x0 + width] for x0 in range(0, data.shape[1], width)]
-    d = np.concatenate([(b[:, 1:] - b[:, :-1]).reshape(-1, data.shape[2]) for b in blocks])
+def _neighbour_differences(data: np.ndarray) -> np.ndarray:
+    """Every finite horizontal neighbour difference of the whole cube (the chunked pass's, its seams included)."""
+    d = (data[:, 1:] - data[:, :-1]).reshape(-1, data.shape[2])
     return d[np.isfinite(d).all(axis=1)]
 
 
@@ -65,7 +64,7 @@ def test_band_statistics_match_numpy(seed: int) -> None:
         estimate = stats.quantile(q)[:, 0]
         rank = (x < estimate[None, :]).mean(axis=0)
         assert np.abs(rank - q).max() < 0.01
-    d = _chunk_differences(data)
+    d = _neighbour_differences(data)
     assert stats.diff_count == d.shape[0]
     np.testing.assert_allclose(stats.diff_gram, d.T @ d, rtol=1e-9)
     # scaling the bands scales every statistic as a second pass over the scaled cube would find them
@@ -85,7 +84,7 @@ def test_band_statistics_take_neighbour_pairs_from_every_nth_row(stride: int, mo
     monkeypatch.setattr(_stats, "BATCH_VALUES", 5 * 7 * 12)  # a (30, 7, 12) block in batches of 5 rows
     data, cube = _cube(np.random.default_rng())
     stats = band_statistics(cube, gram=True, shift_difference=True, difference_stride=stride)
-    d = _chunk_differences(data[::stride])
+    d = _neighbour_differences(data[::stride])
     assert stats.diff_count == d.shape[0]
     np.testing.assert_allclose(stats.diff_gram, d.T @ d, rtol=1e-9)
     full = band_statistics(cube, gram=True, shift_difference=True)
@@ -109,6 +108,23 @@ def test_regression_noise_matches_least_squares_per_band() -> None:
                                atol=1e-9 * np.abs(expected).max())
 
 
+def test_difference_regression_matches_least_squares_per_band() -> None:
+    """Each band's neighbour differences regressed on the other bands' (fresh random cube, chunked across its
+    columns): half the residual variance over its degrees of freedom, the pairs less the other bands."""
+    data, cube = _cube(np.random.default_rng(), nan_pixels=3)
+    d = _neighbour_differences(data)
+    expected = np.empty(d.shape[1])
+    for i in range(d.shape[1]):  # independent reference: one least-squares fit per band
+        others = np.delete(d, i, axis=1)
+        beta, *_ = np.linalg.lstsq(others, d[:, i], rcond=None)
+        residual = d[:, i] - others @ beta
+        expected[i] = residual @ residual / (2 * (d.shape[0] - others.shape[1]))
+    stats = band_statistics(cube, gram=True, shift_difference=True)
+    np.testing.assert_allclose(np.diag(noise_covariance(stats, "difference_regression")), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="more neighbour pairs than bands; got 10 pairs of 12 bands"):
+        noise_covariance(band_statistics(data[:10, :2], gram=True, shift_difference=True), "difference_regression")
+
+
 def _smooth_scene(size: int = 64) -> np.ndarray:
     """Linear mixtures of the synthetic endmembers with abundances varying slowly across the image."""
     scene = synthetic_scene(1, height=32, width=32)
@@ -118,7 +134,7 @@ def _smooth_scene(size: int = 64) -> np.ndarray:
     return (fields / fields.sum(axis=-1, keepdims=True)) @ spectra
 
 
-@pytest.mark.parametrize("method", ["regression", "shift_difference"])
+@pytest.mark.parametrize("method", ["regression", "difference_regression", "shift_difference"])
 def test_noise_estimate_recovers_known_sigma(method: str) -> None:
     clean = _smooth_scene()
     sigma = np.random.default_rng(4).uniform(0.005, 0.02, clean.shape[2])
@@ -220,7 +236,7 @@ def test_mnf_matches_generalised_eigenproblem_and_inverts() -> None:
 
     data, cube = _cube(np.random.default_rng(10), nan_pixels=0)
     x = _valid_pixels(data)
-    diffs = _chunk_differences(data)
+    diffs = _neighbour_differences(data)
     noise = diffs.T @ diffs / (2 * diffs.shape[0])
     snr = eigh(np.cov(x, rowvar=False), noise, eigvals_only=True)[::-1]
     projection = fit_mnf(cube, 3)

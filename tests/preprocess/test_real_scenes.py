@@ -40,6 +40,26 @@ def test_regression_noise_on_jasper_matches_per_band_least_squares() -> None:
     assert np.all(result.noise_std > 0)
 
 
+@pytest.mark.parametrize("scene", ["abu_urban_3", "samson"])
+def test_difference_regression_finds_the_noise_of_a_few_band_cube(scene: str) -> None:
+    """Every 20th band of a real scene (8–10 bands), non-i.i.d. noise added (fresh seed): the neighbour differences
+    regressed on one another find each band's σ of the added noise within 10 % on the mean and 60 % in the worst band
+    (over 40 draws, by hand: at most 6.4 % and 41 %), and at least 3 % closer on the mean than HySime's regression,
+    left with each band's own signal (at least 4.6 % closer over those draws)."""
+    from spectraflow.synth import add_noise
+
+    raw = datasets.load(scene)["cube"].values[:, :, ::20].astype(np.float64)
+    clean = (raw - raw.min()) / (raw.max() - raw.min())
+    noisy = add_noise(clean, "noniid", int(np.random.default_rng().integers(1 << 31)))
+    truth = (noisy - clean).reshape(-1, clean.shape[2]).std(axis=0)
+    stats = band_statistics(noisy, gram=True, shift_difference=True)
+    ratio = {method: np.sqrt(np.diag(noise_covariance(stats, method))) / truth
+             for method in ("regression", "difference_regression")}
+    assert abs(ratio["difference_regression"].mean() - 1) < 0.10, ratio
+    assert np.abs(ratio["difference_regression"] - 1).max() < 0.6, ratio
+    assert ratio["regression"].mean() > ratio["difference_regression"].mean() + 0.03, ratio
+
+
 def test_pca_of_samson_matches_svd() -> None:
     cube = datasets.load("samson")["cube"].chunk({"y": 32, "x": 95, "band": -1})
     x = cube.values.reshape(-1, cube.sizes["band"]).astype(np.float64)

@@ -126,6 +126,19 @@ def _batch_statistics(block: np.ndarray, gram: bool, difference_stride: int, fir
     return stats
 
 
+def _seam_statistics(pairs: np.ndarray, gram: bool, difference_stride: int, top: int) -> BandStatistics:
+    """Only the neighbour differences across the seams between blocks: ``pairs`` holds each seam's two columns side
+    by side (``(y, 2 × seams, band)``, its first row the cube's row ``top``); its rows ``0, difference_stride, …`` of
+    the cube's count."""
+    nb = pairs.shape[-1]
+    rows = pairs[-top % difference_stride::difference_stride]
+    diff = (rows[:, 1::2].astype(np.float64) - rows[:, 0::2]).reshape(-1, nb)
+    diff = diff[np.isfinite(diff).all(axis=1)]
+    return BandStatistics(count=0, total=np.zeros(nb), total_sq=np.zeros(nb), minimum=np.full(nb, np.inf),
+                          maximum=np.full(nb, -np.inf), gram=np.zeros((nb, nb)) if gram else None,
+                          diff_gram=diff.T @ diff, diff_count=diff.shape[0])
+
+
 def _merge_sketches(parts: list[BandStatistics]) -> np.ndarray | None:
     """Quantiles of the union of samples, each summarised by equally weighted quantiles, merged at once."""
     parts = [p for p in parts if p.count and p.sketch is not None]
@@ -170,9 +183,9 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
 
     Each dask block must hold whole spectra (one chunk along ``band``); a block is reduced where it lives and
     the partial results are merged ``split_every`` at a time, so no more than a few blocks are ever in memory.
-    ``shift_difference`` uses neighbours inside a block only (a block edge loses one column of pairs), on the rows
-    whose index is a multiple of ``difference_stride`` (1: all; the difference Gram matrix costs as much as ``gram``,
-    and a large scene has pairs to spare).
+    ``shift_difference`` takes every pair of horizontal neighbours (across the seams between blocks too, so the
+    result does not depend on the chunks) on the rows whose index is a multiple of ``difference_stride`` (1: all;
+    the difference Gram matrix costs as much as ``gram``, and a large scene has pairs to spare).
     """
     import dask
     import dask.array as da
@@ -192,6 +205,12 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
     blocks = data.to_delayed()
     level = [reduce_block(blocks[index], gram, stride, quantiles, int(tops[index[0]]))
              for index in np.ndindex(blocks.shape)]
+    if stride and len(data.chunks[1]) > 1:  # the pairs a block's edge cuts
+        seams = np.cumsum(data.chunks[1])[:-1]
+        pairs = da.concatenate([data[:, seam - 1:seam + 1] for seam in seams], axis=1).rechunk({1: -1})
+        reduce_seams = dask.delayed(_seam_statistics, pure=True)
+        level += [reduce_seams(block, gram, stride, int(top))
+                  for block, top in zip(pairs.to_delayed().ravel(), tops, strict=True)]
     while len(level) > 1:
         level = [merge(level[i:i + split_every]) for i in range(0, len(level), split_every)]
     (result,) = dask.compute(level[0])

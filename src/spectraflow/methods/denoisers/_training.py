@@ -170,9 +170,9 @@ def train_denoiser(stores: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     ``subspace_learned``: ``width``, ``depth``); ``noise`` the protocol case to train for (``{case, sigma,
     peak}``, default mixture; see :func:`spectraflow.synth.add_noise`), or a list of cases (a blind model).
     ``mode="self_supervised"`` (``subspace_learned`` only) trains on the stores as they are, noise and all, and
-    takes no ``noise``. ``subspace`` (``subspace_learned`` only): the eigen-image settings (``subspace``,
-    ``min_subspace``, ``weight``, ``iterations``; the method's defaults where absent), recorded in the checkpoint;
-    a ``subspace_learned`` config that asks for others is refused.
+    takes no ``noise``. ``subspace`` (``subspace_learned`` only): the eigen-image settings
+    (:data:`~.subspace_learned.EIGEN_IMAGE_SETTINGS`; the method's defaults where absent), recorded in the
+    checkpoint; a ``subspace_learned`` config that asks for others is refused.
     """
     import torch
 

@@ -245,7 +245,7 @@ from .subspace_tv import SubspaceTV
 __all__ = ["EIGEN_IMAGE_SETTINGS", "SubspaceLearned", "build_prior"]
 
 #: the settings that shape the eigen-images the prior sees (``subspace_tv``'s); training records them
-EIGEN_IMAGE_SETTINGS = ("subspace", "min_subspace", "drop_white", "weight", "iterations")
+EIGEN_IMAGE_SETTINGS = ("subspace", "min_subspace", "drop_white", "weight", "iterations", "noise_method")
 
 
 def build_prior(width: int = 32, depth: int = 8) -> Any:
@@ -323,7 +323,8 @@ class SubspaceLearned(SubspaceTV, TrainedDenoiser):
             return
         mine = {key: getattr(self, key) for key in EIGEN_IMAGE_SETTINGS}
         # a setting added since the checkpoint was written is not compared (drop_white, stop 72: leaving a white
-        # eigen-image out changes none of the others the prior refines)
+        # eigen-image out changes none of the others the prior refines; noise_method, stop 77: the same σ estimated
+        # another way, within a few % of it on a cube of many bands)
         differ = [key for key in EIGEN_IMAGE_SETTINGS if key in trained and mine[key] != trained[key]]
         if differ:
             asked = ", ".join(f"{key}={mine[key]!r}" for key in differ)

@@ -196,6 +196,7 @@ class SubspaceTV(SubspaceDenoiser):
     weight: float = 0.7
     iterations: int = 100
     noise_std: tuple[float, ...] | None = None  # per band, in the cube's units; estimated when None
+    noise_method: str = "regression"  # how, where noise_std is not given: one of preprocess.NOISE_METHODS
     sparse: bool = False  # first repair stuck values, stripes, dead lines and impulses (mixed noise; ._sparse)
     wiener: bool = True  # then Wiener-filter the eigen-images in sliding DCTs, TV's result the pilot (._wiener)
     drop_white: bool = True  # leave out eigen-images (past the first) that cannot be told from white noise
@@ -210,6 +211,11 @@ class SubspaceTV(SubspaceDenoiser):
             self._fail("wiener", self.wiener, "true (a DCT Wiener step after TV, TV's result its pilot) or false")
         if self.subspace is not None and self.subspace < 1:
             self._fail("subspace", self.subspace, "a positive integer or null (HySime)")
+        from ...preprocess import NOISE_METHODS
+
+        if self.noise_method not in NOISE_METHODS:
+            self._fail("noise_method", self.noise_method, f"one of {', '.join(NOISE_METHODS)} (how the noise σ per "
+                       "band is estimated where noise_std is not given)")
         if not self.weight > 0:
             self._fail("weight", self.weight, "a positive TV weight (eigen-images have unit noise)")
 
@@ -246,11 +252,11 @@ class SubspaceTV(SubspaceDenoiser):
             if sigma.shape != (nb,):
                 self._fail("noise_std", f"{sigma.size} values", f"{nb} (one per band)")
         else:
-            sigma = hysime(stats=stats).noise_std
+            sigma = hysime(stats=stats, method=self._noise_method(stats)).noise_std
         largest = float(np.max(np.maximum(np.abs(stats.minimum), np.abs(stats.maximum))))
         sigma = np.maximum(sigma, 1e-6 * max(largest, 1e-12))
         white = stats.scaled(1.0 / sigma)
-        k = min(self.subspace or max(hysime(stats=white).k, self.min_subspace), nb)
+        k = min(self.subspace or max(hysime(stats=white, method=self._noise_method(stats)).k, self.min_subspace), nb)
         _, vectors = np.linalg.eigh(white.covariance())
         basis = vectors[:, ::-1][:, :k]
         if self.drop_white and white.diff_count > 9:  # with fewer pairs no correlation (at most 1) passes the test
@@ -261,6 +267,12 @@ class SubspaceTV(SubspaceDenoiser):
         return WhitenedSubspace(project=(basis / sigma[:, None]).astype(np.float32), offset=white.mean @ basis,
                                 rebuild=(basis.T * sigma).astype(np.float32),
                                 level=(white.mean * sigma).astype(np.float32))
+
+    def _noise_method(self, stats: BandStatistics) -> str:
+        """``noise_method``, or HySime's regression over the pixels where the cube has too few neighbour pairs to
+        regress (fewer than twice its bands: a column, a narrow strip)."""
+        short = self.noise_method != "regression" and stats.diff_count < 2 * len(stats.total)
+        return "regression" if short else self.noise_method
 
     def smooth(self, eigen_images: np.ndarray) -> np.ndarray:
         """Step 3: the eigen-images denoised by TV (then, with ``wiener``, Wiener-filtered with TV's result as the
