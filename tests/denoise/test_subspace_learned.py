@@ -175,7 +175,7 @@ def test_the_checkpoint_fixes_the_eigen_images_it_refines(trained: tuple[Path, o
     model, _ = trained
     meta, _ = read_checkpoint(model, family="denoise")
     assert meta["data"]["eigen_images"] == {"subspace": None, "min_subspace": 3, "drop_white": True, "weight": 0.7,
-                                            "iterations": 100, "noise_method": "regression"}
+                                            "iterations": 100, "noise_method": "difference_regression"}
     noisy = xr.DataArray(add_noise(scaled_scene(14), seed=2, **NOISE), dims=("y", "x", "band"))
     with pytest.raises(ConfigError, match=r"min_subspace=6.*trained on the eigen-images of min_subspace=3"):
         methods.get("denoise", "subspace_learned")(checkpoint=str(model), min_subspace=6).denoise(noisy)

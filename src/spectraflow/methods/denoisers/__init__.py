@@ -1,6 +1,6 @@
 """Denoising methods, one file each: ``get("denoise", name)(**config).denoise(cube)``.
 
-``subspace_tv``         HySime-whitened low-rank subspace with TV-denoised eigen-images (FastHyDe class), then a
+``subspace_tv``         noise-whitened low-rank subspace with TV-denoised eigen-images (FastHyDe class), then a
                         DCT Wiener step with TV's result as its pilot.
 ``robust_subspace_tv``  the same under an ℓ1 fit (low rank + sparse), for stripes/dead lines/impulse (L1HyMixDe
                         class).

@@ -127,9 +127,11 @@ stop 76, stop 72's priors) it is ahead of ``subspace_tv`` by +0.25 / +0.29 / +0.
 +0.10 / +0.10 / +0.07, +0.16 / +0.15 / +0.08); issue 20's +0.5 is still met nowhere. The self-supervised priors gain
 more from it (above). The default pipeline's short prior (``dvc repro``, stop 76) is ahead of ``subspace_tv`` by +1.94 /
 +1.37 / +0.73 dB on its training scene, enmap and the 31-band camera, against +1.66 / +1.30 / +0.94 at 0.4. The camera's
-loss is the estimate's one assumption, unit noise: its eigen-images' noise σ measures 0.89 / 0.95 (HySime over-estimates
-the 31 bands' noise, so whitening leaves less than unit), which over-weights the divergence term, and SURE takes shares
-0.00 / 0.03 where the clean image's best are 0.26 / 0.59 (by hand). Estimating each eigen-image's σ from the data
+loss is the estimate's one assumption, unit noise: its eigen-images' noise σ measured 0.89 / 0.95 (HySime's regression
+over-estimated the 31 bands' noise, so whitening left less than unit), which over-weights the divergence term, and SURE
+took shares 0.00 / 0.03 where the clean image's best are 0.26 / 0.59 (by hand). With ``subspace_tv``'s noise estimate
+since stop 77 (``noise_method: difference_regression``) the σ are 0.93 / 0.975 and the shares 0.00 / 0.27 (the best
+0.26 / 0.56), and the prior is ahead by +2.02 / +1.38 / +0.96 dB. Estimating each eigen-image's σ from the data
 instead failed at stops 66 and 75 (above), so the estimate keeps σ 1.
 
 Tried and dropped at stop 68: the network refining the Wiener step's eigen-images instead of TV's (urban-3 held out; its
