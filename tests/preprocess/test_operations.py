@@ -120,7 +120,15 @@ def test_difference_regression_matches_least_squares_per_band() -> None:
         residual = d[:, i] - others @ beta
         expected[i] = residual @ residual / (2 * (d.shape[0] - others.shape[1]))
     stats = band_statistics(cube, gram=True, shift_difference=True)
-    np.testing.assert_allclose(np.diag(noise_covariance(stats, "difference_regression")), expected, rtol=1e-6)
+    noise = noise_covariance(stats, "difference_regression")
+    np.testing.assert_allclose(np.diag(noise), expected, rtol=1e-6)
+    # the steps that take a noise method gather the differences this one needs
+    from spectraflow.preprocess._bands import band_snr
+
+    np.testing.assert_allclose(band_snr(cube, "difference_regression"),
+                               np.abs(_valid_pixels(data).mean(axis=0)) / np.sqrt(expected), rtol=1e-6)
+    forward = fit_mnf(cube, 3, noise="difference_regression").forward
+    np.testing.assert_allclose(forward.T @ noise @ forward, np.eye(3), atol=1e-5)
     with pytest.raises(ValueError, match="more neighbour pairs than bands; got 10 pairs of 12 bands"):
         noise_covariance(band_statistics(data[:10, :2], gram=True, shift_difference=True), "difference_regression")
 

@@ -28,7 +28,7 @@ def in_windows(wavelength: np.ndarray, windows: Sequence[Sequence[float | None]]
 
 def band_snr(cube: Any, method: NoiseMethod = "shift_difference") -> np.ndarray:
     """Per-band signal-to-noise ratio ``|mean| / noise std`` in one pass (noise as in :func:`estimate_noise`)."""
-    stats = band_statistics(cube, gram=method == "regression", shift_difference=method == "shift_difference")
+    stats = band_statistics(cube, gram=method == "regression", shift_difference=method != "regression")
     sigma = np.sqrt(np.maximum(np.diag(noise_covariance(stats, method)), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         snr = np.abs(stats.mean) / sigma

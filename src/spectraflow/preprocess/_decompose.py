@@ -86,7 +86,7 @@ def fit_mnf(cube: Any, n_components: int, noise: NoiseMethod = "shift_difference
     """
     from scipy.linalg import eigh
 
-    stats = band_statistics(cube, gram=True, shift_difference=noise == "shift_difference")
+    stats = band_statistics(cube, gram=True, shift_difference=noise != "regression")
     n_bands = stats.total.size
     _check_components(n_components, n_bands)
     covariance = stats.covariance()
