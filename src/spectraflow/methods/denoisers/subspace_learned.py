@@ -47,7 +47,9 @@ with ``subspace_tv`` at a fixed ``wiener_share`` 0.4 it is within −0.18 to +0.
 −0.18 / −0.13 and +0.05 / −0.05 / −0.07), SAM higher in all nine; over TV alone the network gains +0.37 / +0.24 / +0.35
 on San Diego and −0.19 to +0.07 on the ABU scenes. With each eigen-image's share chosen by SURE (``wiener_share: sure``,
 the default since stop 76, below) the same priors come within −0.10 to +0.06 of ``subspace_tv`` (+0.05 / +0.04 / +0.04,
-−0.01 / −0.10 / −0.01 and +0.06 / +0.02 / −0.01), SAM still higher in eight of the nine: about level, not ahead. Most
+−0.01 / −0.10 / −0.01 and +0.06 / +0.02 / −0.01), SAM still higher in eight of the nine: about level, not ahead. Rerun
+at stop 77 with ``subspace_tv``'s ``difference_regression`` noise estimate (the priors as they were): −0.09 to +0.06
+(+0.05 / +0.04 / +0.03, −0.01 / −0.09 / +0.00 and +0.06 / +0.02 / +0.01), SAM higher in the same eight. Most
 priors' best epoch was the last, so the budget limits it: at 4× the patches (931 s on a CPU shared with a test run; San
 Diego, σ 30, seed 0, by hand) the network alone is level with ``subspace_tv`` (−0.00 dB) and its average at 0.4 +0.09.
 Without clean data of a similar sensor, ``subspace_tv`` is the choice that costs nothing. Nor does the self-supervised

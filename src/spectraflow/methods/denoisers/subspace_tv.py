@@ -36,7 +36,8 @@ against 3. Until then it was 4, set when the method was written and never chosen
 Rechecked at stop 73 with ``drop_white`` (``python benchmarks/denoise.py --min-subspace``,
 ``results/denoise_min_subspace.md``; the same scenes, noise seed 7): at least 2 / 4 / 5 / 6 / 8
 score −0.10 / −0.07 / −0.04 / −0.05 / −0.05 dB against 3 (the test leaves out most of what more would add; what it
-keeps gains up to +0.29 dB on Jasper Ridge and costs 0.18–0.29 in four other cases), so 3 stands.
+keeps gains up to +0.29 dB on Jasper Ridge and costs 0.18–0.29 in four other cases), so 3 stands; rechecked at stop 77
+with the ``difference_regression`` noise estimate: −0.10 / −0.04 / −0.04 / −0.05 / −0.05, 3 stands.
 ``weight`` 0.7 is each eigen-image's own best before the Wiener step (stop 74, by hand: each eigen-image's error
 against the clean one after both steps over weights 0.2 / 0.3 / 0.45 / 0.7 / 1 / 1.5 / 2.2 / 3.3, ABU urban-3 and
 Jasper Ridge, Gaussian σ 30 / 50 and non-i.i.d., noise seed 7): 0.7 in 20 of 21 eigen-images, the other's error lower
@@ -90,7 +91,12 @@ third at σ 50 in all four draws (+0.20 to +0.34 dB MPSNR) and nothing else: the
 0.076 and above, against thresholds of 0.030–0.032. On the scored scenes it drops beach-2's third in 10 of 12 draws
 (+0.49 to +0.90 dB; kept at 0.054 and 0.062 in two non-i.i.d. draws), nothing on San Diego or urban-1; in ``denoise.md``
 (seeds 0–2) ``subspace_tv`` gains +0.56 / +0.68 / +0.30 dB on beach-2, where its SAM is now below FastHyDe's in the
-Gaussian cases too (2.16° against 2.20° at σ 30). ``drop_white: false`` gives the method of stops 68–71.
+Gaussian cases too (2.16° against 2.20° at σ 30). ``drop_white: false`` gives the method of stops 68–71. With the
+``difference_regression`` estimate (stop 77, rerun) it drops the same in the Gaussian draws (samson +0.19 to +0.33,
+beach-2 +0.48 to +0.72) and beach-2's third in none of its four non-i.i.d. draws: whitened by the closer σ, that
+eigen-image correlates 0.032–0.090, above its threshold of 0.030. There it holds too little signal to be worth its noise
+(by hand, noise seed 7: 46.40 dB with HySime's σ, which leaves it out, against 45.73), so beach-2's non-i.i.d. case is the one where the closer σ
+costs (−0.18 dB, above).
 
 Steps 1–2 need only the band Gram matrices (of the pixels and of their neighbour differences), accumulated in one
 streaming pass; steps 3–4 run tile by tile with a ``halo`` (the Wiener step reaches 7 pixels; TV's reach is not
