@@ -859,8 +859,8 @@ def noise_estimator_check(seeds: tuple[int, ...] = (0, 1, 2)) -> None:
     from spectraflow.preprocess import band_statistics, hysime
 
     estimators = ("regression", "difference_regression")
-    print("σ estimated / the added noise's σ, per band: mean (worst); the MPSNR of subspace_tv with each estimate; "
-          "mean ± std over the noise seeds\n")
+    print("σ estimated / the added noise's σ, per band: mean (worst: 1 + the largest deviation from 1, either way); "
+          "the MPSNR of subspace_tv with each estimate, mean ± std over the noise seeds\n")
     print("| scene | bands | case | seeds | " + " | ".join(f"{e} σ" for e in estimators) + " | "
           + " | ".join(f"{e} dB" for e in estimators) + " | gain dB |")
     print("|---|---|---|---|" + "---|" * (2 * len(estimators) + 1))

@@ -91,11 +91,11 @@ def noise_covariance(stats: BandStatistics, method: NoiseMethod = "regression") 
     if method == "shift_difference":
         return stats.diff_gram / (2.0 * stats.diff_count)
     # a difference holds two pixels' noise; the residual's degrees of freedom are the pairs less the other bands
-    pairs, others = stats.diff_count, stats.diff_gram.shape[0] - 1
-    if pairs <= others:
+    pairs, bands = stats.diff_count, stats.diff_gram.shape[0]
+    if pairs <= bands:
         raise ValueError(f"the {method} estimator needs more neighbour pairs than bands; got {pairs} pairs of "
-                         f"{others + 1} bands")
-    return _residual_covariance(stats.diff_gram, pairs) * pairs / (2.0 * (pairs - others))
+                         f"{bands} bands")
+    return _residual_covariance(stats.diff_gram, pairs) * pairs / (2.0 * (pairs - bands + 1))
 
 
 def _statistics_for(cube: Any, method: str) -> BandStatistics:
