@@ -95,8 +95,8 @@ Gaussian cases too (2.16° against 2.20° at σ 30). ``drop_white: false`` gives
 ``difference_regression`` estimate (stop 77, rerun) it drops the same in the Gaussian draws (samson +0.19 to +0.33,
 beach-2 +0.48 to +0.72) and beach-2's third in none of its four non-i.i.d. draws: whitened by the closer σ, that
 eigen-image correlates 0.032–0.090, above its threshold of 0.030. There it holds too little signal to be worth its noise
-(by hand, noise seed 7: 46.40 dB with HySime's σ, which leaves it out, against 45.73), so beach-2's non-i.i.d. case is the one where the closer σ
-costs (−0.18 dB, above).
+(by hand, noise seed 7: 46.40 dB with HySime's σ, which leaves it out, against 45.73), so beach-2's non-i.i.d. case is
+the one where the closer σ costs (−0.18 dB, above).
 
 Steps 1–2 need only the band Gram matrices (of the pixels and of their neighbour differences), accumulated in one
 streaming pass; steps 3–4 run tile by tile with a ``halo`` (the Wiener step reaches 7 pixels; TV's reach is not
