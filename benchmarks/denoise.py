@@ -317,11 +317,11 @@ def main() -> None:
 
 SUBSPACE_CANDIDATES = (2, 3, 4, 6, 8, 10)
 SELECTION_NOISE_SEED = 7  # none of the training draws' seeds (seed + 1000 × case + draw)
-#: what the tables of :func:`_training_scene_gains` hold
 #: a column of the training-scene tables: (method, config)
 Column = tuple[str, dict[str, object]]
 #: the columns by label, or a function of (scene, noise kind, its options, the noisy cube) giving them
 Columns = dict[str, Column] | Callable[[str, str, dict[str, object], xr.DataArray], dict[str, Column]]
+#: what the tables of :func:`_training_scene_gains` hold
 GAINS = f"MPSNR gain (dB) over subspace_tv, TV alone (SAM change, degrees), noise seed {SELECTION_NOISE_SEED}"
 #: the TV weights of the prior's input tried on the training scenes (``--prior-weight``), after ``min_subspace``
 WEIGHT_CANDIDATES = (0.7, 0.4, 0.2)

@@ -265,16 +265,17 @@ class SubspaceTV(SubspaceDenoiser):
         nb = noisy.shape[2]
         stats = band_statistics(noisy, gram=True, shift_difference=True,  # the one pass over the cube
                                 difference_stride=white_test_stride(noisy.shape))
+        method = self._noise_method(stats)
         if self.noise_std is not None:
             sigma = np.asarray(self.noise_std, dtype=np.float64)
             if sigma.shape != (nb,):
                 self._fail("noise_std", f"{sigma.size} values", f"{nb} (one per band)")
         else:
-            sigma = hysime(stats=stats, method=self._noise_method(stats)).noise_std
+            sigma = hysime(stats=stats, method=method).noise_std
         largest = float(np.max(np.maximum(np.abs(stats.minimum), np.abs(stats.maximum))))
         sigma = np.maximum(sigma, 1e-6 * max(largest, 1e-12))
         white = stats.scaled(1.0 / sigma)
-        k = min(self.subspace or max(hysime(stats=white, method=self._noise_method(stats)).k, self.min_subspace), nb)
+        k = min(self.subspace or max(hysime(stats=white, method=method).k, self.min_subspace), nb)
         _, vectors = np.linalg.eigh(white.covariance())
         basis = vectors[:, ::-1][:, :k]
         if self.drop_white and white.diff_count > 9:  # with fewer pairs no correlation (at most 1) passes the test
