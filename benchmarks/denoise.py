@@ -205,11 +205,6 @@ def _memory_check(checkpoint: Path) -> None:
           f"{time.perf_counter() - start:.1f} s, peak RSS of the process {peak:.2f} GiB (cap 2 GiB)")
 
 
-def _clean(name: str) -> np.ndarray:
-    raw = datasets.load(name)["cube"].values.astype(np.float64)
-    return (raw - raw.min()) / (raw.max() - raw.min())
-
-
 def _mean(runs: dict[str, list[tuple[dict[str, float], float]]], name: str, key: str = "mpsnr") -> float:
     return float(np.mean([scores[key] for scores, _ in runs[name]]))
 
@@ -275,7 +270,7 @@ def main() -> None:
     print("\n| scene | case | method | MPSNR dB | MSSIM | SAM° | s |")
     print("|---|---|---|---|---|---|---|")
     for scene in args.scenes:
-        clean = _clean(scene)
+        clean = datasets.unit_cube(scene)
         for label, case, options in CASES:
             runs: dict[str, list[tuple[dict[str, float], float]]] = {}
             for seed in args.seeds:
@@ -358,7 +353,7 @@ def _training_scene_gains(columns: Columns, scenes: tuple[str, ...] = TRAINING_S
     gains: dict[tuple[str, str], list[float]] = {}
     columns_of = columns if callable(columns) else lambda *_: columns
     for scene in scenes:
-        clean = _clean(scene)
+        clean = datasets.unit_cube(scene)
         for label, case, options in CASES:
             if case == "mixture":
                 continue
@@ -465,7 +460,7 @@ def wiener_selection(learned: Path) -> None:
     print("| scene | subspace_tv, TV alone | subspace_tv + wiener | + sparse, TV alone | + sparse + wiener |")
     print("|---|---|---|---|---|")
     for scene in TRAINING_SCENES:
-        clean = _clean(scene)
+        clean = datasets.unit_cube(scene)
         noisy = xr.DataArray(add_noise(clean, "mixture", SELECTION_NOISE_SEED), dims=("y", "x", "band"))
         cells = [_scores(noisy, clean, "subspace_tv", sparse=sparse, wiener=wiener)
                  for sparse in (False, True) for wiener in (False, True)]
@@ -611,7 +606,7 @@ def training_scene_checks(learned: Path) -> None:
           f"min_subspace {default}, self-ensembled)")
     mixture: list[str] = []
     for scene in TRAINING_SCENES:
-        clean = _clean(scene)
+        clean = datasets.unit_cube(scene)
         noisy = xr.DataArray(add_noise(clean, "mixture", SELECTION_NOISE_SEED), dims=("y", "x", "band"))
         scores = partial(_scores, noisy, clean)
         runs = {"robust_subspace_tv": scores("robust_subspace_tv"),
@@ -711,7 +706,7 @@ def white_check(seeds: tuple[int, ...] = (0, 1, 2, SELECTION_NOISE_SEED)) -> Non
     print("|---|---|---|---|---|---|---|")
     gains: dict[str, list[float]] = {}
     for scene in (*TRAINING_SCENES, *SCORED):
-        clean = _clean(scene)
+        clean = datasets.unit_cube(scene)
         for label, case, options in CASES[:3]:
             for seed in seeds:
                 noisy = xr.DataArray(add_noise(clean, case, seed, **options), dims=("y", "x", "band"))
@@ -756,7 +751,7 @@ def eigen_image_bounds(subspaces: tuple[int, ...] = (4, 6, 8, 14)) -> None:
           + " directions | Wiener, clean pilot | clean spread per eigen-image | subspace_tv's error (variance) |")
     print("|---|---|---|---|---|---|---|---|")
     for scene in SCORED:
-        clean = _clean(scene)
+        clean = datasets.unit_cube(scene)
         clean32 = clean.astype(np.float32)
         for label, case, options in CASES[:3]:
             noisy = xr.DataArray(add_noise(clean, case, 0, **options), dims=("y", "x", "band"))
@@ -818,7 +813,7 @@ def self_supervised_scores(learned: Path, seeds: tuple[int, ...] = (0, 1, 2)) ->
     columns = {"subspace_tv, TV alone": ("subspace_tv", TV_ALONE), "subspace_tv": ("subspace_tv", {})}
     rows = []
     for scene in SCORED:
-        clean, like = _clean(scene), datasets.load(scene)["cube"]
+        clean, like = datasets.unit_cube(scene), datasets.load(scene)["cube"]
         for label, case, options in CASES[:3]:
             runs: dict[str, list[tuple[dict[str, float], float]]] = {}
             for seed in seeds:
@@ -867,7 +862,7 @@ def noise_estimator_check(seeds: tuple[int, ...] = (0, 1, 2)) -> None:
     gains: dict[tuple[str, int], list[float]] = {}
     for scene in (*TRAINING_SCENES, *SCORED):
         scene_seeds = (SELECTION_NOISE_SEED,) if scene in TRAINING_SCENES else seeds
-        whole = _clean(scene)
+        whole = datasets.unit_cube(scene)
         for step in BAND_STEPS:
             clean = whole[:, :, ::step]
             for label, case, options in CASES[:3]:

@@ -43,7 +43,7 @@ import xarray as xr
 
 from .errors import ChecksumError, DatasetNotFoundError, UnknownMethodError
 
-__all__ = ["SHARED_DATA_ENV", "CHECKSUMS", "shared_data_dir", "shared_file", "load", "names"]
+__all__ = ["SHARED_DATA_ENV", "CHECKSUMS", "shared_data_dir", "shared_file", "load", "names", "unit_cube"]
 
 SHARED_DATA_ENV = "SPECTRAFLOW_SHARED_DATA"
 
@@ -274,3 +274,10 @@ def load(name: str, root: str | os.PathLike[str] | None = None) -> xr.Dataset:
     if name not in _LOADERS:
         raise UnknownMethodError(f"unknown dataset {name!r}; known: {', '.join(names())}")
     return _LOADERS[name](root)
+
+
+def unit_cube(name: str, band_step: int = 1, root: str | os.PathLike[str] | None = None) -> np.ndarray:
+    """The named scene's cube as the denoising protocol takes it: scaled to [0, 1] over all its values (float64),
+    every ``band_step``-th band kept (a cube of few bands from one of many)."""
+    raw = load(name, root)["cube"].values[:, :, ::band_step].astype(np.float64)
+    return (raw - raw.min()) / (raw.max() - raw.min())
