@@ -62,8 +62,9 @@ def test_counting_data_are_stabilised_by_a_step_and_the_planted_regions_found(tm
     source = write_store(scene, tmp_path / "eels.zarr")
     store, seconds = detect_store(source, tmp_path / "anomaly.zarr", steps=[{"anscombe": {}}], methods=["attribute"])
     metrics = evaluate_anomalies.fn(str(store), seconds, str(tmp_path / "m.json"), str(tmp_path / "f.png"))
-    # 4x below the default dose (benchmarks/results/anomaly.md); over seeds 0–499 the lowest AUC is 0.9968 (0.981,
-    # seed 71's region in a corner, until a corner's quadrant of the mirror counted the weight's square, stop 71)
+    # 4x below the default dose (benchmarks/results/anomaly.md); the lowest AUC over seeds 0–499 is 0.9968 (0.981,
+    # seed 71's region in a corner, until a corner's quadrant of the mirror counted the weight's square, stop 71) and
+    # over 500–999 0.9967 (stop 78), so every seed drawn here was measured
     assert metrics["attribute"]["auc"] >= 0.99
 
 
