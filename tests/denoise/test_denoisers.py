@@ -98,18 +98,22 @@ def _ranked_scene(seed: int, parts: tuple[float, ...]) -> tuple[np.ndarray, xr.D
 
 @pytest.mark.parametrize("scene", ["abu_urban_1", "samson"])
 def test_whitening_by_the_difference_regression_gains_on_a_few_band_cube(scene: str) -> None:
-    """Every 20th band of a real scene (8–11 bands), non-i.i.d. noise (fresh seed), two eigen-images: whitened by the
-    default noise estimate, ``subspace_tv`` beats itself whitened by HySime's regression, which over-estimates σ on
-    few bands (by hand over noise seeds 200–209: +0.84 to +2.81 dB on urban-1, +0.76 to +7.15 on Samson)."""
+    """Every 20th band of a real scene (8–11 bands), non-i.i.d. noise (three fresh draws), two eigen-images: whitened
+    by the default noise estimate, ``subspace_tv`` beats itself whitened by HySime's regression, which over-estimates
+    σ on few bands, by more than 0.3 dB on the mean of the draws. One draw is not enough: over 300 by hand (stop 78)
+    the gain of one fell below 0.3 in 13 on Samson (the least +0.05) and 3 on urban-1 (one −0.23), and the mean of
+    three draws did in none of 100 (the least +0.52 and +1.11)."""
     from spectraflow import datasets
 
     clean = datasets.unit_cube(scene, band_step=20)
-    noisy = xr.DataArray(add_noise(clean, "noniid", int(np.random.default_rng().integers(1 << 31))),
-                         dims=("y", "x", "band"))
     method = methods.get("denoise", "subspace_tv")
-    ours, hysime = (mpsnr(method(subspace=2, drop_white=False, **config).denoise(noisy).values, clean)
-                    for config in ({}, {"noise_method": "regression"}))
-    assert ours > hysime + 0.3, (ours, hysime)
+    gains = []
+    for seed in np.random.default_rng().integers(1 << 31, size=3):
+        noisy = xr.DataArray(add_noise(clean, "noniid", int(seed)), dims=("y", "x", "band"))
+        ours, hysime = (mpsnr(method(subspace=2, drop_white=False, **config).denoise(noisy).values, clean)
+                        for config in ({}, {"noise_method": "regression"}))
+        gains.append(ours - hysime)
+    assert np.mean(gains) > 0.3, gains
 
 
 def test_neighbour_correlation_is_the_eigen_images_own() -> None:
