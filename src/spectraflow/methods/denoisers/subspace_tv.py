@@ -100,9 +100,13 @@ third at σ 50 in all four draws (+0.20 to +0.34 dB MPSNR) and nothing else: the
 Gaussian cases too (2.16° against 2.20° at σ 30). ``drop_white: false`` gives the method of stops 68–71. With the
 ``difference_regression`` estimate (stop 77, rerun) it drops the same in the Gaussian draws (samson +0.19 to +0.33,
 beach-2 +0.48 to +0.72) and beach-2's third in none of its four non-i.i.d. draws: whitened by the closer σ, that
-eigen-image correlates 0.032–0.090, above its threshold of 0.030. There it holds too little signal to be worth its noise
-(by hand, noise seed 7: 46.40 dB with HySime's σ, which leaves it out, against 45.73), so beach-2's non-i.i.d. case is
-the one where the closer σ costs (−0.18 dB, above).
+eigen-image correlates 0.032–0.090, above its threshold of 0.030. It is not noise there: its clean part's power is 0.05
+/ 0.06 / 0.15 / 0.16 of the unit noise's in noise seeds 7 / 1 / 2 / 0 (0.001–0.003 in the Gaussian draws; stop 78, by
+hand), yet keeping it costs 0.55–0.85 dB of MPSNR (45.40–45.76 against 46.17–46.41 with two). Its error lands on the
+noisiest bands: in seeds 0 and 7 the half of the bands with the higher σ lose 1.2 and 1.0 dB, the quieter half move
+by +0.10 and −0.25, and the whitened error, which weighs the quiet bands most, is lower or level (0.00406 against
+0.00457, 0.00426 both); MPSNR weighs every band alike (the mismatch the SURE choice of stop 66 met, above). So
+beach-2's non-i.i.d. case is the one where the closer σ costs (−0.18 dB, above).
 
 Steps 1–2 need only the band Gram matrices (of the pixels and of their neighbour differences), accumulated in one
 streaming pass; steps 3–4 run tile by tile with a ``halo`` (the Wiener step reaches 7 pixels; TV's reach is not
