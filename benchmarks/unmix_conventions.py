@@ -19,7 +19,7 @@ within 0.5° of it): whether any one setting meets both scenes' floors.
 Run by hand: ``python benchmarks/unmix_conventions.py`` (about 25 minutes on 2 cores, nearly all of it the
 network's ten trainings).
 
-``--endmember-accuracy`` (``results/unmix_endmember_accuracy.md``, about 10 minutes) asks what the floors need of
+``--endmember-accuracy`` (``results/unmix_endmember_accuracy.md``, about 5 minutes) asks what the floors need of
 the endmembers instead: ``archetypal``'s (seed 0, matched to the truth) moved along the straight line to the true
 ones, ``(1 − t) E_true + t E_archetypal``, and at each ``t`` their SAD and the abundance RMSE of scaled FCLS at a
 few bounds, ✓ where it is within the RMSE floor: how close to the truth blind endmembers must come before one
