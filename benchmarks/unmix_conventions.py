@@ -31,6 +31,7 @@ close its nearest pixel of the scene comes (0.00°: the reference endmember is a
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 
 from spectraflow import datasets, methods
 from spectraflow.metrics import unmixing_scores
@@ -122,15 +123,15 @@ BLEND_BOUNDS = (0.0, 0.05, 0.1, 0.2)
 def endmember_accuracy() -> None:
     """Scaled FCLS (:data:`BLEND_BOUNDS`) on endmembers between the truth and ``archetypal``'s (:data:`BLEND`), on
     both scenes, against issue 20's RMSE floor (0.85 × ``archetypal``'s own abundance RMSE, seed 0)."""
-    from spectraflow.metrics import match_endmembers
+    from spectraflow.metrics import match_endmembers, sad
 
     columns = ["FCLS" if d == 0 else f"scale ±{d:.0%}" for d in BLEND_BOUNDS]
     print("Abundance RMSE of scaled FCLS on endmembers (1 − t) E_true + t E_archetypal (seed 0), ✓ within issue 20's "
           "floor (0.85 × archetypal's RMSE)\n")
     print("| scene | t | SAD° | " + " | ".join(columns) + " |")
     print("|---|---|---|" + "---|" * len(columns))
-    for name in SCENES:
-        scene = datasets.load(name)
+    scenes = {name: datasets.load(name) for name in SCENES}
+    for name, scene in scenes.items():
         cube, truth_e, truth_a = scene["cube"], scene["endmembers"], scene["abundances"]
         n = scene.sizes["endmember"]
         y = cube.values.reshape(-1, cube.sizes["band"]).astype(np.float64)
@@ -141,25 +142,24 @@ def endmember_accuracy() -> None:
             e = truth_e.copy(data=(1 - t) * truth_e.values + t * matched)
             cells = []
             for bound in BLEND_BOUNDS:
-                scores = unmixing_scores(e, scaled_fcls(y, e.values, bound).reshape(*cube.shape[:2], n), truth_e,
-                                         truth_a)
-                rmse = scores["abundance_rmse"]
+                a = scaled_fcls(y, e.values, bound).reshape(*cube.shape[:2], n)
+                rmse = unmixing_scores(e, a, truth_e, truth_a)["abundance_rmse"]
                 cells.append(f"{rmse:.4f}{' ✓' if rmse <= floor else ''}")
-            print(f"| {name} (floor {floor:.4f}) | {t:g} | {scores['sad_mean']:.2f} | " + " | ".join(cells) + " |",
-                  flush=True)
-    pure_pixels()
+            print(f"| {name} (floor {floor:.4f}) | {t:g} | {sad(e, truth_e).mean():.2f} | " + " | ".join(cells)
+                  + " |", flush=True)
+    pure_pixels(scenes)
 
 
-def pure_pixels(purity: float = 0.99) -> None:
-    """Per reference endmember: the pixels its reference abundance gives at least ``purity``, the SAD of their mean
-    and the median of theirs to the endmember, and the least SAD of any pixel of the scene to it."""
+def pure_pixels(scenes: dict[str, xr.Dataset], purity: float = 0.99) -> None:
+    """Per reference endmember of each of ``scenes`` (by name): the pixels its reference abundance gives at least
+    ``purity``, the SAD of their mean and the median of theirs to the endmember, and the least SAD of any pixel of
+    the scene to it."""
     from spectraflow.metrics import spectral_angle
 
     print(f"\nThe pure pixels (reference abundance ≥ {purity:g}) and each reference endmember, SAD°\n")
     print("| scene | endmember | pure pixels | their mean | median pixel | nearest pixel of the scene |")
     print("|---|---|---|---|---|---|")
-    for name in SCENES:
-        scene = datasets.load(name)
+    for name, scene in scenes.items():
         y = scene["cube"].values.reshape(-1, scene.sizes["band"]).astype(np.float64)
         abundances = scene["abundances"].values.reshape(-1, scene.sizes["endmember"])
         for k, endmember in enumerate(scene["endmembers"].values.astype(np.float64)):
