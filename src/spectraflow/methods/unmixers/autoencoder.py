@@ -33,7 +33,11 @@ endmembers where the abundances agree with it — but Jasper Ridge 0.094 ± 0.00
 2.05°), whose reference was made with a per-pixel scale (benchmarks/results/unmix_conventions.md: a scale helps
 Jasper Ridge's RMSE exactly as much as it hurts Samson's; the network itself, seed 0, with ``scale`` 0 / 0.05 / 0.1
 / 0.2 / 0.3 / 0.5: Samson 0.051 / 0.060 / 0.075 / 0.089 / 0.099 / 0.114, Jasper Ridge 0.094 / 0.087 / 0.080 /
-0.071 / 0.070 / 0.070 — no one setting is 15 % below ``archetypal`` on both). What one setting would need
+0.071 / 0.070 / 0.070 — no one setting is 15 % below ``archetypal`` on both). Nor the rate at which the endmembers
+move (stop 79, by hand, seed 0, RMSE / SAD on Samson, then Jasper Ridge): frozen (``endmember_rate`` 0) the encoder
+reproduces FCLS on the start's endmembers (0.0657 / 1.88°, 0.0852 / 2.05°), so the gain on Samson is the endmembers'
+movement, not the encoder's view of the neighbours; at 1/100 0.0600 / 1.82°, 0.0881 / 2.17° (±10 % scale: 0.0800,
+0.0747); at 1/10 0.0530 / 2.34°, 0.0970 / 3.09° (±10 %: 0.0586, 0.0880). What one setting would need
 (``python benchmarks/unmix_conventions.py --endmember-accuracy``, ``results/unmix_endmember_accuracy.md``, stop 78):
 with endmembers moved from ``archetypal``'s toward the truth, FCLS with a ±5 % scale meets both floors once they are
 within about 1.4° (Samson 0.0546 at 1.37°, Jasper Ridge 0.0723 at 1.56°), and a ±10 % scale once Samson's are within
