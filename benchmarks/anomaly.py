@@ -23,8 +23,8 @@ over seeds that chose nothing.
 Run by hand: ``bash benchmarks/peers.sh && python benchmarks/anomaly.py`` (about 40 minutes on 2 cores, most
 of it ``cvae``'s fifteen trainings). ``--scaling`` instead compares ``attribute``'s two scalings
 (``results/anomaly_scaling.md``, a minute): each selected on ``san_diego`` over :data:`ATTRIBUTE_GRID`, then the
-selected configurations on the five ABU scenes beside the peer's RX. ``--reach`` (``results/anomaly_reach.md``, a few
-minutes) is a diagnosis that chooses nothing: ``attribute`` over its whole grid and spreads on the ABU scenes, to
+selected configurations on the five ABU scenes beside the peer's RX. ``--reach`` (``results/anomaly_reach.md``, about
+10 minutes) is a diagnosis that chooses nothing: ``attribute`` over its whole grid and spreads on the ABU scenes, to
 tell whether a miss against RX is the selection's or the method's.
 """
 
@@ -85,6 +85,15 @@ def attribute_grid(scaling: str) -> dict[tuple[int, int], float]:
             for c in ATTRIBUTE_GRID["components"] for a in ATTRIBUTE_GRID["area"]}
 
 
+def peer_auc(scene: Any) -> float:
+    """The peer's (SPy's global RX) ROC AUC on ``scene``."""
+    import spectral
+
+    from spectraflow.metrics import roc_auc
+
+    return roc_auc(spectral.rx(scene["cube"].values.astype(np.float64)), scene["anomaly_map"])
+
+
 def print_grid(auc: dict[tuple[int, int], float], marked: tuple[int, int]) -> None:
     print("| components | " + " | ".join(f"area {a}" for a in ATTRIBUTE_GRID["area"]) + " |")
     print("|---|" + "---|" * len(ATTRIBUTE_GRID["area"]))
@@ -97,8 +106,6 @@ def print_grid(auc: dict[tuple[int, int], float], marked: tuple[int, int]) -> No
 def scaling_comparison() -> None:
     """``attribute`` with ``scaling`` "range" (the default) and "whitened": each one's components and area chosen on
     ``san_diego`` alone, then the ROC AUC of both on the five ABU scenes, never used to choose anything."""
-    import spectral
-
     from spectraflow import datasets, methods
     from spectraflow.metrics import roc_auc
 
@@ -117,7 +124,7 @@ def scaling_comparison() -> None:
     for name in datasets.ABU_SCENES:
         scene = datasets.load(name)
         cube, truth = scene["cube"], scene["anomaly_map"]
-        peer = roc_auc(spectral.rx(cube.values.astype(np.float64)), truth)
+        peer = peer_auc(scene)
         totals["SPy rx"].append(peer)
         cells = []
         for column, (s, c, a) in columns.items():
@@ -156,14 +163,11 @@ def reach() -> None:
     does). It looks at the reported scenes, so nothing here may choose a default."""
     import itertools
 
-    import spectral
-
     from spectraflow import datasets, methods
     from spectraflow.metrics import roc_auc
 
     scenes = {name: datasets.load(name) for name in datasets.ABU_SCENES}
-    peer = {name: roc_auc(spectral.rx(s["cube"].values.astype(np.float64)), s["anomaly_map"])
-            for name, s in scenes.items()}
+    peer = {name: peer_auc(scene) for name, scene in scenes.items()}
     default = methods.get("anomaly", "attribute")()
     print("attribute's ROC AUC over its selection grid (san_diego: the scene that chose; ✗: below the peer's RX), "
           "** the default:\n")
