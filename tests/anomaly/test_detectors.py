@@ -10,7 +10,7 @@ import xarray as xr
 
 from spectraflow import datasets, methods
 from spectraflow.errors import ConfigError
-from spectraflow.metrics import anomaly_scores, roc_auc, roc_curve
+from spectraflow.metrics import anomaly_scores, auc_difference, roc_auc, roc_curve
 
 
 def _cube(values: np.ndarray) -> xr.DataArray:
@@ -37,6 +37,54 @@ def test_auc_is_the_probability_an_anomaly_outscores_the_background() -> None:
     assert s["separability"] == pytest.approx(s["auc"] - s["auc_false_alarm"])
     with pytest.raises(ValueError, match="both anomalous and background"):
         roc_auc(scores, np.zeros(400, bool))
+
+
+def test_auc_difference_is_delong_s_from_the_pair_matrix() -> None:
+    rng = np.random.default_rng()
+    truth = rng.random((20, 20)) < 0.15
+    a = rng.integers(0, 12, truth.shape).astype(float) + 3 * truth  # ties within and across the two maps
+    b = a + rng.integers(-4, 5, truth.shape)
+    a[0, 0] = np.nan  # left out of both
+    keep = np.isfinite(a)
+    placements = []
+    for scores in (a, b):  # psi(anomaly i, background j): 1 above, 1/2 tied
+        pairs = scores[truth & keep][:, None] - scores[~truth & keep][None, :]
+        psi = (pairs > 0) + 0.5 * (pairs == 0)
+        placements.append((psi.mean(axis=1), psi.mean(axis=0)))
+    (over_a, under_a), (over_b, under_b) = placements
+    expected = np.var(over_a - over_b, ddof=1) / over_a.size + np.var(under_a - under_b, ddof=1) / under_a.size
+    difference, error = auc_difference(a, b, truth)
+    assert difference == pytest.approx(roc_auc(a[keep], truth[keep]) - roc_auc(b[keep], truth[keep]), abs=1e-12)
+    assert error == pytest.approx(np.sqrt(expected), rel=1e-10)
+    with pytest.raises(ValueError, match="2-D truth map"):
+        auc_difference(a.ravel(), b.ravel(), truth.ravel(), by_object=True)
+
+
+@pytest.mark.parametrize("correlated", [False, True])
+def test_auc_difference_s_error_is_the_spread_over_fresh_scenes(correlated: bool) -> None:
+    """Over many fresh scenes of 30 square objects, the standard error matches the spread of the difference itself:
+    by pixels when the pixels are independent, and only by objects when each object's pixels share an offset."""
+    rng = np.random.default_rng()
+    truth = np.zeros((60, 60), bool)
+    for y in range(0, 60, 12):
+        for x in range(0, 60, 10):
+            truth[y + 2:y + 5, x + 2:x + 5] = True  # 30 objects of 9 pixels
+    objects = (np.arange(60)[:, None] // 12) * 6 + np.arange(60)[None, :] // 10
+    differences, by_pixel, by_object = [], [], []
+    for _ in range(300):
+        shared = rng.standard_normal((2, 30))[:, objects] if correlated else 0.0
+        noise = rng.standard_normal((2, *truth.shape)) + shared * truth
+        a, b = 1.2 * truth + noise[0], 1.0 * truth + noise[1]
+        differences.append(roc_auc(a, truth) - roc_auc(b, truth))
+        by_pixel.append(auc_difference(a, b, truth)[1])
+        by_object.append(auc_difference(a, b, truth, by_object=True)[1])
+    spread = np.std(differences)
+    assert truth.sum() == 270
+    assert np.mean(by_object) == pytest.approx(spread, rel=0.2)
+    if correlated:  # the objects' pixels move together: by pixels it is far too narrow
+        assert np.mean(by_pixel) < 0.7 * spread
+    else:
+        assert np.mean(by_pixel) == pytest.approx(spread, rel=0.2)
 
 
 def test_rx_is_the_mahalanobis_distance_lazy_or_not() -> None:
