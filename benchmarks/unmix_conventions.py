@@ -42,6 +42,11 @@ NETWORK_BOUNDS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)  # the autoencoder's scale (0: 
 SCENES = ("samson", "jasper_ridge")
 
 
+def spectra(scene: xr.Dataset) -> np.ndarray:
+    """The scene's pixels as rows, ``(y · x, band)``, in float64."""
+    return scene["cube"].values.reshape(-1, scene.sizes["band"]).astype(np.float64)
+
+
 def scaled_fcls(y: np.ndarray, e: np.ndarray, bound: float, rounds: int = 15) -> np.ndarray:
     """Abundances of ``y ≈ s · A E`` with each pixel's ``s`` within ``[1 − bound, 1 / (1 − bound)]``; a bound of 1
     (no bound) is solved exactly: NNLS, then each pixel's abundances divided by their sum."""
@@ -73,7 +78,7 @@ def main() -> None:
         scene = datasets.load(name)
         cube, truth_e, truth_a = scene["cube"], scene["endmembers"], scene["abundances"]
         n = scene.sizes["endmember"]
-        y = cube.values.reshape(-1, cube.sizes["band"]).astype(np.float64)
+        y = spectra(scene)
         sigma = hysime(stats=band_statistics(cube.data, gram=True)).noise_std
         estimated, estimated_a = methods.get("unmix", "archetypal")(seed=0).unmix(cube, n)
         archetypal[name] = unmixing_scores(estimated, estimated_a, truth_e, truth_a)
@@ -134,7 +139,7 @@ def endmember_accuracy() -> None:
     for name, scene in scenes.items():
         cube, truth_e, truth_a = scene["cube"], scene["endmembers"], scene["abundances"]
         n = scene.sizes["endmember"]
-        y = cube.values.reshape(-1, cube.sizes["band"]).astype(np.float64)
+        y = spectra(scene)
         estimated, estimated_a = methods.get("unmix", "archetypal")(seed=0).unmix(cube, n)
         floor = 0.85 * unmixing_scores(estimated, estimated_a, truth_e, truth_a)["abundance_rmse"]
         matched = estimated.values[match_endmembers(estimated, truth_e)].astype(np.float64)
@@ -160,7 +165,7 @@ def pure_pixels(scenes: dict[str, xr.Dataset], purity: float = 0.99) -> None:
     print("| scene | endmember | pure pixels | their mean | median pixel | nearest pixel of the scene |")
     print("|---|---|---|---|---|---|")
     for name, scene in scenes.items():
-        y = scene["cube"].values.reshape(-1, scene.sizes["band"]).astype(np.float64)
+        y = spectra(scene)
         abundances = scene["abundances"].values.reshape(-1, scene.sizes["endmember"])
         for k, endmember in enumerate(scene["endmembers"].values.astype(np.float64)):
             pure = y[abundances[:, k] >= purity]
