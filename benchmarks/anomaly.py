@@ -214,11 +214,9 @@ def paired() -> None:
     the one the verdict reads; and each AUC as misordered pairs of an anomalous and a background pixel. A scene of few
     objects resolves only large differences: that is what the interval says, not a score."""
     import spectral
-    from scipy.ndimage import label
-    from scipy.stats import t as student
 
     from spectraflow import datasets, methods
-    from spectraflow.metrics import auc_difference, roc_auc
+    from spectraflow.metrics import auc_difference, compare_auc, roc_auc
 
     print("AUC of each detector (defaults) minus the peer's (SPy rx) on the same scene, with 95 % intervals by "
           "DeLong's method: by pixels (taken as independent), and by objects (the truth map's K 8-connected objects as "
@@ -232,21 +230,16 @@ def paired() -> None:
         cube, truth = scene["cube"], scene["anomaly_map"].values.astype(bool)
         peer = spectral.rx(cube.values.astype(np.float64))
         positives, pairs = int(truth.sum()), int(truth.sum()) * int((~truth).sum())
-        objects = label(truth, structure=np.ones((3, 3), dtype=int))[1]
         peer_misordered = round((1 - roc_auc(peer, truth)) * pairs)
         for method in PAIRED:
             scores = methods.get("anomaly", method)().scores(cube)
             auc = roc_auc(scores, truth)
             difference, by_pixel = auc_difference(scores, peer, truth)
-            if objects > 1:
-                half = student.ppf(0.975, objects - 1) * auc_difference(scores, peer, truth, by_object=True)[1]
-                verdict = "above" if difference > half else "below" if difference < -half else "not resolved"
-                interval = f"±{half:.5f}"
-            else:
-                interval, verdict = "none (one object)", "not resolved"
-            print(f"| {name} | {objects} | {positives} | {method} | {auc:.5f} | {round((1 - auc) * pairs)} "
-                  f"({peer_misordered}) | {difference:+.5f} | ±{1.96 * by_pixel:.5f} | {interval} | {verdict} |",
-                  flush=True)
+            compared = compare_auc(scores, peer, truth)
+            interval = f"±{compared.half_width:.5f}" if compared.objects > 1 else "none (one object)"
+            print(f"| {name} | {compared.objects} | {positives} | {method} | {auc:.5f} | {round((1 - auc) * pairs)} "
+                  f"({peer_misordered}) | {difference:+.5f} | ±{1.96 * by_pixel:.5f} | {interval} | "
+                  f"{compared.verdict} |", flush=True)
 
 
 def anscombe(scene: Any) -> Any:

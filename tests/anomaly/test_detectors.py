@@ -10,7 +10,7 @@ import xarray as xr
 
 from spectraflow import datasets, methods
 from spectraflow.errors import ConfigError
-from spectraflow.metrics import anomaly_scores, auc_difference, roc_auc, roc_curve
+from spectraflow.metrics import anomaly_scores, auc_difference, compare_auc, roc_auc, roc_curve
 
 
 def _cube(values: np.ndarray) -> xr.DataArray:
@@ -85,6 +85,39 @@ def test_auc_difference_s_error_is_the_spread_over_fresh_scenes(correlated: bool
         assert np.mean(by_pixel) < 0.7 * spread
     else:
         assert np.mean(by_pixel) == pytest.approx(spread, rel=0.2)
+
+
+def test_compare_auc_s_interval_covers_the_true_difference_on_a_scene_of_three_objects() -> None:
+    """Over fresh scenes of three objects whose pixels share an offset, the 95 % interval (Student's t, 2 degrees of
+    freedom) holds the mean difference about 95 % of the time; the normal 1.96 would hold it far less often."""
+    rng = np.random.default_rng()
+    truth, objects = np.zeros((40, 40), bool), np.zeros((40, 40), int)
+    for k in range(3):
+        truth[5:8, 5 + 12 * k:8 + 12 * k], objects[5:8, 5 + 12 * k:8 + 12 * k] = True, k
+    runs = []
+    for _ in range(600):
+        noise = rng.standard_normal((2, *truth.shape)) + rng.standard_normal((2, 3))[:, objects] * truth
+        a, b = 1.5 * truth + noise[0], truth + noise[1]
+        runs.append((compare_auc(a, b, truth), auc_difference(a, b, truth, by_object=True)[1]))
+    assert {c.objects for c, _ in runs} == {3}
+    differences = np.array([c.difference for c, _ in runs])
+    miss = np.abs(differences - differences.mean())
+    assert 0.91 <= np.mean(miss <= [c.half_width for c, _ in runs]) <= 0.99
+    assert np.mean(miss <= 1.96 * np.array([error for _, error in runs])) < 0.89
+
+
+def test_compare_auc_s_verdict() -> None:
+    rng = np.random.default_rng()
+    truth = np.zeros((60, 60), bool)
+    truth[2::6, 2::6] = True  # 100 one-pixel objects
+    good, poor = 3.0 * truth + rng.standard_normal(truth.shape), 0.5 * truth + rng.standard_normal(truth.shape)
+    assert compare_auc(good, poor, truth).verdict == "above"
+    assert compare_auc(poor, good, truth).verdict == "below"
+    assert compare_auc(good, good.copy(), truth).verdict == "not resolved"  # a difference of 0 and no spread
+    single = np.zeros_like(truth)
+    single[10:13, 10:13] = True  # one object: no interval, whatever the difference
+    one = compare_auc(3.0 * single + rng.standard_normal(truth.shape), rng.standard_normal(truth.shape), single)
+    assert one.objects == 1 and np.isnan(one.half_width) and one.verdict == "not resolved"
 
 
 def test_rx_is_the_mahalanobis_distance_lazy_or_not() -> None:

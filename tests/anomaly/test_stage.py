@@ -50,9 +50,14 @@ def test_every_detector_scores_the_scene_and_is_scored_against_its_map(tmp_path:
                                     str(tmp_path / "anomaly.png"))
     truth = scene["anomaly_map"].values.astype(bool)
     assert metrics["anomalous_pixels"] == int(truth[valid].sum())
-    for index, name in enumerate(["rx", "local_rx"]):
-        assert metrics[name]["auc"] == pytest.approx(_auc_reference(scores[index][valid], truth[valid]), abs=1e-9)
+    reference = {name: _auc_reference(scores[index][valid], truth[valid]) for index, name in enumerate(["rx",
+                                                                                                      "local_rx"])}
+    for name, auc in reference.items():
+        assert metrics[name]["auc"] == pytest.approx(auc, abs=1e-9)
         assert metrics[name]["seconds"] >= 0
+        # against the best of the two; beach-3's anomaly is one object, so no interval
+        assert metrics[name]["auc_vs_best"] == pytest.approx(auc - max(reference.values()), abs=1e-9)
+        assert metrics[name]["auc_vs_best_interval"] is None
     assert json.loads((tmp_path / "anomaly.json").read_text())["rx"]["auc"] == pytest.approx(metrics["rx"]["auc"])
     assert (tmp_path / "anomaly.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -60,8 +65,14 @@ def test_every_detector_scores_the_scene_and_is_scored_against_its_map(tmp_path:
 def test_counting_data_are_stabilised_by_a_step_and_the_planted_regions_found(tmp_path: Path) -> None:
     scene = eels_scene(int(np.random.default_rng().integers(1000)), dose=500.0)
     source = write_store(scene, tmp_path / "eels.zarr")
-    store, seconds = detect_store(source, tmp_path / "anomaly.zarr", steps=[{"anscombe": {}}], methods=["attribute"])
+    store, seconds = detect_store(source, tmp_path / "anomaly.zarr", steps=[{"anscombe": {}}],
+                                  methods=["attribute", "rx"])
     metrics = evaluate_anomalies.fn(str(store), seconds, str(tmp_path / "m.json"), str(tmp_path / "f.png"))
+    # two objects, a particle and a lamella: an interval (Student's t of 1 degree of freedom, so a wide one)
+    assert metrics["attribute"]["auc_vs_best"] == 0 and metrics["attribute"]["auc_vs_best_interval"] == 0
+    behind, interval = metrics["rx"]["auc_vs_best"], metrics["rx"]["auc_vs_best_interval"]
+    assert behind == pytest.approx(metrics["rx"]["auc"] - metrics["attribute"]["auc"], abs=1e-12) and behind < 0
+    assert isinstance(interval, float) and interval > 0
     # 4x below the default dose (benchmarks/results/anomaly.md); the lowest AUC over seeds 0–499 is 0.9968 (0.981,
     # seed 71's region in a corner, until a corner's quadrant of the mirror counted the weight's square, stop 71) and
     # over 500–999 0.9967 (stop 78), so every seed drawn here was measured

@@ -5,12 +5,12 @@ Unmixing: :func:`sad` (spectral angle distance between endmembers, degrees), :fu
 reconstruction error, dB), :func:`sufficiently_scattered` (whether abundances make the factorisation
 identifiable, with a margin). Denoising: :func:`band_psnr`, :func:`mpsnr`, :func:`mssim`, :func:`sam`,
 :func:`ergas`. Fusion: :func:`fusion_scores`, :func:`q_index`, :func:`q_avg`, :func:`qnr`. Anomaly
-detection: :func:`roc_auc`, :func:`roc_curve`, :func:`anomaly_scores`, :func:`auc_difference` (two detectors'
-AUCs compared, with a standard error). Operator learning: :func:`relative_l2`, :func:`relative_h1`,
-:func:`relative_sobolev`.
+detection: :func:`roc_auc`, :func:`roc_curve`, :func:`anomaly_scores`, :func:`auc_difference` and
+:func:`compare_auc` (two detectors' AUCs compared, with a standard error and an interval). Operator learning:
+:func:`relative_l2`, :func:`relative_h1`, :func:`relative_sobolev`.
 """
 
-from ._anomaly import anomaly_scores, auc_difference, roc_auc, roc_curve
+from ._anomaly import AucComparison, anomaly_scores, auc_difference, compare_auc, roc_auc, roc_curve
 from ._fusion import fusion_scores, q_avg, q_index, qnr
 from ._identifiability import Scattering, sufficiently_scattered
 from ._image import band_psnr, denoising_scores, denoising_scores_by_band, ergas, mpsnr, mssim, sam
@@ -21,5 +21,5 @@ __all__ = ["spectral_angle", "sad", "match_endmembers", "rmse", "sre", "unmixing
            "sufficiently_scattered", "Scattering",
            "band_psnr", "mpsnr", "mssim", "sam", "ergas", "denoising_scores", "denoising_scores_by_band",
            "fusion_scores", "q_index", "q_avg", "qnr",
-           "roc_auc", "roc_curve", "anomaly_scores", "auc_difference",
+           "roc_auc", "roc_curve", "anomaly_scores", "auc_difference", "compare_auc", "AucComparison",
            "relative_l2", "relative_h1", "relative_sobolev"]

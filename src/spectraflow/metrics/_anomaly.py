@@ -19,17 +19,19 @@ two or more correlated receiver operating characteristic curves: a nonparametric
 which takes the pixels as independent. They are not: an object's pixels score alike. With ``by_object`` the
 anomalous pixels' share of the variance is the cluster-robust one over the truth map's connected objects instead
 (each object one independent unit, its pixels as correlated as they are), which is wider where an object's pixels
-move together, and what a scene of few objects supports.
+move together, and what a scene of few objects supports. :func:`compare_auc` gives that difference with its
+interval and a verdict.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
 
-__all__ = ["roc_auc", "roc_curve", "anomaly_scores", "auc_difference"]
+__all__ = ["roc_auc", "roc_curve", "anomaly_scores", "auc_difference", "compare_auc", "AucComparison"]
 
 
 def _flat(scores: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -98,11 +100,8 @@ def _variance_of_mean(values: np.ndarray, groups: np.ndarray | None = None) -> f
     return float(k / (k - 1) * (sums**2).sum() / n**2) if k > 1 else float("nan")
 
 
-def auc_difference(scores_a: Any, scores_b: Any, truth: Any, by_object: bool = False) -> tuple[float, float]:
-    """``(AUC of scores_a − AUC of scores_b, its standard error)`` on the same truth map, by DeLong's method (module
-    docstring); pixels where either score is non-finite are left out. With ``by_object`` the anomalous pixels are
-    grouped into the truth map's 8-connected objects (it must then be 2-D): the standard error is the
-    cluster-robust one over those objects (``nan`` with a single object)."""
+def _paired(scores_a: Any, scores_b: Any, truth: Any, by_object: bool) -> tuple[float, float, int]:
+    """The AUC difference, its standard error and the number of units it rests on (objects or pixels)."""
     a = np.asarray(getattr(scores_a, "values", scores_a), dtype=np.float64)
     b = np.asarray(getattr(scores_b, "values", scores_b), dtype=np.float64)
     t = np.asarray(getattr(truth, "values", truth)).astype(bool)
@@ -121,4 +120,41 @@ def auc_difference(scores_a: Any, scores_b: Any, truth: Any, by_object: bool = F
     over_b, under_b = _placements(sb, ta)
     groups = None if objects is None else objects[keep][ta]
     variance = _variance_of_mean(over_a - over_b, groups) + _variance_of_mean(under_a - under_b)
-    return float(over_a.mean() - over_b.mean()), float(np.sqrt(variance))
+    units = int(ta.sum()) if groups is None else np.unique(groups).size
+    return float(over_a.mean() - over_b.mean()), float(np.sqrt(variance)), units
+
+
+def auc_difference(scores_a: Any, scores_b: Any, truth: Any, by_object: bool = False) -> tuple[float, float]:
+    """``(AUC of scores_a − AUC of scores_b, its standard error)`` on the same truth map, by DeLong's method (module
+    docstring); pixels where either score is non-finite are left out. With ``by_object`` the anomalous pixels are
+    grouped into the truth map's 8-connected objects (it must then be 2-D): the standard error is the
+    cluster-robust one over those objects (``nan`` with a single object)."""
+    difference, error, _ = _paired(scores_a, scores_b, truth, by_object)
+    return difference, error
+
+
+@dataclass(frozen=True)
+class AucComparison:
+    """One detector's AUC against another's on the same scene (:func:`compare_auc`)."""
+
+    difference: float  # the first's AUC minus the second's
+    half_width: float  # of the interval, by objects; nan where the scene has a single object (no interval)
+    objects: int  # the truth map's 8-connected objects with a scored pixel: the units the interval rests on
+
+    @property
+    def verdict(self) -> str:
+        """``above`` or ``below`` where the interval leaves out 0, else ``not resolved`` (also without one)."""
+        if not abs(self.difference) > self.half_width:  # also where there is no interval (nan)
+            return "not resolved"
+        return "above" if self.difference > 0 else "below"
+
+
+def compare_auc(scores_a: Any, scores_b: Any, truth: Any, level: float = 0.95) -> AucComparison:
+    """``scores_a``'s AUC against ``scores_b``'s on a 2-D truth map, with its ``level`` interval by the map's K
+    objects: the cluster-robust standard error (:func:`auc_difference` with ``by_object``) times Student's t of
+    K − 1 degrees of freedom, as fits few clusters. A scene of few objects resolves only large differences."""
+    from scipy.stats import t as student
+
+    difference, error, objects = _paired(scores_a, scores_b, truth, by_object=True)
+    half = float(student.ppf(0.5 + level / 2, objects - 1) * error) if objects > 1 else float("nan")
+    return AucComparison(difference, half, objects)

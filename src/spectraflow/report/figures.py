@@ -6,13 +6,16 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from .._atomic import atomic_output
 from ..cube import CUBE, SPECTRAL_AXES, WAVELENGTH, physical_values, spectral_axis, spectral_positions
+
+if TYPE_CHECKING:
+    from ..metrics import AucComparison
 
 __all__ = ["anomaly_overview", "rgb_bands", "scene_overview", "preprocessing_overview", "unmixing_overview",
            "denoising_overview", "fusion_overview", "training_curves", "operator_overview", "scene_thumbnail",
@@ -212,10 +215,13 @@ def unmixing_overview(result: xr.Dataset, path: str | os.PathLike[str], order: A
     return _save(fig, path)
 
 
-def anomaly_overview(result: xr.Dataset, path: str | os.PathLike[str]) -> Path:
+def anomaly_overview(result: xr.Dataset, path: str | os.PathLike[str],
+                     against_best: Mapping[str, AucComparison] | None = None) -> Path:
     """Write a PNG of an anomaly store: each detector's score map (stretched to its 1–99.5 percentiles, nodata
     black) beside the anomaly map when the scene has one, and then every detector's ROC curve (log false-alarm
-    axis, where the detectors differ)."""
+    axis, where the detectors differ). With ``against_best`` (by detector, its AUC against the best's:
+    :func:`spectraflow.metrics.compare_auc`) each map's title says how far behind the best it is and whether the
+    scene resolves that."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -244,7 +250,7 @@ def anomaly_overview(result: xr.Dataset, path: str | os.PathLike[str]) -> Path:
         ax.imshow(np.nan_to_num(_stretch(values[..., None], 1.0, 99.5)[..., 0], nan=0.0), cmap="inferno",
                   interpolation="nearest")
         auc = f", AUC {roc_auc(values[valid], truth[valid]):.4f}" if truth is not None else ""
-        ax.set_title(f"{name}{auc}", fontsize=11)
+        ax.set_title(f"{name}{auc}{_against_best(against_best, name)}", fontsize=11)
         ax.set_axis_off()
     if truth is not None:
         ax = axes[offset + len(names)]
@@ -260,6 +266,19 @@ def anomaly_overview(result: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     fig.suptitle(f"{result.attrs.get('name', '')}: anomaly scores (brighter = more anomalous)", fontsize=11)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _against_best(against_best: Mapping[str, AucComparison] | None, name: str) -> str:
+    """A second title line: the best, or the AUC difference from the best with its 95 % interval, and whether the
+    scene resolves it (``behind``) or not."""
+    compared = (against_best or {}).get(name)
+    if compared is None:
+        return ""
+    if compared.difference == 0:
+        return "\nthe best"
+    interval = f" ± {compared.half_width:.4f}" if np.isfinite(compared.half_width) else " (one object: no interval)"
+    verdict = "behind" if compared.verdict == "below" else "not resolved"
+    return f"\n{compared.difference:+.4f}{interval} vs the best: {verdict}"
 
 
 def denoising_overview(results: Mapping[str, xr.DataArray], path: str | os.PathLike[str], *,
