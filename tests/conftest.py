@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pytest
+# Before anything imports Prefect: its state in a directory of the tests' own, never ~/.prefect or the project's
+# .prefect (in-process tests start Prefect's temporary server), and, as for every stage, telemetry off
+# (flows/__init__.py), so the README's test command reaches no network whatever the environment it is run in
+os.environ.setdefault("PREFECT_HOME", os.path.join(tempfile.gettempdir(), "spectraflow-tests-prefect"))
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
-from spectraflow.datasets import SHARED_DATA_ENV, shared_data_dir
+import flows  # noqa: E402,F401
+from spectraflow.datasets import SHARED_DATA_ENV, shared_data_dir  # noqa: E402
 
 os.environ.setdefault("DASK_TEMPORARY_DIRECTORY", "/tmp/spectraflow-dask")
 REPO = Path(__file__).resolve().parents[1]

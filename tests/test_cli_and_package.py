@@ -82,6 +82,17 @@ def test_library_never_imports_prefect_or_heavy_deps_at_import() -> None:
     assert bare.strip() == "[]"
 
 
+def test_the_tests_own_prefect_keeps_off_the_network_and_out_of_home() -> None:
+    """What the tests' in-process Prefect runs with, however the README's test command was started (.ci/run exports
+    nothing for it): telemetry off, state outside ~/.prefect and the project's .prefect."""
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    assert settings.server.analytics_enabled is False
+    home = Path(settings.home).resolve()
+    assert home not in {(Path.home() / ".prefect").resolve(), (Path(__file__).resolve().parents[1] / ".prefect")}
+
+
 def test_the_prefect_server_the_readme_starts_listens_on_loopback_only() -> None:
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     commands = [line for line in text.splitlines() if line.lstrip().startswith(("prefect server start",
