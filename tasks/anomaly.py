@@ -41,10 +41,10 @@ def evaluate_anomalies(store: str, seconds: dict[str, float], metrics_path: str,
     metrics: dict[str, object] = {"anomalous_pixels": int(truth[valid].sum()) if truth is not None else None}
     maps = {entry["name"]: np.where(valid, values, np.nan)
             for entry, values in zip(json.loads(result.attrs["anomaly"]), result[SCORES].values, strict=True)}
-    scored = {name: anomaly_scores(values[valid], truth[valid]) for name, values in maps.items()} if truth is not None \
-        else {}
+    scored: dict[str, dict[str, float]] = {}
     against_best: dict[str, AucComparison] = {}
-    if scored:
+    if truth is not None:
+        scored = {name: anomaly_scores(values[valid], truth[valid]) for name, values in maps.items()}
         best = max(scored, key=lambda name: scored[name]["auc"])
         against_best = {name: compare_auc(values, maps[best], truth) for name, values in maps.items()}
     for name in maps:

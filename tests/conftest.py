@@ -16,7 +16,7 @@ from typing import Any
 
 # Before anything imports Prefect: its state in a directory of the tests' own, never ~/.prefect or the project's
 # .prefect (in-process tests start Prefect's temporary server), and, as for every stage, telemetry off
-# (flows/__init__.py), so the README's test command reaches no network whatever the environment it is run in
+# (flows/__init__.py), so the README's test command reaches no network with nothing exported
 os.environ.setdefault("PREFECT_HOME", os.path.join(tempfile.gettempdir(), "spectraflow-tests-prefect"))
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -50,8 +50,8 @@ def test_every_detector_scores_the_scene_and_is_scored_against_its_map(tmp_path:
                                     str(tmp_path / "anomaly.png"))
     truth = scene["anomaly_map"].values.astype(bool)
     assert metrics["anomalous_pixels"] == int(truth[valid].sum())
-    reference = {name: _auc_reference(scores[index][valid], truth[valid]) for index, name in enumerate(["rx",
-                                                                                                      "local_rx"])}
+    names = ["rx", "local_rx"]
+    reference = {name: _auc_reference(scores[index][valid], truth[valid]) for index, name in enumerate(names)}
     for name, auc in reference.items():
         assert metrics[name]["auc"] == pytest.approx(auc, abs=1e-9)
         assert metrics[name]["seconds"] >= 0
