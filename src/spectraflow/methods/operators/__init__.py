@@ -5,7 +5,8 @@ fields ``(batch, in_channels, *grid)`` to output fields, at any resolution.
 ``transform_once``  Transform-Once: one FFT in, every layer in the frequency domain, one inverse FFT out.
 ``deeponet``        DeepONet: branch (input at fixed sensors) × trunk (query coordinates).
 ``finite_volume``   learned finite volumes: a five-point scheme for −∇·(k∇u) = f whose face conductivities
-                   and source a CNN predicts; the output is that scheme's exact solution (2-D elliptic).
+                   and source a CNN predicts; the output is that scheme's exact solution (2-D elliptic);
+                   trainable on Darcy's residual alone too.
 ``nsm``             neural spectral method: layers in the sine basis of u = 0 on the boundary (exact), and
                    trainable on Darcy's residual alone, with no solution data (``loss="darcy_residual"``).
 ``lsm``             latent spectral model: a U-Net whose every scale projects onto a few latent tokens, updates

@@ -72,11 +72,12 @@ class LearnedFiniteVolume(OperatorModel):
         self.corrections = nn.Sequential(*stack, head)
         self.source = nn.Parameter(torch.tensor(1.0))
 
-    def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor) -> None:
-        """Also starts the source where unit conductivity gives the training outputs' mean."""
+    def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor | None) -> None:
+        """Also starts the source where unit conductivity gives the training outputs' mean or, without solution
+        data, the mean that unit forcing gives over the inputs' mean coefficient (the residual loss's equation)."""
         super().fit_normalizer(inputs, outputs)
         with torch.no_grad():
-            mean = float(outputs.float().mean())
+            mean = float((outputs if outputs is not None else POISSON_MEAN / inputs).float().mean())
             self.source.fill_(mean / POISSON_MEAN if mean != 0 else 1.0)
 
     def solution(self, x: torch.Tensor) -> torch.Tensor:
