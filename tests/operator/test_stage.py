@@ -52,12 +52,13 @@ def test_other_equations_and_bad_requests(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("model", "config", "bound"), [("nsm", {"modes": 6, "width": 12}, 0.2),
-                                                      ("finite_volume", {}, 0.05)])
+                                                      ("finite_volume", {}, 0.05), ("lsm", {}, 0.3)])
 def test_the_stage_trains_from_the_equation_alone(tmp_path: Path, model: str, config: dict[str, int],
                                                   bound: float) -> None:
-    """params.yaml can pick a model of the sine basis (nsm) or of the discretised equation (finite_volume) with
-    the residual loss: the stage never reads a training or validation solution (they are zeroed here) and still
-    scores well on the test store's solver solutions."""
+    """params.yaml can pick a model of the sine basis (nsm), of the discretised equation (finite_volume) or any
+    other (lsm: its output scaled by the equation's, as no solution sets it) with the residual loss: the stage
+    never reads a training or validation solution (they are zeroed here) and still scores well on the test
+    store's solver solutions."""
     import xarray as xr
 
     parameters = {"coefficient": "smooth", "modes": 6, "refine": 2}

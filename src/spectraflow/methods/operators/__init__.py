@@ -8,7 +8,8 @@ fields ``(batch, in_channels, *grid)`` to output fields, at any resolution.
                    and source a CNN predicts; the output is that scheme's exact solution (2-D elliptic);
                    trainable on Darcy's residual alone too.
 ``nsm``             neural spectral method: layers in the sine basis of u = 0 on the boundary (exact), and
-                   trainable on Darcy's residual alone, with no solution data (``loss="darcy_residual"``).
+                   trainable on Darcy's residual alone, with no solution data (``loss="darcy_residual"``; any
+                   model is, these two best).
 ``lsm``             latent spectral model: a U-Net whose every scale projects onto a few latent tokens, updates
                    them with a trigonometric expansion, and projects back (2-D).
 """

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ...errors import ConfigError
+from ._sine import poisson_scale
 
 __all__ = ["OperatorModel", "grid_coordinates"]
 
@@ -81,8 +82,9 @@ class OperatorModel(nn.Module):
         return dict(self._config)
 
     def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor | None) -> None:
-        """Per-channel mean and standard deviation of the training inputs and outputs (``None`` when training
-        without solution data: the output statistics stay as they are)."""
+        """Per-channel mean and standard deviation of the training inputs and outputs. Without solution data
+        (``None``: a residual loss, whose equation is Darcy's with unit forcing) the output's mean is 0 and its
+        scale the equation's: the spread of ``−∇·(ā∇u) = 1``'s solution for the inputs' mean coefficient ``ā``."""
         reduce = [0, *range(2, inputs.ndim)]
         if outputs is not None and self.residual:
             outputs = outputs - inputs
@@ -91,6 +93,9 @@ class OperatorModel(nn.Module):
             for name, values in stats.items():
                 self.get_buffer(f"{name}_mean").copy_(values.mean(reduce))
                 self.get_buffer(f"{name}_std").copy_(values.std(reduce).clamp_min(1e-8))
+            if outputs is None:
+                self.get_buffer("output_mean").zero_()
+                self.get_buffer("output_std").fill_(poisson_scale() / float(inputs.float().mean()))
 
     def refinable_parameters(self) -> list[nn.Parameter]:
         """What spectral refinement fine-tunes: the spectral layers (a ``spectral`` module list) where the model

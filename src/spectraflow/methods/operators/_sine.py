@@ -29,7 +29,7 @@ from functools import lru_cache
 
 import torch
 
-__all__ = ["sine_matrix", "coefficients", "synthesis", "darcy_residual"]
+__all__ = ["sine_matrix", "coefficients", "synthesis", "darcy_residual", "poisson_scale"]
 
 
 @lru_cache(maxsize=32)
@@ -98,3 +98,12 @@ def darcy_residual(u: torch.Tensor, a: torch.Tensor, forcing: float = 1.0, reduc
     h_minus_one = 1.0 / (k[:, None] ** 2 + k[None, :] ** 2)
     error = ((residual**2 * h_minus_one).flatten(1).sum(1) / (f**2 * h_minus_one).sum()).sqrt()
     return (error.mean() if reduce else error).to(u.dtype)
+
+
+def poisson_scale(size: int = 33) -> float:
+    """The standard deviation over the unit square of the solution of ``−Δψ = 1``, ``ψ = 0`` on the boundary
+    (its sine series, evaluated on a ``size``-node grid)."""
+    k = torch.arange(1, size - 1, dtype=torch.float64)
+    f = 2.0 * (1.0 - (-1.0) ** k) / (k * math.pi)  # sine coefficients of 1 on [0, 1]
+    psi = synthesis(f[:, None] * f[None, :] / (math.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2)), size)
+    return float(psi.std())

@@ -20,8 +20,6 @@ References
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -51,15 +49,6 @@ class SineConv(nn.Module):
         return synthesis(mixed, size)
 
 
-def poisson_scale(size: int = 33) -> float:
-    """The standard deviation over the unit square of the solution of ``−Δψ = 1``, ``ψ = 0`` on the boundary
-    (its sine series, evaluated on a ``size``-node grid)."""
-    k = torch.arange(1, size - 1, dtype=torch.float64)
-    f = 2.0 * (1.0 - (-1.0) ** k) / (k * math.pi)  # sine coefficients of 1 on [0, 1]
-    psi = synthesis(f[:, None] * f[None, :] / (math.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2)), size)
-    return float(psi.std())
-
-
 @register("operator", "nsm")
 class NSM(FNO):
     """An FNO whose spectral paths are sine-basis mixings (:class:`SineConv`) and whose output is a sine series."""
@@ -76,14 +65,10 @@ class NSM(FNO):
         return SineConv(width, width, modes, self.init)
 
     def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor | None) -> None:
-        """Input statistics as every model; the output is only scaled (a shift would break ``u = 0`` on the
-        boundary), by the outputs' standard deviation or, without solution data, by the equation's
-        (:func:`poisson_scale` over the inputs' mean coefficient)."""
+        """As every model's, but the output is only scaled: a shift would break ``u = 0`` on the boundary."""
         super().fit_normalizer(inputs, outputs)
         with torch.no_grad():
             self.get_buffer("output_mean").zero_()
-            if outputs is None:
-                self.get_buffer("output_std").fill_(poisson_scale() / float(inputs.float().mean()))
 
     def core(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != x.shape[-2] or x.shape[-1] < 3:
