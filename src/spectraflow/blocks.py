@@ -100,7 +100,9 @@ def map_blocks_with_halo(func: Callable[[np.ndarray], np.ndarray], data: Any, ha
     result."""
     import dask.array as da
 
-    data = data.rechunk({2: -1})
+    # an axis no longer than the halo is one block: its every pixel is within reach anyway (and dask refuses a
+    # depth beyond the array)
+    data = data.rechunk({2: -1, **{axis: -1 for axis in (0, 1) if data.shape[axis] <= halo}})
     depth = {axis: halo if len(data.chunks[axis]) > 1 else 0 for axis in (0, 1)}
     padded = da.overlap.overlap(data, depth={**depth, 2: 0}, boundary="none")
     if channels is None:

@@ -27,6 +27,11 @@ from ._base import Detector
 
 #: The network's spatial reach in pixels (two 3 × 3 convolutions each way): the halo of a block it scores.
 HALO = 4
+#: The fewest bins the network's first convolution sees: its kernel spans 7, and on a CPU torch 2.13's oneDNN
+#: backward pass over no more bins than that corrupts the heap (5 bins: "free(): invalid next size", the process
+#: killed) or returns NaN weight gradients now and then (6 and 7 bins, about 1 step in 100). Fewer bins are
+#: zero-padded up to it (zero: the bins' mean, as they are standardised), and the loss sees the real bins only.
+MIN_BINS = 8
 
 
 def _bin_means(values: np.ndarray, bins: int) -> np.ndarray:
@@ -62,7 +67,8 @@ def _network(bins: int, latent: int, features: int) -> Any:
     import torch
     from torch import nn
 
-    reduced = ((bins + 1) // 2 + 1) // 2  # bins after two stride-2 convolutions (each ceil(n / 2))
+    depth = max(bins, MIN_BINS)  # the bins the convolutions see
+    reduced = ((depth + 1) // 2 + 1) // 2  # after two stride-2 convolutions (each ceil(n / 2))
 
     class VAE(nn.Module):
         """``forward`` returns the reconstruction; the batch's KL term is left in ``self.kl`` (per pixel)."""
@@ -83,6 +89,7 @@ def _network(bins: int, latent: int, features: int) -> Any:
 
         def forward(self, cube: Any) -> Any:  # (batch, 1, bins, y, x)
             batch, _, _, height, width = cube.shape
+            cube = nn.functional.pad(cube, (0, 0, 0, 0, 0, depth - bins))
             features_ = self.encode(cube).reshape(batch, -1, height, width)
             mean, log_var = self.code(features_).chunk(2, dim=1)
             log_var = log_var.clamp(-10, 10)
