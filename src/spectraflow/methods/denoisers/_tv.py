@@ -22,15 +22,14 @@ def gradient(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def divergence(px: np.ndarray, py: np.ndarray) -> np.ndarray:
-    """Minus the adjoint of :func:`gradient`."""
-    div = np.zeros_like(px)
-    div[..., :, 0] = px[..., :, 0]
-    div[..., :, 1:-1] = px[..., :, 1:-1] - px[..., :, :-2]
-    div[..., :, -1] = -px[..., :, -2]
-    div[..., 0, :] += py[..., 0, :]
-    div[..., 1:-1, :] += py[..., 1:-1, :] - py[..., :-2, :]
-    div[..., -1, :] += -py[..., -2, :]
-    return div
+    """Minus the adjoint of :func:`gradient` (which leaves the last column of ``px`` and row of ``py`` out: an
+    image one pixel wide or high has no difference along that axis)."""
+    dx, dy = np.zeros_like(px), np.zeros_like(py)
+    dx[..., :, :-1] += px[..., :, :-1]
+    dx[..., :, 1:] -= px[..., :, :-1]
+    dy[..., :-1, :] += py[..., :-1, :]
+    dy[..., 1:, :] -= py[..., :-1, :]
+    return dx + dy
 
 
 def tv_denoise(images: np.ndarray, weight: float | np.ndarray, iterations: int = 100,
