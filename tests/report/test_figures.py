@@ -32,6 +32,24 @@ def test_overview_of_synthetic_and_real_scenes(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["san_diego.png", "synthetic.png"]  # nothing partial
 
 
+def test_a_line_scan_shows_as_a_stripe(tmp_path: Path) -> None:
+    """A scene one pixel high or wide (an EELS line scan): its maps fill their panels as stripes, as a square
+    scene's do, and its thumbnail is a stripe too (at equal aspect both were a line one pixel thick: under 1 %
+    of the panel inked)."""
+    import io
+
+    from spectraflow.report.figures import scene_thumbnail
+
+    scene = synthetic_scene(0, height=32, width=32).drop_vars(["endmembers", "abundances"])
+    for shape in [(1, 1024), (1024, 1)]:
+        line = scene.assign(cube=(("y", "x", "band"), scene["cube"].values.reshape(*shape, -1)))
+        image = matplotlib.image.imread(scene_overview(line, tmp_path / "line.png"))
+        rgb_panel = image[:, : image.shape[1] // 3, :3]
+        assert (rgb_panel.min(axis=2) < 0.95).mean() > 0.3
+        thumbnail = matplotlib.image.imread(io.BytesIO(scene_thumbnail(line)))
+        assert min(thumbnail.shape[:2]) >= 10
+
+
 def test_training_curves_and_denoising_comparison(tmp_path: Path) -> None:
     curves = tmp_path / "curves.csv"
     rows = ["epoch,train_loss,val_loss,val_mpsnr,lr"]

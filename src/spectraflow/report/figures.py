@@ -63,6 +63,13 @@ def _physical_sample(cube: xr.DataArray, max_pixels: int) -> np.ndarray:
     return physical_values(cube[::step, ::step].values, cube.attrs, dtype=np.float64)
 
 
+def _show_map(ax: Any, image: np.ndarray, **kwargs: Any) -> Any:
+    """``ax.imshow`` of a ``(y, x[, rgb])`` map, nearest-neighbour; a line scan (a map one pixel high or wide) is
+    stretched to the panel as a stripe, which at equal aspect would be a line too thin to see."""
+    line = min(image.shape[:2]) == 1
+    return ax.imshow(image, interpolation="nearest", **({"aspect": "auto"} if line else {}), **kwargs)
+
+
 def _save(fig: object, path: str | os.PathLike[str]) -> Path:
     import matplotlib.pyplot as plt
 
@@ -92,7 +99,7 @@ def scene_overview(scene: xr.Dataset, path: str | os.PathLike[str], max_pixels: 
     has_truth = "endmembers" in scene
     fig, axes = plt.subplots(1, 3 if has_truth else 2, figsize=(15 if has_truth else 10, 4.2),
                              gridspec_kw={"width_ratios": [1, 1.4, 1.4][: 3 if has_truth else 2]})
-    axes[0].imshow(_stretch(sample[:, :, bands]), interpolation="nearest")
+    _show_map(axes[0], _stretch(sample[:, :, bands]))
     axes[0].set_title("RGB " + "/".join(f"{x[b]:.0f}" for b in bands) + ("" if xlabel == "band" else
                                                                            f" {spectral_axis(scene).units}"))
     axes[0].set_axis_off()
@@ -156,7 +163,7 @@ def preprocessing_overview(before: xr.Dataset, after: xr.Dataset, path: str | os
         full = after[CUBE]
         bands = rgb_bands(wavelengths(after, full.sizes["band"]), full.sizes["band"])
         ny, nx = full.sizes["y"], full.sizes["x"]
-        axes[2].imshow(_stretch(out[:, :, bands]), extent=(0, nx, ny, 0), interpolation="nearest")
+        _show_map(axes[2], _stretch(out[:, :, bands]), extent=(0, nx, ny, 0))
         size = json.loads(after.attrs.get("patches", "{}")).get("size", 0)
         colours = {0: "tab:blue", 1: "tab:orange"}
         for y0, x0, split in zip(after["patch_y"].values, after["patch_x"].values, after["patch_split"].values,
@@ -191,14 +198,13 @@ def unmixing_overview(result: xr.Dataset, path: str | os.PathLike[str], order: A
                    else [f"em{i + 1}" for i in range(p)])
     for i in range(min(p, len(order))):
         k = int(order[i])
-        axes[0, i].imshow(abundances[..., k], vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+        _show_map(axes[0, i], abundances[..., k], vmin=0, vmax=1, cmap="viridis")
         axes[0, i].set_title(f"estimate ↔ {truth_names[i] if has_truth else k + 1}", fontsize=11)
         axes[0, i].set_axis_off()
         label = str(truth_names[i]) if has_truth else f"endmember {k + 1}"
         axes[0, p].plot(x, endmembers[k], color=colours[i % len(colours)], lw=1.3, label=label)
         if has_truth:
-            axes[1, i].imshow(result["true_abundances"].values[..., i], vmin=0, vmax=1, cmap="viridis",
-                              interpolation="nearest")
+            _show_map(axes[1, i], result["true_abundances"].values[..., i], vmin=0, vmax=1, cmap="viridis")
             axes[1, i].set_title(f"true {truth_names[i]}", fontsize=11)
             axes[1, i].set_axis_off()
             axes[0, p].plot(x, result["true_endmembers"].values[i], color=colours[i % len(colours)], lw=1.0,
@@ -241,14 +247,13 @@ def anomaly_overview(result: xr.Dataset, path: str | os.PathLike[str],
     for ax in axes[panels:]:
         ax.set_axis_off()
     if truth is not None:
-        axes[0].imshow(truth, cmap="gray", interpolation="nearest")
+        _show_map(axes[0], truth, cmap="gray")
         axes[0].set_title(f"anomaly map ({int(truth[valid].sum())} pixels)", fontsize=11)
         axes[0].set_axis_off()
     offset = 1 if truth is not None else 0
     for i, (name, values) in enumerate(zip(names, scores.values, strict=True)):
         ax = axes[offset + i]
-        ax.imshow(np.nan_to_num(_stretch(values[..., None], 1.0, 99.5)[..., 0], nan=0.0), cmap="inferno",
-                  interpolation="nearest")
+        _show_map(ax, np.nan_to_num(_stretch(values[..., None], 1.0, 99.5)[..., 0], nan=0.0), cmap="inferno")
         auc = f", AUC {roc_auc(values[valid], truth[valid]):.4f}" if truth is not None else ""
         ax.set_title(f"{name}{auc}{_against_best(against_best, name)}", fontsize=11)
         ax.set_axis_off()
@@ -311,7 +316,7 @@ def denoising_overview(results: Mapping[str, xr.DataArray], path: str | os.PathL
         ax.set_axis_off()
     axes = axes[:len(panels) + 1]
     for ax, name in zip(axes, panels, strict=False):
-        ax.imshow(images[name], cmap="gray", vmin=low, vmax=high, interpolation="nearest")
+        _show_map(ax, images[name], cmap="gray", vmin=low, vmax=high)
         ax.plot(pixel[1], pixel[0], "r+", ms=8)
         ax.set_title(f"{name}, band {band}", fontsize=12)
         ax.set_axis_off()
@@ -403,6 +408,8 @@ def scene_thumbnail(scene: xr.Dataset, size: int = 96) -> bytes:
     sample = physical_values(cube[::step, ::step, rgb_bands(wavelengths(scene, cube.shape[2]), cube.shape[2])].values,
                              cube.attrs, dtype=np.float64)
     image = np.nan_to_num(_stretch(sample), nan=0.0)
+    if min(image.shape[:2]) == 1:  # a line scan: a stripe of a sixth of its length, not a line one pixel thick
+        image = np.repeat(image, max(1, max(image.shape[:2]) // 6), axis=int(image.shape[0] != 1))
     buffer = io.BytesIO()
     plt.imsave(buffer, np.clip(image, 0, 1), format="png")
     return buffer.getvalue()
