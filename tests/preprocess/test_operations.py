@@ -76,6 +76,18 @@ def test_band_statistics_match_numpy(seed: int) -> None:
     np.testing.assert_allclose(scaled.quantile(0.5)[:, 0], stats.quantile(0.5)[:, 0] * factor, rtol=1e-12)
 
 
+def test_band_statistics_of_a_scene_one_pixel_wide_take_its_vertical_neighbours() -> None:
+    """A line scan stored as a column: its neighbour pairs are vertical (there were none, and MNF, HySime's
+    difference estimators and band SNR refused it); lazy in blocks or whole, as its transpose gives them."""
+    data, _ = _cube(np.random.default_rng(), shape=(90, 1, 12), nan_pixels=3)
+    d = _neighbour_differences(data.transpose(1, 0, 2))
+    for cube in (data, xr.DataArray(da.from_array(data, chunks=(25, 1, 12)), dims=("y", "x", "band"))):
+        stats = band_statistics(cube, gram=True, shift_difference=True)
+        assert stats.diff_count == d.shape[0]
+        np.testing.assert_allclose(stats.diff_gram, d.T @ d, rtol=1e-9)
+        np.testing.assert_allclose(stats.covariance(), np.cov(_valid_pixels(data), rowvar=False), rtol=1e-9)
+
+
 @pytest.mark.parametrize("stride", [2, 4, 7])
 def test_band_statistics_take_neighbour_pairs_from_every_nth_row(stride: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """With ``difference_stride``, the difference Gram matrix is that of the cube's rows 0, n, 2n, … (30-row blocks in

@@ -183,10 +183,11 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
 
     Each dask block must hold whole spectra (one chunk along ``band``); a block is reduced where it lives and
     the partial results are merged ``split_every`` at a time, so no more than a few blocks are ever in memory.
-    ``shift_difference`` takes every pair of horizontal neighbours (across the seams between blocks too, so the
-    result does not depend on the chunks; on a 1 GB store in 256 × 256 chunks the seams took the pass from 7.1 to
-    7.5–8.2 s, by hand at stop 77) on the rows whose index is a multiple of ``difference_stride`` (1: all; the
-    difference Gram matrix costs as much as ``gram``, and a large scene has pairs to spare).
+    ``shift_difference`` takes every pair of horizontal neighbours (vertical ones in a scene one pixel wide;
+    across the seams between blocks too, so the result does not depend on the chunks; on a 1 GB store in 256 ×
+    256 chunks the seams took the pass from 7.1 to 7.5–8.2 s, by hand at stop 77) on the rows whose index is a
+    multiple of ``difference_stride`` (1: all; the difference Gram matrix costs as much as ``gram``, and a large
+    scene has pairs to spare).
     """
     import dask
     import dask.array as da
@@ -196,6 +197,8 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
                          "(neighbour pairs from every n-th row)")
     stride = difference_stride if shift_difference else 0
     data = array_of(cube)
+    if stride and data.shape[1] == 1 < data.shape[0]:  # a scene one pixel wide: its neighbours are vertical
+        data = data.transpose(1, 0, 2)
     if not isinstance(data, da.Array):
         return _block_statistics(np.asarray(data), gram, stride, quantiles)
     if len(data.chunks[2]) != 1:
