@@ -53,6 +53,10 @@ def test_the_solvers_operators_are_symmetric() -> None:
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((30, 27, 3)), rng.standard_normal((30, 27, 3))
     assert np.sum(blur(x, 4) * y) == pytest.approx(np.sum(x * _blur_adjoint(y, 4, 0.3)), rel=1e-10)
+    for shape in [(4, 27, 3), (30, 1, 3), (2, 5, 3)]:  # axes shorter than the blur's 8-pixel reach (a line scan's)
+        x, y = rng.standard_normal(shape), rng.standard_normal(shape)
+        assert np.sum(blur(x, 4) * y) == pytest.approx(np.sum(x * _blur_adjoint(y, 4, 0.3)), rel=1e-10)
+    x, y = rng.standard_normal((30, 27, 3)), rng.standard_normal((30, 27, 3))
     weights = rng.random((30, 27))  # the smoothing term is symmetric and positive semi-definite
     assert np.sum(_smoothing(x, weights) * y) == pytest.approx(np.sum(x * _smoothing(y, weights)), rel=1e-10)
     assert np.sum(_smoothing(x, weights) * x) >= 0

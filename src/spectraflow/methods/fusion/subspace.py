@@ -45,8 +45,10 @@ def _blur_adjoint(image: np.ndarray, ratio: int, gain: float) -> np.ndarray:
     out = image
     for axis in (0, 1):
         n = out.shape[axis]
-        if radius > n:
-            raise ValueError(f"a blur radius of {radius} pixels needs an image of at least that size, got {n}")
+        if radius > n:  # an axis shorter than the blur's reach (a line scan's): the blur's matrix along it, transposed
+            matrix = correlate1d(np.eye(n), taps, axis=0, mode="reflect")
+            out = np.moveaxis(np.tensordot(matrix.T, np.moveaxis(out, axis, 0), axes=1), 0, axis)
+            continue
         padded = np.pad(out, [(radius, radius) if a == axis else (0, 0) for a in range(out.ndim)])
         spread = np.moveaxis(correlate1d(padded, taps, axis=axis, mode="constant"), axis, 0)
         folded = spread[radius:radius + n].copy()

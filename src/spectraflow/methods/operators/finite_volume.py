@@ -74,7 +74,8 @@ class LearnedFiniteVolume(OperatorModel):
 
     def fit_normalizer(self, inputs: torch.Tensor, outputs: torch.Tensor | None) -> None:
         """Also starts the source where unit conductivity gives the training outputs' mean or, without solution
-        data, the mean that unit forcing gives over the inputs' mean coefficient (the residual loss's equation)."""
+        data, the mean of ``POISSON_MEAN / a`` over the inputs' coefficient ``a`` (unit forcing: the residual
+        loss's equation)."""
         super().fit_normalizer(inputs, outputs)
         with torch.no_grad():
             mean = float((outputs if outputs is not None else POISSON_MEAN / inputs).float().mean())
