@@ -107,6 +107,15 @@ def test_band_statistics_take_neighbour_pairs_from_every_nth_row(stride: int, mo
         band_statistics(cube, shift_difference=True, difference_stride=0)
 
 
+def test_quadratic_forms_are_each_column_s() -> None:
+    from spectraflow.preprocess import quadratic_forms
+
+    rng = np.random.default_rng()
+    vectors, matrix = rng.standard_normal((40, 7)), rng.standard_normal((40, 40))
+    expected = [vectors[:, i] @ matrix @ vectors[:, i] for i in range(7)]
+    np.testing.assert_allclose(quadratic_forms(vectors, matrix), expected, rtol=1e-10)
+
+
 def test_regression_noise_matches_least_squares_per_band() -> None:
     rng = np.random.default_rng(3)
     data, cube = _cube(rng, nan_pixels=0)

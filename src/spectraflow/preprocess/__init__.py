@@ -20,7 +20,7 @@ from ._bands import WATER_WINDOWS_NM, band_snr, in_windows
 from ._chain import PREPROCESSING, chain_records, invert, parse_steps, preprocess_store, run_chain
 from ._decompose import Projection, fit_mnf, fit_pca
 from ._filters import continuum_removed, gaussian_response, savgol, upper_hull_continuum
-from ._noise import NOISE_METHODS, HySime, estimate_noise, hysime, noise_covariance
+from ._noise import NOISE_METHODS, HySime, estimate_noise, hysime, noise_covariance, quadratic_forms
 from ._normalize import NORMALIZATIONS, Normalization, fit_normalization
 from ._patches import PatchConfig, Window, extract_patches, patch_table, tile_windows
 from ._radiometric import VALID, to_physical
@@ -32,7 +32,7 @@ __all__ = [
     "PREPROCESSING", "chain_records", "invert", "parse_steps", "preprocess_store", "run_chain",
     "Projection", "fit_mnf", "fit_pca",
     "continuum_removed", "gaussian_response", "savgol", "upper_hull_continuum",
-    "NOISE_METHODS", "HySime", "estimate_noise", "hysime", "noise_covariance",
+    "NOISE_METHODS", "HySime", "estimate_noise", "hysime", "noise_covariance", "quadratic_forms",
     "NORMALIZATIONS", "Normalization", "fit_normalization",
     "PatchConfig", "Window", "extract_patches", "patch_table", "tile_windows",
     "VALID", "to_physical",

@@ -50,7 +50,7 @@ import numpy as np
 from ..errors import ConfigError
 from ._stats import BandStatistics, band_statistics
 
-__all__ = ["NOISE_METHODS", "noise_covariance", "estimate_noise", "HySime", "hysime"]
+__all__ = ["NOISE_METHODS", "noise_covariance", "estimate_noise", "HySime", "hysime", "quadratic_forms"]
 
 NOISE_METHODS = ("regression", "difference_regression", "shift_difference")
 NoiseMethod = Literal["regression", "difference_regression", "shift_difference"]
@@ -96,6 +96,12 @@ def noise_covariance(stats: BandStatistics, method: NoiseMethod = "regression") 
         raise ValueError(f"the {method} estimator needs more neighbour pairs than bands; got {pairs} pairs of "
                          f"{bands} bands")
     return _residual_covariance(stats.diff_gram, pairs) * pairs / (2.0 * (pairs - bands + 1))
+
+
+def quadratic_forms(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``vᵀ M v`` for each column ``v`` of ``vectors``, through one matrix product (a three-operand ``einsum``
+    loops in C without BLAS: 30 s a call at 2048 bands, an EELS spectrum's channels)."""
+    return np.sum(vectors * (matrix @ vectors), axis=0)
 
 
 def _statistics_for(cube: Any, method: str) -> BandStatistics:
@@ -150,8 +156,7 @@ def hysime(cube: Any = None, *, stats: BandStatistics | None = None, method: Noi
     eigenvalues, vectors = np.linalg.eigh(signal_corr)
     order = np.argsort(eigenvalues)[::-1]
     eigenvalues, vectors = eigenvalues[order], vectors[:, order]
-    signal_power = np.einsum("bi,bc,ci->i", vectors, data_corr, vectors)
-    noise_power = np.einsum("bi,bc,ci->i", vectors, noise, vectors)
+    signal_power, noise_power = quadratic_forms(vectors, data_corr), quadratic_forms(vectors, noise)
     cost = -signal_power + 2.0 * noise_power
     k = int(max(1, np.sum(cost < 0)))
     keep = np.argsort(cost)[:k]

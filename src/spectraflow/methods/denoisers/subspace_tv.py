@@ -191,12 +191,10 @@ def neighbour_correlation(stats: BandStatistics, basis: np.ndarray) -> np.ndarra
     """Each ``basis`` direction's correlation between horizontal neighbours over the pixels of ``stats`` (which needs
     ``gram`` and ``shift_difference``): ``1 − E[d²] / 2 var``, ``d`` the difference of neighbours' coordinates, whose
     half mean square is the shift-difference noise estimate."""
-    from ...preprocess import noise_covariance
+    from ...preprocess import noise_covariance, quadratic_forms
 
-    def along(matrix: np.ndarray) -> np.ndarray:  # each direction's quadratic form
-        return np.einsum("bk,bc,ck->k", basis, matrix, basis)
-
-    return 1.0 - along(noise_covariance(stats, "shift_difference")) / np.maximum(along(stats.covariance()), 1e-300)
+    noise = quadratic_forms(basis, noise_covariance(stats, "shift_difference"))
+    return 1.0 - noise / np.maximum(quadratic_forms(basis, stats.covariance()), 1e-300)
 
 
 @dataclass(frozen=True)
