@@ -52,6 +52,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop Prefect's temporary server (which in-process tests start) while pytest's output is open: left to its
+    exit hook, it logged its stopping to a stream pytest had closed, and every run ended in a '--- Logging error ---'
+    traceback ('I/O operation on closed file')."""
+    import sys
+
+    if "prefect.server.api.server" in sys.modules:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        SubprocessASGIServer().stop()  # the temporary server: the instance of no fixed port (as Prefect's fixtures)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     root = shared_data_dir()

@@ -158,7 +158,7 @@ def hysime(cube: Any = None, *, stats: BandStatistics | None = None, method: Noi
     eigenvalues, vectors = eigenvalues[order], vectors[:, order]
     signal_power, noise_power = quadratic_forms(vectors, data_corr), quadratic_forms(vectors, noise)
     cost = -signal_power + 2.0 * noise_power
-    k = int(max(1, np.sum(cost < 0)))
+    k = max(1, int(np.count_nonzero(cost < 0)))
     keep = np.argsort(cost)[:k]
     keep.sort()
     return HySime(k=k, basis=vectors[:, keep], noise_std=np.sqrt(np.diag(noise)), eigenvalues=eigenvalues,
