@@ -55,13 +55,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Stop Prefect's temporary server (which in-process tests start) while pytest's output is open: left to its
     exit hook, it logged its stopping to a stream pytest had closed, and every run ended in a '--- Logging error ---'
-    traceback ('I/O operation on closed file')."""
+    traceback ('I/O operation on closed file'); stopped before the event and log workers had drained, they logged
+    their failure to reach it the same way."""
     import sys
 
     if "prefect.server.api.server" in sys.modules:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
         from prefect.server.api.server import SubprocessASGIServer
 
-        SubprocessASGIServer().stop()  # the temporary server: the instance of no fixed port (as Prefect's fixtures)
+        EventsWorker.drain_all()  # what the runs still have to send goes first, as Prefect's own test harness does
+        APILogWorker.drain_all()
+        SubprocessASGIServer().stop()  # the temporary server: the instance of no fixed port
 
 
 @pytest.fixture(scope="session")

@@ -93,6 +93,21 @@ def test_the_tests_own_prefect_keeps_off_the_network_and_out_of_home() -> None:
     assert home not in {(Path.home() / ".prefect").resolve(), (Path(__file__).resolve().parents[1] / ".prefect")}
 
 
+def test_a_test_session_that_ran_prefect_ends_without_a_logging_error(tmp_path: Path) -> None:
+    """A session whose test ran a Prefect task (which starts the temporary server) under the suite's conftest ends
+    cleanly: before, every run of the README's test command ended in a '--- Logging error ---' traceback, the server
+    and Prefect's workers logging to the stream pytest had closed."""
+    test = tmp_path / "test_one_task.py"
+    test.write_text("from prefect import task\n\n\n@task\ndef one() -> int:\n    return 1\n\n\n"
+                    "def test_a_task_runs() -> None:\n    assert one() == 1\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
+                           "--rootdir", str(tmp_path), str(test)], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "1 passed" in output, output
+    assert "Logging error" not in output and "Traceback" not in output, output
+
+
 def test_the_prefect_server_the_readme_starts_listens_on_loopback_only() -> None:
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     commands = [line for line in text.splitlines() if line.lstrip().startswith(("prefect server start",
