@@ -24,7 +24,7 @@ from ._noise import NOISE_METHODS, HySime, estimate_noise, hysime, noise_covaria
 from ._normalize import NORMALIZATIONS, Normalization, fit_normalization
 from ._patches import PatchConfig, Window, extract_patches, patch_table, tile_windows
 from ._radiometric import VALID, to_physical
-from ._stats import BandStatistics, band_statistics
+from ._stats import BandStatistics, along_rows, band_statistics
 from ._steps import Step
 
 __all__ = [
@@ -36,6 +36,6 @@ __all__ = [
     "NORMALIZATIONS", "Normalization", "fit_normalization",
     "PatchConfig", "Window", "extract_patches", "patch_table", "tile_windows",
     "VALID", "to_physical",
-    "BandStatistics", "band_statistics",
+    "BandStatistics", "along_rows", "band_statistics",
     "Step",
 ]

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..cube import array_of
 
-__all__ = ["BandStatistics", "band_statistics", "QUANTILE_RESOLUTION"]
+__all__ = ["BandStatistics", "band_statistics", "along_rows", "QUANTILE_RESOLUTION"]
 
 QUANTILE_RESOLUTION = 1001  # probabilities 0, 0.001, ..., 1 kept per band in each sketch
 
@@ -177,6 +177,12 @@ def _merge_all(parts: list[BandStatistics]) -> BandStatistics:
     )
 
 
+def along_rows(cube: Any) -> Any:
+    """``cube`` ``(y, x, band)`` with its neighbour pairs along ``x``: transposed when it is one pixel wide (a line
+    scan stored as a column), as it is otherwise. The neighbour-difference noise estimates take their pairs from it."""
+    return cube.transpose(1, 0, 2) if cube.shape[1] == 1 < cube.shape[0] else cube
+
+
 def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = False,
                     quantiles: bool = False, split_every: int = 8, difference_stride: int = 1) -> BandStatistics:
     """One pass over ``cube`` (``(y, x, band)`` DataArray or array, NumPy or dask) → :class:`BandStatistics`.
@@ -196,9 +202,7 @@ def band_statistics(cube: Any, *, gram: bool = False, shift_difference: bool = F
         raise ValueError(f"band_statistics: difference_stride={difference_stride!r}; expected a positive integer "
                          "(neighbour pairs from every n-th row)")
     stride = difference_stride if shift_difference else 0
-    data = array_of(cube)
-    if stride and data.shape[1] == 1 < data.shape[0]:  # a scene one pixel wide: its neighbours are vertical
-        data = data.transpose(1, 0, 2)
+    data = along_rows(array_of(cube)) if stride else array_of(cube)
     if not isinstance(data, da.Array):
         return _block_statistics(np.asarray(data), gram, stride, quantiles)
     if len(data.chunks[2]) != 1:

@@ -409,7 +409,7 @@ def scene_thumbnail(scene: xr.Dataset, size: int = 96) -> bytes:
                              cube.attrs, dtype=np.float64)
     image = np.nan_to_num(_stretch(sample), nan=0.0)
     if min(image.shape[:2]) == 1:  # a line scan: a stripe of a sixth of its length, not a line one pixel thick
-        image = np.repeat(image, max(1, max(image.shape[:2]) // 6), axis=int(image.shape[0] != 1))
+        image = np.repeat(image, max(1, max(image.shape[:2]) // 6), axis=0 if image.shape[0] == 1 else 1)
     buffer = io.BytesIO()
     plt.imsave(buffer, np.clip(image, 0, 1), format="png")
     return buffer.getvalue()

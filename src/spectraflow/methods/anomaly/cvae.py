@@ -89,7 +89,8 @@ def _network(bins: int, latent: int, features: int) -> Any:
 
         def forward(self, cube: Any) -> Any:  # (batch, 1, bins, y, x)
             batch, _, _, height, width = cube.shape
-            cube = nn.functional.pad(cube, (0, 0, 0, 0, 0, depth - bins))
+            if depth > bins:  # (padding by nothing would still copy the batch)
+                cube = nn.functional.pad(cube, (0, 0, 0, 0, 0, depth - bins))
             features_ = self.encode(cube).reshape(batch, -1, height, width)
             mean, log_var = self.code(features_).chunk(2, dim=1)
             log_var = log_var.clamp(-10, 10)

@@ -24,12 +24,12 @@ def gradient(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def divergence(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Minus the adjoint of :func:`gradient` (which leaves the last column of ``px`` and row of ``py`` out: an
     image one pixel wide or high has no difference along that axis)."""
-    dx, dy = np.zeros_like(px), np.zeros_like(py)
-    dx[..., :, :-1] += px[..., :, :-1]
-    dx[..., :, 1:] -= px[..., :, :-1]
-    dy[..., :-1, :] += py[..., :-1, :]
-    dy[..., 1:, :] -= py[..., :-1, :]
-    return dx + dy
+    div = np.zeros_like(px)
+    div[..., :, :-1] = px[..., :, :-1]
+    div[..., :, 1:] -= px[..., :, :-1]
+    div[..., :-1, :] += py[..., :-1, :]
+    div[..., 1:, :] -= py[..., :-1, :]
+    return div
 
 
 def tv_denoise(images: np.ndarray, weight: float | np.ndarray, iterations: int = 100,

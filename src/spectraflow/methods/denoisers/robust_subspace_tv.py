@@ -38,8 +38,9 @@ from .subspace_tv import EigenImages, SubspaceDenoiser
 def robust_noise_std(cube: np.ndarray) -> np.ndarray:
     """Per-band σ from the median absolute deviation of horizontal neighbour differences (vertical ones in a
     scene one pixel wide)."""
-    if cube.shape[1] == 1:
-        cube = cube.transpose(1, 0, 2)
+    from ...preprocess import along_rows
+
+    cube = along_rows(cube)
     d = (cube[:, 1:] - cube[:, :-1]).reshape(-1, cube.shape[2])
     return 1.4826 * np.median(np.abs(d - np.median(d, axis=0)), axis=0) / np.sqrt(2.0)
 
